@@ -1,0 +1,141 @@
+//! Bearer tokens: each belongs to one portal and carries scopes, as HubSpot private apps do.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::TokenGrant;
+use crate::crm::call::{PortalId, WriteSource};
+
+use super::error::{ApiError, ErrorDetail};
+
+pub const READ_SCOPE: &str = "crm.objects.contacts.read";
+pub const WRITE_SCOPE: &str = "crm.objects.contacts.write";
+
+/// What an endpoint needs from the caller's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Read => READ_SCOPE,
+            Self::Write => WRITE_SCOPE,
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub portal: PortalId,
+    pub app_id: u64,
+    scopes: Vec<String>,
+}
+
+impl Principal {
+    /// Checks a scope; HubSpot answers 403 `MISSING_SCOPES` without it.
+    pub fn require(&self, access: Access) -> Result<(), ApiError> {
+        let scope = access.scope();
+        if self.scopes.iter().any(|s| s == scope) {
+            return Ok(());
+        }
+        let mut error = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "MISSING_SCOPES",
+            "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+        );
+        error.errors = vec![ErrorDetail {
+            message: "One or more of the following scopes are required.".to_owned(),
+            code: None,
+            context: super::error::context_map(&vec![(
+                "requiredGranularScopes".to_owned(),
+                vec![scope.to_owned()],
+            )]),
+        }];
+        error.links = vec![("scopes", "https://developers.hubspot.com/scopes")];
+        Err(error)
+    }
+
+    /// How this caller's writes are recorded in property history.
+    pub fn write_source(&self) -> WriteSource {
+        WriteSource::integration(self.app_id)
+    }
+}
+
+/// Every token the server accepts.
+#[derive(Debug, Default)]
+pub struct TokenRegistry {
+    grants: Vec<TokenGrant>,
+}
+
+impl TokenRegistry {
+    pub fn new(grants: Vec<TokenGrant>) -> Self {
+        Self { grants }
+    }
+
+    /// Finds the grant for `token`, comparing in constant time so response timing does not
+    /// reveal how much of a guess was right.
+    pub fn authenticate(&self, token: &str) -> Option<Principal> {
+        let mut found = None;
+        for grant in &self.grants {
+            if constant_time_eq(grant.token.as_bytes(), token.as_bytes()) {
+                found = Some(Principal {
+                    portal: grant.portal,
+                    app_id: grant.app_id,
+                    scopes: grant.scopes.clone(),
+                });
+            }
+        }
+        found
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn bearer_token(request: &Request) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Middleware: authenticates the bearer token and attaches the [`Principal`].
+pub async fn authenticate(
+    State(registry): State<Arc<TokenRegistry>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match bearer_token(&request).and_then(|token| registry.authenticate(token)) {
+        Some(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        None => {
+            let mut error = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_AUTHENTICATION",
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+            );
+            error.extra_headers.push((
+                HeaderName::from_static("x-hubspot-auth-failure"),
+                HeaderValue::from_static("401 Unauthorized"),
+            ));
+            error.into_response()
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Batch endpoints: create, read, update, archive (at most 100 inputs each).
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+use crate::crm::call::PortalId;
+use crate::crm::service::{ArchiveFilter, BatchFailure, BatchOutcome, UpdateRequest};
+use crate::crm::time::now_millis;
+
+use super::auth::{Access, Principal};
+use super::calls::create_request;
+use super::error::{context_map, json_response, ApiError};
+use super::json::HubJson;
+use super::query::QueryParams;
+use super::render::{render_calls, ReadOptions};
+use super::wire::{
+    instant, BatchInput, BatchReadInput, BatchResponse, BatchUpdateItem, CreateInput,
+    ObjectIdInput, StandardError,
+};
+use super::{check_object_type, AppState, PathParams};
+
+/// The word HubSpot uses for calls in batch "not found" messages.
+const OBJECT_WORD: &str = "CALL";
+
+fn standard_error(failure: BatchFailure, portal: PortalId) -> StandardError {
+    match failure {
+        BatchFailure::Rejected { trace_id, error } => {
+            let error = ApiError::from_crm(error, portal);
+            let mut context = error.context.clone();
+            context.extend(trace_id.map(|t| ("objectWriteTraceId".to_owned(), vec![t])));
+            StandardError {
+                status: "error",
+                category: error.category.unwrap_or("VALIDATION_ERROR"),
+                message: error.message,
+                context: context_map(&context),
+            }
+        }
+        BatchFailure::NotFound { ids, trace_ids } => {
+            let mut context = vec![("ids".to_owned(), ids)];
+            if !trace_ids.is_empty() {
+                context.push(("objectWriteTraceId".to_owned(), trace_ids));
+            }
+            StandardError {
+                status: "error",
+                category: "OBJECT_NOT_FOUND",
+                message: format!(
+                    "Could not get some {OBJECT_WORD} objects, they may be deleted or not exist. Check that ids are valid."
+                ),
+                context: context_map(&context),
+            }
+        }
+    }
+}
+
+/// Renders a batch outcome: `success` when nothing failed, 207 with `numErrors` otherwise.
+async fn respond(
+    state: &AppState,
+    portal: PortalId,
+    outcome: BatchOutcome,
+    options: ReadOptions,
+    started_at: i64,
+    success: StatusCode,
+) -> Result<Response, ApiError> {
+    let calls = outcome.calls;
+    let results = state
+        .run(portal, move |service| {
+            render_calls(service, portal, &calls, &options)
+        })
+        .await?;
+    let errors: Vec<StandardError> = outcome
+        .failures
+        .into_iter()
+        .map(|f| standard_error(f, portal))
+        .collect();
+    let status = if errors.is_empty() {
+        success
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    let body = BatchResponse {
+        status: "COMPLETE",
+        results,
+        num_errors: (!errors.is_empty()).then_some(errors.len()),
+        errors,
+        started_at: instant(started_at),
+        completed_at: instant(now_millis()),
+    };
+    Ok(json_response(status, &body))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    HubJson(input): HubJson<BatchInput<CreateInput>>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let started_at = now_millis();
+    let requests: Vec<_> = input.inputs.into_iter().map(create_request).collect();
+    let source = principal.write_source();
+    let portal = principal.portal;
+    let outcome = state
+        .run(portal, move |service| {
+            service.create_batch(portal, &source, &requests)
+        })
+        .await?;
+    respond(
+        &state,
+        portal,
+        outcome,
+        ReadOptions::stored(),
+        started_at,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    RawQuery(raw): RawQuery,
+    HubJson(input): HubJson<BatchReadInput>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Read)?;
+    let started_at = now_millis();
+    let query = QueryParams::parse(raw.as_deref());
+    let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
+    let mut options = ReadOptions::requested(input.properties.unwrap_or_default());
+    options.with_history = input.properties_with_history.unwrap_or_default();
+    let ids: Vec<String> = input.inputs.into_iter().map(|i| i.id.0).collect();
+    let with_history = !options.with_history.is_empty();
+    let portal = principal.portal;
+    let outcome = state
+        .run(portal, move |service| {
+            service.read_batch(
+                portal,
+                &ids,
+                input.id_property.as_deref(),
+                filter,
+                with_history,
+            )
+        })
+        .await?;
+    respond(&state, portal, outcome, options, started_at, StatusCode::OK).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    HubJson(input): HubJson<BatchInput<BatchUpdateItem>>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let started_at = now_millis();
+    let requests: Vec<UpdateRequest> = input
+        .inputs
+        .into_iter()
+        .map(|item| UpdateRequest {
+            id: item.id.0,
+            id_property: item.id_property,
+            properties: item.properties.0,
+            object_write_trace_id: item.object_write_trace_id,
+        })
+        .collect();
+    let source = principal.write_source();
+    let portal = principal.portal;
+    let outcome = state
+        .run(portal, move |service| {
+            service.update_batch(portal, &source, &requests)
+        })
+        .await?;
+    respond(
+        &state,
+        portal,
+        outcome,
+        ReadOptions::stored(),
+        started_at,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn archive(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    HubJson(input): HubJson<BatchInput<ObjectIdInput>>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let ids: Vec<String> = input.inputs.into_iter().map(|i| i.id.0).collect();
+    let portal = principal.portal;
+    state
+        .run(portal, move |service| service.archive_batch(portal, &ids))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,195 @@
+//! Single-call endpoints: list, create, get, update, archive.
+
+use axum::extract::{OriginalUri, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+use crate::crm::call::CallId;
+use crate::crm::service::{ArchiveFilter, AssociationRequest, CreateRequest, Locator};
+
+use super::auth::{Access, Principal};
+use super::error::{json_response, ApiError};
+use super::json::HubJson;
+use super::query::QueryParams;
+use super::render::{render_calls, ReadOptions};
+use super::wire::{
+    AssociationInput, CollectionResponse, CreateInput, NextPage, Paging, UpdateInput,
+};
+use super::{check_object_type, AppState, PathParams};
+
+/// The list endpoint's page size: default 10, at most 100 (50 with history), as HubSpot.
+const DEFAULT_PAGE_SIZE: u64 = 10;
+const MAX_PAGE_SIZE: u64 = 100;
+const MAX_HISTORY_PAGE_SIZE: u64 = 50;
+
+pub fn create_request(input: CreateInput) -> CreateRequest {
+    CreateRequest {
+        properties: input.properties.0,
+        associations: input
+            .associations
+            .unwrap_or_default()
+            .into_iter()
+            .map(association_request)
+            .collect(),
+        object_write_trace_id: input.object_write_trace_id,
+    }
+}
+
+fn association_request(input: AssociationInput) -> AssociationRequest {
+    AssociationRequest {
+        to_id: input.to.id.0,
+        types: input
+            .types
+            .into_iter()
+            .map(|t| (t.association_category, t.association_type_id))
+            .collect(),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    HubJson(input): HubJson<CreateInput>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let request = create_request(input);
+    let source = principal.write_source();
+    let portal = principal.portal;
+    let body = state
+        .run(portal, move |service| {
+            let call = service.create(portal, &source, &request)?;
+            render_calls(service, portal, &[call], &ReadOptions::stored())
+        })
+        .await?;
+    Ok(json_response(StatusCode::CREATED, &body[0]))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams((object_type, call_id)): PathParams<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Read)?;
+    let query = QueryParams::parse(raw.as_deref());
+    let options = ReadOptions::from_query(&query);
+    let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
+    let id_property = query.get("idProperty").map(str::to_owned);
+    let portal = principal.portal;
+    let body = state
+        .run(portal, move |service| {
+            let locator = Locator {
+                value: &call_id,
+                id_property: id_property.as_deref(),
+            };
+            let call = service.get(portal, locator, filter)?;
+            render_calls(service, portal, &[call], &options)
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &body[0]))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams((object_type, call_id)): PathParams<(String, String)>,
+    RawQuery(raw): RawQuery,
+    HubJson(input): HubJson<UpdateInput>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let query = QueryParams::parse(raw.as_deref());
+    let id_property = query.get("idProperty").map(str::to_owned);
+    let source = principal.write_source();
+    let portal = principal.portal;
+    let body = state
+        .run(portal, move |service| {
+            let locator = Locator {
+                value: &call_id,
+                id_property: id_property.as_deref(),
+            };
+            let call = service.update(portal, &source, locator, &input.properties.0)?;
+            render_calls(service, portal, &[call], &ReadOptions::stored())
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &body[0]))
+}
+
+pub async fn archive(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams((object_type, call_id)): PathParams<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let portal = principal.portal;
+    state
+        .run(portal, move |service| service.archive(portal, &call_id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Read)?;
+    let query = QueryParams::parse(raw.as_deref());
+    let options = ReadOptions::from_query(&query);
+    let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
+    let max = if options.with_history.is_empty() {
+        MAX_PAGE_SIZE
+    } else {
+        MAX_HISTORY_PAGE_SIZE
+    };
+    let limit = query
+        .number("limit")?
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, max) as usize;
+    let after: CallId = match query.get("after").map(str::trim) {
+        None | Some("") => 0,
+        Some(after) => after.parse().map_err(|_| {
+            ApiError::validation(format!(
+                "Invalid value \"{after}\" for query parameter \"after\": expected the id of the next call, as returned in paging.next.after"
+            ))
+        })?,
+    };
+    let portal = principal.portal;
+    let (results, next_after) = state
+        .run(portal, move |service| {
+            let page = service.list(portal, filter, after, limit)?;
+            let results = render_calls(service, portal, &page.calls, &options)?;
+            Ok((results, page.next_after))
+        })
+        .await?;
+    let paging = next_after.map(|next| {
+        let after = next.to_string();
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        Paging {
+            next: NextPage {
+                link: Some(format!(
+                    "http://{host}{}?{}",
+                    uri.path(),
+                    query.with("after", &after)
+                )),
+                after,
+            },
+        }
+    });
+    Ok(json_response(
+        StatusCode::OK,
+        &CollectionResponse { results, paging },
+    ))
+}

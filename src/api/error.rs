@@ -1,0 +1,229 @@
+//! HubSpot's error envelope, and the correlation id that ties a response to its error.
+//!
+//! Every error leaves as `{"status":"error","message":…,"correlationId":…,…,"category":…}`
+//! with `Content-Type: application/json;charset=utf-8`, whatever went wrong and wherever.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::crm::call::PortalId;
+use crate::crm::error::{CrmError, StoreError};
+use crate::crm::properties::PropertyProblem;
+
+pub const CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-hubspot-correlation-id");
+pub const JSON_CONTENT_TYPE: HeaderValue =
+    HeaderValue::from_static("application/json;charset=utf-8");
+
+tokio::task_local! {
+    /// The id of the request being served, readable wherever an error body is rendered.
+    static CORRELATION_ID: String;
+}
+
+/// The current request's correlation id (a fresh one outside a request).
+pub fn correlation_id() -> String {
+    CORRELATION_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+}
+
+/// Middleware: gives each request a correlation id and returns it in a header.
+pub async fn with_correlation_id(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut response = CORRELATION_ID.scope(id.clone(), next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(CORRELATION_HEADER, value);
+    }
+    response
+}
+
+/// A JSON response with HubSpot's exact content type.
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, JSON_CONTENT_TYPE);
+            response
+        }
+        Err(error) => {
+            ApiError::internal(format!("response encoding failed: {error}")).into_response()
+        }
+    }
+}
+
+/// `context` of an error body: each key maps to a list of strings.
+pub type ErrorContext = Vec<(String, Vec<String>)>;
+
+/// One entry of an error body's `errors` array.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub context: Map<String, Value>,
+}
+
+/// An error as HubSpot reports it.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub category: Option<&'static str>,
+    pub context: ErrorContext,
+    pub errors: Vec<ErrorDetail>,
+    pub links: Vec<(&'static str, &'static str)>,
+    pub extra_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+pub fn context_map(context: &ErrorContext) -> Map<String, Value> {
+    context
+        .iter()
+        .map(|(key, values)| (key.clone(), Value::from(values.clone())))
+        .collect()
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, category: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            category: Some(category),
+            context: Vec::new(),
+            errors: Vec::new(),
+            links: Vec::new(),
+            extra_headers: Vec::new(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::error!(%message, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "An internal error occurred. Please try again; if it persists, report it with this correlation id.",
+        )
+    }
+
+    pub fn with_context(mut self, context: ErrorContext) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// The 404 HubSpot gives for an id that names no call.
+    pub fn object_not_found(id: &str) -> Self {
+        let message = if id.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() {
+            "resource not found"
+        } else {
+            // Two spaces after the period, as HubSpot writes it.
+            "Object not found.  objectId are usually numeric."
+        };
+        Self::not_found(message).with_context(vec![("id".to_owned(), vec![id.to_owned()])])
+    }
+
+    /// HubSpot's 400 for refused property values: the problems as a JSON array inside the
+    /// message, and again as `errors[]`.
+    pub fn invalid_properties(problems: &[PropertyProblem], portal: PortalId) -> Self {
+        let listed: Vec<Value> = problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "isValid": false,
+                    "message": p.message,
+                    "error": p.code,
+                    "name": p.name,
+                    "localizedErrorMessage": p.message,
+                    "portalId": portal,
+                })
+            })
+            .collect();
+        let mut error = Self::validation(format!(
+            "Property values were not valid: {}",
+            Value::from(listed)
+        ));
+        error.errors = problems
+            .iter()
+            .map(|p| ErrorDetail {
+                message: p.message.clone(),
+                code: Some(p.code.to_owned()),
+                context: context_map(&vec![("propertyName".to_owned(), vec![p.name.clone()])]),
+            })
+            .collect();
+        error
+    }
+
+    pub fn from_crm(error: CrmError, portal: PortalId) -> Self {
+        match error {
+            CrmError::InvalidProperties(problems) => Self::invalid_properties(&problems, portal),
+            CrmError::NotFound { id } => Self::object_not_found(&id),
+            CrmError::Invalid { message, context } => {
+                Self::validation(message).with_context(context)
+            }
+            CrmError::InvalidAssociations { context } => {
+                Self::validation("One or more associations are invalid").with_context(context)
+            }
+            CrmError::Store(StoreError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "The data store is temporarily unavailable; nothing was changed. Please retry.",
+                )
+            }
+            CrmError::Store(StoreError::Backend(reason)) => Self::internal(reason),
+        }
+    }
+
+    /// The body, in HubSpot's field order.
+    pub fn body(&self, correlation_id: &str) -> Map<String, Value> {
+        let mut body = Map::new();
+        body.insert("status".into(), "error".into());
+        body.insert("message".into(), self.message.clone().into());
+        body.insert("correlationId".into(), correlation_id.into());
+        if !self.errors.is_empty() {
+            body.insert(
+                "errors".into(),
+                serde_json::to_value(&self.errors).unwrap_or(Value::Null),
+            );
+        }
+        if !self.context.is_empty() {
+            body.insert("context".into(), context_map(&self.context).into());
+        }
+        if !self.links.is_empty() {
+            let links: Map<String, Value> = self
+                .links
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+                .collect();
+            body.insert("links".into(), links.into());
+        }
+        if let Some(category) = self.category {
+            body.insert("category".into(), category.into());
+        }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = json_response(self.status, &self.body(&correlation_id()));
+        for (name, value) in self.extra_headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}

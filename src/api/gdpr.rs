@@ -1,0 +1,35 @@
+//! GDPR delete: removes a call for good, with its history and associations.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+use crate::crm::service::Locator;
+
+use super::auth::{Access, Principal};
+use super::error::ApiError;
+use super::json::HubJson;
+use super::wire::GdprDeleteInput;
+use super::{check_object_type, AppState, PathParams};
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    HubJson(input): HubJson<GdprDeleteInput>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let portal = principal.portal;
+    state
+        .run(portal, move |service| {
+            let locator = Locator {
+                value: &input.object_id.0,
+                id_property: input.id_property.as_deref(),
+            };
+            service.gdpr_delete(portal, locator)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

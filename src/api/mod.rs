@@ -1,0 +1,178 @@
+//! The HTTP face of hubcalls: HubSpot's paths, parameters, JSON and errors.
+
+pub mod auth;
+mod batch;
+mod calls;
+pub mod error;
+mod gdpr;
+pub mod json;
+pub mod query;
+mod render;
+mod search;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::crm::call::PortalId;
+use crate::crm::error::CrmError;
+use crate::crm::service::CallService;
+
+use self::auth::TokenRegistry;
+use self::error::ApiError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<CallService>,
+    pub tokens: Arc<TokenRegistry>,
+}
+
+impl AppState {
+    /// Runs store work on the blocking pool (SQLite calls block), turning rule failures into
+    /// HubSpot errors for `portal`.
+    pub async fn run<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&CallService) -> Result<T, CrmError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let service = Arc::clone(&self.service);
+        tokio::task::spawn_blocking(move || work(&service))
+            .await
+            .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+            .map_err(|e| ApiError::from_crm(e, portal))
+    }
+}
+
+/// Path parameters whose rejection is a HubSpot error body.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| PathParams(value))
+            .map_err(|rejection: PathRejection| {
+                ApiError::validation(format!("Invalid path: {}", rejection.body_text()))
+            })
+    }
+}
+
+/// Object types HubSpot has that hubcalls does not serve: answered with a clear 501.
+const OTHER_HUBSPOT_OBJECTS: [&str; 24] = [
+    "contacts",
+    "contact",
+    "0-1",
+    "companies",
+    "company",
+    "0-2",
+    "deals",
+    "deal",
+    "0-3",
+    "tickets",
+    "ticket",
+    "0-5",
+    "notes",
+    "0-46",
+    "emails",
+    "0-49",
+    "meetings",
+    "0-47",
+    "tasks",
+    "0-27",
+    "products",
+    "line_items",
+    "quotes",
+    "communications",
+];
+
+/// Checks that a path's object type names calls (`calls`, `call` or `0-48`, any case).
+pub fn check_object_type(object_type: &str) -> Result<(), ApiError> {
+    let lower = object_type.to_ascii_lowercase();
+    if matches!(lower.as_str(), "calls" | "call" | "0-48") {
+        return Ok(());
+    }
+    if OTHER_HUBSPOT_OBJECTS.contains(&lower.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NOT_IMPLEMENTED",
+            format!(
+                "hubcalls serves only the calls object (calls, 0-48); the {object_type} object is not available here"
+            ),
+        ));
+    }
+    Err(ApiError::validation(format!(
+        "Unable to infer object type from: {object_type}"
+    )))
+}
+
+async fn unknown_route(request: Request) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "OBJECT_NOT_FOUND",
+        format!(
+            "No endpoint matches {} {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "VALIDATION_ERROR",
+        format!(
+            "Method {} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    let objects = "/crm/v3/objects/{object_type}";
+    let api = Router::new()
+        .route(objects, get(calls::list).post(calls::create))
+        .route(
+            &format!("{objects}/{{call_id}}"),
+            get(calls::get_one)
+                .patch(calls::update)
+                .delete(calls::archive),
+        )
+        .route(&format!("{objects}/batch/create"), post(batch::create))
+        .route(&format!("{objects}/batch/read"), post(batch::read))
+        .route(&format!("{objects}/batch/update"), post(batch::update))
+        .route(&format!("{objects}/batch/archive"), post(batch::archive))
+        .route(&format!("{objects}/gdpr-delete"), post(gdpr::delete))
+        .route(&format!("{objects}/search"), post(search::search))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.tokens),
+            auth::authenticate,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .layer(axum::middleware::from_fn(error::with_correlation_id))
+        .with_state(state)
+}

@@ -1,0 +1,178 @@
+//! Turning calls into `SimplePublicObject`s: which properties show, history, associations.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::crm::associations::{AssociatedKind, Association};
+use crate::crm::call::{Call, CallId, PortalId};
+use crate::crm::error::CrmError;
+use crate::crm::properties::PropertyCatalogue;
+use crate::crm::service::{CallService, HistoryByCall};
+
+use super::query::QueryParams;
+use super::wire::{instant, AssociatedId, AssociatedIds, SimplePublicObject, ValueWithTimestamp};
+
+/// Properties every read returns, requested or not (HubSpot's defaults for calls).
+pub const DEFAULT_PROPERTIES: [&str; 3] = ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
+
+/// Which properties a response shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertySelection {
+    /// Everything the call has (create and update responses).
+    Stored,
+    /// The defaults plus these names; a defined property without a value shows as `null`,
+    /// an undefined name is skipped.
+    Requested(Vec<String>),
+}
+
+/// What a read asked to see besides the call itself.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub properties: PropertySelection,
+    pub with_history: Vec<String>,
+    pub associations: Vec<AssociatedKind>,
+}
+
+impl ReadOptions {
+    pub fn requested(properties: Vec<String>) -> Self {
+        Self {
+            properties: PropertySelection::Requested(properties),
+            with_history: Vec::new(),
+            associations: Vec::new(),
+        }
+    }
+
+    /// What a write returns: the whole stored property set.
+    pub fn stored() -> Self {
+        Self {
+            properties: PropertySelection::Stored,
+            with_history: Vec::new(),
+            associations: Vec::new(),
+        }
+    }
+
+    /// `properties`, `propertiesWithHistory` and `associations` query parameters.
+    pub fn from_query(query: &QueryParams) -> Self {
+        let mut associations: Vec<AssociatedKind> = query
+            .list("associations")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| AssociatedKind::parse(name))
+            .collect();
+        associations.sort();
+        associations.dedup();
+        Self {
+            properties: PropertySelection::Requested(query.list("properties").unwrap_or_default()),
+            with_history: query.list("propertiesWithHistory").unwrap_or_default(),
+            associations,
+        }
+    }
+}
+
+/// Renders calls with what `options` asks for, loading history and associations in one
+/// store read each.
+pub fn render_calls(
+    service: &CallService,
+    portal: PortalId,
+    calls: &[Call],
+    options: &ReadOptions,
+) -> Result<Vec<SimplePublicObject>, CrmError> {
+    let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
+    let history = if options.with_history.is_empty() {
+        HistoryByCall::new()
+    } else {
+        service.history(portal, &ids, &options.with_history)?
+    };
+    let associations = if options.associations.is_empty() {
+        HashMap::new()
+    } else {
+        service.associations(portal, &ids)?
+    };
+    let schema = service.schema(portal);
+    Ok(calls
+        .iter()
+        .map(|call| render_call(&schema, call, options, &history, &associations))
+        .collect())
+}
+
+fn render_call(
+    schema: &PropertyCatalogue,
+    call: &Call,
+    options: &ReadOptions,
+    history: &HistoryByCall,
+    associations: &HashMap<CallId, Vec<Association>>,
+) -> SimplePublicObject {
+    let properties = match &options.properties {
+        PropertySelection::Stored => call
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect(),
+        PropertySelection::Requested(names) => DEFAULT_PROPERTIES
+            .iter()
+            .map(|name| name.to_string())
+            .chain(names.iter().filter(|n| schema.contains(n)).cloned())
+            .map(|name| {
+                let value = call.properties.get(&name).cloned();
+                (name, value)
+            })
+            .collect(),
+    };
+    let properties_with_history = (!options.with_history.is_empty()).then(|| {
+        let own = history.get(&call.id);
+        options
+            .with_history
+            .iter()
+            .filter(|name| schema.contains(name))
+            .map(|name| {
+                let entries = own
+                    .and_then(|by_name| by_name.get(name))
+                    .map(|entries| {
+                        entries
+                            .iter()
+                            .map(|entry| ValueWithTimestamp {
+                                value: entry.value.clone(),
+                                timestamp: instant(entry.timestamp),
+                                source_type: entry.source.source_type.clone(),
+                                source_id: entry.source.source_id.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (name.clone(), entries)
+            })
+            .collect()
+    });
+    let associations = (!options.associations.is_empty()).then(|| {
+        let own = associations.get(&call.id).map(Vec::as_slice).unwrap_or(&[]);
+        let mut by_kind: BTreeMap<String, AssociatedIds> = BTreeMap::new();
+        for kind in &options.associations {
+            let results: Vec<AssociatedId> = own
+                .iter()
+                .filter(|a| a.kind == *kind)
+                .map(|a| AssociatedId {
+                    id: a.to_id.to_string(),
+                    association_type: if a.type_id == kind.call_to_type_id() {
+                        kind.call_to_type_name()
+                    } else {
+                        a.type_id.to_string()
+                    },
+                })
+                .collect();
+            // Types without associations are left out, as HubSpot does.
+            if !results.is_empty() {
+                by_kind.insert(kind.plural().to_owned(), AssociatedIds { results });
+            }
+        }
+        by_kind
+    });
+    SimplePublicObject {
+        id: call.id.to_string(),
+        properties,
+        properties_with_history,
+        created_at: instant(call.created_at),
+        updated_at: instant(call.updated_at),
+        archived: call.is_archived(),
+        archived_at: call.archived_at.map(instant),
+        associations: associations.filter(|a| !a.is_empty()),
+    }
+}

@@ -1,0 +1,279 @@
+//! One configuration, from flags, `HUBCALLS_*` environment variables and an optional TOML
+//! file (flags and environment win over the file).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::crm::call::PortalId;
+use crate::crm::search::SearchLimits;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./hubcalls-data";
+/// Scopes of a token that may do everything.
+pub const FULL_SCOPES: [&str; 2] = ["crm.objects.contacts.read", "crm.objects.contacts.write"];
+/// Where a generated token is kept, inside the data directory.
+const TOKEN_FILE: &str = "token";
+
+/// Flags of `hubcalls serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HUBCALLS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory of the embedded database.
+    #[arg(long, env = "HUBCALLS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory (nothing survives a restart).
+    #[arg(long, env = "HUBCALLS_IN_MEMORY")]
+    pub in_memory: bool,
+    /// TOML configuration file (tokens, limits).
+    #[arg(long, env = "HUBCALLS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// A single full-scope token for portal 1 (instead of the config file's tokens).
+    #[arg(long, env = "HUBCALLS_TOKEN")]
+    pub token: Option<String>,
+}
+
+/// A token and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenGrant {
+    pub token: String,
+    pub portal: PortalId,
+    #[serde(default = "full_scopes")]
+    pub scopes: Vec<String>,
+    /// The private app the token belongs to (shown as `sourceId` in property history).
+    #[serde(default = "default_app_id")]
+    pub app_id: u64,
+}
+
+fn full_scopes() -> Vec<String> {
+    FULL_SCOPES.iter().map(|s| s.to_string()).collect()
+}
+
+fn default_app_id() -> u64 {
+    1
+}
+
+impl TokenGrant {
+    pub fn full_access(token: impl Into<String>, portal: PortalId) -> Self {
+        Self {
+            token: token.into(),
+            portal,
+            scopes: full_scopes(),
+            app_id: default_app_id(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    tokens: Vec<TokenGrant>,
+    #[serde(default)]
+    search: SearchLimitsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchLimitsFile {
+    max_filter_groups: Option<usize>,
+    max_filters_per_group: Option<usize>,
+    max_filters: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    Memory,
+    Directory(PathBuf),
+}
+
+/// Where the token printed at start-up came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOrigin {
+    Configured,
+    Generated,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub storage: Storage,
+    pub tokens: Vec<TokenGrant>,
+    pub token_origin: TokenOrigin,
+    pub search_limits: SearchLimits,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("cannot keep the generated token in {path}: {source}")]
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// A configuration for tests and embedding: in memory, on `listen`, with given tokens.
+    pub fn in_memory(listen: SocketAddr, tokens: Vec<TokenGrant>) -> Self {
+        Self {
+            listen,
+            storage: Storage::Memory,
+            tokens,
+            token_origin: TokenOrigin::Configured,
+            search_limits: SearchLimits::default(),
+            body_limit: 16 * 1024 * 1024,
+        }
+    }
+
+    /// Resolves flags, environment and file into one configuration. With no token
+    /// configured anywhere, one is generated (and kept in the data directory).
+    pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_config_file(path)?,
+            None => ConfigFile::default(),
+        };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
+        let storage = if args.in_memory {
+            Storage::Memory
+        } else {
+            Storage::Directory(
+                args.data_dir
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            )
+        };
+        let mut search_limits = SearchLimits::default();
+        if let Some(n) = file.search.max_filter_groups {
+            search_limits.max_groups = n;
+        }
+        if let Some(n) = file.search.max_filters_per_group {
+            search_limits.max_filters_per_group = n;
+        }
+        if let Some(n) = file.search.max_filters {
+            search_limits.max_filters = n;
+        }
+        let (tokens, token_origin) = match (args.token, file.tokens) {
+            (Some(token), _) => (
+                vec![TokenGrant::full_access(token, 1)],
+                TokenOrigin::Configured,
+            ),
+            (None, tokens) if !tokens.is_empty() => (tokens, TokenOrigin::Configured),
+            (None, _) => (
+                vec![TokenGrant::full_access(generated_token(&storage)?, 1)],
+                TokenOrigin::Generated,
+            ),
+        };
+        let mut config = Self::in_memory(listen, tokens);
+        config.storage = storage;
+        config.token_origin = token_origin;
+        config.search_limits = search_limits;
+        Ok(config)
+    }
+}
+
+fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A private-app-style token, kept in the data directory so it stays the same across
+/// restarts (in memory, a new one each start).
+fn generated_token(storage: &Storage) -> Result<String, ConfigError> {
+    let fresh = || format!("pat-local-{}", uuid::Uuid::new_v4());
+    let Storage::Directory(dir) = storage else {
+        return Ok(fresh());
+    };
+    let path = dir.join(TOKEN_FILE);
+    let token_error = |source| ConfigError::TokenFile {
+        path: path.clone(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if !existing.is_empty() {
+            return Ok(existing.to_owned());
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(token_error)?;
+    let token = fresh();
+    write_private_file(&path, &token).map_err(token_error)?;
+    Ok(token)
+}
+
+/// Writes a file only its owner can read: it holds a credential.
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_entries_parse() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [[tokens]]
+            token = "pat-local-readonly"
+            portal = 1
+            scopes = ["crm.objects.contacts.read"]
+
+            [[tokens]]
+            token = "pat-other"
+            portal = 2
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.tokens[0].scopes, vec!["crm.objects.contacts.read"]);
+        assert_eq!(file.tokens[1].scopes.len(), 2);
+        assert_eq!(file.tokens[1].portal, 2);
+    }
+
+    #[test]
+    fn generated_token_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::Directory(dir.path().to_owned());
+        let first = generated_token(&storage).unwrap();
+        assert!(first.starts_with("pat-local-"));
+        assert_eq!(generated_token(&storage).unwrap(), first);
+    }
+}

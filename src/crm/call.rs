@@ -1,0 +1,60 @@
+//! A call record as the rules see it.
+
+use std::collections::BTreeMap;
+
+use super::time::EpochMillis;
+
+/// A HubSpot account. Every call belongs to exactly one.
+pub type PortalId = u32;
+
+/// A call's record id. Ids are unique across portals, as HubSpot's are within an object type.
+pub type CallId = u64;
+
+/// HubSpot's object type id for calls, used in `hs_obj_coords` and in paths.
+pub const CALL_OBJECT_TYPE_ID: &str = "0-48";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub id: CallId,
+    /// Every property that has a value, in its stored (normalised) text form. Absent means
+    /// "no value"; the empty string is never stored.
+    pub properties: BTreeMap<String, String>,
+    pub created_at: EpochMillis,
+    pub updated_at: EpochMillis,
+    pub archived_at: Option<EpochMillis>,
+}
+
+impl Call {
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.get(name).map(String::as_str)
+    }
+}
+
+/// Where a write came from, recorded in property history (`sourceType`, `sourceId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSource {
+    pub source_type: String,
+    pub source_id: Option<String>,
+}
+
+impl WriteSource {
+    /// A write through the public API by a private app.
+    pub fn integration(app_id: u64) -> Self {
+        Self {
+            source_type: "INTEGRATION".to_owned(),
+            source_id: Some(app_id.to_string()),
+        }
+    }
+
+    /// Values hubcalls derives itself (`hs_lastmodifieddate`, body previews, ...).
+    pub fn calculated() -> Self {
+        Self {
+            source_type: "CALCULATED".to_owned(),
+            source_id: None,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! What can go wrong under the rules, independent of how the API words it.
+
+use super::properties::PropertyProblem;
+
+/// A failure of a call operation. The API layer turns each into HubSpot's error body.
+#[derive(Debug, thiserror::Error)]
+pub enum CrmError {
+    /// One or more property values were refused; nothing was written.
+    #[error("Property values were not valid")]
+    InvalidProperties(Vec<PropertyProblem>),
+    /// The addressed call does not exist (or not in the requested archive state).
+    #[error("object {id} not found")]
+    NotFound { id: String },
+    /// A request that is well-formed JSON but breaks a rule (limits, duplicates, ...).
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        context: Vec<(String, Vec<String>)>,
+    },
+    /// Associations given on a write that cannot exist.
+    #[error("One or more associations are invalid")]
+    InvalidAssociations { context: Vec<(String, Vec<String>)> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CrmError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid {
+            message: message.into(),
+            context: Vec::new(),
+        }
+    }
+}
+
+/// A storage failure. The rules never look inside: they pass it on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The engine cannot serve right now (disk full, database unreachable, busy).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the engine reported.
+    #[error("store failure: {0}")]
+    Backend(String),
+}

@@ -1,0 +1,12 @@
+//! The rules of HubSpot's calls object, independent of HTTP and of any storage engine.
+
+pub mod associations;
+pub mod body_preview;
+pub mod call;
+pub mod error;
+pub mod history;
+pub mod properties;
+pub mod search;
+pub mod service;
+pub mod store;
+pub mod time;

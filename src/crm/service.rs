@@ -1,0 +1,815 @@
+//! The call operations: HubSpot's rules on top of a [`CallStore`].
+//!
+//! Everything is validated before the store is touched, so a refused request writes nothing;
+//! every write that is accepted goes to the store as one transaction.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::associations::{AssociatedKind, Association, AssociationCategory};
+use super::body_preview::BodyPreview;
+use super::call::{Call, CallId, PortalId, WriteSource, CALL_OBJECT_TYPE_ID};
+use super::error::CrmError;
+use super::history::{HistoryEntry, PropertyChange};
+use super::properties::{PropertyCatalogue, PropertyProblem};
+use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
+use super::store::{CallStore, NewCall};
+use super::time::{format_datetime, now_millis, EpochMillis};
+
+/// HubSpot's batch size limit.
+pub const MAX_BATCH_INPUTS: usize = 100;
+/// The batch size limit when property history is requested.
+pub const MAX_HISTORY_BATCH_INPUTS: usize = 50;
+/// The property that must be set on every new call.
+pub const REQUIRED_ON_CREATE: &str = "hs_timestamp";
+/// The property that identifies a call when no `idProperty` is given.
+pub const OBJECT_ID_PROPERTY: &str = "hs_object_id";
+
+/// A client's property values for one create or update, in request order. A value is the
+/// client's text; the empty string clears.
+pub type PropertyValues = Vec<(String, String)>;
+
+/// An association requested on create: a target id as the client sent it and the types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssociationRequest {
+    pub to_id: String,
+    pub types: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreateRequest {
+    pub properties: PropertyValues,
+    pub associations: Vec<AssociationRequest>,
+    pub object_write_trace_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateRequest {
+    pub id: String,
+    /// The unique property `id` is a value of (`hs_object_id` when `None`).
+    pub id_property: Option<String>,
+    pub properties: PropertyValues,
+    pub object_write_trace_id: Option<String>,
+}
+
+/// One failed input of a batch that answers with 207.
+#[derive(Debug)]
+pub enum BatchFailure {
+    /// The input was refused; `trace_id` is its `objectWriteTraceId`.
+    Rejected {
+        trace_id: Option<String>,
+        error: CrmError,
+    },
+    /// These ids (as the client wrote them) name no call.
+    NotFound {
+        ids: Vec<String>,
+        trace_ids: Vec<String>,
+    },
+}
+
+/// What a batch did: the calls written or read, in input order, and what failed.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub calls: Vec<Call>,
+    pub failures: Vec<BatchFailure>,
+}
+
+/// A call addressed by its id or by the value of a unique property.
+#[derive(Debug, Clone, Copy)]
+pub struct Locator<'a> {
+    pub value: &'a str,
+    pub id_property: Option<&'a str>,
+}
+
+/// Which calls a read sees: HubSpot's `archived` flag means "only archived ones".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveFilter {
+    Live,
+    Archived,
+}
+
+impl ArchiveFilter {
+    pub fn from_flag(archived: bool) -> Self {
+        if archived {
+            Self::Archived
+        } else {
+            Self::Live
+        }
+    }
+
+    fn admits(self, call: &Call) -> bool {
+        call.is_archived() == (self == Self::Archived)
+    }
+}
+
+/// A page of the list endpoint.
+#[derive(Debug)]
+pub struct CallPage {
+    pub calls: Vec<Call>,
+    pub next_after: Option<CallId>,
+}
+
+/// A client value that passed validation, ready to apply.
+#[derive(Debug, Clone)]
+struct ValidValue {
+    name: String,
+    value: Option<String>,
+    /// A multi-select value written with a leading `;` adds to the current values.
+    append: bool,
+}
+
+/// Property history of some calls: per call, per property, newest first.
+pub type HistoryByCall = HashMap<CallId, BTreeMap<String, Vec<HistoryEntry>>>;
+
+pub struct CallService {
+    store: Arc<dyn CallStore>,
+    schema: Arc<PropertyCatalogue>,
+    search_limits: SearchLimits,
+}
+
+impl CallService {
+    pub fn new(
+        store: Arc<dyn CallStore>,
+        schema: PropertyCatalogue,
+        search_limits: SearchLimits,
+    ) -> Self {
+        Self {
+            store,
+            schema: Arc::new(schema),
+            search_limits,
+        }
+    }
+
+    /// The property definitions a portal's calls are validated against.
+    pub fn schema(&self, _portal: PortalId) -> Arc<PropertyCatalogue> {
+        Arc::clone(&self.schema)
+    }
+
+    // ----- writes -------------------------------------------------------------------------
+
+    pub fn create(
+        &self,
+        portal: PortalId,
+        source: &WriteSource,
+        request: &CreateRequest,
+    ) -> Result<Call, CrmError> {
+        let mut outcome = self.create_batch(portal, source, std::slice::from_ref(request))?;
+        match outcome.failures.pop() {
+            Some(BatchFailure::Rejected { error, .. }) => Err(error),
+            _ => outcome
+                .calls
+                .pop()
+                .ok_or_else(|| CrmError::invalid("No call was created")),
+        }
+    }
+
+    /// Creates calls in one transaction. Invalid inputs fail the whole batch unless every
+    /// input carries an `objectWriteTraceId`; then they are reported one by one.
+    pub fn create_batch(
+        &self,
+        portal: PortalId,
+        source: &WriteSource,
+        requests: &[CreateRequest],
+    ) -> Result<BatchOutcome, CrmError> {
+        check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
+        let schema = self.schema(portal);
+        let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
+        let mut valid = Vec::new();
+        let mut failures = Vec::new();
+        for request in requests {
+            let checked = validate_values(&schema, &request.properties, true)
+                .and_then(|values| Ok((values, validate_associations(&request.associations)?)));
+            match checked {
+                Ok(ok) => valid.push(ok),
+                Err(error) if partial => failures.push(BatchFailure::Rejected {
+                    trace_id: request.object_write_trace_id.clone(),
+                    error,
+                }),
+                Err(error) => return Err(error),
+            }
+        }
+        let ids = self.store.allocate_ids(valid.len())?;
+        let now = now_millis();
+        let new_calls: Vec<NewCall> = ids
+            .into_iter()
+            .zip(valid)
+            .map(|(id, (values, targets))| {
+                let mut call = Call {
+                    id,
+                    properties: BTreeMap::new(),
+                    created_at: now,
+                    updated_at: now,
+                    archived_at: None,
+                };
+                let mut changes = identity_changes(&schema, &mut call, source, now);
+                changes.extend(apply_values(&schema, &mut call, &values, source, now));
+                let associations = targets
+                    .into_iter()
+                    .map(|(kind, to_id, type_id, category)| Association {
+                        call_id: id,
+                        kind,
+                        to_id,
+                        type_id,
+                        category,
+                    })
+                    .collect();
+                NewCall {
+                    call,
+                    changes,
+                    associations,
+                }
+            })
+            .collect();
+        self.store.insert_calls(portal, &schema, &new_calls)?;
+        Ok(BatchOutcome {
+            calls: new_calls.into_iter().map(|n| n.call).collect(),
+            failures,
+        })
+    }
+
+    pub fn update(
+        &self,
+        portal: PortalId,
+        source: &WriteSource,
+        locator: Locator<'_>,
+        properties: &PropertyValues,
+    ) -> Result<Call, CrmError> {
+        let schema = self.schema(portal);
+        let values = validate_values(&schema, properties, false)?;
+        let not_found = || CrmError::NotFound {
+            id: locator.value.to_owned(),
+        };
+        let id = self.resolve(portal, locator)?.ok_or_else(not_found)?;
+        let now = now_millis();
+        let mut updated = self
+            .store
+            .update_calls(portal, &schema, &[id], &mut |_, call| {
+                apply_values(&schema, call, &values, source, now)
+            })?;
+        updated.pop().flatten().ok_or_else(not_found)
+    }
+
+    /// Updates calls in one transaction; unknown ids are reported, the rest applied.
+    pub fn update_batch(
+        &self,
+        portal: PortalId,
+        source: &WriteSource,
+        requests: &[UpdateRequest],
+    ) -> Result<BatchOutcome, CrmError> {
+        check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
+        check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
+        let schema = self.schema(portal);
+        let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
+        let mut failures = Vec::new();
+        let mut accepted = Vec::new();
+        for request in requests {
+            match validate_values(&schema, &request.properties, false) {
+                Ok(values) => accepted.push((request, values)),
+                Err(error) if partial => failures.push(BatchFailure::Rejected {
+                    trace_id: request.object_write_trace_id.clone(),
+                    error,
+                }),
+                Err(error) => return Err(error),
+            }
+        }
+        let mut missing = Vec::new();
+        let mut missing_traces = Vec::new();
+        let mut targets = Vec::new();
+        for (request, values) in accepted {
+            let locator = Locator {
+                value: &request.id,
+                id_property: request.id_property.as_deref(),
+            };
+            match self.resolve(portal, locator)? {
+                Some(id) => targets.push((id, request, values)),
+                None => {
+                    missing.push(request.id.clone());
+                    missing_traces.extend(request.object_write_trace_id.clone());
+                }
+            }
+        }
+        let ids: Vec<CallId> = targets.iter().map(|(id, _, _)| *id).collect();
+        let now = now_millis();
+        let updated = self
+            .store
+            .update_calls(portal, &schema, &ids, &mut |at, call| {
+                apply_values(&schema, call, &targets[at].2, source, now)
+            })?;
+        let mut calls = Vec::new();
+        for (state, (_, request, _)) in updated.into_iter().zip(&targets) {
+            match state {
+                Some(call) => calls.push(call),
+                None => {
+                    missing.push(request.id.clone());
+                    missing_traces.extend(request.object_write_trace_id.clone());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            failures.push(BatchFailure::NotFound {
+                ids: missing,
+                trace_ids: missing_traces,
+            });
+        }
+        Ok(BatchOutcome { calls, failures })
+    }
+
+    /// Archives one call. Unknown and already archived ids are not an error (HubSpot: 204).
+    pub fn archive(&self, portal: PortalId, id: &str) -> Result<(), CrmError> {
+        if let Ok(id) = id.parse::<CallId>() {
+            self.store.archive_calls(portal, &[id], now_millis())?;
+        }
+        Ok(())
+    }
+
+    pub fn archive_batch(&self, portal: PortalId, ids: &[String]) -> Result<(), CrmError> {
+        check_batch_size(ids.len(), MAX_BATCH_INPUTS)?;
+        check_unique_ids(ids.iter().map(String::as_str))?;
+        let ids: Vec<CallId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+        self.store.archive_calls(portal, &ids, now_millis())?;
+        Ok(())
+    }
+
+    /// Deletes a call for good, archived or not, with its history and associations.
+    pub fn gdpr_delete(&self, portal: PortalId, locator: Locator<'_>) -> Result<(), CrmError> {
+        let id = match locator.id_property {
+            Some(name) if name != OBJECT_ID_PROPERTY => {
+                self.check_unique_property(portal, name)?;
+                self.store
+                    .find_by_value(portal, name, locator.value)?
+                    .into_iter()
+                    .next()
+            }
+            _ => locator.value.parse::<CallId>().ok(),
+        };
+        if let Some(id) = id {
+            self.store.purge_calls(portal, &[id])?;
+        }
+        Ok(())
+    }
+
+    // ----- reads --------------------------------------------------------------------------
+
+    pub fn get(
+        &self,
+        portal: PortalId,
+        locator: Locator<'_>,
+        filter: ArchiveFilter,
+    ) -> Result<Call, CrmError> {
+        let not_found = || CrmError::NotFound {
+            id: locator.value.to_owned(),
+        };
+        let id = self.resolve(portal, locator)?.ok_or_else(not_found)?;
+        self.store
+            .get_calls(portal, &[id])?
+            .into_iter()
+            .find(|call| filter.admits(call))
+            .ok_or_else(not_found)
+    }
+
+    /// Reads calls by id in input order; ids that name no call (in the requested archive
+    /// state) come back in `NotFound`.
+    pub fn read_batch(
+        &self,
+        portal: PortalId,
+        ids: &[String],
+        id_property: Option<&str>,
+        filter: ArchiveFilter,
+        with_history: bool,
+    ) -> Result<BatchOutcome, CrmError> {
+        let limit = if with_history {
+            MAX_HISTORY_BATCH_INPUTS
+        } else {
+            MAX_BATCH_INPUTS
+        };
+        if with_history && ids.len() > limit {
+            return Err(CrmError::invalid(format!(
+                "The maximum number of inputs supported in a batch request for property histories is {limit}. Please reduce the number of items and try again"
+            )));
+        }
+        check_batch_size(ids.len(), limit)?;
+        check_unique_ids(ids.iter().map(String::as_str))?;
+        let mut resolved = Vec::with_capacity(ids.len());
+        for id in ids {
+            let locator = Locator {
+                value: id,
+                id_property,
+            };
+            resolved.push(self.resolve(portal, locator)?);
+        }
+        let wanted: Vec<CallId> = resolved.iter().flatten().copied().collect();
+        let found: HashMap<CallId, Call> = self
+            .store
+            .get_calls(portal, &wanted)?
+            .into_iter()
+            .filter(|call| filter.admits(call))
+            .map(|call| (call.id, call))
+            .collect();
+        let mut outcome = BatchOutcome::default();
+        let mut missing = Vec::new();
+        for (raw, id) in ids.iter().zip(resolved) {
+            match id.and_then(|id| found.get(&id)) {
+                Some(call) => outcome.calls.push(call.clone()),
+                None => missing.push(raw.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            outcome.failures.push(BatchFailure::NotFound {
+                ids: missing,
+                trace_ids: Vec::new(),
+            });
+        }
+        Ok(outcome)
+    }
+
+    pub fn list(
+        &self,
+        portal: PortalId,
+        filter: ArchiveFilter,
+        after: CallId,
+        limit: usize,
+    ) -> Result<CallPage, CrmError> {
+        let mut calls =
+            self.store
+                .list_calls(portal, filter == ArchiveFilter::Archived, after, limit + 1)?;
+        let next_after = if calls.len() > limit {
+            calls.pop().map(|call| call.id)
+        } else {
+            None
+        };
+        Ok(CallPage { calls, next_after })
+    }
+
+    pub fn search(&self, portal: PortalId, request: SearchRequest) -> Result<SearchHits, CrmError> {
+        let schema = self.schema(portal);
+        let plan = SearchPlan::build(&schema, request, &self.search_limits)?;
+        Ok(self.store.search(portal, &plan)?)
+    }
+
+    /// History of the named properties (unknown names are skipped, as HubSpot does).
+    pub fn history(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        names: &[String],
+    ) -> Result<HistoryByCall, CrmError> {
+        let schema = self.schema(portal);
+        let names: Vec<String> = names
+            .iter()
+            .filter(|name| schema.contains(name))
+            .cloned()
+            .collect();
+        let mut by_call: HistoryByCall = HashMap::new();
+        if names.is_empty() || ids.is_empty() {
+            return Ok(by_call);
+        }
+        for (id, name, entry) in self.store.history(portal, ids, &names)? {
+            by_call
+                .entry(id)
+                .or_default()
+                .entry(name)
+                .or_default()
+                .push(entry);
+        }
+        Ok(by_call)
+    }
+
+    pub fn associations(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+    ) -> Result<HashMap<CallId, Vec<Association>>, CrmError> {
+        let mut by_call: HashMap<CallId, Vec<Association>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(by_call);
+        }
+        for association in self.store.associations(portal, ids)? {
+            by_call
+                .entry(association.call_id)
+                .or_default()
+                .push(association);
+        }
+        Ok(by_call)
+    }
+
+    // ----- addressing ---------------------------------------------------------------------
+
+    /// Resolves a locator to a call id; `None` when nothing can match.
+    fn resolve(&self, portal: PortalId, locator: Locator<'_>) -> Result<Option<CallId>, CrmError> {
+        match locator.id_property {
+            Some(name) if name != OBJECT_ID_PROPERTY => {
+                self.check_unique_property(portal, name)?;
+                Ok(self
+                    .store
+                    .find_by_value(portal, name, locator.value)?
+                    .into_iter()
+                    .next())
+            }
+            _ => Ok(locator.value.parse::<CallId>().ok()),
+        }
+    }
+
+    fn check_unique_property(&self, portal: PortalId, name: &str) -> Result<(), CrmError> {
+        match self.schema(portal).get(name) {
+            Some(def) if def.has_unique_value => Ok(()),
+            Some(_) => Err(CrmError::invalid(format!(
+                "Property \"{name}\" is not a unique identifier property, so it cannot be used as idProperty"
+            ))),
+            None => Err(CrmError::invalid(format!(
+                "Property \"{name}\" does not exist, so it cannot be used as idProperty"
+            ))),
+        }
+    }
+}
+
+// ----- the rules, as pure functions ---------------------------------------------------------
+
+fn check_batch_size(count: usize, limit: usize) -> Result<(), CrmError> {
+    if count > limit {
+        return Err(CrmError::invalid(format!(
+            "The maximum number of inputs supported in a batch is {limit}. Please reduce the number of items and try again"
+        )));
+    }
+    Ok(())
+}
+
+fn check_unique_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Result<(), CrmError> {
+    let mut seen = HashSet::new();
+    let mut duplicates: Vec<String> = Vec::new();
+    for id in ids {
+        if !seen.insert(id) && !duplicates.iter().any(|d| d == id) {
+            duplicates.push(id.to_owned());
+        }
+    }
+    if duplicates.is_empty() {
+        return Ok(());
+    }
+    Err(CrmError::Invalid {
+        message: format!(
+            "Duplicate IDs found in batch input: [{}]. IDs must be unique",
+            duplicates.join(", ")
+        ),
+        context: vec![("ids".to_owned(), duplicates)],
+    })
+}
+
+/// HubSpot reports batch inputs one by one only when every input carries a trace id.
+fn all_traced<'a>(mut trace_ids: impl ExactSizeIterator<Item = &'a Option<String>>) -> bool {
+    trace_ids.len() > 0 && trace_ids.all(|t| t.as_deref().is_some_and(|t| !t.is_empty()))
+}
+
+/// Checks every value against its definition, collecting all problems like HubSpot does.
+fn validate_values(
+    schema: &PropertyCatalogue,
+    properties: &PropertyValues,
+    creating: bool,
+) -> Result<Vec<ValidValue>, CrmError> {
+    let mut problems = Vec::new();
+    let mut values = Vec::with_capacity(properties.len());
+    for (name, raw) in properties {
+        match schema.normalize(name, raw) {
+            Ok(value) => {
+                let append = raw.starts_with(';')
+                    && schema.get(name).is_some_and(|def| def.is_multi_valued());
+                values.push(ValidValue {
+                    name: name.clone(),
+                    value,
+                    append,
+                });
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if creating
+        && !values
+            .iter()
+            .any(|v| v.name == REQUIRED_ON_CREATE && v.value.is_some())
+        && !problems.iter().any(|p| p.name == REQUIRED_ON_CREATE)
+    {
+        problems.push(PropertyProblem::required(REQUIRED_ON_CREATE));
+    }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(CrmError::InvalidProperties(problems))
+    }
+}
+
+type AssociationTarget = (AssociatedKind, u64, u32, AssociationCategory);
+
+fn validate_associations(
+    requests: &[AssociationRequest],
+) -> Result<Vec<AssociationTarget>, CrmError> {
+    let mut targets = Vec::new();
+    let mut bad_specs = Vec::new();
+    let mut bad_ids = Vec::new();
+    for request in requests {
+        for (category, type_id) in &request.types {
+            let spec = format!("{category}={type_id}");
+            let parsed = AssociationCategory::parse(category)
+                .filter(|c| *c == AssociationCategory::HubspotDefined)
+                .and_then(|c| {
+                    let kind = u32::try_from(*type_id)
+                        .ok()
+                        .and_then(AssociatedKind::from_call_type_id)?;
+                    Some((c, kind))
+                });
+            let Some((category, kind)) = parsed else {
+                bad_specs.push(spec);
+                continue;
+            };
+            match request.to_id.trim().parse::<u64>() {
+                Ok(to_id) => targets.push((kind, to_id, *type_id as u32, category)),
+                Err(_) => bad_ids.push(format!(
+                    "{}={} is not valid",
+                    kind.internal_name(),
+                    request.to_id
+                )),
+            }
+        }
+    }
+    let mut context = Vec::new();
+    if !bad_specs.is_empty() {
+        let invalid = bad_specs
+            .iter()
+            .map(|s| format!("{s} is not a valid association definition id"))
+            .collect();
+        context.push(("associationSpec".to_owned(), bad_specs));
+        context.push(("INVALID_ASSOCIATION_TYPE_ID".to_owned(), invalid));
+    }
+    if !bad_ids.is_empty() {
+        context.push(("INVALID_OBJECT_IDS".to_owned(), bad_ids));
+    }
+    if context.is_empty() {
+        targets.sort();
+        targets.dedup();
+        Ok(targets)
+    } else {
+        Err(CrmError::InvalidAssociations { context })
+    }
+}
+
+/// Sets one property on `call` and records the change, if the value differs.
+fn set_property(
+    call: &mut Call,
+    name: &str,
+    value: Option<String>,
+    source: &WriteSource,
+    now: EpochMillis,
+    changes: &mut Vec<PropertyChange>,
+) {
+    if call.properties.get(name) == value.as_ref() {
+        return;
+    }
+    match &value {
+        Some(v) => call.properties.insert(name.to_owned(), v.clone()),
+        None => call.properties.remove(name),
+    };
+    changes.push(PropertyChange {
+        name: name.to_owned(),
+        entry: HistoryEntry {
+            value: value.clone().unwrap_or_default(),
+            timestamp: now,
+            source: source.clone(),
+        },
+        value,
+    });
+}
+
+/// The properties every new call gets from hubcalls itself.
+fn identity_changes(
+    schema: &PropertyCatalogue,
+    call: &mut Call,
+    source: &WriteSource,
+    now: EpochMillis,
+) -> Vec<PropertyChange> {
+    let calculated = WriteSource::calculated();
+    let created = format_datetime(now);
+    let identity = [
+        ("hs_object_id", call.id.to_string()),
+        ("hs_createdate", created),
+        (
+            "hs_obj_coords",
+            format!("{CALL_OBJECT_TYPE_ID}-{}", call.id),
+        ),
+        ("hs_object_source", source.source_type.clone()),
+        ("hs_object_source_label", source.source_type.clone()),
+        (
+            "hs_object_source_id",
+            source.source_id.clone().unwrap_or_default(),
+        ),
+    ];
+    let mut changes = Vec::new();
+    for (name, value) in identity {
+        if schema.contains(name) && !value.is_empty() {
+            set_property(call, name, Some(value), &calculated, now, &mut changes);
+        }
+    }
+    changes
+}
+
+/// Applies validated values to a call, then recomputes what derives from them.
+fn apply_values(
+    schema: &PropertyCatalogue,
+    call: &mut Call,
+    values: &[ValidValue],
+    source: &WriteSource,
+    now: EpochMillis,
+) -> Vec<PropertyChange> {
+    let mut changes = Vec::new();
+    for v in values {
+        let value = match (&v.value, v.append, call.property(&v.name)) {
+            (Some(new), true, Some(current)) => {
+                let mut merged: Vec<&str> = current.split(';').collect();
+                for part in new.split(';') {
+                    if !merged.contains(&part) {
+                        merged.push(part);
+                    }
+                }
+                Some(merged.join(";"))
+            }
+            _ => v.value.clone(),
+        };
+        set_property(call, &v.name, value, source, now, &mut changes);
+    }
+    let calculated = WriteSource::calculated();
+    let touched = |name: &str| changes.iter().any(|c| c.name == name);
+    let mut derived = Vec::new();
+    if touched("hs_call_body") {
+        let preview = call.property("hs_call_body").map(BodyPreview::of);
+        derived.push((
+            "hs_body_preview",
+            preview
+                .as_ref()
+                .map(|p| p.text.clone())
+                .filter(|t| !t.is_empty()),
+        ));
+        derived.push((
+            "hs_body_preview_html",
+            preview.as_ref().map(|p| p.html.clone()),
+        ));
+        derived.push((
+            "hs_body_preview_is_truncated",
+            preview.as_ref().map(|p| p.truncated.to_string()),
+        ));
+    }
+    if touched("hubspot_owner_id") {
+        let owner = call.property("hubspot_owner_id").map(str::to_owned);
+        derived.push(("hs_all_owner_ids", owner.clone()));
+        derived.push(("hs_user_ids_of_all_owners", owner.clone()));
+        derived.push((
+            "hubspot_owner_assigneddate",
+            owner.map(|_| format_datetime(now)),
+        ));
+    }
+    derived.push(("hs_lastmodifieddate", Some(format_datetime(now))));
+    for (name, value) in derived {
+        if schema.contains(name) {
+            set_property(call, name, value, &calculated, now, &mut changes);
+        }
+    }
+    call.updated_at = now;
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_ids_are_named_once() {
+        let err = check_unique_ids(["1", "2", "1", "1"].into_iter()).unwrap_err();
+        match err {
+            CrmError::Invalid { message, context } => {
+                assert_eq!(
+                    message,
+                    "Duplicate IDs found in batch input: [1]. IDs must be unique"
+                );
+                assert_eq!(context, vec![("ids".to_owned(), vec!["1".to_owned()])]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn partial_batches_need_every_trace_id() {
+        let some = [Some("a".to_owned()), None];
+        let all = [Some("a".to_owned()), Some("b".to_owned())];
+        assert!(!all_traced(some.iter()));
+        assert!(all_traced(all.iter()));
+        assert!(!all_traced([].iter()));
+    }
+
+    #[test]
+    fn missing_timestamp_is_reported_with_other_problems() {
+        let schema = PropertyCatalogue::builtin();
+        let values = vec![("nope".to_owned(), "x".to_owned())];
+        match validate_values(&schema, &values, true).unwrap_err() {
+            CrmError::InvalidProperties(problems) => {
+                let codes: Vec<_> = problems.iter().map(|p| p.code).collect();
+                assert_eq!(codes, vec!["PROPERTY_DOESNT_EXIST", "REQUIRED_PROPERTY"]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

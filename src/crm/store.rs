@@ -1,0 +1,100 @@
+//! The port: what the rules need from storage. Each engine in `store/` implements it.
+//!
+//! Methods are synchronous; the API layer runs them on the blocking pool. Every write
+//! method is one transaction: it either happens whole or not at all.
+
+use super::associations::Association;
+use super::call::{Call, CallId, PortalId};
+use super::error::StoreError;
+use super::history::{HistoryEntry, PropertyChange};
+use super::properties::PropertyCatalogue;
+use super::search::{SearchHits, SearchPlan};
+use super::time::EpochMillis;
+
+/// A call about to be inserted: its state, the changes that produced it (its first history
+/// entries) and its associations.
+#[derive(Debug, Clone)]
+pub struct NewCall {
+    pub call: Call,
+    pub changes: Vec<PropertyChange>,
+    pub associations: Vec<Association>,
+}
+
+/// Applies the rules to one live call inside the store's write transaction: gets the
+/// position of the id in the request and the call, mutates the call and returns what changed.
+pub type CallMutation<'a> = dyn FnMut(usize, &mut Call) -> Vec<PropertyChange> + 'a;
+
+pub trait CallStore: Send + Sync {
+    /// Reserves `count` fresh ids, unique across the whole store.
+    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError>;
+
+    /// Inserts calls with their history and associations, all in one transaction.
+    fn insert_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        calls: &[NewCall],
+    ) -> Result<(), StoreError>;
+
+    /// Loads each live (not archived) call of `ids`, lets `apply` change it, and persists the
+    /// changes and their history, all in one transaction. Returns the new state per id, or
+    /// `None` where the id is not a live call of the portal.
+    fn update_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        ids: &[CallId],
+        apply: &mut CallMutation<'_>,
+    ) -> Result<Vec<Option<Call>>, StoreError>;
+
+    /// The calls of `ids` that exist in the portal, archived or not, in any order.
+    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError>;
+
+    /// Up to `limit` calls with id >= `from_id` in ascending id order, either only live or
+    /// only archived ones.
+    fn list_calls(
+        &self,
+        portal: PortalId,
+        archived: bool,
+        from_id: CallId,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError>;
+
+    /// Moves the live calls of `ids` to the recycle bin; unknown ids are ignored.
+    fn archive_calls(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        at: EpochMillis,
+    ) -> Result<(), StoreError>;
+
+    /// Removes calls for good, with their history and associations (GDPR delete).
+    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError>;
+
+    /// History of the named properties of the calls, newest first per property.
+    fn history(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        names: &[String],
+    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError>;
+
+    /// Every association of the calls.
+    fn associations(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+    ) -> Result<Vec<Association>, StoreError>;
+
+    /// Live calls whose property `name` holds exactly `value` (for `idProperty` lookups).
+    fn find_by_value(
+        &self,
+        portal: PortalId,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<CallId>, StoreError>;
+
+    /// Runs a search plan over the portal's live calls. Must return exactly what
+    /// [`SearchPlan::evaluate`] returns on the same calls.
+    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
+}

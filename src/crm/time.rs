@@ -1,0 +1,160 @@
+//! Instants as HubSpot reads and writes them.
+//!
+//! HubSpot stores datetimes as epoch milliseconds and prints them the way Java's
+//! `Instant.toString()` does: UTC with a `Z`, with `.SSS` only when the milliseconds are
+//! non-zero (`2025-04-24T20:01:33Z` next to `2025-05-01T13:39:33.903Z`). Input is either
+//! ISO 8601 or epoch milliseconds.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// Milliseconds since the Unix epoch, the unit HubSpot keeps every instant in.
+pub type EpochMillis = i64;
+
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The current time, truncated to the millisecond like every instant HubSpot returns.
+pub fn now_millis() -> EpochMillis {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    since.as_millis() as EpochMillis
+}
+
+/// Formats an instant as `Instant.toString()` does at millisecond precision.
+pub fn format_datetime(millis: EpochMillis) -> String {
+    let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000) else {
+        // Out of the representable range: fall back to the raw number rather than panic.
+        return millis.to_string();
+    };
+    let fraction = millis.rem_euclid(1000);
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    if fraction == 0 {
+        format!("{base}Z")
+    } else {
+        format!("{base}.{fraction:03}Z")
+    }
+}
+
+/// Formats a date property value (`YYYY-MM-DD`) from its midnight-UTC instant.
+pub fn format_date(millis: EpochMillis) -> String {
+    let day = millis.div_euclid(MILLIS_PER_DAY);
+    match Date::from_julian_day(2_440_588 + day as i32) {
+        Ok(date) => format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        ),
+        Err(_) => millis.to_string(),
+    }
+}
+
+/// Reads a datetime given as epoch milliseconds or ISO 8601.
+///
+/// A bare number is always milliseconds, as on HubSpot (a seconds value silently becomes a
+/// 1970 date there too). ISO forms accepted: full RFC 3339 with offset, the same without an
+/// offset (read as UTC), and a bare date (midnight UTC).
+pub fn parse_datetime(text: &str) -> Option<EpochMillis> {
+    let text = text.trim();
+    if let Some(millis) = parse_epoch_millis(text) {
+        return Some(millis);
+    }
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(instant_millis(at));
+    }
+    let local_forms = [
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]"),
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+    ];
+    for form in local_forms {
+        if let Ok(at) = PrimitiveDateTime::parse(text, form) {
+            return Some(instant_millis(at.assume_offset(UtcOffset::UTC)));
+        }
+    }
+    parse_iso_date(text)
+}
+
+/// Reads a date property value: `YYYY-MM-DD`, or epoch milliseconds at midnight UTC.
+pub fn parse_date(text: &str) -> Option<EpochMillis> {
+    let text = text.trim();
+    if let Some(millis) = parse_epoch_millis(text) {
+        return (millis.rem_euclid(MILLIS_PER_DAY) == 0).then_some(millis);
+    }
+    parse_iso_date(text)
+}
+
+fn parse_iso_date(text: &str) -> Option<EpochMillis> {
+    let date = Date::parse(text, format_description!("[year]-[month]-[day]")).ok()?;
+    Some(instant_millis(date.midnight().assume_utc()))
+}
+
+/// Epoch milliseconds written as an integer, optionally with a `.0` tail as some JSON
+/// encoders produce for whole numbers.
+fn parse_epoch_millis(text: &str) -> Option<EpochMillis> {
+    let digits = text.strip_suffix(".0").unwrap_or(text);
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn instant_millis(at: OffsetDateTime) -> EpochMillis {
+    (at.unix_timestamp_nanos() / 1_000_000) as EpochMillis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_java_instant() {
+        assert_eq!(format_datetime(1_745_524_893_000), "2025-04-24T20:01:33Z");
+        assert_eq!(
+            format_datetime(1_746_106_773_903),
+            "2025-05-01T13:39:33.903Z"
+        );
+        assert_eq!(format_datetime(5), "1970-01-01T00:00:00.005Z");
+    }
+
+    #[test]
+    fn reads_both_input_forms() {
+        assert_eq!(parse_datetime("1745524893000"), Some(1_745_524_893_000));
+        assert_eq!(
+            parse_datetime("2025-04-24T20:01:33.000Z"),
+            Some(1_745_524_893_000)
+        );
+        assert_eq!(
+            parse_datetime("2025-04-24T22:01:33+02:00"),
+            Some(1_745_524_893_000)
+        );
+        assert_eq!(
+            parse_datetime("2025-04-24T20:01:33"),
+            Some(1_745_524_893_000)
+        );
+        assert_eq!(parse_datetime("2025-04-24"), Some(1_745_452_800_000));
+        assert_eq!(parse_datetime("yesterday"), None);
+        assert_eq!(parse_datetime("2025-13-01"), None);
+    }
+
+    #[test]
+    fn dates_must_be_midnight() {
+        assert_eq!(parse_date("2025-04-24"), Some(1_745_452_800_000));
+        assert_eq!(parse_date("1745452800000"), Some(1_745_452_800_000));
+        assert_eq!(parse_date("1745452800001"), None);
+        assert_eq!(format_date(1_745_452_800_000), "2025-04-24");
+    }
+}

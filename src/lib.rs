@@ -1,0 +1,114 @@
+//! hubcalls: HubSpot's CRM v3 Calls API as a self-hosted server.
+//!
+//! Layers point one way, toward the rules: [`api`] (HTTP) → [`crm`] (rules, the store trait)
+//! ← [`store`] (engines). This file wires an engine into the app.
+
+pub mod api;
+pub mod config;
+pub mod crm;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::api::auth::TokenRegistry;
+use crate::api::AppState;
+use crate::config::{Config, Storage};
+use crate::crm::error::StoreError;
+use crate::crm::properties::PropertyCatalogue;
+use crate::crm::service::CallService;
+use crate::crm::store::CallStore;
+use crate::store::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A server bound to its address, ready to run.
+pub struct App {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
+}
+
+/// Opens the store a configuration asks for.
+pub fn open_store(storage: &Storage) -> Result<Arc<dyn CallStore>, StoreError> {
+    Ok(match storage {
+        Storage::Memory => Arc::new(SqliteStore::in_memory()?),
+        Storage::Directory(dir) => Arc::new(SqliteStore::open(dir)?),
+    })
+}
+
+impl App {
+    /// Opens the store and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = open_store(&config.storage)?;
+        let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
+        let state = AppState {
+            service: Arc::new(service),
+            tokens: Arc::new(TokenRegistry::new(config.tokens.clone())),
+        };
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartError::Listen {
+            address: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            address,
+            router: api::router(state, config.body_limit),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,96 @@
+//! The `hubcalls` command line: `serve` (the default).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hubcalls::config::{Config, ServeArgs, Storage, TokenOrigin};
+use hubcalls::{shutdown_signal, App};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubcalls",
+    version,
+    about = "HubSpot's CRM v3 Calls API, self-hosted"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUBCALLS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hubcalls: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hubcalls: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = Config::resolve(args).map_err(|e| e.to_string())?;
+    let app = App::build(config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    print_banner(&config, app.address());
+    app.run(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+/// What a newcomer needs to point an SDK at this server.
+fn print_banner(config: &Config, address: std::net::SocketAddr) {
+    println!(
+        "hubcalls {} listening on http://{address}",
+        env!("CARGO_PKG_VERSION")
+    );
+    match &config.storage {
+        Storage::Memory => println!("  store: in memory (nothing survives a restart)"),
+        Storage::Directory(dir) => println!("  store: {}", dir.display()),
+    }
+    if let [grant] = config.tokens.as_slice() {
+        let origin = match config.token_origin {
+            TokenOrigin::Generated => " (generated)",
+            TokenOrigin::Configured => "",
+        };
+        println!(
+            "  token{origin}: {} (portal {}, scopes: {})",
+            grant.token,
+            grant.portal,
+            grant.scopes.join(" ")
+        );
+    } else {
+        println!("  tokens: {} configured", config.tokens.len());
+    }
+    println!(
+        "  try: curl -H 'Authorization: Bearer <token>' http://{address}/crm/v3/objects/calls"
+    );
+}

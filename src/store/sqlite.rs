@@ -1,0 +1,618 @@
+//! The embedded store: SQLite in WAL mode, one writer connection and a pool of readers.
+//!
+//! Layout: `calls` holds each call's current state (properties as a JSON object, so a read
+//! is one row); `call_values` and `call_tokens` index live calls' values the way search
+//! compares them ([`IndexedValue`]); `call_history` and `call_associations` keep the rest.
+//! Archived calls are never searched, so their index rows are dropped on archive.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
+
+use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
+use crate::crm::call::{Call, CallId, PortalId, WriteSource};
+use crate::crm::error::StoreError;
+use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::properties::PropertyCatalogue;
+use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
+use crate::crm::store::{CallMutation, CallStore, NewCall};
+use crate::crm::time::EpochMillis;
+
+use super::sqlite_search::compile_search;
+
+/// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
+/// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
+const FIRST_CALL_ID: CallId = 10_000_000_001;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id          INTEGER PRIMARY KEY,
+    portal      INTEGER NOT NULL,
+    archived    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    archived_at INTEGER,
+    properties  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_by_portal ON calls (portal, archived, id);
+CREATE INDEX IF NOT EXISTS calls_by_created ON calls (portal, archived, created_at, id);
+CREATE TABLE IF NOT EXISTS call_values (
+    call_id INTEGER NOT NULL,
+    name    TEXT NOT NULL,
+    portal  INTEGER NOT NULL,
+    text    TEXT NOT NULL,
+    number  REAL,
+    PRIMARY KEY (call_id, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS call_values_text ON call_values (portal, name, text);
+CREATE INDEX IF NOT EXISTS call_values_number ON call_values (portal, name, number);
+CREATE TABLE IF NOT EXISTS call_tokens (
+    portal  INTEGER NOT NULL,
+    name    TEXT NOT NULL,
+    token   TEXT NOT NULL,
+    call_id INTEGER NOT NULL,
+    PRIMARY KEY (portal, name, token, call_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS call_tokens_by_call ON call_tokens (call_id, name);
+CREATE TABLE IF NOT EXISTS call_history (
+    id          INTEGER PRIMARY KEY,
+    call_id     INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    timestamp   INTEGER NOT NULL,
+    source_type TEXT NOT NULL,
+    source_id   TEXT
+);
+CREATE INDEX IF NOT EXISTS call_history_by_call ON call_history (call_id, name, id);
+CREATE TABLE IF NOT EXISTS call_associations (
+    call_id  INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    to_id    INTEGER NOT NULL,
+    type_id  INTEGER NOT NULL,
+    portal   INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    PRIMARY KEY (call_id, kind, to_id, type_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS call_associations_target ON call_associations (portal, kind, to_id);
+"#;
+
+const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    /// Reader connections for a file database; `None` in memory, where the single
+    /// connection serves reads too.
+    readers: Option<ReaderPool>,
+    next_id: AtomicU64,
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves SQLite itself consistent (the transaction rolls
+    // back when dropped), so a poisoned lock is safe to keep using.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Maps engine errors to the store's two kinds: "try again later" and everything else.
+fn store_error(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(
+            ErrorCode::DiskFull
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::CannotOpen
+            | ErrorCode::ReadOnly,
+        ) => StoreError::Unavailable(error.to_string()),
+        _ => StoreError::Backend(error.to_string()),
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL + synchronous=NORMAL: a committed transaction is in the WAL file before COMMIT
+    // returns, so it survives a crash of the process (not necessarily a power cut).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "busy_timeout", 5_000)?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file `hubcalls.sqlite3` in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
+        let path = dir.join("hubcalls.sqlite3");
+        let writer = Connection::open(&path).map_err(store_error)?;
+        configure(&writer).map_err(store_error)?;
+        Self::initialise(
+            writer,
+            Some(ReaderPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        )
+    }
+
+    /// A store that lives in memory and is gone when the process ends.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(store_error)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Self::initialise(conn, None)
+    }
+
+    fn initialise(conn: Connection, readers: Option<ReaderPool>) -> Result<Self, StoreError> {
+        conn.execute_batch(SCHEMA).map_err(store_error)?;
+        let high_water: Option<i64> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'id_high_water'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(store_error)?;
+        let max_id: Option<i64> = conn
+            .query_row("SELECT max(id) FROM calls", [], |r| r.get(0))
+            .map_err(store_error)?;
+        let last = high_water.unwrap_or(0).max(max_id.unwrap_or(0)) as u64;
+        let next = (last + 1).max(FIRST_CALL_ID);
+        Ok(Self {
+            writer: Mutex::new(conn),
+            readers,
+            next_id: AtomicU64::new(next),
+        })
+    }
+
+    /// Runs `read` on a reader connection (or the only connection in memory).
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let Some(pool) = &self.readers else {
+            return read(&lock(&self.writer)).map_err(store_error);
+        };
+        let conn = match lock(&pool.idle).pop() {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &pool.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(store_error)?;
+                conn.pragma_update(None, "busy_timeout", 5_000)
+                    .map_err(store_error)?;
+                conn.set_prepared_statement_cache_capacity(128);
+                conn
+            }
+        };
+        let result = read(&conn).map_err(store_error);
+        lock(&pool.idle).push(conn);
+        result
+    }
+
+    /// Runs `write` in one immediate transaction on the writer connection.
+    fn write<T>(
+        &self,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(store_error)?;
+        let value = write(&tx).map_err(store_error)?;
+        tx.commit().map_err(store_error)?;
+        Ok(value)
+    }
+
+    /// Runs `PRAGMA integrity_check`; `Ok` when the database is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.read(|conn| conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+    }
+}
+
+fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Call> {
+    let id: i64 = row.get(0)?;
+    let properties: String = row.get(1)?;
+    let properties: BTreeMap<String, String> = serde_json::from_str(&properties).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(Call {
+        id: id as CallId,
+        properties,
+        created_at: row.get(2)?,
+        updated_at: row.get(3)?,
+        archived_at: row.get(4)?,
+    })
+}
+
+fn properties_json(call: &Call) -> String {
+    // A map of strings always serialises.
+    serde_json::to_string(&call.properties).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn placeholders(count: usize) -> String {
+    vec!["?"; count].join(",")
+}
+
+/// Keeps the search index rows of one property in step with its new value.
+fn index_change(
+    tx: &rusqlite::Transaction<'_>,
+    portal: PortalId,
+    schema: &PropertyCatalogue,
+    call_id: CallId,
+    change: &PropertyChange,
+) -> rusqlite::Result<()> {
+    let id = call_id as i64;
+    tx.prepare_cached("DELETE FROM call_tokens WHERE call_id = ?1 AND name = ?2")?
+        .execute(params![id, change.name])?;
+    let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) else {
+        tx.prepare_cached("DELETE FROM call_values WHERE call_id = ?1 AND name = ?2")?
+            .execute(params![id, change.name])?;
+        return Ok(());
+    };
+    let indexed = IndexedValue::new(def.property_type, value);
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO call_values (call_id, name, portal, text, number) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, change.name, portal, indexed.text, indexed.number])?;
+    let mut insert_token = tx.prepare_cached(
+        "INSERT OR IGNORE INTO call_tokens (portal, name, token, call_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for token in &indexed.tokens {
+        insert_token.execute(params![portal, change.name, token, id])?;
+    }
+    Ok(())
+}
+
+fn record_history(
+    tx: &rusqlite::Transaction<'_>,
+    call_id: CallId,
+    change: &PropertyChange,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO call_history (call_id, name, value, timestamp, source_type, source_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        call_id as i64,
+        change.name,
+        change.entry.value,
+        change.entry.timestamp,
+        change.entry.source.source_type,
+        change.entry.source.source_id,
+    ])?;
+    Ok(())
+}
+
+fn kind_name(kind: AssociatedKind) -> &'static str {
+    kind.singular()
+}
+
+fn category_name(category: AssociationCategory) -> &'static str {
+    category.as_str()
+}
+
+impl CallStore for SqliteStore {
+    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+        let first = self.next_id.fetch_add(count as u64, Ordering::SeqCst);
+        Ok((first..first + count as u64).collect())
+    }
+
+    fn insert_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        calls: &[NewCall],
+    ) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, 0, ?3, ?4, NULL, ?5)",
+            )?;
+            let mut associate = tx.prepare_cached(
+                "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut high_water = 0;
+            for new in calls {
+                let call = &new.call;
+                insert.execute(params![
+                    call.id as i64,
+                    portal,
+                    call.created_at,
+                    call.updated_at,
+                    properties_json(call)
+                ])?;
+                for change in &new.changes {
+                    index_change(tx, portal, schema, call.id, change)?;
+                    record_history(tx, call.id, change)?;
+                }
+                for a in &new.associations {
+                    associate.execute(params![
+                        call.id as i64,
+                        kind_name(a.kind),
+                        a.to_id as i64,
+                        a.type_id,
+                        portal,
+                        category_name(a.category)
+                    ])?;
+                }
+                high_water = high_water.max(call.id as i64);
+            }
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            )?
+            .execute(params![high_water])?;
+            Ok(())
+        })
+    }
+
+    fn update_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        ids: &[CallId],
+        apply: &mut CallMutation<'_>,
+    ) -> Result<Vec<Option<Call>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| {
+            let mut results = Vec::with_capacity(ids.len());
+            for (at, id) in ids.iter().enumerate() {
+                let current = tx
+                    .prepare_cached(&format!(
+                        "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
+                    ))?
+                    .query_row(params![*id as i64, portal], call_from_row)
+                    .optional()?;
+                let Some(mut call) = current else {
+                    results.push(None);
+                    continue;
+                };
+                let changes = apply(at, &mut call);
+                tx.prepare_cached("UPDATE calls SET properties = ?1, updated_at = ?2 WHERE id = ?3")?
+                    .execute(params![properties_json(&call), call.updated_at, call.id as i64])?;
+                for change in &changes {
+                    index_change(tx, portal, schema, call.id, change)?;
+                    record_history(tx, call.id, change)?;
+                }
+                results.push(Some(call));
+            }
+            Ok(results)
+        })
+    }
+
+    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {CALL_COLUMNS} FROM calls c WHERE c.portal = ? AND c.id IN ({})",
+                placeholders(ids.len())
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
+            let rows = statement.query_map(params_from_iter(params), call_from_row)?;
+            rows.collect()
+        })
+    }
+
+    fn list_calls(
+        &self,
+        portal: PortalId,
+        archived: bool,
+        from_id: CallId,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM calls c
+                 WHERE c.portal = ?1 AND c.archived = ?2 AND c.id >= ?3
+                 ORDER BY c.id LIMIT ?4"
+            ))?;
+            let rows = statement.query_map(
+                params![
+                    portal,
+                    archived,
+                    from_id.min(i64::MAX as u64) as i64,
+                    limit as i64
+                ],
+                call_from_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    fn archive_calls(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        at: EpochMillis,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            for id in ids {
+                let archived = tx
+                    .prepare_cached(
+                        "UPDATE calls SET archived = 1, archived_at = ?1
+                         WHERE id = ?2 AND portal = ?3 AND archived = 0",
+                    )?
+                    .execute(params![at, *id as i64, portal])?;
+                if archived > 0 {
+                    tx.prepare_cached("DELETE FROM call_values WHERE call_id = ?1")?
+                        .execute(params![*id as i64])?;
+                    tx.prepare_cached("DELETE FROM call_tokens WHERE call_id = ?1")?
+                        .execute(params![*id as i64])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            for id in ids {
+                let deleted = tx
+                    .prepare_cached("DELETE FROM calls WHERE id = ?1 AND portal = ?2")?
+                    .execute(params![*id as i64, portal])?;
+                if deleted == 0 {
+                    continue;
+                }
+                for table in [
+                    "call_values",
+                    "call_tokens",
+                    "call_history",
+                    "call_associations",
+                ] {
+                    tx.prepare_cached(&format!("DELETE FROM {table} WHERE call_id = ?1"))?
+                        .execute(params![*id as i64])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn history(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        names: &[String],
+    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT h.call_id, h.name, h.value, h.timestamp, h.source_type, h.source_id
+                 FROM call_history h JOIN calls c ON c.id = h.call_id
+                 WHERE c.portal = ? AND h.call_id IN ({}) AND h.name IN ({})
+                 ORDER BY h.call_id, h.name, h.id DESC",
+                placeholders(ids.len()),
+                placeholders(names.len())
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params: Vec<rusqlite::types::Value> = std::iter::once(i64::from(portal).into())
+                .chain(ids.iter().map(|id| (*id as i64).into()))
+                .chain(names.iter().map(|n| n.clone().into()))
+                .collect();
+            let rows = statement.query_map(params_from_iter(params), |row| {
+                let id: i64 = row.get(0)?;
+                Ok((
+                    id as CallId,
+                    row.get::<_, String>(1)?,
+                    HistoryEntry {
+                        value: row.get(2)?,
+                        timestamp: row.get(3)?,
+                        source: WriteSource {
+                            source_type: row.get(4)?,
+                            source_id: row.get(5)?,
+                        },
+                    },
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn associations(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT call_id, kind, to_id, type_id, category FROM call_associations
+                 WHERE portal = ? AND call_id IN ({}) ORDER BY call_id, kind, to_id, type_id",
+                placeholders(ids.len())
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
+            let rows = statement.query_map(params_from_iter(params), association_from_row)?;
+            rows.filter_map(|row| row.transpose()).collect()
+        })
+    }
+
+    fn find_by_value(
+        &self,
+        portal: PortalId,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<CallId>, StoreError> {
+        // The index holds the value folded or exact depending on its type: look up both
+        // forms, then keep only exact matches of the stored value.
+        let folded = value.to_lowercase();
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT c.id, c.properties ->> ?2 FROM call_values v JOIN calls c ON c.id = v.call_id
+                 WHERE v.portal = ?1 AND v.name = ?2 AND v.text IN (?3, ?4) AND c.archived = 0
+                 ORDER BY c.id",
+            )?;
+            let rows = statement.query_map(params![portal, name, value, folded], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?))
+            })?;
+            let mut ids = Vec::new();
+            for row in rows {
+                let (id, stored) = row?;
+                if stored.as_deref() == Some(value) {
+                    ids.push(id as CallId);
+                }
+            }
+            Ok(ids)
+        })
+    }
+
+    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        let compiled = compile_search(portal, plan);
+        self.read(|conn| {
+            let total: i64 = conn
+                .prepare_cached(&compiled.count_sql)?
+                .query_row(params_from_iter(compiled.params.iter()), |r| r.get(0))?;
+            let mut statement = conn.prepare_cached(&compiled.page_sql)?;
+            let rows = statement
+                .query_map(params_from_iter(compiled.page_params.iter()), call_from_row)?;
+            Ok(SearchHits {
+                total: total as usize,
+                calls: rows.collect::<rusqlite::Result<Vec<Call>>>()?,
+            })
+        })
+    }
+}
+
+fn association_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Association>> {
+    let call_id: i64 = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let to_id: i64 = row.get(2)?;
+    let category: String = row.get(4)?;
+    let (Some(kind), Some(category)) = (
+        AssociatedKind::parse(&kind),
+        AssociationCategory::parse(&category),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(Association {
+        call_id: call_id as CallId,
+        kind,
+        to_id: to_id as u64,
+        type_id: row.get(3)?,
+        category,
+    }))
+}
