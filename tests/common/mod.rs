@@ -1,0 +1,159 @@
+//! Shared helpers for the integration tests: a real server on a free port, driven over HTTP.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use hubcalls::config::{Config, Storage, TokenGrant};
+use hubcalls::App;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+/// The full-access token of portal 1 in every test server.
+pub const TOKEN: &str = "pat-test-portal-1";
+/// A read-only token of portal 1.
+pub const READ_ONLY_TOKEN: &str = "pat-test-readonly";
+/// A full-access token of portal 2.
+pub const OTHER_PORTAL_TOKEN: &str = "pat-test-portal-2";
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub token: String,
+}
+
+fn grants() -> Vec<TokenGrant> {
+    let mut read_only = TokenGrant::full_access(READ_ONLY_TOKEN, 1);
+    read_only.scopes = vec!["crm.objects.contacts.read".to_owned()];
+    vec![
+        TokenGrant::full_access(TOKEN, 1),
+        read_only,
+        TokenGrant::full_access(OTHER_PORTAL_TOKEN, 2),
+    ]
+}
+
+/// Starts a server on an in-memory store.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Config::in_memory("127.0.0.1:0".parse().unwrap(), grants())).await
+}
+
+/// Starts a server on a database in `dir` (to test durability across restarts).
+pub async fn spawn_app_in(dir: &std::path::Path) -> TestApp {
+    let mut config = Config::in_memory("127.0.0.1:0".parse().unwrap(), grants());
+    config.storage = Storage::Directory(dir.to_owned());
+    spawn_with(config).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let app = App::build(config).await.expect("server starts");
+    let address = app.address();
+    tokio::spawn(app.run(std::future::pending()));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        token: TOKEN.to_owned(),
+    }
+}
+
+/// A response's status, headers and JSON body (`Value::Null` when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    async fn from(response: Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body reads");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        Self {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Asserts HubSpot's error envelope and returns the body.
+    pub fn assert_error(&self, status: u16, category: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.body["status"], "error", "body: {}", self.text);
+        assert_eq!(self.body["category"], category, "body: {}", self.text);
+        let correlation = self.body["correlationId"].as_str().expect("correlationId");
+        assert_eq!(
+            self.headers["x-hubspot-correlation-id"].to_str().unwrap(),
+            correlation
+        );
+        assert_eq!(
+            self.headers["content-type"].to_str().unwrap(),
+            "application/json;charset=utf-8"
+        );
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// A request with this app's token (or `token`), a raw body and no other header.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        Reply::from(request.send().await.expect("request is sent")).await
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.send_raw(method, path, Some(&self.token), body.map(|b| b.to_string()))
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Creates a call with `properties` (plus an `hs_timestamp` if missing); returns its id.
+    pub async fn create_call(&self, mut properties: Value) -> String {
+        if properties.get("hs_timestamp").is_none() {
+            properties["hs_timestamp"] = json!("2025-04-24T20:01:33.000Z");
+        }
+        let reply = self
+            .post("/crm/v3/objects/calls", json!({ "properties": properties }))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "body: {}", reply.text);
+        reply.body["id"].as_str().expect("id").to_owned()
+    }
+}
