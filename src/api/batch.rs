@@ -33,7 +33,7 @@ fn standard_error(failure: BatchFailure, portal: PortalId) -> StandardError {
             StandardError {
                 status: "error",
                 category: error.category.unwrap_or("VALIDATION_ERROR"),
-                message: error.message,
+                message: error.message.clone(),
                 context: context_map(&context),
             }
         }

@@ -69,9 +69,13 @@ pub struct ErrorDetail {
     pub context: Map<String, Value>,
 }
 
-/// An error as HubSpot reports it.
+/// An error as HubSpot reports it. Boxed: handlers return it in every `Result`, and the
+/// happy path should not pay for its size.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ErrorParts>);
+
+#[derive(Debug, Clone)]
+pub struct ErrorParts {
     pub status: StatusCode,
     pub message: String,
     pub category: Option<&'static str>,
@@ -88,9 +92,22 @@ pub fn context_map(context: &ErrorContext) -> Map<String, Value> {
         .collect()
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = ErrorParts;
+    fn deref(&self) -> &ErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorParts {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, category: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorParts {
             status,
             message: message.into(),
             category: Some(category),
@@ -98,7 +115,7 @@ impl ApiError {
             errors: Vec::new(),
             links: Vec::new(),
             extra_headers: Vec::new(),
-        }
+        }))
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -221,7 +238,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = json_response(self.status, &self.body(&correlation_id()));
-        for (name, value) in self.extra_headers {
+        for (name, value) in self.0.extra_headers {
             response.headers_mut().insert(name, value);
         }
         response
