@@ -1,0 +1,304 @@
+//! Search benchmark: loads realistic calls into one portal of a file-backed SQLite store and
+//! reports latency (p50, p99) and throughput of the search issue's workloads.
+//!
+//! ```sh
+//! cargo bench --bench search                         # 10k and 100k calls
+//! cargo bench --bench search -- 10000 100000 1000000 # chosen sizes
+//! ```
+//!
+//! Numbers are printed, never asserted. Runs go through `CallService::search`, the code path
+//! an HTTP search takes minus JSON encoding.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hubcalls::crm::call::{PortalId, WriteSource};
+use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest, SortSpec};
+use hubcalls::crm::service::{CallService, CreateRequest};
+use hubcalls::store::SqliteStore;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const PORTAL: PortalId = 1;
+const BATCH: usize = 100;
+/// 2025-01-01T00:00:00Z; calls spread over the following year.
+const YEAR_START_MS: i64 = 1_735_689_600_000;
+const YEAR_MS: i64 = 365 * 86_400_000;
+const DAY_MS: i64 = 86_400_000;
+
+const COMPANIES: [&str; 20] = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Aperture",
+    "Vandelay",
+    "Gringotts",
+    "Oscorp",
+    "Pied Piper",
+    "Massive Dynamic",
+    "Monarch",
+    "Dunder Mifflin",
+    "Prestige",
+];
+const KINDS: [&str; 8] = [
+    "Discovery call",
+    "Follow-up",
+    "Demo",
+    "Renewal",
+    "Support call",
+    "Check-in",
+    "Pricing discussion",
+    "Onboarding",
+];
+const NOTES: [&str; 8] = [
+    "Discussed pricing and the rollout timeline.",
+    "Customer asked for a security review before signing.",
+    "Left a voicemail, will try again tomorrow.",
+    "Walked through the reporting dashboard.",
+    "Agreed on next steps: send proposal by Friday.",
+    "Escalated the integration issue to engineering.",
+    "Budget approved for next quarter.",
+    "Needs sign-off from procurement.",
+];
+const STATUSES: [&str; 5] = ["COMPLETED", "NO_ANSWER", "BUSY", "FAILED", "CANCELED"];
+const DISPOSITIONS: [&str; 6] = [
+    "9d9162e7-6cf3-4944-bf63-4dff82258764",
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7",
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0",
+    "73a0d17f-1163-4015-bdd5-ec830791da20",
+    "17b47fee-58de-441e-a44c-c6300d46f273",
+];
+
+fn realistic_call(rng: &mut StdRng) -> CreateRequest {
+    let company = COMPANIES[rng.random_range(0..COMPANIES.len())];
+    let kind = KINDS[rng.random_range(0..KINDS.len())];
+    let note = NOTES[rng.random_range(0..NOTES.len())];
+    let timestamp = YEAR_START_MS + rng.random_range(0..YEAR_MS);
+    let properties = vec![
+        ("hs_timestamp", timestamp.to_string()),
+        ("hs_call_title", format!("{kind} with {company}")),
+        ("hs_call_body", format!("<p>{note}</p>")),
+        (
+            "hs_call_direction",
+            if rng.random_bool(0.5) {
+                "OUTBOUND"
+            } else {
+                "INBOUND"
+            }
+            .to_owned(),
+        ),
+        (
+            "hs_call_status",
+            STATUSES[rng.random_range(0..STATUSES.len())].to_owned(),
+        ),
+        (
+            "hs_call_disposition",
+            DISPOSITIONS[rng.random_range(0..DISPOSITIONS.len())].to_owned(),
+        ),
+        (
+            "hs_call_duration",
+            rng.random_range(0..3_600_000u32).to_string(),
+        ),
+        (
+            "hs_call_from_number",
+            format!("+1555{:07}", rng.random_range(0..10_000_000u32)),
+        ),
+        (
+            "hs_call_to_number",
+            format!("+1555{:07}", rng.random_range(0..10_000_000u32)),
+        ),
+        ("hubspot_owner_id", rng.random_range(1..50u32).to_string()),
+    ];
+    CreateRequest {
+        properties: properties
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        associations: Vec::new(),
+        object_write_trace_id: None,
+    }
+}
+
+fn filter(property: &str, operator: &str, value: &str) -> FilterSpec {
+    FilterSpec {
+        property_name: property.to_owned(),
+        operator: operator.to_owned(),
+        value: Some(value.to_owned()),
+        ..FilterSpec::default()
+    }
+}
+
+fn workloads() -> Vec<(&'static str, bool, SearchRequest)> {
+    let day = YEAR_START_MS + 100 * DAY_MS;
+    vec![
+        (
+            "EQ direction + sort hs_timestamp DESC, limit 100",
+            false,
+            SearchRequest {
+                filter_groups: vec![vec![filter("hs_call_direction", "EQ", "OUTBOUND")]],
+                sort: Some(SortSpec {
+                    property_name: "hs_timestamp".to_owned(),
+                    descending: true,
+                }),
+                limit: Some(100),
+                ..SearchRequest::default()
+            },
+        ),
+        (
+            "hs_timestamp BETWEEN one day",
+            true,
+            SearchRequest {
+                filter_groups: vec![vec![FilterSpec {
+                    high_value: Some((day + DAY_MS - 1).to_string()),
+                    ..filter("hs_timestamp", "BETWEEN", &day.to_string())
+                }]],
+                limit: Some(100),
+                ..SearchRequest::default()
+            },
+        ),
+        (
+            "CONTAINS_TOKEN hs_call_title 'vandelay'",
+            true,
+            SearchRequest {
+                filter_groups: vec![vec![filter("hs_call_title", "CONTAINS_TOKEN", "vandelay")]],
+                limit: Some(100),
+                ..SearchRequest::default()
+            },
+        ),
+        (
+            "query 'procurement'",
+            false,
+            SearchRequest {
+                query: Some("procurement".to_owned()),
+                limit: Some(100),
+                ..SearchRequest::default()
+            },
+        ),
+        (
+            "3-group OR",
+            false,
+            SearchRequest {
+                filter_groups: vec![
+                    vec![
+                        filter("hs_call_status", "EQ", "NO_ANSWER"),
+                        filter("hs_call_duration", "LT", "60000"),
+                    ],
+                    vec![
+                        filter("hs_call_disposition", "EQ", DISPOSITIONS[1]),
+                        filter("hs_call_direction", "EQ", "INBOUND"),
+                        filter("hs_call_title", "CONTAINS_TOKEN", "renewal"),
+                    ],
+                    vec![filter("hubspot_owner_id", "EQ", "7")],
+                ],
+                limit: Some(100),
+                ..SearchRequest::default()
+            },
+        ),
+        (
+            "page to offset 9,900 (sorted by hs_timestamp)",
+            false,
+            SearchRequest {
+                sort: Some(SortSpec {
+                    property_name: "hs_timestamp".to_owned(),
+                    descending: false,
+                }),
+                limit: Some(100),
+                after: Some("9900".to_owned()),
+                ..SearchRequest::default()
+            },
+        ),
+    ]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        sizes
+    };
+    println!("# hubcalls search benchmark (SQLite store, one portal)");
+    for size in sizes {
+        run(size);
+    }
+}
+
+fn run(size: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store opens"));
+    let service = CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
+    let source = WriteSource::integration(1);
+    let mut rng = StdRng::seed_from_u64(42);
+    let started = Instant::now();
+    let mut loaded = 0;
+    while loaded < size {
+        let batch: Vec<CreateRequest> = (0..BATCH.min(size - loaded))
+            .map(|_| realistic_call(&mut rng))
+            .collect();
+        service
+            .create_batch(PORTAL, &source, &batch)
+            .expect("load batch");
+        loaded += batch.len();
+    }
+    let load = started.elapsed();
+    let db_bytes: u64 = std::fs::read_dir(dir.path())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0);
+    println!(
+        "\n## {size} calls: loaded in {:.1} s ({:.0} calls/s), {:.0} bytes on disk per call",
+        load.as_secs_f64(),
+        size as f64 / load.as_secs_f64(),
+        db_bytes as f64 / size as f64
+    );
+    println!("| workload | total | p50 ms | p99 ms | searches/s |");
+    println!("|---|---|---|---|---|");
+    for (name, _selective, request) in workloads() {
+        let runs = if size >= 1_000_000 { 30 } else { 60 };
+        let mut samples = Vec::with_capacity(runs);
+        let mut total = 0;
+        // One warm-up run so the page cache holds what the query touches.
+        service.search(PORTAL, request.clone()).expect("search");
+        let all = Instant::now();
+        for _ in 0..runs {
+            let t = Instant::now();
+            let hits = service.search(PORTAL, request.clone()).expect("search");
+            samples.push(t.elapsed());
+            total = hits.total;
+        }
+        let elapsed = all.elapsed();
+        samples.sort();
+        println!(
+            "| {name} | {total} | {} | {} | {:.0} |",
+            ms(percentile(&samples, 0.5)),
+            ms(percentile(&samples, 0.99)),
+            runs as f64 / elapsed.as_secs_f64()
+        );
+    }
+}
