@@ -28,7 +28,7 @@ impl BodyPreview {
             escape_html(body.trim())
         };
         // The document shape HubSpot's HTML cleaner prints for a plain-text body.
-        let html = format!("<html>\n <head></head>\n <body>\n  {inner}\n </body>\n</html>");
+        let html = format!("<html>\n <head></head>\n <body>\n {inner}\n </body>\n</html>");
         Self {
             text,
             html,
@@ -84,7 +84,7 @@ mod tests {
         let preview = BodyPreview::of("Test call");
         assert_eq!(preview.text, "Test call");
         assert!(!preview.truncated);
-        assert!(preview.html.contains("<body>\n  Test call\n </body>"));
+        assert!(preview.html.contains("<body>\n Test call\n </body>"));
     }
 
     #[test]
