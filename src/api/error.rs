@@ -193,6 +193,25 @@ impl ApiError {
             CrmError::InvalidAssociations { context } => {
                 Self::validation("One or more associations are invalid").with_context(context)
             }
+            CrmError::Conflict { message, context } => {
+                Self::new(StatusCode::CONFLICT, "CONFLICT", message).with_context(context)
+            }
+            CrmError::UnknownResource(message) => Self::not_found(message),
+            CrmError::Store(StoreError::UniqueViolation {
+                property,
+                value,
+                existing,
+            }) => Self::new(
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                format!(
+                    "A call with the value \"{value}\" for the unique property \"{property}\" already exists. Existing ID: {existing}"
+                ),
+            )
+            .with_context(vec![
+                ("propertyName".to_owned(), vec![property]),
+                ("existingObjectId".to_owned(), vec![existing.to_string()]),
+            ]),
             CrmError::Store(StoreError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "store unavailable");
                 Self::new(

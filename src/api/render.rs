@@ -87,7 +87,7 @@ pub fn render_calls(
     } else {
         service.associations(portal, &ids)?
     };
-    let schema = service.schema(portal);
+    let schema = service.schema(portal)?;
     Ok(calls
         .iter()
         .map(|call| render_call(&schema, call, options, &history, &associations))
@@ -102,9 +102,11 @@ fn render_call(
     associations: &HashMap<CallId, Vec<Association>>,
 ) -> SimplePublicObject {
     let properties = match &options.properties {
+        // Values of archived properties stay stored but are not shown.
         PropertySelection::Stored => call
             .properties
             .iter()
+            .filter(|(k, _)| schema.contains(k))
             .map(|(k, v)| (k.clone(), Some(v.clone())))
             .collect(),
         PropertySelection::Requested(names) => DEFAULT_PROPERTIES

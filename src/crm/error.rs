@@ -20,6 +20,15 @@ pub enum CrmError {
     /// Associations given on a write that cannot exist.
     #[error("One or more associations are invalid")]
     InvalidAssociations { context: Vec<(String, Vec<String>)> },
+    /// The request would create something that already exists.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        context: Vec<(String, Vec<String>)>,
+    },
+    /// A named resource other than a call (a property, a group) does not exist.
+    #[error("{0}")]
+    UnknownResource(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -39,6 +48,13 @@ pub enum StoreError {
     /// The engine cannot serve right now (disk full, database unreachable, busy).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A write would give a unique-value property a value another live call already has.
+    #[error("unique value conflict on {property}")]
+    UniqueViolation {
+        property: String,
+        value: String,
+        existing: u64,
+    },
     /// Anything else the engine reported.
     #[error("store failure: {0}")]
     Backend(String),

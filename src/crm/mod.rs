@@ -6,6 +6,7 @@ pub mod call;
 pub mod error;
 pub mod history;
 pub mod properties;
+pub mod schema;
 pub mod search;
 pub mod service;
 pub mod store;

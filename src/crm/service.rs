@@ -12,6 +12,7 @@ use super::call::{Call, CallId, PortalId, WriteSource, CALL_OBJECT_TYPE_ID};
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::properties::{PropertyCatalogue, PropertyProblem};
+use super::schema::SchemaCache;
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::store::{CallStore, NewCall};
 use super::time::{format_datetime, now_millis, EpochMillis};
@@ -123,26 +124,47 @@ pub type HistoryByCall = HashMap<CallId, BTreeMap<String, Vec<HistoryEntry>>>;
 
 pub struct CallService {
     store: Arc<dyn CallStore>,
-    schema: Arc<PropertyCatalogue>,
+    builtin: Arc<PropertyCatalogue>,
+    schemas: SchemaCache,
     search_limits: SearchLimits,
 }
 
 impl CallService {
+    /// A service over `store`, with `builtin` as every portal's built-in properties.
     pub fn new(
         store: Arc<dyn CallStore>,
-        schema: PropertyCatalogue,
+        builtin: PropertyCatalogue,
         search_limits: SearchLimits,
     ) -> Self {
         Self {
             store,
-            schema: Arc::new(schema),
+            builtin: Arc::new(builtin),
+            schemas: SchemaCache::default(),
             search_limits,
         }
     }
 
-    /// The property definitions a portal's calls are validated against.
-    pub fn schema(&self, _portal: PortalId) -> Arc<PropertyCatalogue> {
-        Arc::clone(&self.schema)
+    pub(super) fn store(&self) -> &dyn CallStore {
+        self.store.as_ref()
+    }
+
+    pub(super) fn builtin_schema(&self) -> &PropertyCatalogue {
+        &self.builtin
+    }
+
+    pub(super) fn forget_schema(&self, portal: PortalId) {
+        self.schemas.forget(portal);
+    }
+
+    /// The property definitions a portal's calls are validated against (built-in and the
+    /// portal's own), cached until the portal changes a property.
+    pub fn schema(&self, portal: PortalId) -> Result<Arc<PropertyCatalogue>, CrmError> {
+        if let Some(schema) = self.schemas.get(portal) {
+            return Ok(schema);
+        }
+        let schema = Arc::new(self.load_schema(portal)?);
+        self.schemas.put(portal, Arc::clone(&schema));
+        Ok(schema)
     }
 
     // ----- writes -------------------------------------------------------------------------
@@ -172,7 +194,7 @@ impl CallService {
         requests: &[CreateRequest],
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
-        let schema = self.schema(portal);
+        let schema = self.schema(portal)?;
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut valid = Vec::new();
         let mut failures = Vec::new();
@@ -234,7 +256,7 @@ impl CallService {
         locator: Locator<'_>,
         properties: &PropertyValues,
     ) -> Result<Call, CrmError> {
-        let schema = self.schema(portal);
+        let schema = self.schema(portal)?;
         let values = validate_values(&schema, properties, false)?;
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
@@ -258,7 +280,7 @@ impl CallService {
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
-        let schema = self.schema(portal);
+        let schema = self.schema(portal)?;
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut failures = Vec::new();
         let mut accepted = Vec::new();
@@ -441,7 +463,7 @@ impl CallService {
     }
 
     pub fn search(&self, portal: PortalId, request: SearchRequest) -> Result<SearchHits, CrmError> {
-        let schema = self.schema(portal);
+        let schema = self.schema(portal)?;
         let plan = SearchPlan::build(&schema, request, &self.search_limits)?;
         Ok(self.store.search(portal, &plan)?)
     }
@@ -453,7 +475,7 @@ impl CallService {
         ids: &[CallId],
         names: &[String],
     ) -> Result<HistoryByCall, CrmError> {
-        let schema = self.schema(portal);
+        let schema = self.schema(portal)?;
         let names: Vec<String> = names
             .iter()
             .filter(|name| schema.contains(name))
@@ -510,7 +532,7 @@ impl CallService {
     }
 
     fn check_unique_property(&self, portal: PortalId, name: &str) -> Result<(), CrmError> {
-        match self.schema(portal).get(name) {
+        match self.schema(portal)?.get(name) {
             Some(def) if def.has_unique_value => Ok(()),
             Some(_) => Err(CrmError::invalid(format!(
                 "Property \"{name}\" is not a unique identifier property, so it cannot be used as idProperty"

@@ -3,11 +3,12 @@
 //! Methods are synchronous; the API layer runs them on the blocking pool. Every write
 //! method is one transaction: it either happens whole or not at all.
 
-use super::associations::Association;
+use super::associations::{AssociatedKind, Association};
 use super::call::{Call, CallId, PortalId};
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::properties::PropertyCatalogue;
+use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
 use super::time::EpochMillis;
 
@@ -28,7 +29,8 @@ pub trait CallStore: Send + Sync {
     /// Reserves `count` fresh ids, unique across the whole store.
     fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError>;
 
-    /// Inserts calls with their history and associations, all in one transaction.
+    /// Inserts calls with their history and associations, all in one transaction. Fails with
+    /// `UniqueViolation` (writing nothing) when a unique-value property would repeat a value.
     fn insert_calls(
         &self,
         portal: PortalId,
@@ -38,7 +40,8 @@ pub trait CallStore: Send + Sync {
 
     /// Loads each live (not archived) call of `ids`, lets `apply` change it, and persists the
     /// changes and their history, all in one transaction. Returns the new state per id, or
-    /// `None` where the id is not a live call of the portal.
+    /// `None` where the id is not a live call of the portal. Unique values are enforced as on
+    /// insert.
     fn update_calls(
         &self,
         portal: PortalId,
@@ -97,4 +100,42 @@ pub trait CallStore: Send + Sync {
     /// Runs a search plan over the portal's live calls. Must return exactly what
     /// [`SearchPlan::evaluate`] returns on the same calls.
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
+
+    /// Adds associations of live calls (existing ones are kept as they are).
+    fn add_associations(
+        &self,
+        portal: PortalId,
+        associations: &[Association],
+    ) -> Result<(), StoreError>;
+
+    /// Removes the associations between a call and one record: all of them, or only those
+    /// of the given type ids.
+    fn remove_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        type_ids: Option<&[u32]>,
+    ) -> Result<(), StoreError>;
+
+    /// Associations of live calls with the given records (the other direction).
+    fn associations_to(
+        &self,
+        portal: PortalId,
+        kind: AssociatedKind,
+        to_ids: &[u64],
+    ) -> Result<Vec<Association>, StoreError>;
+
+    /// The portal's own property definitions, archived ones included.
+    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError>;
+
+    /// Creates or replaces one of the portal's property definitions.
+    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError>;
+
+    /// The portal's own property groups, archived ones included.
+    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError>;
+
+    /// Creates or replaces one of the portal's property groups.
+    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError>;
 }

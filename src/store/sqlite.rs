@@ -17,6 +17,7 @@ use crate::crm::call::{Call, CallId, PortalId, WriteSource};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::properties::PropertyCatalogue;
+use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
 use crate::crm::store::{CallMutation, CallStore, NewCall};
 use crate::crm::time::EpochMillis;
@@ -81,6 +82,21 @@ CREATE TABLE IF NOT EXISTS call_associations (
     PRIMARY KEY (call_id, kind, to_id, type_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS call_associations_target ON call_associations (portal, kind, to_id);
+CREATE TABLE IF NOT EXISTS property_definitions (
+    portal      INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    definition  TEXT NOT NULL,
+    created_at  INTEGER,
+    updated_at  INTEGER,
+    archived_at INTEGER,
+    PRIMARY KEY (portal, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS property_groups (
+    portal     INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (portal, name)
+) WITHOUT ROWID;
 "#;
 
 const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
@@ -104,6 +120,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        store_error(error)
+    }
 }
 
 /// Maps engine errors to the store's two kinds: "try again later" and everything else.
@@ -208,16 +230,15 @@ impl SqliteStore {
     }
 
     /// Runs `write` in one immediate transaction on the writer connection.
+    /// A failed `write` rolls the transaction back (on drop), so nothing of it remains.
     fn write<T>(
         &self,
-        write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(store_error)?;
-        let value = write(&tx).map_err(store_error)?;
-        tx.commit().map_err(store_error)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let value = write(&tx)?;
+        tx.commit()?;
         Ok(value)
     }
 
@@ -258,7 +279,7 @@ fn index_change(
     schema: &PropertyCatalogue,
     call_id: CallId,
     change: &PropertyChange,
-) -> rusqlite::Result<()> {
+) -> Result<(), StoreError> {
     let id = call_id as i64;
     tx.prepare_cached("DELETE FROM call_tokens WHERE call_id = ?1 AND name = ?2")?
         .execute(params![id, change.name])?;
@@ -268,6 +289,22 @@ fn index_change(
         return Ok(());
     };
     let indexed = IndexedValue::new(def.property_type, value);
+    if def.has_unique_value {
+        let existing: Option<i64> = tx
+            .prepare_cached(
+                "SELECT call_id FROM call_values
+                 WHERE portal = ?1 AND name = ?2 AND text = ?3 AND call_id != ?4 LIMIT 1",
+            )?
+            .query_row(params![portal, change.name, indexed.text, id], |r| r.get(0))
+            .optional()?;
+        if let Some(existing) = existing {
+            return Err(StoreError::UniqueViolation {
+                property: change.name.clone(),
+                value: value.clone(),
+                existing: existing as u64,
+            });
+        }
+    }
     tx.prepare_cached(
         "INSERT OR REPLACE INTO call_values (call_id, name, portal, text, number) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -300,12 +337,35 @@ fn record_history(
     Ok(())
 }
 
-fn kind_name(kind: AssociatedKind) -> &'static str {
-    kind.singular()
+fn insert_association(
+    tx: &rusqlite::Transaction<'_>,
+    portal: PortalId,
+    a: &Association,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        a.call_id as i64,
+        a.kind.singular(),
+        a.to_id as i64,
+        a.type_id,
+        portal,
+        a.category.as_str()
+    ])?;
+    Ok(())
 }
 
-fn category_name(category: AssociationCategory) -> &'static str {
-    category.as_str()
+/// Reads a JSON column into `T`, as a conversion failure of column `index`.
+fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 impl CallStore for SqliteStore {
@@ -327,9 +387,6 @@ impl CallStore for SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, 0, ?3, ?4, NULL, ?5)",
             )?;
-            let mut associate = tx.prepare_cached(
-                "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
             let mut high_water = 0;
             for new in calls {
                 let call = &new.call;
@@ -344,15 +401,8 @@ impl CallStore for SqliteStore {
                     index_change(tx, portal, schema, call.id, change)?;
                     record_history(tx, call.id, change)?;
                 }
-                for a in &new.associations {
-                    associate.execute(params![
-                        call.id as i64,
-                        kind_name(a.kind),
-                        a.to_id as i64,
-                        a.type_id,
-                        portal,
-                        category_name(a.category)
-                    ])?;
+                for association in &new.associations {
+                    insert_association(tx, portal, association)?;
                 }
                 high_water = high_water.max(call.id as i64);
             }
@@ -577,6 +627,144 @@ impl CallStore for SqliteStore {
                 }
             }
             Ok(ids)
+        })
+    }
+
+    fn add_associations(
+        &self,
+        portal: PortalId,
+        associations: &[Association],
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            for association in associations {
+                insert_association(tx, portal, association)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn remove_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        type_ids: Option<&[u32]>,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let pair = params![call_id as i64, kind.singular(), to_id as i64, portal];
+            match type_ids {
+                None => {
+                    tx.prepare_cached(
+                        "DELETE FROM call_associations
+                         WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
+                    )?
+                    .execute(pair)?;
+                }
+                Some(type_ids) => {
+                    let mut delete = tx.prepare_cached(
+                        "DELETE FROM call_associations
+                         WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4 AND type_id = ?5",
+                    )?;
+                    for type_id in type_ids {
+                        delete.execute(params![
+                            call_id as i64,
+                            kind.singular(),
+                            to_id as i64,
+                            portal,
+                            type_id
+                        ])?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn associations_to(
+        &self,
+        portal: PortalId,
+        kind: AssociatedKind,
+        to_ids: &[u64],
+    ) -> Result<Vec<Association>, StoreError> {
+        if to_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT a.call_id, a.kind, a.to_id, a.type_id, a.category FROM call_associations a
+                 JOIN calls c ON c.id = a.call_id AND c.archived = 0
+                 WHERE a.portal = ? AND a.kind = ? AND a.to_id IN ({})
+                 ORDER BY a.to_id, a.call_id, a.type_id",
+                placeholders(to_ids.len())
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params: Vec<rusqlite::types::Value> =
+                [i64::from(portal).into(), kind.singular().to_owned().into()]
+                    .into_iter()
+                    .chain(to_ids.iter().map(|id| (*id as i64).into()))
+                    .collect();
+            let rows = statement.query_map(params_from_iter(params), association_from_row)?;
+            rows.filter_map(|row| row.transpose()).collect()
+        })
+    }
+
+    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT definition, created_at, updated_at, archived_at FROM property_definitions
+                 WHERE portal = ?1 ORDER BY name",
+            )?;
+            let rows = statement.query_map(params![portal], |row| {
+                Ok(PropertyRecord {
+                    definition: json_column(row, 0)?,
+                    created_at: row.get(1)?,
+                    updated_at: row.get(2)?,
+                    archived_at: row.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
+        let definition = to_json(&property.definition)?;
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO property_definitions
+                 (portal, name, definition, created_at, updated_at, archived_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                portal,
+                property.definition.name,
+                definition,
+                property.created_at,
+                property.updated_at,
+                property.archived_at
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT definition FROM property_groups WHERE portal = ?1 ORDER BY name",
+            )?;
+            let rows = statement.query_map(params![portal], |row| json_column(row, 0))?;
+            rows.collect()
+        })
+    }
+
+    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
+        let definition = to_json(group)?;
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO property_groups (portal, name, definition) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![portal, group.name, definition])?;
+            Ok(())
         })
     }
 
