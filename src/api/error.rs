@@ -194,24 +194,19 @@ impl ApiError {
                 Self::validation("One or more associations are invalid").with_context(context)
             }
             CrmError::Conflict { message, context } => {
-                Self::new(StatusCode::CONFLICT, "CONFLICT", message).with_context(context)
+                Self::new(StatusCode::CONFLICT, "OBJECT_ALREADY_EXISTS", message)
+                    .with_context(context)
             }
             CrmError::UnknownResource(message) => Self::not_found(message),
+            // HubSpot's words for a unique-value clash, object type and all.
             CrmError::Store(StoreError::UniqueViolation {
                 property,
                 value,
+                call_id,
                 existing,
-            }) => Self::new(
-                StatusCode::CONFLICT,
-                "CONFLICT",
-                format!(
-                    "A call with the value \"{value}\" for the unique property \"{property}\" already exists. Existing ID: {existing}"
-                ),
-            )
-            .with_context(vec![
-                ("propertyName".to_owned(), vec![property]),
-                ("existingObjectId".to_owned(), vec![existing.to_string()]),
-            ]),
+            }) => Self::validation(format!(
+                "Cannot set PropertyValueCoordinates{{portalId={portal}, objectTypeId=ObjectTypeId{{legacyObjectType=CALL}}, propertyName={property}, value={value}}} on {call_id}. {existing} already has that value."
+            )),
             CrmError::Store(StoreError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "store unavailable");
                 Self::new(

@@ -6,6 +6,7 @@ mod calls;
 pub mod error;
 mod gdpr;
 pub mod json;
+mod properties;
 pub mod query;
 mod render;
 mod search;
@@ -149,6 +150,7 @@ async fn method_not_allowed(request: Request) -> Response {
 /// The whole HTTP application.
 pub fn router(state: AppState, body_limit: usize) -> Router {
     let objects = "/crm/v3/objects/{object_type}";
+    let props = "/crm/v3/properties/{object_type}";
     let api = Router::new()
         .route(objects, get(calls::list).post(calls::create))
         .route(
@@ -163,6 +165,32 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route(&format!("{objects}/batch/archive"), post(batch::archive))
         .route(&format!("{objects}/gdpr-delete"), post(gdpr::delete))
         .route(&format!("{objects}/search"), post(search::search))
+        .route(props, get(properties::list).post(properties::create))
+        .route(
+            &format!("{props}/{{property_name}}"),
+            get(properties::get_one)
+                .patch(properties::update)
+                .delete(properties::archive),
+        )
+        .route(
+            &format!("{props}/batch/create"),
+            post(properties::batch_create),
+        )
+        .route(&format!("{props}/batch/read"), post(properties::batch_read))
+        .route(
+            &format!("{props}/batch/archive"),
+            post(properties::batch_archive),
+        )
+        .route(
+            &format!("{props}/groups"),
+            get(properties::list_groups).post(properties::create_group),
+        )
+        .route(
+            &format!("{props}/groups/{{group_name}}"),
+            get(properties::get_group)
+                .patch(properties::update_group)
+                .delete(properties::archive_group),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

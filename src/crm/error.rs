@@ -53,6 +53,8 @@ pub enum StoreError {
     UniqueViolation {
         property: String,
         value: String,
+        /// The call being written and the one that already holds the value.
+        call_id: u64,
         existing: u64,
     },
     /// Anything else the engine reported.

@@ -301,6 +301,7 @@ fn index_change(
             return Err(StoreError::UniqueViolation {
                 property: change.name.clone(),
                 value: value.clone(),
+                call_id,
                 existing: existing as u64,
             });
         }
