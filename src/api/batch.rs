@@ -5,8 +5,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
+use crate::crm::call::Call;
 use crate::crm::call::PortalId;
-use crate::crm::service::{ArchiveFilter, BatchFailure, BatchOutcome, UpdateRequest};
+use crate::crm::service::{
+    ArchiveFilter, BatchFailure, BatchOutcome, UpdateRequest, UpsertRequest,
+};
 use crate::crm::time::now_millis;
 
 use super::auth::{Access, Principal};
@@ -16,8 +19,8 @@ use super::json::HubJson;
 use super::query::QueryParams;
 use super::render::{render_calls, ReadOptions};
 use super::wire::{
-    instant, BatchInput, BatchReadInput, BatchResponse, BatchUpdateItem, CreateInput,
-    ObjectIdInput, StandardError,
+    instant, BatchInput, BatchReadInput, BatchResponse, BatchUpdateItem, BatchUpsertItem,
+    CreateInput, ObjectIdInput, StandardError, UpsertedObject,
 };
 use super::{check_object_type, AppState, PathParams};
 
@@ -69,8 +72,23 @@ async fn respond(
             render_calls(service, portal, &calls, &options)
         })
         .await?;
-    let errors: Vec<StandardError> = outcome
-        .failures
+    Ok(batch_response(
+        results,
+        outcome.failures,
+        portal,
+        started_at,
+        success,
+    ))
+}
+
+fn batch_response<T: serde::Serialize>(
+    results: Vec<T>,
+    failures: Vec<BatchFailure>,
+    portal: PortalId,
+    started_at: i64,
+    success: StatusCode,
+) -> Response {
+    let errors: Vec<StandardError> = failures
         .into_iter()
         .map(|f| standard_error(f, portal))
         .collect();
@@ -87,7 +105,7 @@ async fn respond(
         started_at: instant(started_at),
         completed_at: instant(now_millis()),
     };
-    Ok(json_response(status, &body))
+    json_response(status, &body)
 }
 
 pub async fn create(
@@ -184,6 +202,54 @@ pub async fn update(
         StatusCode::OK,
     )
     .await
+}
+
+pub async fn upsert(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    PathParams(object_type): PathParams<String>,
+    RawQuery(raw): RawQuery,
+    HubJson(input): HubJson<BatchInput<BatchUpsertItem>>,
+) -> Result<Response, ApiError> {
+    check_object_type(&object_type)?;
+    principal.require(Access::Write)?;
+    let started_at = now_millis();
+    // The spec also names a query-string idProperty: the default for inputs without one.
+    let default_id_property = QueryParams::parse(raw.as_deref())
+        .get("idProperty")
+        .map(str::to_owned);
+    let requests: Vec<UpsertRequest> = input
+        .inputs
+        .into_iter()
+        .map(|item| UpsertRequest {
+            id: item.id.0,
+            id_property: item.id_property.or_else(|| default_id_property.clone()),
+            properties: item.properties.0,
+            object_write_trace_id: item.object_write_trace_id,
+        })
+        .collect();
+    let source = principal.write_source();
+    let portal = principal.portal;
+    let (results, failures) = state
+        .run(portal, move |service| {
+            let outcome = service.upsert_batch(portal, &source, &requests)?;
+            let (calls, created): (Vec<Call>, Vec<bool>) = outcome.calls.into_iter().unzip();
+            let objects = render_calls(service, portal, &calls, &ReadOptions::stored())?;
+            let results: Vec<UpsertedObject> = objects
+                .into_iter()
+                .zip(created)
+                .map(|(object, new)| UpsertedObject { object, new })
+                .collect();
+            Ok((results, outcome.failures))
+        })
+        .await?;
+    Ok(batch_response(
+        results,
+        failures,
+        portal,
+        started_at,
+        StatusCode::OK,
+    ))
 }
 
 pub async fn archive(

@@ -162,6 +162,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route(&format!("{objects}/batch/create"), post(batch::create))
         .route(&format!("{objects}/batch/read"), post(batch::read))
         .route(&format!("{objects}/batch/update"), post(batch::update))
+        .route(&format!("{objects}/batch/upsert"), post(batch::upsert))
         .route(&format!("{objects}/batch/archive"), post(batch::archive))
         .route(&format!("{objects}/gdpr-delete"), post(gdpr::delete))
         .route(&format!("{objects}/search"), post(search::search))

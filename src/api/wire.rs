@@ -135,6 +135,17 @@ pub struct BatchUpdateItem {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct BatchUpsertItem {
+    pub id: Text,
+    pub properties: PropertiesInput,
+    #[serde(default)]
+    pub id_property: Option<String>,
+    #[serde(default)]
+    pub object_write_trace_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchInput<T> {
     pub inputs: Vec<T>,
 }
@@ -244,12 +255,20 @@ pub struct StandardError {
     pub context: Map<String, Value>,
 }
 
+/// `SimplePublicUpsertObject`: an upsert result, with whether it was created.
+#[derive(Debug, Serialize)]
+pub struct UpsertedObject {
+    #[serde(flatten)]
+    pub object: SimplePublicObject,
+    pub new: bool,
+}
+
 /// `BatchResponseSimplePublicObject` (and `...WithErrors` when `errors` is not empty).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
+pub struct BatchResponse<T = SimplePublicObject> {
     pub status: &'static str,
-    pub results: Vec<SimplePublicObject>,
+    pub results: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub num_errors: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

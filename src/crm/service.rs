@@ -53,6 +53,22 @@ pub struct UpdateRequest {
     pub object_write_trace_id: Option<String>,
 }
 
+/// One input of a batch upsert: the value of `id_property` that identifies the call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertRequest {
+    pub id: String,
+    pub id_property: Option<String>,
+    pub properties: PropertyValues,
+    pub object_write_trace_id: Option<String>,
+}
+
+/// What an upsert did: each call in input order, with whether it was created.
+#[derive(Debug, Default)]
+pub struct UpsertOutcome {
+    pub calls: Vec<(Call, bool)>,
+    pub failures: Vec<BatchFailure>,
+}
+
 /// One failed input of a batch that answers with 207.
 #[derive(Debug)]
 pub enum BatchFailure {
@@ -215,32 +231,7 @@ impl CallService {
         let new_calls: Vec<NewCall> = ids
             .into_iter()
             .zip(valid)
-            .map(|(id, (values, targets))| {
-                let mut call = Call {
-                    id,
-                    properties: BTreeMap::new(),
-                    created_at: now,
-                    updated_at: now,
-                    archived_at: None,
-                };
-                let mut changes = identity_changes(&schema, &mut call, source, now);
-                changes.extend(apply_values(&schema, &mut call, &values, source, now));
-                let associations = targets
-                    .into_iter()
-                    .map(|(kind, to_id, type_id, category)| Association {
-                        call_id: id,
-                        kind,
-                        to_id,
-                        type_id,
-                        category,
-                    })
-                    .collect();
-                NewCall {
-                    call,
-                    changes,
-                    associations,
-                }
-            })
+            .map(|(id, (values, targets))| new_call(&schema, id, &values, targets, source, now))
             .collect();
         self.store.insert_calls(portal, &schema, &new_calls)?;
         Ok(BatchOutcome {
@@ -334,6 +325,101 @@ impl CallService {
             });
         }
         Ok(BatchOutcome { calls, failures })
+    }
+
+    /// Creates or updates each call found by the value of its input's unique `idProperty`,
+    /// in one transaction. A created call gets that value as its property.
+    pub fn upsert_batch(
+        &self,
+        portal: PortalId,
+        source: &WriteSource,
+        requests: &[UpsertRequest],
+    ) -> Result<UpsertOutcome, CrmError> {
+        check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
+        check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
+        let schema = self.schema(portal)?;
+        for request in requests {
+            let name = request.id_property.as_deref().ok_or_else(|| {
+                CrmError::invalid(format!(
+                    "Upsert needs an idProperty on every input (missing for id \"{}\")",
+                    request.id
+                ))
+            })?;
+            if name == OBJECT_ID_PROPERTY || !schema.get(name).is_some_and(|d| d.has_unique_value) {
+                return Err(CrmError::invalid(format!(
+                    "Unable to perform update/upsert by non-unique {CALL_OBJECT_TYPE_ID} property {name}"
+                )));
+            }
+        }
+        let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
+        let mut failures = Vec::new();
+        // (input position, values) for calls to create and to update.
+        let mut creates = Vec::new();
+        let mut updates: Vec<(usize, CallId, Vec<ValidValue>)> = Vec::new();
+        for (at, request) in requests.iter().enumerate() {
+            let name = request.id_property.as_deref().unwrap_or(OBJECT_ID_PROPERTY);
+            let existing = self
+                .store
+                .find_by_value(portal, name, &request.id)?
+                .into_iter()
+                .next();
+            let checked = match existing {
+                Some(id) => validate_values(&schema, &request.properties, false)
+                    .map(|values| updates.push((at, id, values))),
+                None => {
+                    let mut properties = request.properties.clone();
+                    properties.retain(|(n, _)| n != name);
+                    properties.push((name.to_owned(), request.id.clone()));
+                    validate_values(&schema, &properties, true)
+                        .map(|values| creates.push((at, values)))
+                }
+            };
+            if let Err(error) = checked {
+                if !partial {
+                    return Err(error);
+                }
+                failures.push(BatchFailure::Rejected {
+                    trace_id: request.object_write_trace_id.clone(),
+                    error,
+                });
+            }
+        }
+        let ids = self.store.allocate_ids(creates.len())?;
+        let now = now_millis();
+        let new_calls: Vec<NewCall> = ids
+            .iter()
+            .zip(&creates)
+            .map(|(id, (_, values))| new_call(&schema, *id, values, Vec::new(), source, now))
+            .collect();
+        let update_ids: Vec<CallId> = updates.iter().map(|(_, id, _)| *id).collect();
+        let updated =
+            self.store
+                .write_calls(portal, &schema, &new_calls, &update_ids, &mut |at, call| {
+                    apply_values(&schema, call, &updates[at].2, source, now)
+                })?;
+        let mut by_position: BTreeMap<usize, (Call, bool)> = BTreeMap::new();
+        for ((at, _), new) in creates.iter().zip(new_calls) {
+            by_position.insert(*at, (new.call, true));
+        }
+        let mut missing = Vec::new();
+        for ((at, _, _), state) in updates.iter().zip(updated) {
+            match state {
+                Some(call) => {
+                    by_position.insert(*at, (call, false));
+                }
+                None => missing.push(requests[*at].id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            failures.push(BatchFailure::NotFound {
+                ids: missing,
+                trace_ids: Vec::new(),
+            });
+        }
+        Ok(UpsertOutcome {
+            calls: by_position.into_values().collect(),
+            failures,
+        })
     }
 
     /// Archives one call. Unknown and already archived ids are not an error (HubSpot: 204).
@@ -696,6 +782,41 @@ fn set_property(
         },
         value,
     });
+}
+
+/// A new call with its first history and its associations.
+fn new_call(
+    schema: &PropertyCatalogue,
+    id: CallId,
+    values: &[ValidValue],
+    targets: Vec<AssociationTarget>,
+    source: &WriteSource,
+    now: EpochMillis,
+) -> NewCall {
+    let mut call = Call {
+        id,
+        properties: BTreeMap::new(),
+        created_at: now,
+        updated_at: now,
+        archived_at: None,
+    };
+    let mut changes = identity_changes(schema, &mut call, source, now);
+    changes.extend(apply_values(schema, &mut call, values, source, now));
+    let associations = targets
+        .into_iter()
+        .map(|(kind, to_id, type_id, category)| Association {
+            call_id: id,
+            kind,
+            to_id,
+            type_id,
+            category,
+        })
+        .collect();
+    NewCall {
+        call,
+        changes,
+        associations,
+    }
 }
 
 /// The properties every new call gets from hubcalls itself.

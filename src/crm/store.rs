@@ -29,26 +29,40 @@ pub trait CallStore: Send + Sync {
     /// Reserves `count` fresh ids, unique across the whole store.
     fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError>;
 
-    /// Inserts calls with their history and associations, all in one transaction. Fails with
-    /// `UniqueViolation` (writing nothing) when a unique-value property would repeat a value.
+    /// One write transaction: applies `apply` to each live call of `update_ids` and inserts
+    /// `inserts` with their history and associations. Returns the updated state per id
+    /// (`None` where the id is not a live call of the portal). Fails with `UniqueViolation`,
+    /// writing nothing, when a unique-value property would repeat another call's value.
+    fn write_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        inserts: &[NewCall],
+        update_ids: &[CallId],
+        apply: &mut CallMutation<'_>,
+    ) -> Result<Vec<Option<Call>>, StoreError>;
+
+    /// Inserts calls in one transaction (see [`CallStore::write_calls`]).
     fn insert_calls(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
         calls: &[NewCall],
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.write_calls(portal, schema, calls, &[], &mut |_, _| Vec::new())
+            .map(|_| ())
+    }
 
-    /// Loads each live (not archived) call of `ids`, lets `apply` change it, and persists the
-    /// changes and their history, all in one transaction. Returns the new state per id, or
-    /// `None` where the id is not a live call of the portal. Unique values are enforced as on
-    /// insert.
+    /// Updates calls in one transaction (see [`CallStore::write_calls`]).
     fn update_calls(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
         ids: &[CallId],
         apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError>;
+    ) -> Result<Vec<Option<Call>>, StoreError> {
+        self.write_calls(portal, schema, &[], ids, apply)
+    }
 
     /// The calls of `ids` that exist in the portal, archived or not, in any order.
     fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError>;

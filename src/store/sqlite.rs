@@ -338,6 +338,82 @@ fn record_history(
     Ok(())
 }
 
+/// Inserts new calls inside a write transaction.
+fn insert_in(
+    tx: &rusqlite::Transaction<'_>,
+    portal: PortalId,
+    schema: &PropertyCatalogue,
+    calls: &[NewCall],
+) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, 0, ?3, ?4, NULL, ?5)",
+    )?;
+    let mut high_water = 0;
+    for new in calls {
+        let call = &new.call;
+        insert.execute(params![
+            call.id as i64,
+            portal,
+            call.created_at,
+            call.updated_at,
+            properties_json(call)
+        ])?;
+        for change in &new.changes {
+            index_change(tx, portal, schema, call.id, change)?;
+            record_history(tx, call.id, change)?;
+        }
+        for association in &new.associations {
+            insert_association(tx, portal, association)?;
+        }
+        high_water = high_water.max(call.id as i64);
+    }
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+    )?
+    .execute(params![high_water])?;
+    Ok(())
+}
+
+/// Applies `apply` to each live call of `ids` inside a write transaction.
+fn update_in(
+    tx: &rusqlite::Transaction<'_>,
+    portal: PortalId,
+    schema: &PropertyCatalogue,
+    ids: &[CallId],
+    apply: &mut CallMutation<'_>,
+) -> Result<Vec<Option<Call>>, StoreError> {
+    let mut results = Vec::with_capacity(ids.len());
+    for (at, id) in ids.iter().enumerate() {
+        let current = tx
+            .prepare_cached(&format!(
+                "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
+            ))?
+            .query_row(params![*id as i64, portal], call_from_row)
+            .optional()?;
+        let Some(mut call) = current else {
+            results.push(None);
+            continue;
+        };
+        let changes = apply(at, &mut call);
+        tx.prepare_cached("UPDATE calls SET properties = ?1, updated_at = ?2 WHERE id = ?3")?
+            .execute(params![
+                properties_json(&call),
+                call.updated_at,
+                call.id as i64
+            ])?;
+        for change in &changes {
+            index_change(tx, portal, schema, call.id, change)?;
+            record_history(tx, call.id, change)?;
+        }
+        results.push(Some(call));
+    }
+    Ok(results)
+}
+
 fn insert_association(
     tx: &rusqlite::Transaction<'_>,
     portal: PortalId,
@@ -375,80 +451,21 @@ impl CallStore for SqliteStore {
         Ok((first..first + count as u64).collect())
     }
 
-    fn insert_calls(
+    fn write_calls(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[NewCall],
-    ) -> Result<(), StoreError> {
-        if calls.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, 0, ?3, ?4, NULL, ?5)",
-            )?;
-            let mut high_water = 0;
-            for new in calls {
-                let call = &new.call;
-                insert.execute(params![
-                    call.id as i64,
-                    portal,
-                    call.created_at,
-                    call.updated_at,
-                    properties_json(call)
-                ])?;
-                for change in &new.changes {
-                    index_change(tx, portal, schema, call.id, change)?;
-                    record_history(tx, call.id, change)?;
-                }
-                for association in &new.associations {
-                    insert_association(tx, portal, association)?;
-                }
-                high_water = high_water.max(call.id as i64);
-            }
-            tx.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-            )?
-            .execute(params![high_water])?;
-            Ok(())
-        })
-    }
-
-    fn update_calls(
-        &self,
-        portal: PortalId,
-        schema: &PropertyCatalogue,
-        ids: &[CallId],
+        inserts: &[NewCall],
+        update_ids: &[CallId],
         apply: &mut CallMutation<'_>,
     ) -> Result<Vec<Option<Call>>, StoreError> {
-        if ids.is_empty() {
+        if inserts.is_empty() && update_ids.is_empty() {
             return Ok(Vec::new());
         }
         self.write(|tx| {
-            let mut results = Vec::with_capacity(ids.len());
-            for (at, id) in ids.iter().enumerate() {
-                let current = tx
-                    .prepare_cached(&format!(
-                        "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
-                    ))?
-                    .query_row(params![*id as i64, portal], call_from_row)
-                    .optional()?;
-                let Some(mut call) = current else {
-                    results.push(None);
-                    continue;
-                };
-                let changes = apply(at, &mut call);
-                tx.prepare_cached("UPDATE calls SET properties = ?1, updated_at = ?2 WHERE id = ?3")?
-                    .execute(params![properties_json(&call), call.updated_at, call.id as i64])?;
-                for change in &changes {
-                    index_change(tx, portal, schema, call.id, change)?;
-                    record_history(tx, call.id, change)?;
-                }
-                results.push(Some(call));
-            }
-            Ok(results)
+            let updated = update_in(tx, portal, schema, update_ids, apply)?;
+            insert_in(tx, portal, schema, inserts)?;
+            Ok(updated)
         })
     }
 
