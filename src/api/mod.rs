@@ -1,5 +1,6 @@
 //! The HTTP face of hubcalls: HubSpot's paths, parameters, JSON and errors.
 
+mod associations;
 pub mod auth;
 mod batch;
 mod calls;
@@ -19,7 +20,7 @@ use axum::extract::{FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
@@ -151,6 +152,8 @@ async fn method_not_allowed(request: Request) -> Response {
 pub fn router(state: AppState, body_limit: usize) -> Router {
     let objects = "/crm/v3/objects/{object_type}";
     let props = "/crm/v3/properties/{object_type}";
+    let v4 = "/crm/v4/objects/{from_type}";
+    let v4_batch = "/crm/v4/associations/{from_type}/{to_type}/batch";
     let api = Router::new()
         .route(objects, get(calls::list).post(calls::create))
         .route(
@@ -191,6 +194,46 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             get(properties::get_group)
                 .patch(properties::update_group)
                 .delete(properties::archive_group),
+        )
+        .route(
+            &format!("{objects}/{{call_id}}/associations/{{to_type}}/{{to_id}}/{{type_id}}"),
+            put(associations::put_v3).delete(associations::delete_v3),
+        )
+        .route(
+            &format!("{objects}/{{call_id}}/associations/{{to_type}}"),
+            get(associations::list_v3),
+        )
+        .route(
+            &format!("{v4}/{{from_id}}/associations/default/{{to_type}}/{{to_id}}"),
+            put(associations::put_default_v4),
+        )
+        .route(
+            &format!("{v4}/{{from_id}}/associations/{{to_type}}/{{to_id}}"),
+            put(associations::put_labelled_v4).delete(associations::delete_v4),
+        )
+        .route(
+            &format!("{v4}/{{from_id}}/associations/{{to_type}}"),
+            get(associations::list_v4),
+        )
+        .route(
+            &format!("{v4_batch}/associate/default"),
+            post(associations::batch_default_v4),
+        )
+        .route(
+            &format!("{v4_batch}/create"),
+            post(associations::batch_create_v4),
+        )
+        .route(
+            &format!("{v4_batch}/read"),
+            post(associations::batch_read_v4),
+        )
+        .route(
+            &format!("{v4_batch}/archive"),
+            post(associations::batch_archive_v4),
+        )
+        .route(
+            &format!("{v4_batch}/labels/archive"),
+            post(associations::batch_archive_labels_v4),
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -129,3 +129,88 @@ impl AssociationCategory {
         }
     }
 }
+
+/// Which way an association is read or written: from the call, or towards it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    FromCall,
+    ToCall,
+}
+
+/// An association type as a client names it, for one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssociationSpec {
+    pub category: AssociationCategory,
+    pub type_id: u32,
+}
+
+impl AssociationSpec {
+    /// The default (unlabelled) type of `kind` seen in `direction`.
+    pub fn default_for(kind: AssociatedKind, direction: Direction) -> Self {
+        let type_id = match direction {
+            Direction::FromCall => kind.call_to_type_id(),
+            Direction::ToCall => kind.to_call_type_id(),
+        };
+        Self {
+            category: AssociationCategory::HubspotDefined,
+            type_id,
+        }
+    }
+
+    /// The type id kept in storage: HubSpot-defined types are kept as their `call -> X`
+    /// id, so both directions are one row and can never disagree. Labels (user or
+    /// integrator defined) are kept as given. `None` when the type does not fit the pair.
+    pub fn stored_type_id(self, kind: AssociatedKind, direction: Direction) -> Option<u32> {
+        match self.category {
+            AssociationCategory::HubspotDefined => {
+                (self == Self::default_for(kind, direction)).then_some(kind.call_to_type_id())
+            }
+            _ => (self.type_id > 0).then_some(self.type_id),
+        }
+    }
+
+    /// How a stored association reads in `direction`.
+    pub fn of(association: &Association, direction: Direction) -> Self {
+        let type_id = match (association.category, direction) {
+            (AssociationCategory::HubspotDefined, Direction::ToCall) => association.type_id - 1,
+            _ => association.type_id,
+        };
+        Self {
+            category: association.category,
+            type_id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_types_pair_up() {
+        for kind in AssociatedKind::ALL {
+            let from = AssociationSpec::default_for(kind, Direction::FromCall);
+            let to = AssociationSpec::default_for(kind, Direction::ToCall);
+            assert_eq!(from.type_id, to.type_id + 1);
+            assert_eq!(
+                from.stored_type_id(kind, Direction::FromCall),
+                Some(from.type_id)
+            );
+            assert_eq!(
+                to.stored_type_id(kind, Direction::ToCall),
+                Some(from.type_id)
+            );
+            assert_eq!(from.stored_type_id(kind, Direction::ToCall), None);
+        }
+        assert_eq!(AssociatedKind::Contact.call_to_type_id(), 194);
+        assert_eq!(AssociatedKind::Ticket.to_call_type_id(), 219);
+    }
+
+    #[test]
+    fn object_types_parse_in_every_spelling() {
+        for text in ["contact", "CONTACTS", "0-1"] {
+            assert_eq!(AssociatedKind::parse(text), Some(AssociatedKind::Contact));
+        }
+        assert_eq!(AssociatedKind::parse("calls"), None);
+    }
+}

@@ -1,5 +1,6 @@
 //! The rules of HubSpot's calls object, independent of HTTP and of any storage engine.
 
+pub mod association_service;
 pub mod associations;
 pub mod body_preview;
 pub mod call;

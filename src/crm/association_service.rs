@@ -1,0 +1,142 @@
+//! Association operations: linking live calls with records of other object types.
+
+use std::collections::HashMap;
+
+use super::associations::{AssociatedKind, Association, AssociationSpec, Direction};
+use super::call::{CallId, PortalId};
+use super::error::CrmError;
+use super::service::CallService;
+
+/// The error HubSpot gives when an association names a record that cannot be used.
+pub fn invalid_object_ids(object_type: &str, ids: &[String]) -> CrmError {
+    CrmError::InvalidAssociations {
+        context: vec![
+            (
+                "INVALID_OBJECT_IDS".to_owned(),
+                ids.iter()
+                    .map(|id| format!("{object_type}={id} is not valid"))
+                    .collect(),
+            ),
+            ("objectId".to_owned(), ids.to_vec()),
+            ("objectType".to_owned(), vec![object_type.to_owned()]),
+        ],
+    }
+}
+
+/// The error for an association type that does not fit the pair of object types.
+pub fn invalid_type(spec: AssociationSpec, from: &str, to: &str) -> CrmError {
+    CrmError::Invalid {
+        message: format!(
+            "{}={} is not a valid association type between {from} and {to}",
+            spec.category.as_str(),
+            spec.type_id
+        ),
+        context: vec![
+            ("type".to_owned(), vec![spec.type_id.to_string()]),
+            ("fromObjectType".to_owned(), vec![from.to_owned()]),
+            ("toObjectType".to_owned(), vec![to.to_owned()]),
+        ],
+    }
+}
+
+impl CallService {
+    /// Fails with `INVALID_OBJECT_IDS` unless every id is a live call of the portal.
+    pub fn require_live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), CrmError> {
+        let live: Vec<CallId> = self
+            .store()
+            .get_calls(portal, ids)?
+            .into_iter()
+            .filter(|c| !c.is_archived())
+            .map(|c| c.id)
+            .collect();
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !live.contains(id))
+            .map(|id| id.to_string())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid_object_ids("CALL", &missing))
+        }
+    }
+
+    /// Adds associations between live calls and other records; `specs` are read in
+    /// `direction`. Returns the associations as stored.
+    pub fn associate(
+        &self,
+        portal: PortalId,
+        direction: Direction,
+        links: &[(CallId, AssociatedKind, u64, Vec<AssociationSpec>)],
+    ) -> Result<Vec<Association>, CrmError> {
+        let mut call_ids: Vec<CallId> = links.iter().map(|(id, ..)| *id).collect();
+        call_ids.sort_unstable();
+        call_ids.dedup();
+        self.require_live_calls(portal, &call_ids)?;
+        let mut associations = Vec::new();
+        for (call_id, kind, to_id, specs) in links {
+            for spec in specs {
+                let type_id = spec.stored_type_id(*kind, direction).ok_or_else(|| {
+                    let (from, to) = match direction {
+                        Direction::FromCall => ("CALL", kind.internal_name()),
+                        Direction::ToCall => (kind.internal_name(), "CALL"),
+                    };
+                    invalid_type(*spec, from, to)
+                })?;
+                associations.push(Association {
+                    call_id: *call_id,
+                    kind: *kind,
+                    to_id: *to_id,
+                    type_id,
+                    category: spec.category,
+                });
+            }
+        }
+        self.store().add_associations(portal, &associations)?;
+        Ok(associations)
+    }
+
+    /// Removes associations between a call and a record: all of them, or the given types
+    /// (read in `direction`). Removing the default type removes every label too, as HubSpot
+    /// does. Unknown pairs are not an error.
+    pub fn dissociate(
+        &self,
+        portal: PortalId,
+        direction: Direction,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        specs: Option<&[AssociationSpec]>,
+    ) -> Result<(), CrmError> {
+        let default = AssociationSpec::default_for(kind, direction);
+        let type_ids: Option<Vec<u32>> = match specs {
+            Some(specs) if !specs.contains(&default) => Some(
+                specs
+                    .iter()
+                    .filter_map(|s| s.stored_type_id(kind, direction))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        self.store()
+            .remove_associations(portal, call_id, kind, to_id, type_ids.as_deref())?;
+        Ok(())
+    }
+
+    /// Associations of live calls with the given records, by record id.
+    pub fn associations_of_records(
+        &self,
+        portal: PortalId,
+        kind: AssociatedKind,
+        to_ids: &[u64],
+    ) -> Result<HashMap<u64, Vec<Association>>, CrmError> {
+        let mut by_record: HashMap<u64, Vec<Association>> = HashMap::new();
+        for association in self.store().associations_to(portal, kind, to_ids)? {
+            by_record
+                .entry(association.to_id)
+                .or_default()
+                .push(association);
+        }
+        Ok(by_record)
+    }
+}
