@@ -122,15 +122,45 @@ pub fn check_object_type(object_type: &str) -> Result<(), ApiError> {
     )))
 }
 
+/// HubSpot endpoints around calls that hubcalls knows of but does not serve: answered with
+/// a 501 that says so, instead of a bare 404.
+fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
+    let lower = path.to_ascii_lowercase();
+    let segments: Vec<&str> = lower.trim_matches('/').split('/').collect();
+    let is_calls = |s: &str| matches!(s, "calls" | "call" | "0-48");
+    match segments.as_slice() {
+        ["crm", "v3", "objects", t, "merge"] if is_calls(t) => {
+            Some("merging calls (removed from HubSpot's v3 calls API in 2024)")
+        }
+        ["crm", "objects", version, ..] if version.starts_with("20") => {
+            Some("the date-versioned CRM API (use /crm/v3/objects/calls)")
+        }
+        ["crm", "v4", "associations", _, _, "labels", ..] => Some("association label definitions"),
+        ["crm", "v3", "associations", ..] => Some("the v3 associations batch API (use v4)"),
+        ["crm", "v3", "pipelines", ..] | ["crm", "v3", "schemas", ..] => {
+            Some("pipelines and custom object schemas")
+        }
+        _ => None,
+    }
+}
+
 async fn unknown_route(request: Request) -> Response {
+    let path = request.uri().path();
+    if let Some(what) = unserved_hubspot_endpoint(path) {
+        return ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NOT_IMPLEMENTED",
+            format!(
+                "hubcalls does not implement {what}: {} {path}",
+                request.method()
+            ),
+        )
+        .into_response();
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "OBJECT_NOT_FOUND",
-        format!(
-            "No endpoint matches {} {}",
-            request.method(),
-            request.uri().path()
-        ),
+        format!("No endpoint matches {} {path}", request.method()),
     )
     .into_response()
 }
@@ -247,4 +277,33 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .merge(api)
         .layer(axum::middleware::from_fn(error::with_correlation_id))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hubspot_endpoints_are_named() {
+        assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/merge").is_some());
+        assert!(unserved_hubspot_endpoint("/crm/objects/2026-03/calls/1").is_some());
+        assert!(unserved_hubspot_endpoint("/crm/v4/associations/calls/contacts/labels").is_some());
+        assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/1/foo").is_none());
+        assert!(unserved_hubspot_endpoint("/nothing").is_none());
+    }
+
+    #[test]
+    fn object_types_name_calls_only() {
+        for ok in ["calls", "CALLS", "call", "0-48"] {
+            assert!(check_object_type(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            check_object_type("contacts").unwrap_err().status,
+            StatusCode::NOT_IMPLEMENTED
+        );
+        assert_eq!(
+            check_object_type("widgets").unwrap_err().status,
+            StatusCode::BAD_REQUEST
+        );
+    }
 }
