@@ -2,8 +2,10 @@
 //!
 //! Layout: `calls` holds each call's current state (properties as a JSON object, so a read
 //! is one row); `call_values` and `call_tokens` index live calls' values the way search
-//! compares them ([`IndexedValue`]); `call_history` and `call_associations` keep the rest.
-//! Archived calls are never searched, so their index rows are dropped on archive.
+//! compares them ([`IndexedValue`]); `call_history` keeps one row per write of a call (the
+//! changed properties as a JSON array, so a create is one row, not one per property);
+//! `call_associations` one row per association. Archived calls are never searched, so their
+//! index rows are dropped on archive.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,8 +54,10 @@ CREATE TABLE IF NOT EXISTS call_values (
     number  REAL,
     PRIMARY KEY (call_id, name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS call_values_text ON call_values (portal, name, text);
-CREATE INDEX IF NOT EXISTS call_values_number ON call_values (portal, name, number);
+CREATE INDEX IF NOT EXISTS call_values_text ON call_values (portal, name, text)
+    WHERE number IS NULL;
+CREATE INDEX IF NOT EXISTS call_values_number ON call_values (portal, name, number)
+    WHERE number IS NOT NULL;
 CREATE TABLE IF NOT EXISTS call_tokens (
     portal  INTEGER NOT NULL,
     name    TEXT NOT NULL,
@@ -63,15 +67,11 @@ CREATE TABLE IF NOT EXISTS call_tokens (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS call_tokens_by_call ON call_tokens (call_id, name);
 CREATE TABLE IF NOT EXISTS call_history (
-    id          INTEGER PRIMARY KEY,
-    call_id     INTEGER NOT NULL,
-    name        TEXT NOT NULL,
-    value       TEXT NOT NULL,
-    timestamp   INTEGER NOT NULL,
-    source_type TEXT NOT NULL,
-    source_id   TEXT
+    id      INTEGER PRIMARY KEY,
+    call_id INTEGER NOT NULL,
+    changes TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS call_history_by_call ON call_history (call_id, name, id);
+CREATE INDEX IF NOT EXISTS call_history_by_call ON call_history (call_id, id);
 CREATE TABLE IF NOT EXISTS call_associations (
     call_id  INTEGER NOT NULL,
     kind     TEXT NOT NULL,
@@ -290,13 +290,23 @@ fn index_change(
     };
     let indexed = IndexedValue::new(def.property_type, value);
     if def.has_unique_value {
-        let existing: Option<i64> = tx
-            .prepare_cached(
-                "SELECT call_id FROM call_values
-                 WHERE portal = ?1 AND name = ?2 AND text = ?3 AND call_id != ?4 LIMIT 1",
-            )?
-            .query_row(params![portal, change.name, indexed.text, id], |r| r.get(0))
-            .optional()?;
+        // Compared the way search compares: numbers by value, text folded or exact by type.
+        let existing: Option<i64> = match indexed.number {
+            Some(number) => tx
+                .prepare_cached(
+                    "SELECT call_id FROM call_values WHERE portal = ?1 AND name = ?2
+                     AND number IS NOT NULL AND number = ?3 AND call_id != ?4 LIMIT 1",
+                )?
+                .query_row(params![portal, change.name, number, id], |r| r.get(0))
+                .optional()?,
+            None => tx
+                .prepare_cached(
+                    "SELECT call_id FROM call_values WHERE portal = ?1 AND name = ?2
+                     AND number IS NULL AND text = ?3 AND call_id != ?4 LIMIT 1",
+                )?
+                .query_row(params![portal, change.name, indexed.text, id], |r| r.get(0))
+                .optional()?,
+        };
         if let Some(existing) = existing {
             return Err(StoreError::UniqueViolation {
                 property: change.name.clone(),
@@ -322,21 +332,30 @@ fn index_change(
 fn record_history(
     tx: &rusqlite::Transaction<'_>,
     call_id: CallId,
-    change: &PropertyChange,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO call_history (call_id, name, value, timestamp, source_type, source_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        call_id as i64,
-        change.name,
-        change.entry.value,
-        change.entry.timestamp,
-        change.entry.source.source_type,
-        change.entry.source.source_id,
-    ])?;
+    changes: &[PropertyChange],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| {
+            serde_json::json!([
+                c.name,
+                c.entry.value,
+                c.entry.timestamp,
+                c.entry.source.source_type,
+                c.entry.source.source_id
+            ])
+        })
+        .collect();
+    tx.prepare_cached("INSERT INTO call_history (call_id, changes) VALUES (?1, ?2)")?
+        .execute(params![call_id as i64, to_json(&rows)?])?;
     Ok(())
 }
+
+/// One entry of a `call_history.changes` array: name, value, timestamp, source type, id.
+type StoredChange = (String, String, i64, String, Option<String>);
 
 /// Inserts new calls inside a write transaction.
 fn insert_in(
@@ -363,8 +382,8 @@ fn insert_in(
         ])?;
         for change in &new.changes {
             index_change(tx, portal, schema, call.id, change)?;
-            record_history(tx, call.id, change)?;
         }
+        record_history(tx, call.id, &new.changes)?;
         for association in &new.associations {
             insert_association(tx, portal, association)?;
         }
@@ -407,8 +426,8 @@ fn update_in(
             ])?;
         for change in &changes {
             index_change(tx, portal, schema, call.id, change)?;
-            record_history(tx, call.id, change)?;
         }
+        record_history(tx, call.id, &changes)?;
         results.push(Some(call));
     }
     Ok(results)
@@ -568,37 +587,40 @@ impl CallStore for SqliteStore {
         ids: &[CallId],
         names: &[String],
     ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
-        self.read(|conn| {
+        let writes: Vec<(i64, String)> = self.read(|conn| {
             let sql = format!(
-                "SELECT h.call_id, h.name, h.value, h.timestamp, h.source_type, h.source_id
-                 FROM call_history h JOIN calls c ON c.id = h.call_id
-                 WHERE c.portal = ? AND h.call_id IN ({}) AND h.name IN ({})
-                 ORDER BY h.call_id, h.name, h.id DESC",
-                placeholders(ids.len()),
-                placeholders(names.len())
+                "SELECT h.call_id, h.changes FROM call_history h JOIN calls c ON c.id = h.call_id
+                 WHERE c.portal = ? AND h.call_id IN ({}) ORDER BY h.call_id, h.id DESC",
+                placeholders(ids.len())
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let params: Vec<rusqlite::types::Value> = std::iter::once(i64::from(portal).into())
-                .chain(ids.iter().map(|id| (*id as i64).into()))
-                .chain(names.iter().map(|n| n.clone().into()))
-                .collect();
+            let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
             let rows = statement.query_map(params_from_iter(params), |row| {
-                let id: i64 = row.get(0)?;
-                Ok((
-                    id as CallId,
-                    row.get::<_, String>(1)?,
-                    HistoryEntry {
-                        value: row.get(2)?,
-                        timestamp: row.get(3)?,
-                        source: WriteSource {
-                            source_type: row.get(4)?,
-                            source_id: row.get(5)?,
-                        },
-                    },
-                ))
+                Ok((row.get(0)?, row.get(1)?))
             })?;
             rows.collect()
-        })
+        })?;
+        let mut entries = Vec::new();
+        // Writes come newest first, so each property's entries do too.
+        for (call_id, changes) in writes {
+            let changes: Vec<StoredChange> = serde_json::from_str(&changes)
+                .map_err(|e| StoreError::Backend(format!("corrupt history row: {e}")))?;
+            for (name, value, timestamp, source_type, source_id) in changes {
+                if names.contains(&name) {
+                    let source = WriteSource {
+                        source_type,
+                        source_id,
+                    };
+                    let entry = HistoryEntry {
+                        value,
+                        timestamp,
+                        source,
+                    };
+                    entries.push((call_id as CallId, name, entry));
+                }
+            }
+        }
+        Ok(entries)
     }
 
     fn associations(
@@ -631,10 +653,17 @@ impl CallStore for SqliteStore {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT c.id, c.properties ->> ?2 FROM call_values v JOIN calls c ON c.id = v.call_id
-                 WHERE v.portal = ?1 AND v.name = ?2 AND v.text IN (?3, ?4) AND c.archived = 0
-                 ORDER BY c.id",
+                 WHERE v.portal = ?1 AND v.name = ?2 AND v.number IS NULL AND v.text IN (?3, ?4)
+                 AND c.archived = 0
+                 UNION
+                 SELECT c.id, c.properties ->> ?2 FROM call_values v JOIN calls c ON c.id = v.call_id
+                 WHERE v.portal = ?1 AND v.name = ?2 AND v.number IS NOT NULL AND v.number = ?5
+                 AND c.archived = 0
+                 ORDER BY 1",
             )?;
-            let rows = statement.query_map(params![portal, name, value, folded], |row| {
+            // A value that is no number looks up nothing numeric (NaN equals nothing).
+            let number = value.trim().parse::<f64>().unwrap_or(f64::NAN);
+            let rows = statement.query_map(params![portal, name, value, folded, number], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?))
             })?;
             let mut ids = Vec::new();

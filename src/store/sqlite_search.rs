@@ -168,9 +168,12 @@ fn push_property_set(
     sql.bind(i64::from(portal));
     sql.push(" AND name = ");
     sql.bind(name.to_owned());
+    // The shape of the value selects the (partial) index: numbers or text.
     let column = if property_type.is_numeric() {
+        sql.push(" AND number IS NOT NULL");
         "number"
     } else {
+        sql.push(" AND number IS NULL");
         "text"
     };
     push_comparison(sql, column, condition);
