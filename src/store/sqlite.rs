@@ -99,6 +99,9 @@ CREATE TABLE IF NOT EXISTS property_groups (
 ) WITHOUT ROWID;
 "#;
 
+/// The layout version this code reads and writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
 const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
 
 pub struct SqliteStore {
@@ -181,7 +184,14 @@ impl SqliteStore {
     }
 
     fn initialise(conn: Connection, readers: Option<ReaderPool>) -> Result<Self, StoreError> {
-        conn.execute_batch(SCHEMA).map_err(store_error)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Backend(format!(
+                "the database has layout version {version}; this hubcalls reads version {SCHEMA_VERSION} (upgrade hubcalls)"
+            )));
+        }
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let high_water: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'id_high_water'",
