@@ -78,6 +78,8 @@ struct ConfigFile {
     tokens: Vec<TokenGrant>,
     #[serde(default)]
     search: SearchLimitsFile,
+    #[serde(default)]
+    http: HttpLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,8 +110,32 @@ pub struct Config {
     pub tokens: Vec<TokenGrant>,
     pub token_origin: TokenOrigin,
     pub search_limits: SearchLimits,
-    /// Largest request body accepted, in bytes.
-    pub body_limit: usize,
+    pub http: HttpLimits,
+}
+
+/// Limits that keep one client from holding or flooding the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// Largest request body accepted, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Longest request target (path and query) accepted, in bytes (414 above).
+    pub max_uri_bytes: usize,
+    /// Requests served at once; more wait for a slot (back-pressure, not failure).
+    pub max_concurrent_requests: usize,
+    /// Longest time one request may take, in seconds (408 after).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_uri_bytes: 16 * 1024,
+            max_concurrent_requests: 1024,
+            request_timeout_secs: 30,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +166,7 @@ impl Config {
             tokens,
             token_origin: TokenOrigin::Configured,
             search_limits: SearchLimits::default(),
-            body_limit: 16 * 1024 * 1024,
+            http: HttpLimits::default(),
         }
     }
 
@@ -189,6 +215,7 @@ impl Config {
         config.storage = storage;
         config.token_origin = token_origin;
         config.search_limits = search_limits;
+        config.http = file.http;
         Ok(config)
     }
 }

@@ -72,7 +72,7 @@ impl App {
         Ok(Self {
             listener,
             address,
-            router: api::router(state, config.body_limit),
+            router: api::router(state, &config.http),
         })
     }
 

@@ -16,7 +16,7 @@ pub mod wire;
 use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequestParts, Path, Request};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,12 +24,13 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
+use crate::config::HttpLimits;
 use crate::crm::call::PortalId;
 use crate::crm::error::CrmError;
 use crate::crm::service::CallService;
 
 use self::auth::TokenRegistry;
-use self::error::ApiError;
+use self::error::{json_response, ApiError};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -179,7 +180,53 @@ async fn method_not_allowed(request: Request) -> Response {
 }
 
 /// The whole HTTP application.
-pub fn router(state: AppState, body_limit: usize) -> Router {
+/// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
+async fn readiness(State(state): State<AppState>) -> Response {
+    match state.run(0, |service| service.check_store()).await {
+        Ok(()) => json_response(StatusCode::OK, &serde_json::json!({"status": "ready"})),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Refuses over-long request targets with HubSpot's 414, in the usual envelope.
+async fn limit_uri(
+    State(max_uri_bytes): State<usize>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if length > max_uri_bytes {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "VALIDATION_ERROR",
+            format!("The request URI is {length} bytes long; at most {max_uri_bytes} are accepted"),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Answers a request that ran past the configured time with a 408 in the envelope.
+async fn time_limit(
+    State(timeout): State<std::time::Duration>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "TIMEOUT",
+            format!("The request took longer than {} s", timeout.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+pub fn router(state: AppState, limits: &HttpLimits) -> Router {
     let objects = "/crm/v3/objects/{object_type}";
     let props = "/crm/v3/properties/{object_type}";
     let v4 = "/crm/v4/objects/{from_type}";
@@ -271,10 +318,25 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             Arc::clone(&state.tokens),
             auth::authenticate,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit));
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/healthz",
+            get(|| async { json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readiness))
         .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            std::time::Duration::from_secs(limits.request_timeout_secs),
+            time_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.max_uri_bytes,
+            limit_uri,
+        ))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            limits.max_concurrent_requests,
+        ))
         .layer(axum::middleware::from_fn(error::with_correlation_id))
         .with_state(state)
 }

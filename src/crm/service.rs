@@ -600,6 +600,11 @@ impl CallService {
         Ok(by_call)
     }
 
+    /// Whether the store answers (for readiness checks).
+    pub fn check_store(&self) -> Result<(), CrmError> {
+        Ok(self.store.ping()?)
+    }
+
     // ----- addressing ---------------------------------------------------------------------
 
     /// Resolves a locator to a call id; `None` when nothing can match.

@@ -26,6 +26,9 @@ pub struct NewCall {
 pub type CallMutation<'a> = dyn FnMut(usize, &mut Call) -> Vec<PropertyChange> + 'a;
 
 pub trait CallStore: Send + Sync {
+    /// Answers when the store can serve reads (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+
     /// Reserves `count` fresh ids, unique across the whole store.
     fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError>;
 

@@ -251,11 +251,6 @@ impl SqliteStore {
         tx.commit()?;
         Ok(value)
     }
-
-    /// Runs `PRAGMA integrity_check`; `Ok` when the database is sound.
-    pub fn integrity_check(&self) -> Result<String, StoreError> {
-        self.read(|conn| conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
-    }
 }
 
 fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Call> {
@@ -475,6 +470,10 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 }
 
 impl CallStore for SqliteStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
     fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
         let first = self.next_id.fetch_add(count as u64, Ordering::SeqCst);
         Ok((first..first + count as u64).collect())

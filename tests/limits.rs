@@ -1,0 +1,44 @@
+//! Request limits answer in HubSpot's envelope, and the health endpoints answer.
+
+mod common;
+
+use common::{spawn_app, spawn_with, TOKEN};
+use hubcalls::config::{Config, TokenGrant};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn over_long_uris_get_414() {
+    let app = spawn_app().await;
+    let long = "a".repeat(20_000);
+    let reply = app
+        .get(&format!("/crm/v3/objects/calls?properties={long}"))
+        .await;
+    reply.assert_error(414, "VALIDATION_ERROR");
+}
+
+#[tokio::test]
+async fn over_large_bodies_get_413_and_write_nothing() {
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![TokenGrant::full_access(TOKEN, 1)],
+    );
+    config.http.max_body_bytes = 1_000;
+    let app = spawn_with(config).await;
+    let body = json!({"properties": {"hs_timestamp": 1, "hs_call_body": "x".repeat(2_000)}});
+    let reply = app.post("/crm/v3/objects/calls", body).await;
+    reply.assert_error(413, "VALIDATION_ERROR");
+    let list = app.get("/crm/v3/objects/calls").await;
+    assert_eq!(list.body["results"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn health_and_readiness_need_no_token() {
+    let app = spawn_app().await;
+    let health = app.send_raw(Method::GET, "/healthz", None, None).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["status"], "ok");
+    let ready = app.send_raw(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.body["status"], "ready");
+}
