@@ -22,7 +22,14 @@ struct Server {
 
 fn start(dir: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hubcalls"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--data-dir",
+        ])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -31,7 +38,10 @@ fn start(dir: &Path) -> Server {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines.next().expect("server prints its address").expect("line");
+        let line = lines
+            .next()
+            .expect("server prints its address")
+            .expect("line");
         if let Some(at) = line.find("listening on ") {
             break line[at + "listening on ".len()..].trim().to_owned();
         }
@@ -142,9 +152,11 @@ async fn verify(base: &str, ack: &Acknowledged) -> usize {
             .json()
             .await
             .expect("json");
-        let stored = reply["properties"]["hs_call_title"].as_str().unwrap_or_else(|| {
-            panic!("acknowledged call {id} is missing after the crash: {reply}")
-        });
+        let stored = reply["properties"]["hs_call_title"]
+            .as_str()
+            .unwrap_or_else(|| {
+                panic!("acknowledged call {id} is missing after the crash: {reply}")
+            });
         let history: Vec<&str> = reply["propertiesWithHistory"]["hs_call_title"]
             .as_array()
             .expect("history")
@@ -158,7 +170,10 @@ async fn verify(base: &str, ack: &Acknowledged) -> usize {
             "call {id}: stored {stored}, last acknowledged {last}, history {history:?}"
         );
         for title in titles {
-            assert!(history.contains(&title.as_str()), "call {id}: {title} lost from history");
+            assert!(
+                history.contains(&title.as_str()),
+                "call {id}: {title} lost from history"
+            );
         }
         checked += 1;
     }
@@ -214,7 +229,10 @@ async fn acknowledged_writes_survive_sigkill() {
     checked += verify(&server.base, &all).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    assert!(all.calls.len() > ITERATIONS, "too few writes were made to test anything");
+    assert!(
+        all.calls.len() > ITERATIONS,
+        "too few writes were made to test anything"
+    );
     let conn = rusqlite::Connection::open(dir.path().join("hubcalls.sqlite3")).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

@@ -222,7 +222,9 @@ fn links_of(
     };
     match pair.direction {
         Direction::FromCall => {
-            for list in service.associations(portal, from_ids)?.values() {
+            // Archived calls have no associations to show, as from the other side.
+            let live: Vec<CallId> = service.live_calls(portal, from_ids)?.into_iter().collect();
+            for list in service.associations(portal, &live)?.values() {
                 for a in list.iter().filter(|a| a.kind == pair.kind) {
                     add(a.call_id, a.to_id, a);
                 }
@@ -480,7 +482,7 @@ pub async fn put_labelled_v4(
     let portal = principal.portal;
     state
         .run(portal, move |service| {
-            service.associate(portal, pair.direction, &[(call, pair.kind, record, specs)])
+            service.set_associations(portal, pair.direction, (call, pair.kind, record, specs))
         })
         .await?;
     Ok(json_response(

@@ -39,16 +39,24 @@ pub fn invalid_type(spec: AssociationSpec, from: &str, to: &str) -> CrmError {
     }
 }
 
+/// A call, the kind and id of the record it is linked with, and the association types.
+pub type Link = (CallId, AssociatedKind, u64, Vec<AssociationSpec>);
+
 impl CallService {
-    /// Fails with `INVALID_OBJECT_IDS` unless every id is a live call of the portal.
-    pub fn require_live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), CrmError> {
-        let live: Vec<CallId> = self
+    /// The ids among `ids` that are live calls of the portal.
+    pub fn live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<CallId>, CrmError> {
+        Ok(self
             .store()
             .get_calls(portal, ids)?
             .into_iter()
             .filter(|c| !c.is_archived())
             .map(|c| c.id)
-            .collect();
+            .collect())
+    }
+
+    /// Fails with `INVALID_OBJECT_IDS` unless every id is a live call of the portal.
+    pub fn require_live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), CrmError> {
+        let live = self.live_calls(portal, ids)?;
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !live.contains(id))
@@ -67,8 +75,42 @@ impl CallService {
         &self,
         portal: PortalId,
         direction: Direction,
-        links: &[(CallId, AssociatedKind, u64, Vec<AssociationSpec>)],
+        links: &[Link],
     ) -> Result<Vec<Association>, CrmError> {
+        let associations = self.checked_associations(portal, direction, links)?;
+        self.store().add_associations(portal, &associations)?;
+        Ok(associations)
+    }
+
+    /// Sets the associations between a call and one record to exactly `specs` (the v4
+    /// labelled PUT replaces what the pair had).
+    pub fn set_associations(
+        &self,
+        portal: PortalId,
+        direction: Direction,
+        link: Link,
+    ) -> Result<Vec<Association>, CrmError> {
+        let (call_id, kind, to_id, _) = link;
+        let associations =
+            self.checked_associations(portal, direction, std::slice::from_ref(&link))?;
+        self.store()
+            .replace_associations(portal, call_id, kind, to_id, &associations)?;
+        Ok(associations)
+    }
+
+    /// Checks links (live calls, types that fit the pair, at least one type each) and turns
+    /// them into associations as stored.
+    fn checked_associations(
+        &self,
+        portal: PortalId,
+        direction: Direction,
+        links: &[Link],
+    ) -> Result<Vec<Association>, CrmError> {
+        if links.iter().any(|(.., specs)| specs.is_empty()) {
+            return Err(CrmError::invalid(
+                "Every association needs at least one association type",
+            ));
+        }
         let mut call_ids: Vec<CallId> = links.iter().map(|(id, ..)| *id).collect();
         call_ids.sort_unstable();
         call_ids.dedup();
@@ -92,7 +134,6 @@ impl CallService {
                 });
             }
         }
-        self.store().add_associations(portal, &associations)?;
         Ok(associations)
     }
 

@@ -385,6 +385,14 @@ impl CallService {
             });
         }
         for record in &records {
+            // A name that was archived is defined anew: the old values go.
+            if existing
+                .iter()
+                .any(|r| r.definition.name == record.definition.name && r.is_archived())
+            {
+                self.store()
+                    .purge_property_values(portal, &record.definition.name)?;
+            }
             self.store().save_property(portal, record)?;
         }
         self.forget_schema(portal);
@@ -536,6 +544,18 @@ impl CallService {
 
     pub fn archive_property_group(&self, portal: PortalId, name: &str) -> Result<(), CrmError> {
         let mut group = self.custom_group(portal, name)?;
+        let members: Vec<String> = self
+            .properties(portal, false)?
+            .into_iter()
+            .filter(|r| r.definition.group_name == name)
+            .map(|r| r.definition.name)
+            .collect();
+        if !members.is_empty() {
+            return Err(CrmError::invalid(format!(
+                "Property group \"{name}\" still holds properties ({}); move or archive them first",
+                members.join(", ")
+            )));
+        }
         group.archived = true;
         self.store().save_group(portal, &group)?;
         Ok(())

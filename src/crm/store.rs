@@ -106,7 +106,8 @@ pub trait CallStore: Send + Sync {
         ids: &[CallId],
     ) -> Result<Vec<Association>, StoreError>;
 
-    /// Live calls whose property `name` holds exactly `value` (for `idProperty` lookups).
+    /// Live calls whose property `name` holds `value`, compared as unique values are: numbers
+    /// by value, text without regard to case (for `idProperty` lookups).
     fn find_by_value(
         &self,
         portal: PortalId,
@@ -117,6 +118,20 @@ pub trait CallStore: Send + Sync {
     /// Runs a search plan over the portal's live calls. Must return exactly what
     /// [`SearchPlan::evaluate`] returns on the same calls.
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
+
+    /// Removes every value of a property from the portal's calls (when a property is
+    /// defined anew under an archived name).
+    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError>;
+
+    /// Replaces all associations between a call and one record, in one transaction.
+    fn replace_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        associations: &[Association],
+    ) -> Result<(), StoreError>;
 
     /// Adds associations of live calls (existing ones are kept as they are).
     fn add_associations(

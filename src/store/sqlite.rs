@@ -656,33 +656,68 @@ impl CallStore for SqliteStore {
         name: &str,
         value: &str,
     ) -> Result<Vec<CallId>, StoreError> {
-        // The index holds the value folded or exact depending on its type: look up both
-        // forms, then keep only exact matches of the stored value.
+        // The same equality the unique-value check uses: numbers by value, text folded (or
+        // exact, for case-sensitive types, which the index keeps unfolded).
         let folded = value.to_lowercase();
+        // A value that is no number matches nothing numeric (NaN binds as NULL).
+        let number = value.trim().parse::<f64>().unwrap_or(f64::NAN);
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT c.id, c.properties ->> ?2 FROM call_values v JOIN calls c ON c.id = v.call_id
+                "SELECT v.call_id FROM call_values v
                  WHERE v.portal = ?1 AND v.name = ?2 AND v.number IS NULL AND v.text IN (?3, ?4)
-                 AND c.archived = 0
                  UNION
-                 SELECT c.id, c.properties ->> ?2 FROM call_values v JOIN calls c ON c.id = v.call_id
+                 SELECT v.call_id FROM call_values v
                  WHERE v.portal = ?1 AND v.name = ?2 AND v.number IS NOT NULL AND v.number = ?5
-                 AND c.archived = 0
                  ORDER BY 1",
             )?;
-            // A value that is no number looks up nothing numeric (NaN equals nothing).
-            let number = value.trim().parse::<f64>().unwrap_or(f64::NAN);
-            let rows = statement.query_map(params![portal, name, value, folded, number], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?))
-            })?;
-            let mut ids = Vec::new();
-            for row in rows {
-                let (id, stored) = row?;
-                if stored.as_deref() == Some(value) {
-                    ids.push(id as CallId);
-                }
+            let rows = statement
+                .query_map(params![portal, name, value, folded, number], |row| {
+                    row.get::<_, i64>(0)
+                })?;
+            rows.map(|id| id.map(|id| id as CallId)).collect()
+        })
+    }
+
+    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
+        // Property names are letters, digits and `_`, safe inside a quoted JSON path.
+        let path = format!("$.\"{name}\"");
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE calls SET properties = json_remove(properties, ?1)
+                 WHERE portal = ?2 AND json_type(properties, ?1) IS NOT NULL",
+            )?
+            .execute(params![path, portal])?;
+            tx.prepare_cached("DELETE FROM call_values WHERE portal = ?1 AND name = ?2")?
+                .execute(params![portal, name])?;
+            tx.prepare_cached("DELETE FROM call_tokens WHERE portal = ?1 AND name = ?2")?
+                .execute(params![portal, name])?;
+            Ok(())
+        })
+    }
+
+    fn replace_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        associations: &[Association],
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "DELETE FROM call_associations
+                 WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
+            )?
+            .execute(params![
+                call_id as i64,
+                kind.singular(),
+                to_id as i64,
+                portal
+            ])?;
+            for association in associations {
+                insert_association(tx, portal, association)?;
             }
-            Ok(ids)
+            Ok(())
         })
     }
 
