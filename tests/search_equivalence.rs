@@ -207,8 +207,27 @@ fn create_request(spec: &CallSpec) -> CreateRequest {
     }
 }
 
+/// Both page strategies of the SQLite store: always sorting the matches, always walking the
+/// sort order.
+const SCAN_BUDGETS: [usize; 2] = [0, usize::MAX];
+
 fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseError> {
-    let store = Arc::new(SqliteStore::in_memory().expect("store opens"));
+    for budget in SCAN_BUDGETS {
+        check_with(specs, requests, budget)?;
+    }
+    Ok(())
+}
+
+fn check_with(
+    specs: &[CallSpec],
+    requests: &[SearchRequest],
+    scan_budget: usize,
+) -> Result<(), TestCaseError> {
+    let store = Arc::new(
+        SqliteStore::in_memory()
+            .expect("store opens")
+            .with_scan_budget(scan_budget),
+    );
     let schema = PropertyCatalogue::builtin();
     let service = CallService::new(store.clone(), schema.clone(), SearchLimits::default());
     let source = WriteSource::integration(1);
@@ -237,8 +256,20 @@ fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseE
         let actual = store.search(PORTAL, &plan).unwrap();
         let expected_ids: Vec<_> = expected.calls.iter().map(|c| c.id).collect();
         let actual_ids: Vec<_> = actual.calls.iter().map(|c| c.id).collect();
-        prop_assert_eq!(actual.total, expected.total, "total for {:?}", plan);
-        prop_assert_eq!(actual_ids, expected_ids, "page for {:?}", plan);
+        prop_assert_eq!(
+            actual.total,
+            expected.total,
+            "total (budget {}) for {:?}",
+            scan_budget,
+            plan
+        );
+        prop_assert_eq!(
+            actual_ids,
+            expected_ids,
+            "page (budget {}) for {:?}",
+            scan_budget,
+            plan
+        );
     }
     Ok(())
 }

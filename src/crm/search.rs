@@ -129,7 +129,8 @@ pub struct Filter {
 }
 
 /// How results are ordered. Calls without a value for the sort property come last in either
-/// direction; ties are broken by ascending id so paging is stable.
+/// direction; ties are broken by id, in the sort's direction, so paging is stable (and an
+/// index can serve the whole order).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {
     /// No sort given: oldest created first.
@@ -384,8 +385,9 @@ impl SearchPlan {
     }
 
     fn compare_calls(&self, a: &Call, b: &Call) -> Ordering {
-        let primary = match &self.sort {
-            SortKey::Created => a.created_at.cmp(&b.created_at),
+        let by_id = a.id.cmp(&b.id);
+        match &self.sort {
+            SortKey::Created => a.created_at.cmp(&b.created_at).then(by_id),
             SortKey::Property {
                 name,
                 property_type,
@@ -396,22 +398,17 @@ impl SearchPlan {
                         value_operand(*property_type, &IndexedValue::new(*property_type, stored))
                     })
                 };
+                let directed = |order: Ordering| if *descending { order.reverse() } else { order };
                 match (key(a), key(b)) {
-                    (None, None) => Ordering::Equal,
+                    (None, None) => directed(by_id),
                     (None, Some(_)) => Ordering::Greater,
                     (Some(_), None) => Ordering::Less,
                     (Some(x), Some(y)) => {
-                        let order = compare(&x, &y).unwrap_or(Ordering::Equal);
-                        if *descending {
-                            order.reverse()
-                        } else {
-                            order
-                        }
+                        directed(compare(&x, &y).unwrap_or(Ordering::Equal).then(by_id))
                     }
                 }
             }
-        };
-        primary.then(a.id.cmp(&b.id))
+        }
     }
 
     /// Turns a decoded request into a plan, applying HubSpot's validation rules.

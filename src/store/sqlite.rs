@@ -7,10 +7,11 @@
 //! `call_associations` one row per association. Archived calls are never searched, so their
 //! index rows are dropped on archive.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 
@@ -24,7 +25,7 @@ use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
 use crate::crm::store::{CallMutation, CallStore, NewCall};
 use crate::crm::time::EpochMillis;
 
-use super::sqlite_search::compile_search;
+use super::sqlite_search::{self, SearchStrategy, Sql};
 
 /// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
@@ -54,10 +55,8 @@ CREATE TABLE IF NOT EXISTS call_values (
     number  REAL,
     PRIMARY KEY (call_id, name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS call_values_text ON call_values (portal, name, text)
-    WHERE number IS NULL;
-CREATE INDEX IF NOT EXISTS call_values_number ON call_values (portal, name, number)
-    WHERE number IS NOT NULL;
+CREATE INDEX IF NOT EXISTS call_values_text ON call_values (portal, name, text);
+CREATE INDEX IF NOT EXISTS call_values_number ON call_values (portal, name, number);
 CREATE TABLE IF NOT EXISTS call_tokens (
     portal  INTEGER NOT NULL,
     name    TEXT NOT NULL,
@@ -100,7 +99,14 @@ CREATE TABLE IF NOT EXISTS property_groups (
 "#;
 
 /// The layout version this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// Steps from an older layout to the next: `(version it upgrades, SQL)`.
+const MIGRATIONS: [(i64, &str); 1] = [(
+    1,
+    // Version 1 had partial value indexes, which could not answer counts on their own.
+    "DROP INDEX IF EXISTS call_values_text; DROP INDEX IF EXISTS call_values_number;",
+)];
 
 const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
 
@@ -110,7 +116,17 @@ pub struct SqliteStore {
     /// connection serves reads too.
     readers: Option<ReaderPool>,
     next_id: AtomicU64,
+    /// Rows a search may walk in sort order before sorting its matches is preferred.
+    scan_budget: usize,
+    /// Live calls per portal, recounted every few seconds: only used to choose a search
+    /// strategy, so a slightly stale number costs speed at worst, never correctness.
+    live_counts: Mutex<HashMap<PortalId, (usize, Instant)>>,
 }
+
+/// Rows a sort-order scan may touch by default (see `SearchStrategy`).
+const DEFAULT_SCAN_BUDGET: usize = 20_000;
+/// How long a portal's live-call count is trusted.
+const LIVE_COUNT_TTL: Duration = Duration::from_secs(5);
 
 struct ReaderPool {
     path: PathBuf,
@@ -190,6 +206,11 @@ impl SqliteStore {
                 "the database has layout version {version}; this hubcalls reads version {SCHEMA_VERSION} (upgrade hubcalls)"
             )));
         }
+        for (from, sql) in MIGRATIONS {
+            if version == from {
+                conn.execute_batch(sql)?;
+            }
+        }
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let high_water: Option<i64> = conn
@@ -209,7 +230,29 @@ impl SqliteStore {
             writer: Mutex::new(conn),
             readers,
             next_id: AtomicU64::new(next),
+            scan_budget: DEFAULT_SCAN_BUDGET,
+            live_counts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Sets how many rows a search may walk in sort order (0: always sort the matches;
+    /// `usize::MAX`: always walk). Results are the same either way; tests use both.
+    pub fn with_scan_budget(mut self, rows: usize) -> Self {
+        self.scan_budget = rows;
+        self
+    }
+
+    fn live_count(&self, conn: &Connection, portal: PortalId) -> rusqlite::Result<usize> {
+        if let Some((count, at)) = lock(&self.live_counts).get(&portal) {
+            if at.elapsed() < LIVE_COUNT_TTL {
+                return Ok(*count);
+            }
+        }
+        let count: i64 = conn
+            .prepare_cached("SELECT count(*) FROM calls WHERE portal = ?1 AND archived = 0")?
+            .query_row(params![portal], |r| r.get(0))?;
+        lock(&self.live_counts).insert(portal, (count as usize, Instant::now()));
+        Ok(count as usize)
     }
 
     /// Runs `read` on a reader connection (or the only connection in memory).
@@ -300,14 +343,14 @@ fn index_change(
             Some(number) => tx
                 .prepare_cached(
                     "SELECT call_id FROM call_values WHERE portal = ?1 AND name = ?2
-                     AND number IS NOT NULL AND number = ?3 AND call_id != ?4 LIMIT 1",
+                     AND number = ?3 AND call_id != ?4 LIMIT 1",
                 )?
                 .query_row(params![portal, change.name, number, id], |r| r.get(0))
                 .optional()?,
             None => tx
                 .prepare_cached(
                     "SELECT call_id FROM call_values WHERE portal = ?1 AND name = ?2
-                     AND number IS NULL AND text = ?3 AND call_id != ?4 LIMIT 1",
+                     AND text = ?3 AND call_id != ?4 LIMIT 1",
                 )?
                 .query_row(params![portal, change.name, indexed.text, id], |r| r.get(0))
                 .optional()?,
@@ -664,10 +707,10 @@ impl CallStore for SqliteStore {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT v.call_id FROM call_values v
-                 WHERE v.portal = ?1 AND v.name = ?2 AND v.number IS NULL AND v.text IN (?3, ?4)
+                 WHERE v.portal = ?1 AND v.name = ?2 AND v.text IN (?3, ?4) AND v.number IS NULL
                  UNION
                  SELECT v.call_id FROM call_values v
-                 WHERE v.portal = ?1 AND v.name = ?2 AND v.number IS NOT NULL AND v.number = ?5
+                 WHERE v.portal = ?1 AND v.name = ?2 AND v.number = ?5
                  ORDER BY 1",
             )?;
             let rows = statement
@@ -860,20 +903,61 @@ impl CallStore for SqliteStore {
     }
 
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
-        let compiled = compile_search(portal, plan);
         self.read(|conn| {
-            let total: i64 = conn
-                .prepare_cached(&compiled.count_sql)?
-                .query_row(params_from_iter(compiled.params.iter()), |r| r.get(0))?;
-            let mut statement = conn.prepare_cached(&compiled.page_sql)?;
-            let rows = statement
-                .query_map(params_from_iter(compiled.page_params.iter()), call_from_row)?;
-            Ok(SearchHits {
-                total: total as usize,
-                calls: rows.collect::<rusqlite::Result<Vec<Call>>>()?,
-            })
+            let total = count(conn, &sqlite_search::count_query(portal, plan))?;
+            if total == 0 || plan.limit == 0 || plan.offset >= total {
+                return Ok(SearchHits {
+                    total,
+                    calls: Vec::new(),
+                });
+            }
+            let live = if sqlite_search::plan_set(portal, plan).is_none() {
+                total
+            } else {
+                self.live_count(conn, portal)?
+            };
+            let strategy = SearchStrategy::choose(plan, total, live, self.scan_budget);
+            let calls = match strategy {
+                SearchStrategy::SortMatches => {
+                    page(conn, &sqlite_search::sorted_matches_page(portal, plan))?
+                }
+                SearchStrategy::SortOrderScan => {
+                    let mut calls = page(conn, &sqlite_search::sort_order_scan_page(portal, plan))?;
+                    if let Some((name, descending)) = sqlite_search::sort_property(plan) {
+                        if calls.len() < plan.limit {
+                            // The page runs past the calls that have the sort property.
+                            let valued =
+                                count(conn, &sqlite_search::valued_count(portal, plan, name))?;
+                            let tail = sqlite_search::missing_tail_page(
+                                portal,
+                                plan,
+                                name,
+                                descending,
+                                plan.limit - calls.len(),
+                                plan.offset.saturating_sub(valued),
+                            );
+                            calls.extend(page(conn, &tail)?);
+                        }
+                    }
+                    calls
+                }
+            };
+            Ok(SearchHits { total, calls })
         })
     }
+}
+
+fn count(conn: &Connection, sql: &Sql) -> rusqlite::Result<usize> {
+    let total: i64 = conn
+        .prepare_cached(&sql.text)?
+        .query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
+    Ok(total as usize)
+}
+
+fn page(conn: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Call>> {
+    let mut statement = conn.prepare_cached(&sql.text)?;
+    let rows = statement.query_map(params_from_iter(sql.params.iter()), call_from_row)?;
+    rows.collect()
 }
 
 fn association_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Association>> {
