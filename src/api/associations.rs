@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::{Deserialize, Serialize};
 
-use crate::crm::association_service::invalid_object_ids;
+use crate::crm::association_service::{invalid_object_ids, parse_record_id};
 use crate::crm::associations::{
     AssociatedKind, Association, AssociationCategory, AssociationSpec, Direction,
 };
@@ -20,11 +20,11 @@ use crate::crm::time::now_millis;
 
 use super::auth::{Access, Principal};
 use super::error::{json_response, ApiError};
-use super::json::HubJson;
+use super::json::{HubJson, HubJsonList};
 use super::query::QueryParams;
 use super::render::{render_calls, ReadOptions};
-use super::wire::{instant, AssociationTypeInput, BatchInput, ObjectIdInput, Text};
-use super::{check_object_type, AppState, PathParams};
+use super::wire::{instant, AssociationTypeInput, BatchInput, IdText, ObjectIdInput};
+use super::{check_object_type, is_hubspot_object, AppState, PathParams};
 
 /// Page size of the v4 list endpoint: default and maximum 500, as HubSpot.
 const V4_PAGE_SIZE: usize = 500;
@@ -56,8 +56,15 @@ impl Pair {
             (false, true) => (Direction::ToCall, from),
             _ => return Err(unsupported()),
         };
-        let kind = AssociatedKind::parse(other).ok_or_else(unsupported)?;
-        Ok(Self { direction, kind })
+        match AssociatedKind::parse(other) {
+            Some(kind) => Ok(Self { direction, kind }),
+            // A HubSpot object hubcalls does not keep: 501; a name HubSpot has no object
+            // for: HubSpot's 400.
+            None if is_hubspot_object(other) => Err(unsupported()),
+            None => Err(ApiError::validation(format!(
+                "Unable to infer object type from: {other}"
+            ))),
+        }
     }
 
     fn source_type_id(self) -> &'static str {
@@ -107,9 +114,8 @@ impl Pair {
 
 /// Reads a record id; HubSpot answers `INVALID_OBJECT_IDS` for one that is not numeric.
 fn record_id(text: &str, object_word: &str) -> Result<u64, ApiError> {
-    text.trim()
-        .parse()
-        .map_err(|_| to_api(invalid_object_ids(object_word, &[text.to_owned()]), 0))
+    parse_record_id(text)
+        .ok_or_else(|| to_api(invalid_object_ids(object_word, &[text.to_owned()]), 0))
 }
 
 fn to_api(error: CrmError, portal: PortalId) -> ApiError {
@@ -474,7 +480,7 @@ pub async fn put_labelled_v4(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams(path): PathParams<V4Path>,
-    HubJson(types): HubJson<Vec<AssociationTypeInput>>,
+    HubJsonList(types): HubJsonList<AssociationTypeInput>,
 ) -> Result<Response, ApiError> {
     let (pair, from, to) = v4_target(&principal, Access::Write, &path)?;
     let specs = types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
@@ -534,7 +540,7 @@ pub async fn list_v4(
         })
         .await?;
     let all = associated_objects(links.remove(&from).unwrap_or_default());
-    let next = offset + limit;
+    let next = offset.saturating_add(limit);
     let paging = (next < all.len()).then(|| super::wire::Paging {
         next: super::wire::NextPage {
             after: next.to_string(),
@@ -587,7 +593,7 @@ fn batch_pair(
     Pair::from_path(from_type, to_type)
 }
 
-fn ids(pair: Pair, from: &Text, to: &Text) -> Result<(u64, u64), ApiError> {
+fn ids(pair: Pair, from: &IdText, to: &IdText) -> Result<(u64, u64), ApiError> {
     Ok((
         record_id(&from.0, pair.source_word())?,
         record_id(&to.0, pair.target_word())?,

@@ -8,8 +8,28 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-/// A request body decoded as `T`; every failure is a HubSpot-style 400 (or 413).
+/// A request body that must be a JSON object, decoded as `T`; every failure is a
+/// HubSpot-style 400 (or 413).
 pub struct HubJson<T>(pub T);
+
+/// A request body that must be a JSON array (the v4 labelled association PUT).
+pub struct HubJsonList<T>(pub Vec<T>);
+
+async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "VALIDATION_ERROR",
+                    "The request body is too large.",
+                )
+            } else {
+                ApiError::validation(format!("Could not read the request body: {rejection}"))
+            }
+        })
+}
 
 impl<S, T> FromRequest<S> for HubJson<T>
 where
@@ -19,21 +39,50 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "VALIDATION_ERROR",
-                        "The request body is too large.",
-                    )
-                } else {
-                    ApiError::validation(format!("Could not read the request body: {rejection}"))
-                }
-            })?;
+        let bytes = body_bytes(request, state).await?;
+        expect_shape(&bytes, b'{', "an object")?;
         decode(&bytes).map(HubJson)
     }
+}
+
+impl<S, T> FromRequest<S> for HubJsonList<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(request, state).await?;
+        expect_shape(&bytes, b'[', "an array")?;
+        decode(&bytes).map(HubJsonList)
+    }
+}
+
+/// Refuses a body whose top-level value is of the wrong kind. Serde would read an array
+/// into a struct field by field; HubSpot's Jackson refuses it, and so does hubcalls.
+fn expect_shape(bytes: &[u8], opening: u8, wanted: &str) -> Result<(), ApiError> {
+    let Some(at) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Ok(()); // empty: `decode` words that error
+    };
+    let found = bytes[at];
+    if found == opening || !matches!(found, b'{' | b'[') {
+        return Ok(()); // the right shape, or a scalar that `decode` words
+    }
+    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    let line_start = bytes[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let column = at - line_start + 1;
+    let (token, kind) = if found == b'[' {
+        ("START_ARRAY", "Array")
+    } else {
+        ("START_OBJECT", "Object")
+    };
+    Err(ApiError::validation(format!(
+        "Invalid input JSON on line {line}, column {column}: Cannot deserialize the request body from {kind} value (token `JsonToken.{token}`): expected {wanted}"
+    )))
 }
 
 /// Decodes `bytes` as `T` with HubSpot's wording for every failure.
@@ -74,6 +123,24 @@ mod tests {
     #[allow(dead_code)]
     struct Needs {
         properties: std::collections::BTreeMap<String, String>,
+    }
+
+    #[test]
+    fn top_level_shape_is_checked() {
+        assert!(expect_shape(b"  [1]", b'{', "an object").is_err());
+        assert!(expect_shape(b"{}", b'[', "an array").is_err());
+        assert!(expect_shape(b"{}", b'{', "an object").is_ok());
+        assert!(expect_shape(b"5", b'{', "an object").is_ok());
+        assert!(expect_shape(b"", b'{', "an object").is_ok());
+    }
+
+    #[test]
+    fn top_level_shape_is_checked() {
+        assert!(expect_shape(b"  [1]", b'{', "an object").is_err());
+        assert!(expect_shape(b"{}", b'[', "an array").is_err());
+        assert!(expect_shape(b"{}", b'{', "an object").is_ok());
+        assert!(expect_shape(b"5", b'{', "an object").is_ok());
+        assert!(expect_shape(b"", b'{', "an object").is_ok());
     }
 
     #[test]

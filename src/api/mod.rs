@@ -103,13 +103,18 @@ const OTHER_HUBSPOT_OBJECTS: [&str; 24] = [
     "communications",
 ];
 
+/// Whether HubSpot has an object of this name (other than calls).
+pub fn is_hubspot_object(object_type: &str) -> bool {
+    OTHER_HUBSPOT_OBJECTS.contains(&object_type.to_ascii_lowercase().as_str())
+}
+
 /// Checks that a path's object type names calls (`calls`, `call` or `0-48`, any case).
 pub fn check_object_type(object_type: &str) -> Result<(), ApiError> {
     let lower = object_type.to_ascii_lowercase();
     if matches!(lower.as_str(), "calls" | "call" | "0-48") {
         return Ok(());
     }
-    if OTHER_HUBSPOT_OBJECTS.contains(&lower.as_str()) {
+    if is_hubspot_object(&lower) {
         return Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NOT_IMPLEMENTED",

@@ -60,6 +60,33 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// A record id as clients send it: a string or an integer (never null, a float or a
+/// boolean, which name no record).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IdText(pub String);
+
+impl<'de> Deserialize<'de> for IdText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = IdText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id (a string or an integer)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IdText, E> {
+                Ok(IdText(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<IdText, E> {
+                Ok(IdText(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<IdText, E> {
+                Ok(IdText(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
 /// A `properties` object, keeping the client's order (so errors are reported in it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PropertiesInput(pub Vec<(String, String)>);
@@ -89,7 +116,7 @@ impl<'de> Deserialize<'de> for PropertiesInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectIdInput {
-    pub id: Text,
+    pub id: IdText,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,7 +152,7 @@ pub struct UpdateInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchUpdateItem {
-    pub id: Text,
+    pub id: IdText,
     pub properties: PropertiesInput,
     #[serde(default)]
     pub id_property: Option<String>,
@@ -136,7 +163,7 @@ pub struct BatchUpdateItem {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchUpsertItem {
-    pub id: Text,
+    pub id: IdText,
     pub properties: PropertiesInput,
     #[serde(default)]
     pub id_property: Option<String>,
@@ -165,7 +192,7 @@ pub struct BatchReadInput {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GdprDeleteInput {
-    pub object_id: Text,
+    pub object_id: IdText,
     #[serde(default)]
     pub id_property: Option<String>,
 }

@@ -7,6 +7,12 @@ use super::call::{CallId, PortalId};
 use super::error::CrmError;
 use super::service::CallService;
 
+/// Reads the id of a record: digits only, within the range HubSpot's (Java `long`) ids have.
+pub fn parse_record_id(text: &str) -> Option<u64> {
+    let id: u64 = text.trim().parse().ok()?;
+    (id <= i64::MAX as u64).then_some(id)
+}
+
 /// The error HubSpot gives when an association names a record that cannot be used.
 pub fn invalid_object_ids(object_type: &str, ids: &[String]) -> CrmError {
     CrmError::InvalidAssociations {

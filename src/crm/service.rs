@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::association_service::parse_record_id;
 use super::associations::{AssociatedKind, Association, AssociationCategory};
 use super::body_preview::BodyPreview;
 use super::call::{Call, CallId, PortalId, WriteSource, CALL_OBJECT_TYPE_ID};
@@ -717,6 +718,9 @@ fn validate_associations(
     let mut bad_specs = Vec::new();
     let mut bad_ids = Vec::new();
     for request in requests {
+        if request.types.is_empty() {
+            bad_specs.push(format!("(no type for id {})", request.to_id));
+        }
         for (category, type_id) in &request.types {
             let spec = format!("{category}={type_id}");
             let parsed = AssociationCategory::parse(category)
@@ -731,9 +735,9 @@ fn validate_associations(
                 bad_specs.push(spec);
                 continue;
             };
-            match request.to_id.trim().parse::<u64>() {
-                Ok(to_id) => targets.push((kind, to_id, *type_id as u32, category)),
-                Err(_) => bad_ids.push(format!(
+            match parse_record_id(&request.to_id) {
+                Some(to_id) => targets.push((kind, to_id, *type_id as u32, category)),
+                None => bad_ids.push(format!(
                     "{}={} is not valid",
                     kind.internal_name(),
                     request.to_id

@@ -15,6 +15,16 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 pub type EpochMillis = i64;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: instants outside four-digit years are
+/// refused, so every stored instant prints in HubSpot's format and parses back.
+const MIN_MILLIS: EpochMillis = -62_167_219_200_000;
+const MAX_MILLIS: EpochMillis = 253_402_300_799_999;
+
+fn in_range(millis: EpochMillis) -> Option<EpochMillis> {
+    (MIN_MILLIS..=MAX_MILLIS)
+        .contains(&millis)
+        .then_some(millis)
+}
 
 /// The current time, truncated to the millisecond like every instant HubSpot returns.
 pub fn now_millis() -> EpochMillis {
@@ -49,15 +59,15 @@ pub fn format_datetime(millis: EpochMillis) -> String {
 
 /// Formats a date property value (`YYYY-MM-DD`) from its midnight-UTC instant.
 pub fn format_date(millis: EpochMillis) -> String {
-    let day = millis.div_euclid(MILLIS_PER_DAY);
-    match Date::from_julian_day(2_440_588 + day as i32) {
-        Ok(date) => format!(
+    let julian_day = i32::try_from(2_440_588 + millis.div_euclid(MILLIS_PER_DAY)).ok();
+    match julian_day.map(Date::from_julian_day) {
+        Some(Ok(date)) => format!(
             "{:04}-{:02}-{:02}",
             date.year(),
             u8::from(date.month()),
             date.day()
         ),
-        Err(_) => millis.to_string(),
+        _ => millis.to_string(),
     }
 }
 
@@ -67,7 +77,10 @@ pub fn format_date(millis: EpochMillis) -> String {
 /// 1970 date there too). ISO forms accepted: full RFC 3339 with offset, the same without an
 /// offset (read as UTC), and a bare date (midnight UTC).
 pub fn parse_datetime(text: &str) -> Option<EpochMillis> {
-    let text = text.trim();
+    parse_any_datetime(text.trim()).and_then(in_range)
+}
+
+fn parse_any_datetime(text: &str) -> Option<EpochMillis> {
     if let Some(millis) = parse_epoch_millis(text) {
         return Some(millis);
     }
@@ -90,10 +103,11 @@ pub fn parse_datetime(text: &str) -> Option<EpochMillis> {
 /// Reads a date property value: `YYYY-MM-DD`, or epoch milliseconds at midnight UTC.
 pub fn parse_date(text: &str) -> Option<EpochMillis> {
     let text = text.trim();
-    if let Some(millis) = parse_epoch_millis(text) {
-        return (millis.rem_euclid(MILLIS_PER_DAY) == 0).then_some(millis);
-    }
-    parse_iso_date(text)
+    let millis = match parse_epoch_millis(text) {
+        Some(millis) => (millis.rem_euclid(MILLIS_PER_DAY) == 0).then_some(millis),
+        None => parse_iso_date(text),
+    };
+    millis.and_then(in_range)
 }
 
 fn parse_iso_date(text: &str) -> Option<EpochMillis> {
@@ -148,6 +162,10 @@ mod tests {
         assert_eq!(parse_datetime("2025-04-24"), Some(1_745_452_800_000));
         assert_eq!(parse_datetime("yesterday"), None);
         assert_eq!(parse_datetime("2025-13-01"), None);
+        // Outside four-digit years: refused rather than stored unprintable.
+        assert_eq!(parse_datetime("253402300800000"), None);
+        assert_eq!(parse_datetime("9223372036854775807"), None);
+        assert_eq!(parse_date("185542500700800000"), None);
     }
 
     #[test]
