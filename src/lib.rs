@@ -57,6 +57,7 @@ impl App {
         let state = AppState {
             service: Arc::new(service),
             tokens: Arc::new(TokenRegistry::new(config.tokens.clone())),
+            metrics: api::metrics::Metrics::default(),
         };
         let listener =
             TcpListener::bind(config.listen)

@@ -7,6 +7,7 @@ mod calls;
 pub mod error;
 mod gdpr;
 pub mod json;
+pub mod metrics;
 mod properties;
 pub mod query;
 mod render;
@@ -37,6 +38,7 @@ use self::error::{json_response, ApiError};
 pub struct AppState {
     pub service: Arc<CallService>,
     pub tokens: Arc<TokenRegistry>,
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -48,10 +50,12 @@ impl AppState {
         T: Send + 'static,
     {
         let service = Arc::clone(&self.service);
-        tokio::task::spawn_blocking(move || work(&service))
+        let started = std::time::Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || work(&service))
             .await
-            .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
-            .map_err(|e| ApiError::from_crm(e, portal))
+            .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
+        self.metrics.observe_store(started.elapsed());
+        outcome.map_err(|e| ApiError::from_crm(e, portal))
     }
 }
 
@@ -185,6 +189,18 @@ async fn method_not_allowed(request: Request) -> Response {
 }
 
 /// The whole HTTP application.
+/// The OpenAPI description of what this server serves.
+const OPENAPI: &str = include_str!("../../openapi/hubcalls.yaml");
+
+async fn openapi_description() -> Response {
+    let mut response = (StatusCode::OK, OPENAPI).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/yaml; charset=utf-8"),
+    );
+    response
+}
+
 /// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
 async fn readiness(State(state): State<AppState>) -> Response {
     match state.run(0, |service| service.check_store()).await {
@@ -330,7 +346,21 @@ pub fn router(state: AppState, limits: &HttpLimits) -> Router {
             get(|| async { json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readiness))
+        .route("/openapi.yaml", get(openapi_description))
+        .route(
+            "/metrics",
+            get(metrics::render).with_state(state.metrics.clone()),
+        )
         .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().on_response(
+                tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+            ),
+        )
         .layer(axum::middleware::from_fn_with_state(
             std::time::Duration::from_secs(limits.request_timeout_secs),
             time_limit,

@@ -1,0 +1,172 @@
+//! `/metrics` in Prometheus' text format: requests by route, method and status, request
+//! latency by route, and time spent in the store.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    /// Observations at or below each bucket's bound (cumulative when rendered).
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(at) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.counts[at] += 1;
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(self.counts) {
+            cumulative += count;
+            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{}}} {}",
+            labels.trim_end_matches(','),
+            self.sum
+        );
+        let _ = writeln!(
+            out,
+            "{name}_count{{{}}} {}",
+            labels.trim_end_matches(','),
+            self.count
+        );
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    /// (route, method, status) -> requests
+    requests: BTreeMap<(String, String, u16), u64>,
+    /// route -> latency
+    latency: BTreeMap<String, Histogram>,
+    store: Histogram,
+}
+
+/// The server's metrics, shared by the recording middleware and the `/metrics` handler.
+#[derive(Debug, Default, Clone)]
+pub struct Metrics {
+    counters: Arc<Mutex<Counters>>,
+}
+
+impl Metrics {
+    fn counters(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records time spent in the store for one request's work.
+    pub fn observe_store(&self, elapsed: Duration) {
+        self.counters().store.observe(elapsed);
+    }
+
+    fn observe_request(&self, route: String, method: String, status: u16, elapsed: Duration) {
+        let mut counters = self.counters();
+        *counters
+            .requests
+            .entry((route.clone(), method, status))
+            .or_default() += 1;
+        counters.latency.entry(route).or_default().observe(elapsed);
+    }
+
+    fn render(&self) -> String {
+        let counters = self.counters();
+        let mut out = String::new();
+        out.push_str(
+            "# HELP hubcalls_http_requests_total Requests answered, by route, method and status.\n",
+        );
+        out.push_str("# TYPE hubcalls_http_requests_total counter\n");
+        for ((route, method, status), count) in &counters.requests {
+            let _ = writeln!(
+                out,
+                "hubcalls_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP hubcalls_http_request_duration_seconds Time to answer a request, by route.\n",
+        );
+        out.push_str("# TYPE hubcalls_http_request_duration_seconds histogram\n");
+        for (route, histogram) in &counters.latency {
+            histogram.render(
+                &mut out,
+                "hubcalls_http_request_duration_seconds",
+                &format!("route=\"{route}\","),
+            );
+        }
+        out.push_str(
+            "# HELP hubcalls_store_duration_seconds Time spent in the store per request.\n",
+        );
+        out.push_str("# TYPE hubcalls_store_duration_seconds histogram\n");
+        counters
+            .store
+            .render(&mut out, "hubcalls_store_duration_seconds", "");
+        out
+    }
+}
+
+/// Middleware: counts every request under its route template (not its raw path, so ids do
+/// not explode the label set).
+pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    metrics.observe_request(route, method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render(State(metrics): State<Metrics>) -> Response {
+    let mut response = (StatusCode::OK, metrics.render()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let metrics = Metrics::default();
+        metrics.observe_request("/a".into(), "GET".into(), 200, Duration::from_micros(700));
+        metrics.observe_request("/a".into(), "GET".into(), 200, Duration::from_millis(30));
+        let text = metrics.render();
+        assert!(text.contains(
+            "hubcalls_http_requests_total{route=\"/a\",method=\"GET\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "hubcalls_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.001\"} 1"
+        ));
+        assert!(text
+            .contains("hubcalls_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.05\"} 2"));
+        assert!(text.contains("hubcalls_http_request_duration_seconds_count{route=\"/a\"} 2"));
+    }
+}
