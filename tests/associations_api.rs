@@ -1050,12 +1050,18 @@ async fn archived_call_lists_no_associations_from_its_own_side() {
     app.delete(&format!("{CALLS}/{call}")).await;
     let body = v4_list(&app, "/crm/v4/objects/contacts/1/associations/calls").await;
     assert_eq!(body["results"], json!([]));
-    let body = v4_list(
-        &app,
-        &format!("/crm/v4/objects/calls/{call}/associations/contacts"),
-    )
-    .await;
-    assert_eq!(body["results"], json!([]), "{body}");
+    // From its own side an archived call is no longer a valid record, as in v3.
+    let body = app
+        .get(&format!(
+            "/crm/v4/objects/calls/{call}/associations/contacts"
+        ))
+        .await
+        .assert_error(400, "VALIDATION_ERROR")
+        .clone();
+    assert_eq!(
+        body["context"]["INVALID_OBJECT_IDS"][0],
+        format!("CALL={call} is not valid")
+    );
     let reply = app
         .post(
             "/crm/v4/associations/calls/contacts/batch/read",

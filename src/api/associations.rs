@@ -18,7 +18,7 @@ use crate::crm::error::CrmError;
 use crate::crm::service::{ArchiveFilter, CallService, Locator};
 use crate::crm::time::now_millis;
 
-use super::auth::{Access, Principal};
+use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::{HubJson, HubJsonList};
 use super::query::QueryParams;
@@ -335,7 +335,6 @@ pub async fn put_v3(
     PathParams((object_type, call_id, to_type, to_id, type_text)): PathParams<V3Path>,
 ) -> Result<Response, ApiError> {
     check_object_type(&object_type)?;
-    principal.require(Access::Write)?;
     let pair = Pair::from_path(&object_type, &to_type)?;
     let spec = v3_spec(pair.kind, &type_text)?;
     let call = record_id(&call_id, "CALL")?;
@@ -367,7 +366,6 @@ pub async fn delete_v3(
     PathParams((object_type, call_id, to_type, to_id, type_text)): PathParams<V3Path>,
 ) -> Result<Response, ApiError> {
     check_object_type(&object_type)?;
-    principal.require(Access::Write)?;
     let pair = Pair::from_path(&object_type, &to_type)?;
     let spec = v3_spec(pair.kind, &type_text)?;
     let call = record_id(&call_id, "CALL")?;
@@ -401,7 +399,6 @@ pub async fn list_v3(
     PathParams((object_type, call_id, to_type)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     check_object_type(&object_type)?;
-    principal.require(Access::Read)?;
     let pair = Pair::from_path(&object_type, &to_type)?;
     let call = record_id(&call_id, "CALL")?;
     let portal = principal.portal;
@@ -437,12 +434,7 @@ pub async fn list_v3(
 type V4Path = (String, String, String, String);
 
 /// Checks a v4 per-record path and returns the pair and the `(call, record)` ids.
-fn v4_target(
-    principal: &Principal,
-    access: Access,
-    (from_type, from_id, to_type, to_id): &V4Path,
-) -> Result<(Pair, u64, u64), ApiError> {
-    principal.require(access)?;
+fn v4_target((from_type, from_id, to_type, to_id): &V4Path) -> Result<(Pair, u64, u64), ApiError> {
     let pair = Pair::from_path(from_type, to_type)?;
     let from = record_id(from_id, pair.source_word())?;
     let to = record_id(to_id, pair.target_word())?;
@@ -455,7 +447,7 @@ pub async fn put_default_v4(
     PathParams(path): PathParams<V4Path>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let (pair, from, to) = v4_target(&principal, Access::Write, &path)?;
+    let (pair, from, to) = v4_target(&path)?;
     let (call, record) = pair.call_and_record(from, to);
     let portal = principal.portal;
     state
@@ -482,7 +474,7 @@ pub async fn put_labelled_v4(
     PathParams(path): PathParams<V4Path>,
     HubJsonList(types): HubJsonList<AssociationTypeInput>,
 ) -> Result<Response, ApiError> {
-    let (pair, from, to) = v4_target(&principal, Access::Write, &path)?;
+    let (pair, from, to) = v4_target(&path)?;
     let specs = types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
     let (call, record) = pair.call_and_record(from, to);
     let portal = principal.portal;
@@ -502,7 +494,7 @@ pub async fn delete_v4(
     Extension(principal): Extension<Principal>,
     PathParams(path): PathParams<V4Path>,
 ) -> Result<Response, ApiError> {
-    let (pair, from, to) = v4_target(&principal, Access::Write, &path)?;
+    let (pair, from, to) = v4_target(&path)?;
     let (call, record) = pair.call_and_record(from, to);
     let portal = principal.portal;
     state
@@ -526,7 +518,6 @@ pub async fn list_v4(
     PathParams((from_type, from_id, to_type)): PathParams<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    principal.require(Access::Read)?;
     let pair = Pair::from_path(&from_type, &to_type)?;
     let from = record_id(&from_id, pair.source_word())?;
     let query = QueryParams::parse(raw.as_deref());
@@ -536,6 +527,10 @@ pub async fn list_v4(
     let portal = principal.portal;
     let mut links = state
         .run(portal, move |service| {
+            // Read from a call, the call must be one of this portal's live calls.
+            if pair.direction == Direction::FromCall {
+                service.require_live_calls(portal, &[from])?;
+            }
             links_of(service, portal, pair, &[from])
         })
         .await?;
@@ -583,16 +578,6 @@ fn check_batch(count: usize, limit: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn batch_pair(
-    principal: &Principal,
-    access: Access,
-    from_type: &str,
-    to_type: &str,
-) -> Result<Pair, ApiError> {
-    principal.require(access)?;
-    Pair::from_path(from_type, to_type)
-}
-
 fn ids(pair: Pair, from: &IdText, to: &IdText) -> Result<(u64, u64), ApiError> {
     Ok((
         record_id(&from.0, pair.source_word())?,
@@ -607,7 +592,7 @@ pub async fn batch_default_v4(
     HubJson(input): HubJson<BatchInput<FromTo>>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let pair = batch_pair(&principal, Access::Write, &from_type, &to_type)?;
+    let pair = Pair::from_path(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let pairs = input
         .inputs
@@ -645,7 +630,7 @@ pub async fn batch_create_v4(
     HubJson(input): HubJson<BatchInput<FromToTypes>>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let pair = batch_pair(&principal, Access::Write, &from_type, &to_type)?;
+    let pair = Pair::from_path(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut pairs = Vec::new();
     let mut links = Vec::new();
@@ -685,7 +670,7 @@ pub async fn batch_read_v4(
     HubJson(input): HubJson<BatchInput<ObjectIdInput>>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let pair = batch_pair(&principal, Access::Read, &from_type, &to_type)?;
+    let pair = Pair::from_path(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_READ)?;
     let from_ids = input
         .inputs
@@ -743,7 +728,7 @@ pub async fn batch_archive_v4(
     PathParams((from_type, to_type)): PathParams<(String, String)>,
     HubJson(input): HubJson<BatchInput<FromToMany>>,
 ) -> Result<Response, ApiError> {
-    let pair = batch_pair(&principal, Access::Write, &from_type, &to_type)?;
+    let pair = Pair::from_path(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut pairs = Vec::new();
     for item in &input.inputs {
@@ -770,7 +755,7 @@ pub async fn batch_archive_labels_v4(
     PathParams((from_type, to_type)): PathParams<(String, String)>,
     HubJson(input): HubJson<BatchInput<FromToTypes>>,
 ) -> Result<Response, ApiError> {
-    let pair = batch_pair(&principal, Access::Write, &from_type, &to_type)?;
+    let pair = Pair::from_path(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut removals = Vec::new();
     for item in &input.inputs {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -23,6 +23,17 @@ pub enum Access {
 }
 
 impl Access {
+    /// What a request needs, from its method and path alone, so that no endpoint can be
+    /// added without the check: reads are GET, search and batch reads; the rest writes.
+    pub fn for_request(method: &Method, path: &str) -> Self {
+        let read_post = path.ends_with("/search") || path.ends_with("/batch/read");
+        match *method {
+            Method::GET | Method::HEAD | Method::OPTIONS => Self::Read,
+            Method::POST if read_post => Self::Read,
+            _ => Self::Write,
+        }
+    }
+
     pub fn scope(self) -> &'static str {
         match self {
             Self::Read => READ_SCOPE,
@@ -122,6 +133,10 @@ pub async fn authenticate(
 ) -> Response {
     match bearer_token(&request).and_then(|token| registry.authenticate(token)) {
         Some(principal) => {
+            let access = Access::for_request(request.method(), request.uri().path());
+            if let Err(missing_scope) = principal.require(access) {
+                return missing_scope.into_response();
+            }
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
@@ -137,5 +152,29 @@ pub async fn authenticate(
             ));
             error.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_follows_method_and_path() {
+        let read = |m: Method, p: &str| Access::for_request(&m, p) == Access::Read;
+        assert!(read(Method::GET, "/crm/v3/objects/calls/1"));
+        assert!(read(Method::POST, "/crm/v3/objects/calls/search"));
+        assert!(read(Method::POST, "/crm/v3/objects/calls/batch/read"));
+        assert!(read(
+            Method::POST,
+            "/crm/v4/associations/calls/contacts/batch/read"
+        ));
+        assert!(!read(Method::POST, "/crm/v3/objects/calls"));
+        assert!(!read(Method::POST, "/crm/v3/objects/calls/batch/update"));
+        assert!(!read(Method::DELETE, "/crm/v3/objects/calls/1"));
+        assert!(!read(
+            Method::PUT,
+            "/crm/v4/objects/calls/1/associations/contacts/2"
+        ));
     }
 }

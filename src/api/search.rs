@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::crm::search::{FilterSpec, SearchRequest, SortSpec};
 
-use super::auth::{Access, Principal};
+use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::render::{render_calls, ReadOptions};
@@ -170,7 +170,6 @@ pub async fn search(
     HubJson(input): HubJson<SearchInput>,
 ) -> Result<Response, ApiError> {
     check_object_type(&object_type)?;
-    principal.require(Access::Read)?;
     let options = ReadOptions::requested(input.properties.clone().unwrap_or_default());
     let request = search_request(input)?;
     let portal = principal.portal;
