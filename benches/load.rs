@@ -73,7 +73,14 @@ impl Server {
             Command::new(binary)
         };
         let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                TOKEN,
+                "--data-dir",
+            ])
             .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -207,7 +214,7 @@ fn call_body(n: usize) -> Value {
         "hs_timestamp": (1_735_689_600_000u64 + (n as u64 % 31_536_000) * 1000).to_string(),
         "hs_call_title": format!("Discovery call {n}"),
         "hs_call_body": "<p>Discussed pricing and the rollout timeline.</p>",
-        "hs_call_direction": if n % 2 == 0 { "OUTBOUND" } else { "INBOUND" },
+        "hs_call_direction": if n.is_multiple_of(2) { "OUTBOUND" } else { "INBOUND" },
         "hs_call_status": "COMPLETED",
         "hs_call_duration": (n % 3_600_000).to_string(),
     }})
@@ -251,7 +258,11 @@ fn scenarios(ids: Arc<Vec<String>>) -> Vec<(&'static str, usize, RequestFn)> {
             "single create",
             1,
             Arc::new(|n| {
-                (reqwest::Method::POST, "/crm/v3/objects/calls".into(), Some(call_body(n)))
+                (
+                    reqwest::Method::POST,
+                    "/crm/v3/objects/calls".into(),
+                    Some(call_body(n)),
+                )
             }),
         ),
         (
