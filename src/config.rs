@@ -111,6 +111,8 @@ pub struct Config {
     pub token_origin: TokenOrigin,
     pub search_limits: SearchLimits,
     pub http: HttpLimits,
+    /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
+    pub warnings: Vec<String>,
 }
 
 /// Limits that keep one client from holding or flooding the server.
@@ -167,14 +169,19 @@ impl Config {
             token_origin: TokenOrigin::Configured,
             search_limits: SearchLimits::default(),
             http: HttpLimits::default(),
+            warnings: Vec::new(),
         }
     }
 
     /// Resolves flags, environment and file into one configuration. With no token
     /// configured anywhere, one is generated (and kept in the data directory).
     pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
+        let mut warnings = Vec::new();
         let file = match &args.config {
-            Some(path) => read_config_file(path)?,
+            Some(path) => {
+                warnings.extend(readable_by_others(path));
+                read_config_file(path)?
+            }
             None => ConfigFile::default(),
         };
         let listen = args
@@ -216,6 +223,12 @@ impl Config {
         config.token_origin = token_origin;
         config.search_limits = search_limits;
         config.http = file.http;
+        if let (TokenOrigin::Generated, Storage::Directory(dir)) =
+            (&config.token_origin, &config.storage)
+        {
+            warnings.extend(readable_by_others(&dir.join(TOKEN_FILE)));
+        }
+        config.warnings = warnings;
         Ok(config)
     }
 }
@@ -253,6 +266,27 @@ fn generated_token(storage: &Storage) -> Result<String, ConfigError> {
     let token = fresh();
     write_private_file(&path, &token).map_err(token_error)?;
     Ok(token)
+}
+
+/// A warning when a file that holds tokens can be read by other users.
+fn readable_by_others(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{} holds tokens and is readable by other users (mode {mode:o}); run: chmod 600 {}",
+                path.display(),
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Writes a file only its owner can read: it holds a credential.
@@ -293,6 +327,19 @@ mod tests {
         assert_eq!(file.tokens[0].scopes, vec!["crm.objects.contacts.read"]);
         assert_eq!(file.tokens[1].scopes.len(), 2);
         assert_eq!(file.tokens[1].portal, 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_token_files_are_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hubcalls.toml");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(readable_by_others(&path).unwrap().contains("chmod 600"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(readable_by_others(&path).is_none());
     }
 
     #[test]

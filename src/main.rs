@@ -76,6 +76,9 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = Config::resolve(args).map_err(|e| e.to_string())?;
+    for warning in &config.warnings {
+        eprintln!("hubcalls: warning: {warning}");
+    }
     let app = App::build(config.clone())
         .await
         .map_err(|e| e.to_string())?;
