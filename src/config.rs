@@ -35,6 +35,57 @@ pub struct ServeArgs {
     /// A single full-scope token for portal 1 (instead of the config file's tokens).
     #[arg(long, env = "HUBCALLS_TOKEN")]
     pub token: Option<String>,
+    /// Apply HubSpot's rate limits of this account tier (off by default).
+    #[arg(long, env = "HUBCALLS_RATE_LIMIT_TIER", value_enum)]
+    pub rate_limit_tier: Option<Tier>,
+}
+
+/// HubSpot account tiers, which set the rate limits of private apps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Free,
+    Starter,
+    Professional,
+    Enterprise,
+}
+
+/// HubSpot's rate limits (off unless a tier is set); each number can be overridden.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub tier: Option<Tier>,
+    pub burst_per_ten_seconds: Option<u64>,
+    pub daily: Option<u64>,
+    pub search_per_second: Option<u64>,
+}
+
+impl RateLimits {
+    pub fn enabled(&self) -> bool {
+        self.tier.is_some()
+    }
+
+    /// Requests per rolling ten seconds per app (HubSpot: 100 Free/Starter, 190 above).
+    pub fn burst_per_ten_seconds(&self) -> u64 {
+        self.burst_per_ten_seconds.unwrap_or(match self.tier {
+            Some(Tier::Professional | Tier::Enterprise) => 190,
+            _ => 100,
+        })
+    }
+
+    /// Requests per day per account (HubSpot: 250,000 / 625,000 / 1,000,000).
+    pub fn daily(&self) -> u64 {
+        self.daily.unwrap_or(match self.tier {
+            Some(Tier::Professional) => 625_000,
+            Some(Tier::Enterprise) => 1_000_000,
+            _ => 250_000,
+        })
+    }
+
+    /// Search requests per second per account (HubSpot: 5).
+    pub fn search_per_second(&self) -> u64 {
+        self.search_per_second.unwrap_or(5)
+    }
 }
 
 /// A token and what it may do.
@@ -80,6 +131,8 @@ struct ConfigFile {
     search: SearchLimitsFile,
     #[serde(default)]
     http: HttpLimits,
+    #[serde(default)]
+    rate_limits: RateLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +164,7 @@ pub struct Config {
     pub token_origin: TokenOrigin,
     pub search_limits: SearchLimits,
     pub http: HttpLimits,
+    pub rate_limits: RateLimits,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
 }
@@ -169,6 +223,7 @@ impl Config {
             token_origin: TokenOrigin::Configured,
             search_limits: SearchLimits::default(),
             http: HttpLimits::default(),
+            rate_limits: RateLimits::default(),
             warnings: Vec::new(),
         }
     }
@@ -223,6 +278,10 @@ impl Config {
         config.token_origin = token_origin;
         config.search_limits = search_limits;
         config.http = file.http;
+        config.rate_limits = file.rate_limits;
+        if let Some(tier) = args.rate_limit_tier {
+            config.rate_limits.tier = Some(tier);
+        }
         if let (TokenOrigin::Generated, Storage::Directory(dir)) =
             (&config.token_origin, &config.storage)
         {

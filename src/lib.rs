@@ -73,7 +73,7 @@ impl App {
         Ok(Self {
             listener,
             address,
-            router: api::router(state, &config.http),
+            router: api::router(state, &config.http, &config.rate_limits),
         })
     }
 

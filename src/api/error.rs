@@ -83,6 +83,9 @@ pub struct ErrorParts {
     pub errors: Vec<ErrorDetail>,
     pub links: Vec<(&'static str, &'static str)>,
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
+    /// Fields some HubSpot errors carry after `correlationId` (e.g. `errorType`,
+    /// `policyName` on 429s).
+    pub extra_fields: Vec<(&'static str, String)>,
 }
 
 pub fn context_map(context: &ErrorContext) -> Map<String, Value> {
@@ -115,6 +118,7 @@ impl ApiError {
             errors: Vec::new(),
             links: Vec::new(),
             extra_headers: Vec::new(),
+            extra_fields: Vec::new(),
         }))
     }
 
@@ -225,6 +229,9 @@ impl ApiError {
         body.insert("status".into(), "error".into());
         body.insert("message".into(), self.message.clone().into());
         body.insert("correlationId".into(), correlation_id.into());
+        for (name, value) in &self.extra_fields {
+            body.insert((*name).to_owned(), value.clone().into());
+        }
         if !self.errors.is_empty() {
             body.insert(
                 "errors".into(),

@@ -10,6 +10,7 @@ pub mod json;
 pub mod metrics;
 mod properties;
 pub mod query;
+mod rate_limit;
 mod render;
 mod search;
 pub mod wire;
@@ -25,7 +26,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::config::HttpLimits;
+use crate::config::{HttpLimits, RateLimits};
 use crate::crm::call::PortalId;
 use crate::crm::error::CrmError;
 use crate::crm::service::CallService;
@@ -247,7 +248,10 @@ async fn time_limit(
     }
 }
 
-pub fn router(state: AppState, limits: &HttpLimits) -> Router {
+pub fn router(state: AppState, limits: &HttpLimits, rate_limits: &RateLimits) -> Router {
+    let limiter = rate_limits
+        .enabled()
+        .then(|| rate_limit::RateLimiter::new(*rate_limits));
     let objects = "/crm/v3/objects/{object_type}";
     let props = "/crm/v3/properties/{object_type}";
     let v4 = "/crm/v4/objects/{from_type}";
@@ -335,6 +339,10 @@ pub fn router(state: AppState, limits: &HttpLimits) -> Router {
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::enforce,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.tokens),
             auth::authenticate,

@@ -1,0 +1,178 @@
+//! HubSpot's rate limits, for integrations that want to rehearse their retry logic (off by
+//! default): a rolling ten-second burst window per app, a daily quota per account, search at
+//! a few requests per second per account (and exempt from the burst window), the
+//! `X-HubSpot-RateLimit-*` headers (none on search) and HubSpot's 429 bodies.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::RateLimits;
+use crate::crm::call::PortalId;
+use crate::crm::time::now_millis;
+
+use super::auth::Principal;
+use super::error::ApiError;
+
+const BURST_WINDOW: Duration = Duration::from_secs(10);
+const SEARCH_WINDOW: Duration = Duration::from_secs(1);
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+#[derive(Debug, Default)]
+struct Usage {
+    /// Request instants in the rolling window, per (portal, app).
+    burst: HashMap<(PortalId, u64), VecDeque<Instant>>,
+    /// Search request instants in the last second, per portal.
+    search: HashMap<PortalId, VecDeque<Instant>>,
+    /// (UTC day, requests that day) per portal.
+    daily: HashMap<PortalId, (i64, u64)>,
+}
+
+/// The limiter shared by all requests.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    limits: RateLimits,
+    usage: Arc<Mutex<Usage>>,
+}
+
+/// Keeps only the instants within `window` of `now`.
+fn trim(window: &mut VecDeque<Instant>, now: Instant, length: Duration) {
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= length)
+    {
+        window.pop_front();
+    }
+}
+
+enum Verdict {
+    /// Allowed; the headers to add (none for search).
+    Allowed(Vec<(&'static str, String)>),
+    Refused(ApiError),
+}
+
+fn rate_limit_error(message: &str, fields: Vec<(&'static str, String)>) -> ApiError {
+    let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITS", message);
+    // HubSpot's burst and daily 429s carry `errorType`/`policyName` instead of `category`.
+    if !fields.is_empty() {
+        error.category = None;
+    }
+    error.extra_fields = fields;
+    error
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimits) -> Self {
+        Self {
+            limits,
+            usage: Arc::new(Mutex::new(Usage::default())),
+        }
+    }
+
+    fn check(&self, principal: &Principal, search: bool) -> Verdict {
+        let now = Instant::now();
+        let today = now_millis().div_euclid(MILLIS_PER_DAY);
+        let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let (day, used_today) = usage
+            .daily
+            .get(&principal.portal)
+            .copied()
+            .filter(|(day, _)| *day == today)
+            .unwrap_or((today, 0));
+        let daily = self.limits.daily();
+        if used_today >= daily {
+            return Verdict::Refused(rate_limit_error(
+                "You have reached your daily limit.",
+                vec![
+                    ("errorType", "RATE_LIMIT".to_owned()),
+                    ("policyName", "DAILY".to_owned()),
+                ],
+            ));
+        }
+        if search {
+            let window = usage.search.entry(principal.portal).or_default();
+            trim(window, now, SEARCH_WINDOW);
+            if window.len() as u64 >= self.limits.search_per_second() {
+                return Verdict::Refused(rate_limit_error(
+                    "You have reached your secondly limit.",
+                    Vec::new(),
+                ));
+            }
+            window.push_back(now);
+            usage.daily.insert(principal.portal, (day, used_today + 1));
+            return Verdict::Allowed(Vec::new());
+        }
+        let burst = self.limits.burst_per_ten_seconds();
+        let window = usage
+            .burst
+            .entry((principal.portal, principal.app_id))
+            .or_default();
+        trim(window, now, BURST_WINDOW);
+        if window.len() as u64 >= burst {
+            return Verdict::Refused(rate_limit_error(
+                "You have reached your ten_secondly_rolling limit.",
+                vec![
+                    ("errorType", "RATE_LIMIT".to_owned()),
+                    ("policyName", "TEN_SECONDLY_ROLLING".to_owned()),
+                    (
+                        "groupName",
+                        format!(
+                            "publicapi:private_app-api-calls-ten-secondly:{}:{}",
+                            principal.app_id, principal.portal
+                        ),
+                    ),
+                ],
+            ));
+        }
+        window.push_back(now);
+        let remaining = burst - window.len() as u64;
+        usage.daily.insert(principal.portal, (day, used_today + 1));
+        Verdict::Allowed(vec![
+            ("x-hubspot-ratelimit-daily", daily.to_string()),
+            (
+                "x-hubspot-ratelimit-daily-remaining",
+                (daily - used_today - 1).to_string(),
+            ),
+            (
+                "x-hubspot-ratelimit-interval-milliseconds",
+                "10000".to_owned(),
+            ),
+            ("x-hubspot-ratelimit-max", burst.to_string()),
+            ("x-hubspot-ratelimit-remaining", remaining.to_string()),
+        ])
+    }
+}
+
+/// Middleware (after authentication): applies the limits when they are enabled.
+pub async fn enforce(
+    State(limiter): State<Option<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(limiter) = limiter else {
+        return next.run(request).await;
+    };
+    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
+        return next.run(request).await;
+    };
+    let search = request.uri().path().ends_with("/search");
+    match limiter.check(&principal, search) {
+        Verdict::Refused(error) => error.into_response(),
+        Verdict::Allowed(headers) => {
+            let mut response = next.run(request).await;
+            for (name, value) in headers {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response
+                        .headers_mut()
+                        .insert(HeaderName::from_static(name), value);
+                }
+            }
+            response
+        }
+    }
+}
