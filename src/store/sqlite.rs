@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
@@ -110,8 +110,40 @@ const MIGRATIONS: [(i64, &str); 1] = [(
 
 const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
 
+/// The writer connection and the batch of requests its open transaction holds.
+struct Writer {
+    conn: Connection,
+    /// Number of the batch being filled (or the next one when none is open).
+    batch: u64,
+    open: bool,
+    jobs: usize,
+    opened_at: Instant,
+}
+
+/// How batches ended, for the writers waiting on them.
+#[derive(Default)]
+struct Commits {
+    /// Every batch below this number has ended.
+    next_uncommitted: u64,
+    /// Batches whose commit failed, with the reason.
+    failed: HashMap<u64, String>,
+}
+
+/// A batch is committed once it holds this many requests...
+const GROUP_COMMIT_MAX_REQUESTS: usize = 256;
+/// ...or has been open this long, even while more writers keep arriving.
+const GROUP_COMMIT_MAX_DELAY: Duration = Duration::from_millis(5);
+/// A waiting writer commits the batch itself if nobody did within this time.
+const GROUP_COMMIT_RESCUE_AFTER: Duration = Duration::from_millis(250);
+
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Writers waiting for the writer connection (they will commit what is pending).
+    waiting: AtomicUsize,
+    commits: Mutex<Commits>,
+    committed: Condvar,
+    /// Off in memory, where reads share the writer connection and would see a batch early.
+    group_commit: bool,
     /// Reader connections for a file database; `None` in memory, where the single
     /// connection serves reads too.
     readers: Option<ReaderPool>,
@@ -226,8 +258,19 @@ impl SqliteStore {
             .map_err(store_error)?;
         let last = high_water.unwrap_or(0).max(max_id.unwrap_or(0)) as u64;
         let next = (last + 1).max(FIRST_CALL_ID);
+        let group_commit = readers.is_some();
         Ok(Self {
-            writer: Mutex::new(conn),
+            writer: Mutex::new(Writer {
+                conn,
+                batch: 0,
+                open: false,
+                jobs: 0,
+                opened_at: Instant::now(),
+            }),
+            waiting: AtomicUsize::new(0),
+            commits: Mutex::new(Commits::default()),
+            committed: Condvar::new(),
+            group_commit,
             readers,
             next_id: AtomicU64::new(next),
             scan_budget: DEFAULT_SCAN_BUDGET,
@@ -261,7 +304,7 @@ impl SqliteStore {
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let Some(pool) = &self.readers else {
-            return read(&lock(&self.writer)).map_err(store_error);
+            return read(&lock(&self.writer).conn).map_err(store_error);
         };
         let conn = match lock(&pool.idle).pop() {
             Some(conn) => conn,
@@ -282,17 +325,113 @@ impl SqliteStore {
         result
     }
 
-    /// Runs `write` in one immediate transaction on the writer connection.
-    /// A failed `write` rolls the transaction back (on drop), so nothing of it remains.
+    /// Runs `write` inside a write transaction and returns once that transaction is
+    /// committed (so a 2xx after it means the write is durable). A failed `write` is rolled
+    /// back to its savepoint: nothing of it remains.
+    ///
+    /// Group commit: writers that arrive while others hold the connection share one
+    /// transaction. Each runs in its own savepoint; the last of a burst (or the one that
+    /// finds the batch full or old) commits for all, and the others wait for that commit.
+    /// One WAL commit then carries many requests' pages.
     fn write<T>(
         &self,
-        write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+        write: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let value = write(&tx)?;
-        tx.commit()?;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut writer = lock(&self.writer);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !writer.open {
+            writer.conn.execute_batch("BEGIN IMMEDIATE")?;
+            writer.open = true;
+            writer.opened_at = Instant::now();
+        }
+        writer.conn.execute_batch("SAVEPOINT request")?;
+        let result = write(&writer.conn);
+        let undo = if result.is_ok() {
+            writer.jobs += 1;
+            "RELEASE request"
+        } else {
+            "ROLLBACK TO request; RELEASE request"
+        };
+        if let Err(error) = writer.conn.execute_batch(undo) {
+            // The transaction is in an unknown state: abandon the whole batch.
+            let _ = writer.conn.execute_batch("ROLLBACK");
+            self.finish_batch(&mut writer, Err(error.to_string()));
+            return Err(store_error(error));
+        }
+        let batch = writer.batch;
+        let others_waiting = self.waiting.load(Ordering::SeqCst) > 0;
+        let batch_full = writer.jobs >= GROUP_COMMIT_MAX_REQUESTS
+            || writer.opened_at.elapsed() >= GROUP_COMMIT_MAX_DELAY;
+        if !self.group_commit || !others_waiting || batch_full {
+            let committed = writer
+                .conn
+                .execute_batch("COMMIT")
+                .map_err(|e| e.to_string());
+            if committed.is_err() {
+                let _ = writer.conn.execute_batch("ROLLBACK");
+            }
+            self.finish_batch(&mut writer, committed.clone());
+            drop(writer);
+            return match committed {
+                Ok(()) => result,
+                Err(reason) if result.is_ok() => Err(StoreError::Unavailable(reason)),
+                Err(_) => result,
+            };
+        }
+        drop(writer);
+        let value = result?;
+        self.await_commit(batch)?;
         Ok(value)
+    }
+
+    /// Closes the open batch and tells its waiting writers how it ended.
+    fn finish_batch(&self, writer: &mut Writer, outcome: Result<(), String>) {
+        let batch = writer.batch;
+        writer.open = false;
+        writer.jobs = 0;
+        writer.batch += 1;
+        let mut commits = lock(&self.commits);
+        commits.next_uncommitted = batch + 1;
+        if let Err(reason) = outcome {
+            commits.failed.insert(batch, reason);
+        }
+        // Keep the failure log small: only recent batches can still have waiters.
+        commits.failed.retain(|b, _| b + 1024 > batch);
+        drop(commits);
+        self.committed.notify_all();
+    }
+
+    /// Waits until `batch` is committed (or failed). If the writer expected to commit it
+    /// has vanished (a panic), commits it here.
+    fn await_commit(&self, batch: u64) -> Result<(), StoreError> {
+        let mut commits = lock(&self.commits);
+        loop {
+            if commits.next_uncommitted > batch {
+                return match commits.failed.get(&batch) {
+                    Some(reason) => Err(StoreError::Unavailable(reason.clone())),
+                    None => Ok(()),
+                };
+            }
+            let (guard, timeout) = self
+                .committed
+                .wait_timeout(commits, GROUP_COMMIT_RESCUE_AFTER)
+                .unwrap_or_else(|e| e.into_inner());
+            commits = guard;
+            if timeout.timed_out() && commits.next_uncommitted <= batch {
+                drop(commits);
+                let mut writer = lock(&self.writer);
+                if writer.open && writer.batch == batch {
+                    let committed = writer
+                        .conn
+                        .execute_batch("COMMIT")
+                        .map_err(|e| e.to_string());
+                    self.finish_batch(&mut writer, committed);
+                }
+                drop(writer);
+                commits = lock(&self.commits);
+            }
+        }
     }
 }
 
@@ -322,7 +461,7 @@ fn placeholders(count: usize) -> String {
 
 /// Keeps the search index rows of one property in step with its new value.
 fn index_change(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     portal: PortalId,
     schema: &PropertyCatalogue,
     call_id: CallId,
@@ -378,7 +517,7 @@ fn index_change(
 }
 
 fn record_history(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     call_id: CallId,
     changes: &[PropertyChange],
 ) -> Result<(), StoreError> {
@@ -407,7 +546,7 @@ type StoredChange = (String, String, i64, String, Option<String>);
 
 /// Inserts new calls inside a write transaction.
 fn insert_in(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     portal: PortalId,
     schema: &PropertyCatalogue,
     calls: &[NewCall],
@@ -447,7 +586,7 @@ fn insert_in(
 
 /// Applies `apply` to each live call of `ids` inside a write transaction.
 fn update_in(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     portal: PortalId,
     schema: &PropertyCatalogue,
     ids: &[CallId],
@@ -481,11 +620,7 @@ fn update_in(
     Ok(results)
 }
 
-fn insert_association(
-    tx: &rusqlite::Transaction<'_>,
-    portal: PortalId,
-    a: &Association,
-) -> rusqlite::Result<()> {
+fn insert_association(tx: &Connection, portal: PortalId, a: &Association) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
