@@ -95,10 +95,15 @@ pub struct GroupPatch {
     pub display_order: Option<i32>,
 }
 
-/// The built-in groups of call properties.
+/// The built-in groups of call properties (parsed once).
 pub fn builtin_groups() -> Vec<PropertyGroup> {
-    serde_json::from_str(BUILTIN_GROUPS)
-        .expect("catalogue/call-property-groups.json is part of the build and must parse")
+    static GROUPS: std::sync::OnceLock<Vec<PropertyGroup>> = std::sync::OnceLock::new();
+    GROUPS
+        .get_or_init(|| {
+            serde_json::from_str(BUILTIN_GROUPS)
+                .expect("catalogue/call-property-groups.json is part of the build and must parse")
+        })
+        .clone()
 }
 
 /// Field types HubSpot allows for each property type.
