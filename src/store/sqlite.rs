@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
@@ -144,6 +144,8 @@ pub struct SqliteStore {
     committed: Condvar,
     /// Off in memory, where reads share the writer connection and would see a batch early.
     group_commit: bool,
+    /// Tells the background checkpointer to stop when the store goes away.
+    stop_checkpointer: Arc<AtomicBool>,
     /// Reader connections for a file database; `None` in memory, where the single
     /// connection serves reads too.
     readers: Option<ReaderPool>,
@@ -154,6 +156,11 @@ pub struct SqliteStore {
     /// strategy, so a slightly stale number costs speed at worst, never correctness.
     live_counts: Mutex<HashMap<PortalId, (usize, Instant)>>,
 }
+
+/// The background checkpointer copies the WAL into the database this often...
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// ...and the writer checkpoints itself only past this WAL size (pages of 4 KiB).
+const WAL_PAGES_BEFORE_WRITER_CHECKPOINTS: i64 = 50_000;
 
 /// Rows a sort-order scan may touch by default (see `SearchStrategy`).
 const DEFAULT_SCAN_BUDGET: usize = 20_000;
@@ -202,6 +209,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "busy_timeout", 5_000)?;
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // Savepoints (one per request in a group commit) journal into temporary storage: keep
+    // it in memory rather than in files created and deleted per request.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
@@ -209,12 +219,27 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 impl SqliteStore {
     /// Opens (or creates) the database file `hubcalls.sqlite3` in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let store = Self::open_without_checkpointer(dir)?;
+        store.start_checkpointer();
+        Ok(store)
+    }
+
+    fn open_without_checkpointer(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
         let path = dir.join("hubcalls.sqlite3");
         let writer = Connection::open(&path).map_err(store_error)?;
         configure(&writer).map_err(store_error)?;
+        // Checkpoints run on their own thread (see `start_checkpointer`); the writer only
+        // checkpoints itself if the WAL grows past this many pages despite that.
+        writer
+            .pragma_update(
+                None,
+                "wal_autocheckpoint",
+                WAL_PAGES_BEFORE_WRITER_CHECKPOINTS,
+            )
+            .map_err(store_error)?;
         Self::initialise(
             writer,
             Some(ReaderPool {
@@ -271,11 +296,40 @@ impl SqliteStore {
             commits: Mutex::new(Commits::default()),
             committed: Condvar::new(),
             group_commit,
+            stop_checkpointer: Arc::new(AtomicBool::new(false)),
             readers,
             next_id: AtomicU64::new(next),
             scan_budget: DEFAULT_SCAN_BUDGET,
             live_counts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Moves WAL checkpoints (page copies and an fsync) off the request path: a thread with
+    /// its own connection checkpoints passively every `CHECKPOINT_INTERVAL` until the store
+    /// is dropped.
+    fn start_checkpointer(&self) {
+        let Some(pool) = &self.readers else { return };
+        let path = pool.path.clone();
+        let stop = Arc::clone(&self.stop_checkpointer);
+        let spawned = std::thread::Builder::new()
+            .name("hubcalls-checkpoint".to_owned())
+            .spawn(move || {
+                let Ok(conn) = Connection::open(&path) else {
+                    return;
+                };
+                let _ = conn.pragma_update(None, "busy_timeout", 1_000);
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_INTERVAL);
+                    if let Err(error) =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(%error, "background checkpoint failed");
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "no background checkpointer; the writer checkpoints");
+        }
     }
 
     /// Sets how many rows a search may walk in sort order (0: always sort the matches;
@@ -432,6 +486,12 @@ impl SqliteStore {
                 commits = lock(&self.commits);
             }
         }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.stop_checkpointer.store(true, Ordering::Relaxed);
     }
 }
 
