@@ -43,6 +43,7 @@ fn options() -> Options {
             }
             "--url" => options.url = args.next(),
             "--ceiling" => options.ceiling = true,
+            "--serve-ceiling" => {}
             _ => {}
         }
     }
@@ -57,6 +58,7 @@ struct Server {
 }
 
 impl Server {
+    /// The release binary on a fresh data directory.
     fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/hubcalls");
@@ -64,6 +66,31 @@ impl Server {
             std::path::Path::new(binary).exists(),
             "build the server first: cargo build --release"
         );
+        let mut args: Vec<String> = [
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--data-dir",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(dir.path().display().to_string());
+        let mut server = Self::spawn(binary, &args);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// This benchmark binary serving the fixed body (see `serve_ceiling`), as a process of
+    /// its own pinned like the server, so the ratio compares like with like.
+    fn start_ceiling() -> Self {
+        let me = std::env::current_exe().expect("own path");
+        Self::spawn(&me.display().to_string(), &["--serve-ceiling".to_owned()])
+    }
+
+    fn spawn(binary: &str, args: &[String]) -> Self {
         let pinned = Command::new("taskset").arg("-V").output().is_ok();
         let mut command = if pinned {
             let mut c = Command::new("taskset");
@@ -73,15 +100,7 @@ impl Server {
             Command::new(binary)
         };
         let mut child = command
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--token",
-                TOKEN,
-                "--data-dir",
-            ])
-            .arg(dir.path())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -102,7 +121,7 @@ impl Server {
         Self {
             child: Some(child),
             base,
-            _dir: Some(dir),
+            _dir: None,
         }
     }
 
@@ -358,35 +377,35 @@ fn scenarios(ids: Arc<Vec<String>>) -> Vec<(&'static str, usize, RequestFn)> {
     ]
 }
 
-/// A minimal hyper server returning a fixed call body: the ceiling of this machine.
-fn start_ceiling() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let body = serde_json::to_string(&json!({
-                "id": "10000000001", "properties": {"hs_call_title": "Discovery call", "hs_timestamp": "2025-04-24T20:01:33Z",
-                "hs_createdate": "2025-05-01T13:39:33.903Z", "hs_lastmodifieddate": "2025-05-01T13:39:33.903Z", "hs_object_id": "10000000001"},
-                "createdAt": "2025-05-01T13:39:33.903Z", "updatedAt": "2025-05-01T13:39:33.903Z", "archived": false
-            }))
-            .expect("body");
-            let app = axum::Router::new().fallback(move || {
-                let body = body.clone();
-                async move { body }
-            });
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let _ = axum::serve(listener, app).await;
+/// A minimal server returning a fixed 673-byte-like call body: the machine's ceiling.
+/// Runs when this binary is started with `--serve-ceiling`.
+fn serve_ceiling() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let body = serde_json::to_string(&json!({
+            "id": "10000000001", "properties": {"hs_call_title": "Discovery call", "hs_timestamp": "2025-04-24T20:01:33Z",
+            "hs_createdate": "2025-05-01T13:39:33.903Z", "hs_lastmodifieddate": "2025-05-01T13:39:33.903Z", "hs_object_id": "10000000001"},
+            "createdAt": "2025-05-01T13:39:33.903Z", "updatedAt": "2025-05-01T13:39:33.903Z", "archived": false
+        }))
+        .expect("body");
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move { body }
         });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("listening on http://{}", listener.local_addr().expect("address"));
+        let _ = axum::serve(listener, app).await;
     });
-    format!("http://{address}")
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--serve-ceiling") {
+        serve_ceiling();
+        return;
+    }
     let options = options();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
@@ -437,12 +456,14 @@ fn main() {
         if let Some(rss) = server.rss_mib() {
             println!("\nserver RSS after the run: {rss:.0} MiB");
         }
+        drop(server);
         if options.ceiling {
-            let base = start_ceiling();
+            let ceiling = Server::start_ceiling();
             for concurrency in CONCURRENCIES {
                 let request: RequestFn =
                     Arc::new(|_| (reqwest::Method::GET, "/call".into(), None));
-                let outcome = drive(&client, &base, concurrency, options.seconds, request).await;
+                let outcome =
+                    drive(&client, &ceiling.base, concurrency, options.seconds, request).await;
                 println!(
                     "ceiling (minimal server, fixed call body), concurrency {concurrency}: {:.0} req/s, p50 {:.2} ms",
                     outcome.requests as f64 / outcome.elapsed.as_secs_f64(),
