@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// A single full-scope token for portal 1 (instead of the config file's tokens).
     #[arg(long, env = "HUBCALLS_TOKEN")]
     pub token: Option<String>,
+    /// Token of the admin API (`/_hubcalls/...`: reset a portal); without it that API is off.
+    #[arg(long, env = "HUBCALLS_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
     /// Apply HubSpot's rate limits of this account tier (off by default).
     #[arg(long, env = "HUBCALLS_RATE_LIMIT_TIER", value_enum)]
     pub rate_limit_tier: Option<Tier>,
@@ -133,6 +136,7 @@ struct ConfigFile {
     http: HttpLimits,
     #[serde(default)]
     rate_limits: RateLimits,
+    admin_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -165,6 +169,8 @@ pub struct Config {
     pub search_limits: SearchLimits,
     pub http: HttpLimits,
     pub rate_limits: RateLimits,
+    /// Token of the admin API; `None` turns that API off.
+    pub admin_token: Option<String>,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
 }
@@ -224,6 +230,7 @@ impl Config {
             search_limits: SearchLimits::default(),
             http: HttpLimits::default(),
             rate_limits: RateLimits::default(),
+            admin_token: None,
             warnings: Vec::new(),
         }
     }
@@ -279,6 +286,7 @@ impl Config {
         config.search_limits = search_limits;
         config.http = file.http;
         config.rate_limits = file.rate_limits;
+        config.admin_token = args.admin_token.or(file.admin_token);
         if let Some(tier) = args.rate_limit_tier {
             config.rate_limits.tier = Some(tier);
         }

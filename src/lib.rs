@@ -73,7 +73,12 @@ impl App {
         Ok(Self {
             listener,
             address,
-            router: api::router(state, &config.http, &config.rate_limits),
+            router: api::router(
+                state,
+                &config.http,
+                &config.rate_limits,
+                config.admin_token.as_deref(),
+            ),
         })
     }
 

@@ -1,5 +1,6 @@
 //! The HTTP face of hubcalls: HubSpot's paths, parameters, JSON and errors.
 
+mod admin;
 mod associations;
 pub mod auth;
 mod batch;
@@ -248,7 +249,22 @@ async fn time_limit(
     }
 }
 
-pub fn router(state: AppState, limits: &HttpLimits, rate_limits: &RateLimits) -> Router {
+pub fn router(
+    state: AppState,
+    limits: &HttpLimits,
+    rate_limits: &RateLimits,
+    admin_token: Option<&str>,
+) -> Router {
+    let admin = Router::new()
+        .route(
+            "/_hubcalls/portals/{portal}",
+            axum::routing::delete(admin::reset_portal),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            admin::AdminToken(admin_token.map(Arc::from)),
+            admin::require_admin,
+        ));
     let limiter = rate_limits
         .enabled()
         .then(|| rate_limit::RateLimiter::new(*rate_limits));
@@ -359,6 +375,7 @@ pub fn router(state: AppState, limits: &HttpLimits, rate_limits: &RateLimits) ->
             "/metrics",
             get(metrics::render).with_state(state.metrics.clone()),
         )
+        .merge(admin)
         .merge(api)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

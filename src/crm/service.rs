@@ -601,6 +601,13 @@ impl CallService {
         Ok(by_call)
     }
 
+    /// Removes everything of a portal (admin API).
+    pub fn reset_portal(&self, portal: PortalId) -> Result<(), CrmError> {
+        self.store.reset_portal(portal)?;
+        self.forget_schema(portal);
+        Ok(())
+    }
+
     /// Whether the store answers (for readiness checks).
     pub fn check_store(&self) -> Result<(), CrmError> {
         Ok(self.store.ping()?)

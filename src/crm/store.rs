@@ -91,6 +91,10 @@ pub trait CallStore: Send + Sync {
     /// Removes calls for good, with their history and associations (GDPR delete).
     fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError>;
 
+    /// Removes everything of a portal: calls, history, associations, custom properties and
+    /// groups (the admin reset, so a test suite can start from nothing).
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError>;
+
     /// History of the named properties of the calls, newest first per property.
     fn history(
         &self,

@@ -916,6 +916,30 @@ impl CallStore for SqliteStore {
         })
     }
 
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.write(|tx| {
+            // History rows carry no portal: remove them through the portal's calls first.
+            tx.prepare_cached(
+                "DELETE FROM call_history WHERE call_id IN (SELECT id FROM calls WHERE portal = ?1)",
+            )?
+            .execute(params![portal])?;
+            for table in [
+                "call_values",
+                "call_tokens",
+                "call_associations",
+                "property_definitions",
+                "property_groups",
+                "calls",
+            ] {
+                tx.prepare_cached(&format!("DELETE FROM {table} WHERE portal = ?1"))?
+                    .execute(params![portal])?;
+            }
+            Ok(())
+        })?;
+        lock(&self.live_counts).remove(&portal);
+        Ok(())
+    }
+
     fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
         // Property names are letters, digits and `_`, safe inside a quoted JSON path.
         let path = format!("$.\"{name}\"");
