@@ -187,6 +187,9 @@ pub struct HttpLimits {
     pub max_concurrent_requests: usize,
     /// Longest time one request may take, in seconds (408 after).
     pub request_timeout_secs: u64,
+    /// Longest time a client may take to send a request's headers, in seconds; the
+    /// connection is closed after it, so slow clients cannot hold connections open.
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for HttpLimits {
@@ -196,6 +199,7 @@ impl Default for HttpLimits {
             max_uri_bytes: 16 * 1024,
             max_concurrent_requests: 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
         }
     }
 }

@@ -39,6 +39,7 @@ pub struct App {
     listener: TcpListener,
     address: SocketAddr,
     router: axum::Router,
+    header_read_timeout: std::time::Duration,
 }
 
 /// Opens the store a configuration asks for.
@@ -73,6 +74,9 @@ impl App {
         Ok(Self {
             listener,
             address,
+            header_read_timeout: std::time::Duration::from_secs(
+                config.http.header_read_timeout_secs.max(1),
+            ),
             router: api::router(
                 state,
                 &config.http,
@@ -87,13 +91,54 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
+    ///
+    /// The accept loop is hyper's own (rather than `axum::serve`) for one reason: it can
+    /// bound how long a client takes to send its headers, so a slow or stalled client cannot
+    /// hold a connection (and its task) forever.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::conn::auto::Builder;
+        use hyper_util::service::TowerToHyperService;
+
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(error) => {
+                            // Out of file descriptors and the like: wait, then go on.
+                            tracing::warn!(%error, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let service = TowerToHyperService::new(self.router.clone());
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                _ = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        // Requests in flight finish; idle connections close.
+        graceful.shutdown().await;
+        Ok(())
     }
 }
 

@@ -42,3 +42,31 @@ async fn health_and_readiness_need_no_token() {
     assert_eq!(ready.status, 200);
     assert_eq!(ready.body["status"], "ready");
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![TokenGrant::full_access(TOKEN, 1)],
+    );
+    config.http.header_read_timeout_secs = 1;
+    let app = spawn_with(config).await;
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server kept the stalled connection open");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Other clients are served meanwhile and after.
+    let reply = app.get("/crm/v3/objects/calls").await;
+    assert_eq!(reply.status, 200);
+}
