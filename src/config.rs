@@ -137,6 +137,7 @@ struct ConfigFile {
     #[serde(default)]
     rate_limits: RateLimits,
     admin_token: Option<String>,
+    max_database_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,6 +172,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Token of the admin API; `None` turns that API off.
     pub admin_token: Option<String>,
+    /// A cap on the database size: past it, writes answer 503 (as on a full disk) while
+    /// reads go on.
+    pub max_database_bytes: Option<u64>,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
 }
@@ -235,6 +239,7 @@ impl Config {
             http: HttpLimits::default(),
             rate_limits: RateLimits::default(),
             admin_token: None,
+            max_database_bytes: None,
             warnings: Vec::new(),
         }
     }
@@ -291,6 +296,7 @@ impl Config {
         config.http = file.http;
         config.rate_limits = file.rate_limits;
         config.admin_token = args.admin_token.or(file.admin_token);
+        config.max_database_bytes = file.max_database_bytes;
         if let Some(tier) = args.rate_limit_tier {
             config.rate_limits.tier = Some(tier);
         }

@@ -43,17 +43,22 @@ pub struct App {
 }
 
 /// Opens the store a configuration asks for.
-pub fn open_store(storage: &Storage) -> Result<Arc<dyn CallStore>, StoreError> {
+pub fn open_store(
+    storage: &Storage,
+    max_database_bytes: Option<u64>,
+) -> Result<Arc<dyn CallStore>, StoreError> {
     Ok(match storage {
         Storage::Memory => Arc::new(SqliteStore::in_memory()?),
-        Storage::Directory(dir) => Arc::new(SqliteStore::open(dir)?),
+        Storage::Directory(dir) => {
+            Arc::new(SqliteStore::open(dir)?.with_size_cap(max_database_bytes)?)
+        }
     })
 }
 
 impl App {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = open_store(&config.storage)?;
+        let store = open_store(&config.storage, config.max_database_bytes)?;
         let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
         let state = AppState {
             service: Arc::new(service),

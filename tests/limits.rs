@@ -70,3 +70,49 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let reply = app.get("/crm/v3/objects/calls").await;
     assert_eq!(reply.status, 200);
 }
+
+#[tokio::test]
+async fn a_full_store_answers_503_and_keeps_serving_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![TokenGrant::full_access(TOKEN, 1)],
+    );
+    config.storage = hubcalls::config::Storage::Directory(dir.path().to_owned());
+    config.max_database_bytes = Some(400 * 1024);
+    let app = spawn_with(config).await;
+    let body = "x".repeat(20_000);
+    let mut stored = Vec::new();
+    let mut refused = None;
+    for _ in 0..200 {
+        let reply = app
+            .post(
+                "/crm/v3/objects/calls",
+                json!({"properties": {"hs_timestamp": 0, "hs_call_body": body}}),
+            )
+            .await;
+        if reply.status == 201 {
+            stored.push(reply.body["id"].as_str().unwrap().to_owned());
+        } else {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("the store never filled up");
+    refused.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(!stored.is_empty());
+    // The process is up, reads work, and the refused write left nothing behind.
+    let list = app.get("/crm/v3/objects/calls?limit=100").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["results"].as_array().unwrap().len(), stored.len());
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200);
+    // Small writes that fit still go through once space is found (an update in place).
+    let reply = app
+        .patch(
+            &format!("/crm/v3/objects/calls/{}", stored[0]),
+            json!({"properties": {"hs_call_body": ""}}),
+        )
+        .await;
+    assert!(matches!(reply.status.as_u16(), 200 | 503), "{}", reply.text);
+}

@@ -332,6 +332,22 @@ impl SqliteStore {
         }
     }
 
+    /// Caps the database file at about `bytes` (`None`: no cap). Writes past it fail as on a
+    /// full disk: the store answers `Unavailable` and stays up for reads.
+    pub fn with_size_cap(self, bytes: Option<u64>) -> Result<Self, StoreError> {
+        if let Some(bytes) = bytes {
+            let writer = lock(&self.writer);
+            let page_size: i64 = writer
+                .conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (bytes as i64 / page_size).max(1);
+            writer
+                .conn
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        }
+        Ok(self)
+    }
+
     /// Sets how many rows a search may walk in sort order (0: always sort the matches;
     /// `usize::MAX`: always walk). Results are the same either way; tests use both.
     pub fn with_scan_budget(mut self, rows: usize) -> Self {
@@ -401,6 +417,20 @@ impl SqliteStore {
         }
         writer.conn.execute_batch("SAVEPOINT request")?;
         let result = write(&writer.conn);
+        if writer.conn.is_autocommit() {
+            // SQLite rolled the whole transaction back itself (it does on a full disk or an
+            // I/O error): every request of this batch is lost, so all of them fail.
+            let reason = match &result {
+                Err(error) => error.to_string(),
+                Ok(_) => "the transaction was rolled back".to_owned(),
+            };
+            self.finish_batch(&mut writer, Err(reason.clone()));
+            return match result {
+                Err(StoreError::Backend(reason)) => Err(StoreError::Unavailable(reason)),
+                Err(error) => Err(error),
+                Ok(_) => Err(StoreError::Unavailable(reason)),
+            };
+        }
         let undo = if result.is_ok() {
             writer.jobs += 1;
             "RELEASE request"
@@ -411,7 +441,7 @@ impl SqliteStore {
             // The transaction is in an unknown state: abandon the whole batch.
             let _ = writer.conn.execute_batch("ROLLBACK");
             self.finish_batch(&mut writer, Err(error.to_string()));
-            return Err(store_error(error));
+            return Err(StoreError::Unavailable(error.to_string()));
         }
         let batch = writer.batch;
         let others_waiting = self.waiting.load(Ordering::SeqCst) > 0;
