@@ -527,10 +527,7 @@ impl Drop for SqliteStore {
 
 fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Call> {
     let id: i64 = row.get(0)?;
-    let properties: String = row.get(1)?;
-    let properties: BTreeMap<String, String> = serde_json::from_str(&properties).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
-    })?;
+    let properties: BTreeMap<String, String> = json_column(row, 1)?;
     Ok(Call {
         id: id as CallId,
         properties,
