@@ -20,12 +20,15 @@ done
 [ -n "$url" ] || { echo "server did not start"; cat "$log"; exit 1; }
 
 # Schemathesis writes its caches into the working directory: keep them out of the tree.
+# One worker: with two, Hypothesis' lambda descriptions (ast.parse in threads) sometimes hit a
+# CPython 3.11 "AST constructor recursion depth mismatch" and the run errors for no server
+# reason.
 work="$(mktemp -d)"
 cd "$work"
 "$venv/bin/schemathesis" run "$root/openapi/hubcalls.yaml" \
   --url "$url" -H 'Authorization: Bearer schemathesis' \
   --checks all --exclude-checks positive_data_acceptance \
-  --max-examples 30 --seed 1 --workers 2
+  --max-examples 30 --seed 1 --workers 1
 if grep -q panicked "$log"; then
   echo "the server panicked during the run:"; grep panicked "$log"; exit 1
 fi
