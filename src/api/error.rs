@@ -219,6 +219,11 @@ impl ApiError {
                     "The data store is temporarily unavailable; nothing was changed. Please retry.",
                 )
             }
+            CrmError::Store(StoreError::IdTaken { id }) => Self::new(
+                StatusCode::CONFLICT,
+                "OBJECT_ALREADY_EXISTS",
+                format!("Call {id} already exists in another portal; nothing was restored."),
+            ),
             CrmError::Store(StoreError::Backend(reason)) => Self::internal(reason),
         }
     }

@@ -57,6 +57,9 @@ pub enum StoreError {
         call_id: u64,
         existing: u64,
     },
+    /// A restored call's id belongs to another portal.
+    #[error("call id {id} belongs to another portal")]
+    IdTaken { id: u64 },
     /// Anything else the engine reported.
     #[error("store failure: {0}")]
     Backend(String),

@@ -21,6 +21,15 @@ pub struct NewCall {
     pub associations: Vec<Association>,
 }
 
+/// A call put back whole, as an export holds it: its state (live or archived), every history
+/// entry oldest first, and its associations. Import, fixtures and store migration use it.
+#[derive(Debug, Clone)]
+pub struct RestoredCall {
+    pub call: Call,
+    pub history: Vec<PropertyChange>,
+    pub associations: Vec<Association>,
+}
+
 /// Applies the rules to one live call inside the store's write transaction: gets the
 /// position of the id in the request and the call, mutates the call and returns what changed.
 pub type CallMutation<'a> = dyn FnMut(usize, &mut Call) -> Vec<PropertyChange> + 'a;
@@ -118,6 +127,21 @@ pub trait CallStore: Send + Sync {
         name: &str,
         value: &str,
     ) -> Result<Vec<CallId>, StoreError>;
+
+    /// Every portal that holds calls, property definitions or groups, ascending.
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError>;
+
+    /// Puts calls back with their own ids, timestamps, history and associations, in one
+    /// transaction. A call of the portal with the same id is replaced whole; an id that
+    /// belongs to another portal fails everything with `IdTaken`; a live call's unique
+    /// values are checked as on any write (`UniqueViolation`). Ids allocated afterwards
+    /// are above every restored id.
+    fn restore_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        calls: &[RestoredCall],
+    ) -> Result<(), StoreError>;
 
     /// Runs a search plan over the portal's live calls. Must return exactly what
     /// [`SearchPlan::evaluate`] returns on the same calls.

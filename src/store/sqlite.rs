@@ -22,7 +22,7 @@ use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
-use crate::crm::store::{CallMutation, CallStore, NewCall};
+use crate::crm::store::{CallMutation, CallStore, NewCall, RestoredCall};
 use crate::crm::time::EpochMillis;
 
 use super::sqlite_search::{self, SearchStrategy, Sql};
@@ -707,6 +707,20 @@ fn update_in(
     Ok(results)
 }
 
+/// Removes what hangs off a call's row: index entries, history and associations.
+fn delete_call_rows(tx: &Connection, id: CallId) -> rusqlite::Result<()> {
+    for table in [
+        "call_values",
+        "call_tokens",
+        "call_history",
+        "call_associations",
+    ] {
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE call_id = ?1"))?
+            .execute(params![id as i64])?;
+    }
+    Ok(())
+}
+
 fn insert_association(tx: &Connection, portal: PortalId, a: &Association) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -838,17 +852,8 @@ impl CallStore for SqliteStore {
                 let deleted = tx
                     .prepare_cached("DELETE FROM calls WHERE id = ?1 AND portal = ?2")?
                     .execute(params![*id as i64, portal])?;
-                if deleted == 0 {
-                    continue;
-                }
-                for table in [
-                    "call_values",
-                    "call_tokens",
-                    "call_history",
-                    "call_associations",
-                ] {
-                    tx.prepare_cached(&format!("DELETE FROM {table} WHERE call_id = ?1"))?
-                        .execute(params![*id as i64])?;
+                if deleted > 0 {
+                    delete_call_rows(tx, *id)?;
                 }
             }
             Ok(())
@@ -1146,6 +1151,96 @@ impl CallStore for SqliteStore {
             .execute(params![portal, group.name, definition])?;
             Ok(())
         })
+    }
+
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT portal FROM calls UNION SELECT portal FROM property_definitions
+                 UNION SELECT portal FROM property_groups ORDER BY 1",
+            )?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            rows.collect()
+        })
+    }
+
+    fn restore_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        calls: &[RestoredCall],
+    ) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let high_water = calls.iter().map(|c| c.call.id).max().unwrap_or(0);
+        self.write(|tx| {
+            for restored in calls {
+                let call = &restored.call;
+                let id = call.id as i64;
+                let owner: Option<PortalId> = tx
+                    .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
+                    .query_row(params![id], |r| r.get(0))
+                    .optional()?;
+                match owner {
+                    Some(owner) if owner != portal => {
+                        return Err(StoreError::IdTaken { id: call.id });
+                    }
+                    Some(_) => {
+                        tx.prepare_cached("DELETE FROM calls WHERE id = ?1")?
+                            .execute(params![id])?;
+                        delete_call_rows(tx, call.id)?;
+                    }
+                    None => {}
+                }
+                tx.prepare_cached(
+                    "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    id,
+                    portal,
+                    call.is_archived(),
+                    call.created_at,
+                    call.updated_at,
+                    call.archived_at,
+                    properties_json(call)
+                ])?;
+                // Archived calls are never searched, so only live ones are indexed.
+                if !call.is_archived() {
+                    for (name, value) in &call.properties {
+                        let current = PropertyChange {
+                            name: name.clone(),
+                            value: Some(value.clone()),
+                            entry: HistoryEntry {
+                                value: value.clone(),
+                                timestamp: call.updated_at,
+                                source: WriteSource {
+                                    source_type: String::new(),
+                                    source_id: None,
+                                },
+                            },
+                        };
+                        index_change(tx, portal, schema, call.id, &current)?;
+                    }
+                }
+                // One history row per entry, oldest first, so reads see them newest first.
+                for entry in &restored.history {
+                    record_history(tx, call.id, std::slice::from_ref(entry))?;
+                }
+                for association in &restored.associations {
+                    insert_association(tx, portal, association)?;
+                }
+            }
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            )?
+            .execute(params![high_water as i64])?;
+            Ok(())
+        })?;
+        self.next_id.fetch_max(high_water + 1, Ordering::SeqCst);
+        lock(&self.live_counts).remove(&portal);
+        Ok(())
     }
 
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
