@@ -29,6 +29,14 @@ pub struct ServeArgs {
     /// Keep everything in memory (nothing survives a restart).
     #[arg(long, env = "HUBCALLS_IN_MEMORY")]
     pub in_memory: bool,
+    /// Store calls in PostgreSQL instead of the embedded store (`postgres://user@host/db`);
+    /// several servers may share one database.
+    #[arg(long, env = "HUBCALLS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema to keep hubcalls' tables in (created if missing; default: the
+    /// connection's search path, normally `public`).
+    #[arg(long, env = "HUBCALLS_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
     /// TOML configuration file (tokens, limits).
     #[arg(long, env = "HUBCALLS_CONFIG")]
     pub config: Option<PathBuf>,
@@ -138,6 +146,19 @@ struct ConfigFile {
     rate_limits: RateLimits,
     admin_token: Option<String>,
     max_database_bytes: Option<u64>,
+    #[serde(default)]
+    postgres: PostgresFile,
+}
+
+/// The `[postgres]` section: where the shared store is and how it is used.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostgresFile {
+    url: Option<String>,
+    schema: Option<String>,
+    pool_size: Option<u32>,
+    statement_timeout_ms: Option<u64>,
+    connect_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +173,58 @@ struct SearchLimitsFile {
 pub enum Storage {
     Memory,
     Directory(PathBuf),
+    Postgres(PostgresSettings),
+}
+
+/// How the PostgreSQL store connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresSettings {
+    pub url: String,
+    /// Schema of hubcalls' tables; `None` uses the connection's search path.
+    pub schema: Option<String>,
+    /// Connections per server; a request waits for a free one up to the connect timeout,
+    /// then gets a 503.
+    pub pool_size: u32,
+    /// Longest a statement may run before PostgreSQL cancels it (the request gets a 503).
+    pub statement_timeout_ms: u64,
+    /// Longest wait to connect, or for a pooled connection, before giving up with a 503.
+    pub connect_timeout_secs: u64,
+}
+
+impl PostgresSettings {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            pool_size: 16,
+            statement_timeout_ms: 10_000,
+            connect_timeout_secs: 5,
+        }
+    }
+
+    /// Where the store is, for people: host, port, database and schema, never credentials.
+    pub fn describe(&self) -> String {
+        let schema = self.schema.as_deref().unwrap_or("search path");
+        match self.url.parse::<postgres::Config>() {
+            Ok(config) => {
+                let hosts: Vec<String> = config
+                    .get_hosts()
+                    .iter()
+                    .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+                    .map(|(host, port)| match host {
+                        postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                        postgres::config::Host::Unix(path) => path.display().to_string(),
+                    })
+                    .collect();
+                format!(
+                    "{}/{} (schema: {schema})",
+                    hosts.join(","),
+                    config.get_dbname().unwrap_or("")
+                )
+            }
+            Err(_) => format!("(unparsable URL) (schema: {schema})"),
+        }
+    }
 }
 
 /// Where the token printed at start-up came from.
@@ -259,8 +332,23 @@ impl Config {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
+        // The most explicit choice wins: memory, then a database, then a directory.
+        let database_url = args.database_url.or(file.postgres.url);
         let storage = if args.in_memory {
             Storage::Memory
+        } else if let Some(url) = database_url {
+            let mut settings = PostgresSettings::new(url);
+            settings.schema = args.database_schema.or(file.postgres.schema);
+            if let Some(n) = file.postgres.pool_size {
+                settings.pool_size = n;
+            }
+            if let Some(ms) = file.postgres.statement_timeout_ms {
+                settings.statement_timeout_ms = ms;
+            }
+            if let Some(secs) = file.postgres.connect_timeout_secs {
+                settings.connect_timeout_secs = secs;
+            }
+            Storage::Postgres(settings)
         } else {
             Storage::Directory(
                 args.data_dir

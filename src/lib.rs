@@ -21,7 +21,7 @@ use crate::crm::error::StoreError;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::service::CallService;
 use crate::crm::store::CallStore;
-use crate::store::SqliteStore;
+use crate::store::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -52,13 +52,19 @@ pub fn open_store(
         Storage::Directory(dir) => {
             Arc::new(SqliteStore::open(dir)?.with_size_cap(max_database_bytes)?)
         }
+        Storage::Postgres(settings) => Arc::new(PostgresStore::open(settings)?),
     })
 }
 
 impl App {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = open_store(&config.storage, config.max_database_bytes)?;
+        // Opening blocks (file I/O, or a database's synchronous client): keep it off the
+        // async workers.
+        let (storage, cap) = (config.storage.clone(), config.max_database_bytes);
+        let store = tokio::task::spawn_blocking(move || open_store(&storage, cap))
+            .await
+            .map_err(|e| StoreError::Backend(format!("opening the store failed: {e}")))??;
         let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
         let state = AppState {
             service: Arc::new(service),

@@ -95,6 +95,7 @@ fn print_banner(config: &Config, address: std::net::SocketAddr) {
     match &config.storage {
         Storage::Memory => println!("  store: in memory (nothing survives a restart)"),
         Storage::Directory(dir) => println!("  store: {}", dir.display()),
+        Storage::Postgres(settings) => println!("  store: PostgreSQL {}", settings.describe()),
     }
     if let [grant] = config.tokens.as_slice() {
         let origin = match config.token_origin {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{spawn_app_in, TestApp, OTHER_PORTAL_TOKEN, READ_ONLY_TOKEN, TOKEN};
-use hubcalls::config::{Config, Storage, TokenGrant};
+use hubcalls::config::{Config, TokenGrant};
 use hubcalls::App;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -30,7 +30,7 @@ impl StoppableApp {
             TokenGrant::full_access(OTHER_PORTAL_TOKEN, 2),
         ];
         let mut config = Config::in_memory("127.0.0.1:0".parse().unwrap(), grants);
-        config.storage = Storage::Directory(dir.to_owned());
+        config.storage = common::storage_in(dir);
         let server = App::build(config).await.expect("server starts");
         let address = server.address();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -227,23 +227,26 @@ fn check_definition(
 /// Cached schemas per portal, rebuilt after any change of the portal's properties.
 #[derive(Debug, Default)]
 pub struct SchemaCache {
-    portals: RwLock<HashMap<PortalId, Arc<PropertyCatalogue>>>,
+    /// Each portal's schema with the store's schema version it was read at.
+    portals: RwLock<HashMap<PortalId, (u64, Arc<PropertyCatalogue>)>>,
 }
 
 impl SchemaCache {
-    pub fn get(&self, portal: PortalId) -> Option<Arc<PropertyCatalogue>> {
+    /// The cached schema, if it was read at `version`.
+    pub fn get(&self, portal: PortalId, version: u64) -> Option<Arc<PropertyCatalogue>> {
         self.portals
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&portal)
-            .cloned()
+            .filter(|(cached, _)| *cached == version)
+            .map(|(_, schema)| Arc::clone(schema))
     }
 
-    pub fn put(&self, portal: PortalId, schema: Arc<PropertyCatalogue>) {
+    pub fn put(&self, portal: PortalId, version: u64, schema: Arc<PropertyCatalogue>) {
         self.portals
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(portal, schema);
+            .insert(portal, (version, schema));
     }
 
     pub fn forget(&self, portal: PortalId) {

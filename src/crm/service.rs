@@ -174,13 +174,17 @@ impl CallService {
     }
 
     /// The property definitions a portal's calls are validated against (built-in and the
-    /// portal's own), cached until the portal changes a property.
+    /// portal's own), cached until the portal changes a property (here, or on another
+    /// server sharing the store: the store's schema version tells).
     pub fn schema(&self, portal: PortalId) -> Result<Arc<PropertyCatalogue>, CrmError> {
-        if let Some(schema) = self.schemas.get(portal) {
+        // The version is read before the schema, so a change in between makes the cached
+        // copy look stale (a reload), never fresh.
+        let version = self.store.schema_version(portal)?;
+        if let Some(schema) = self.schemas.get(portal, version) {
             return Ok(schema);
         }
         let schema = Arc::new(self.load_schema(portal)?);
-        self.schemas.put(portal, Arc::clone(&schema));
+        self.schemas.put(portal, version, Arc::clone(&schema));
         Ok(schema)
     }
 

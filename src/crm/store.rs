@@ -198,4 +198,12 @@ pub trait CallStore: Send + Sync {
 
     /// Creates or replaces one of the portal's property groups.
     fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError>;
+
+    /// A number that changes whenever the portal's properties or groups change, whichever
+    /// process changed them: the rules cache a portal's schema while it stays the same.
+    /// A store only this process writes may keep the default, since the rules forget
+    /// their cached copy on their own changes.
+    fn schema_version(&self, _portal: PortalId) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }

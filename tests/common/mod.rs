@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use hubcalls::config::{Config, Storage, TokenGrant};
+use hubcalls::config::{Config, PostgresSettings, Storage, TokenGrant};
 use hubcalls::App;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -32,19 +32,77 @@ fn grants() -> Vec<TokenGrant> {
     ]
 }
 
-/// Starts a server on an in-memory store.
+/// Set to a PostgreSQL URL, it moves every test server onto the PostgreSQL store (each on
+/// a fresh schema of its own, so tests run in parallel); unset, they use SQLite.
+pub const TEST_DATABASE_URL: &str = "HUBCALLS_TEST_DATABASE_URL";
+
+/// The PostgreSQL URL the tests run against, if any.
+pub fn test_database_url() -> Option<String> {
+    std::env::var(TEST_DATABASE_URL)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// A schema name no other test server uses.
+pub fn fresh_schema_name() -> String {
+    format!("hubcalls_test_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// PostgreSQL settings for a test server on `schema`.
+pub fn postgres_settings(url: &str, schema: &str) -> PostgresSettings {
+    let mut settings = PostgresSettings::new(url);
+    settings.schema = Some(schema.to_owned());
+    settings.pool_size = 8;
+    settings
+}
+
+/// A store of its own for one test server: SQLite in memory, or a fresh PostgreSQL schema.
+pub fn fresh_storage() -> Storage {
+    match test_database_url() {
+        Some(url) => Storage::Postgres(postgres_settings(&url, &fresh_schema_name())),
+        None => Storage::Memory,
+    }
+}
+
+/// A store that outlives its server, kept in `dir`: a SQLite file there, or a PostgreSQL
+/// schema named after `dir`, so a server started again on `dir` finds the same data.
+pub fn storage_in(dir: &std::path::Path) -> Storage {
+    match test_database_url() {
+        Some(url) => {
+            // FNV-1a of the path: stable, and short enough for a schema name.
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for byte in dir.to_string_lossy().bytes() {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            Storage::Postgres(postgres_settings(
+                &url,
+                &format!("hubcalls_test_dir_{hash:016x}"),
+            ))
+        }
+        None => Storage::Directory(dir.to_owned()),
+    }
+}
+
+/// Starts a server on a store of its own (see [`fresh_storage`]).
 pub async fn spawn_app() -> TestApp {
     spawn_with(Config::in_memory("127.0.0.1:0".parse().unwrap(), grants())).await
 }
 
-/// Starts a server on a database in `dir` (to test durability across restarts).
+/// Starts a server on a store kept in `dir` (to test durability across restarts).
 pub async fn spawn_app_in(dir: &std::path::Path) -> TestApp {
     let mut config = Config::in_memory("127.0.0.1:0".parse().unwrap(), grants());
-    config.storage = Storage::Directory(dir.to_owned());
+    config.storage = storage_in(dir);
     spawn_with(config).await
 }
 
-pub async fn spawn_with(config: Config) -> TestApp {
+/// Starts a server on `config`. A configuration asking for the in-memory store gets a
+/// store of its own instead (see [`fresh_storage`]), so every test runs on the store the
+/// harness chose.
+pub async fn spawn_with(mut config: Config) -> TestApp {
+    if config.storage == Storage::Memory {
+        config.storage = fresh_storage();
+    }
     let app = App::build(config).await.expect("server starts");
     let address = app.address();
     tokio::spawn(app.run(std::future::pending()));

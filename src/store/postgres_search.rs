@@ -1,0 +1,339 @@
+//! Compiles a [`SearchPlan`] to PostgreSQL over the value and token index tables.
+//!
+//! Every filter becomes a set query (`SELECT call_id FROM … WHERE …`) answered from the
+//! indexes on `call_values` / `call_tokens` / `call_associations`; groups combine with
+//! `INTERSECT` and `UNION`, negations with `EXCEPT` from the portal's live calls (a call
+//! that lacks the property matches a negation, as the evaluator says). The same set gives
+//! the exact total and, joined to the sort key, the page. PostgreSQL's planner picks the
+//! join and sort strategy, so no per-server state is involved.
+
+use postgres::types::ToSql;
+
+use crate::crm::call::PortalId;
+use crate::crm::properties::PropertyType;
+use crate::crm::search::{
+    Condition, Filter, FilterTarget, Operand, SearchPlan, SortKey, QUERY_PROPERTIES,
+};
+
+/// A parameter of a compiled query.
+#[derive(Debug, Clone)]
+pub enum Param {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Param {
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Param::Int(v) => v,
+            Param::Real(v) => v,
+            Param::Text(v) => v,
+        }
+    }
+}
+
+/// SQL text and its positional parameters (`$1`, `$2`, …), built together so they cannot
+/// drift apart. Sub-queries get numbered aliases, which PostgreSQL requires.
+#[derive(Debug, Default)]
+pub struct Sql {
+    pub text: String,
+    params: Vec<Param>,
+    aliases: usize,
+}
+
+impl Sql {
+    fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    fn bind(&mut self, value: Param) -> &mut Self {
+        self.params.push(value);
+        let placeholder = format!("${}", self.params.len());
+        self.text.push_str(&placeholder);
+        self
+    }
+
+    fn text_param(&mut self, value: &str) -> &mut Self {
+        self.bind(Param::Text(value.to_owned()))
+    }
+
+    fn portal(&mut self, portal: PortalId) -> &mut Self {
+        self.bind(Param::Int(i64::from(portal)))
+    }
+
+    /// Closes a sub-query in `FROM (…)` with a fresh alias.
+    fn close_subquery(&mut self) -> &mut Self {
+        self.aliases += 1;
+        let alias = format!(") AS q{}", self.aliases);
+        self.text.push_str(&alias);
+        self
+    }
+
+    pub fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params.iter().map(Param::as_sql).collect()
+    }
+}
+
+fn column_for(property_type: PropertyType) -> &'static str {
+    if property_type.is_numeric() {
+        "number"
+    } else {
+        "text"
+    }
+}
+
+/// Appends `<column> <op> $n`. Numeric columns meet numeric operands and text columns
+/// text ones (the plan types operands by the property); anything else never matches, as
+/// in the evaluator. Association ids are integers: whole numbers compare on the indexed
+/// column, fractions on its value as a double.
+fn push_compare(sql: &mut Sql, column: &str, op: &str, operand: &Operand, numeric_column: bool) {
+    match (operand, numeric_column) {
+        (Operand::Number(n), true) if column.ends_with("to_id") => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                sql.push(&format!("{column} {op} "))
+                    .bind(Param::Int(*n as i64));
+            } else {
+                sql.push(&format!("{column}::DOUBLE PRECISION {op} "))
+                    .bind(Param::Real(*n));
+            }
+        }
+        (Operand::Number(n), true) => {
+            sql.push(&format!("{column} {op} ")).bind(Param::Real(*n));
+        }
+        (Operand::Text(t), false) => {
+            sql.push(&format!("{column} {op} ")).text_param(t);
+        }
+        _ => {
+            sql.push("FALSE");
+        }
+    }
+}
+
+/// Appends ` AND …` for the *positive* form of `condition` on `column`.
+fn push_comparison(sql: &mut Sql, column: &str, condition: &Condition, numeric_column: bool) {
+    let compare = |sql: &mut Sql, op: &str, operand: &Operand| {
+        sql.push(" AND ");
+        push_compare(sql, column, op, operand, numeric_column);
+    };
+    match condition {
+        Condition::Eq(o) | Condition::Neq(o) => compare(sql, "=", o),
+        Condition::Lt(o) => compare(sql, "<", o),
+        Condition::Lte(o) => compare(sql, "<=", o),
+        Condition::Gt(o) => compare(sql, ">", o),
+        Condition::Gte(o) => compare(sql, ">=", o),
+        Condition::Between(low, high) => {
+            compare(sql, ">=", low);
+            compare(sql, "<=", high);
+        }
+        Condition::In(set) | Condition::NotIn(set) => {
+            sql.push(" AND (FALSE");
+            for operand in set {
+                sql.push(" OR ");
+                push_compare(sql, column, "=", operand, numeric_column);
+            }
+            sql.push(")");
+        }
+        Condition::HasProperty | Condition::NotHasProperty => {}
+        // Token conditions are compiled against `call_tokens`, never here.
+        Condition::ContainsToken(_) | Condition::NotContainsToken(_) => {
+            sql.push(" AND FALSE");
+        }
+    }
+}
+
+/// HubSpot's `*` wildcard as a LIKE pattern. Token pattern parts hold only letters, digits
+/// and `*`, so nothing else needs escaping.
+fn like_pattern(part: &str) -> String {
+    part.replace('*', "%")
+}
+
+/// `SELECT id AS call_id` of every live call of the portal.
+fn live_set(sql: &mut Sql, portal: PortalId) {
+    sql.push("SELECT id AS call_id FROM calls WHERE portal = ")
+        .portal(portal)
+        .push(" AND NOT archived");
+}
+
+/// The ids of calls for which the positive form of `filter` holds (no duplicates).
+fn positive_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
+    match (&filter.target, &filter.condition) {
+        (
+            FilterTarget::Property { name, .. },
+            Condition::ContainsToken(pattern) | Condition::NotContainsToken(pattern),
+        ) => {
+            for (i, part) in pattern.parts.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" INTERSECT ");
+                }
+                sql.push("SELECT DISTINCT call_id FROM call_tokens WHERE portal = ")
+                    .portal(portal)
+                    .push(" AND name = ")
+                    .text_param(name)
+                    .push(" AND token LIKE ")
+                    .bind(Param::Text(like_pattern(part)));
+            }
+        }
+        (
+            FilterTarget::Property {
+                name,
+                property_type,
+            },
+            condition,
+        ) => {
+            sql.push("SELECT call_id FROM call_values WHERE portal = ")
+                .portal(portal)
+                .push(" AND name = ")
+                .text_param(name);
+            push_comparison(
+                sql,
+                column_for(*property_type),
+                condition,
+                property_type.is_numeric(),
+            );
+        }
+        (FilterTarget::Association(kind), condition) => {
+            sql.push("SELECT DISTINCT a.call_id FROM call_associations a JOIN calls c ON c.id = a.call_id AND NOT c.archived WHERE a.portal = ")
+                .portal(portal)
+                .push(" AND a.kind = ")
+                .text_param(kind.singular());
+            push_comparison(sql, "a.to_id", condition, true);
+        }
+    }
+}
+
+/// The set of calls matching one filter.
+fn filter_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
+    if !filter.condition.matches_missing() {
+        positive_set(sql, portal, filter);
+        return;
+    }
+    sql.push("SELECT call_id FROM (");
+    live_set(sql, portal);
+    sql.push(" EXCEPT SELECT call_id FROM (");
+    positive_set(sql, portal, filter);
+    sql.close_subquery().close_subquery();
+}
+
+/// Calls having a token of a query property that starts with `token`.
+fn query_token_set(sql: &mut Sql, portal: PortalId, token: &str) {
+    sql.push("SELECT DISTINCT call_id FROM call_tokens WHERE portal = ")
+        .portal(portal)
+        .push(" AND name IN (");
+    for (i, name) in QUERY_PROPERTIES.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text_param(name);
+    }
+    // Query tokens are letters and digits only, so they are safe in a LIKE pattern.
+    sql.push(") AND token LIKE ")
+        .bind(Param::Text(format!("{token}%")));
+}
+
+/// Appends the plan as one set query (`SELECT call_id …`); returns false (appending
+/// nothing) when the plan matches every live call.
+fn plan_set(sql: &mut Sql, portal: PortalId, plan: &SearchPlan) -> bool {
+    if plan.groups.is_empty() && plan.query_tokens.is_empty() {
+        return false;
+    }
+    let mut first = true;
+    let mut part = |sql: &mut Sql| {
+        sql.push(if first {
+            "SELECT call_id FROM ("
+        } else {
+            " INTERSECT SELECT call_id FROM ("
+        });
+        first = false;
+    };
+    if !plan.groups.is_empty() {
+        part(sql);
+        for (i, group) in plan.groups.iter().enumerate() {
+            if i > 0 {
+                sql.push(" UNION ");
+            }
+            if group.is_empty() {
+                live_set(sql, portal);
+                continue;
+            }
+            sql.push("SELECT call_id FROM (");
+            for (j, filter) in group.iter().enumerate() {
+                if j > 0 {
+                    sql.push(" INTERSECT ");
+                }
+                sql.push("SELECT call_id FROM (");
+                filter_set(sql, portal, filter);
+                sql.close_subquery();
+            }
+            sql.close_subquery();
+        }
+        sql.close_subquery();
+    }
+    for token in &plan.query_tokens {
+        part(sql);
+        query_token_set(sql, portal, token);
+        sql.close_subquery();
+    }
+    true
+}
+
+/// `SELECT count(*)` of the plan's matches.
+pub fn count_query(portal: PortalId, plan: &SearchPlan) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT count(*) FROM (");
+    if !plan_set(&mut sql, portal, plan) {
+        live_set(&mut sql, portal);
+    }
+    sql.close_subquery();
+    sql
+}
+
+fn direction(descending: bool) -> &'static str {
+    if descending {
+        "DESC"
+    } else {
+        "ASC"
+    }
+}
+
+/// The page: the matches joined to their sort value, sorted (calls without the value
+/// last, ties by id in the sort's direction), cut at offset and limit.
+pub fn page_query(portal: PortalId, plan: &SearchPlan, columns: &str) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT {columns} FROM calls c"));
+    let order = match &plan.sort {
+        SortKey::Created => "c.created_at, c.id".to_owned(),
+        SortKey::Property {
+            name,
+            property_type,
+            descending,
+        } => {
+            sql.push(" LEFT JOIN call_values s ON s.call_id = c.id AND s.name = ")
+                .text_param(name);
+            let d = direction(*descending);
+            format!(
+                "(s.call_id IS NULL), s.{} {d}, c.id {d}",
+                column_for(*property_type)
+            )
+        }
+    };
+    sql.push(" WHERE c.portal = ")
+        .portal(portal)
+        .push(" AND NOT c.archived");
+    let mut set = Sql {
+        params: std::mem::take(&mut sql.params),
+        aliases: sql.aliases,
+        ..Sql::default()
+    };
+    if plan_set(&mut set, portal, plan) {
+        sql.push(" AND c.id IN (").push(&set.text).push(")");
+    }
+    sql.params = set.params;
+    sql.aliases = set.aliases;
+    sql.push(&format!(" ORDER BY {order} LIMIT "))
+        .bind(Param::Int(plan.limit as i64))
+        .push(" OFFSET ")
+        .bind(Param::Int(plan.offset as i64));
+    sql
+}
