@@ -1,14 +1,17 @@
 //! The store's search must return exactly what the pure evaluator returns: same ids, same
 //! order, same total. Random calls, random searches, compared on every case.
 
-use std::sync::Arc;
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use hubcalls::crm::call::{PortalId, WriteSource};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
 use hubcalls::crm::service::{AssociationRequest, CallService, CreateRequest};
 use hubcalls::crm::store::CallStore;
-use hubcalls::store::SqliteStore;
+use hubcalls::store::{PostgresStore, SqliteStore};
 use proptest::prelude::*;
 
 const PORTAL: PortalId = 7;
@@ -213,63 +216,82 @@ const SCAN_BUDGETS: [usize; 2] = [0, usize::MAX];
 
 fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseError> {
     for budget in SCAN_BUDGETS {
-        check_with(specs, requests, budget)?;
+        let store = SqliteStore::in_memory()
+            .expect("store opens")
+            .with_scan_budget(budget);
+        check_on(
+            Arc::new(store),
+            PORTAL,
+            specs,
+            requests,
+            &format!("SQLite, scan budget {budget}"),
+        )?;
+    }
+    if let Some(store) = postgres_store() {
+        // One database for all cases: each case gets two portals of its own.
+        static NEXT_PORTAL: AtomicU32 = AtomicU32::new(1_000);
+        let portal = NEXT_PORTAL.fetch_add(2, Ordering::SeqCst);
+        check_on(store.clone(), portal, specs, requests, "PostgreSQL")?;
     }
     Ok(())
 }
 
-fn check_with(
+/// The PostgreSQL store on a fresh schema, when the harness runs against PostgreSQL.
+fn postgres_store() -> Option<&'static Arc<dyn CallStore>> {
+    static STORE: OnceLock<Option<Arc<dyn CallStore>>> = OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let url = common::test_database_url()?;
+            let settings = common::postgres_settings(&url, &common::fresh_schema_name());
+            let store = PostgresStore::open(&settings).expect("PostgreSQL store opens");
+            Some(Arc::new(store) as Arc<dyn CallStore>)
+        })
+        .as_ref()
+}
+
+fn check_on(
+    store: Arc<dyn CallStore>,
+    portal: PortalId,
     specs: &[CallSpec],
     requests: &[SearchRequest],
-    scan_budget: usize,
+    engine: &str,
 ) -> Result<(), TestCaseError> {
-    let store = Arc::new(
-        SqliteStore::in_memory()
-            .expect("store opens")
-            .with_scan_budget(scan_budget),
-    );
     let schema = PropertyCatalogue::builtin();
     let service = CallService::new(store.clone(), schema.clone(), SearchLimits::default());
     let source = WriteSource::integration(1);
     for spec in specs {
         let call = service
-            .create(PORTAL, &source, &create_request(spec))
+            .create(portal, &source, &create_request(spec))
             .expect("generated calls are valid");
         if spec.archived {
-            service.archive(PORTAL, &call.id.to_string()).unwrap();
+            service.archive(portal, &call.id.to_string()).unwrap();
         }
     }
     // Another portal's calls must never show up.
     service
-        .create(PORTAL + 1, &source, &create_request(&specs[0]))
+        .create(portal + 1, &source, &create_request(&specs[0]))
         .unwrap();
 
-    let live = store.list_calls(PORTAL, false, 0, usize::MAX >> 1).unwrap();
+    let live = store.list_calls(portal, false, 0, usize::MAX >> 1).unwrap();
     let ids: Vec<_> = live.iter().map(|c| c.id).collect();
-    let associations = store.associations(PORTAL, &ids).unwrap();
+    let associations = store.associations(portal, &ids).unwrap();
     for request in requests {
         let Ok(plan) = SearchPlan::build(&schema, request.clone(), &SearchLimits::default()) else {
             // Requests the rules refuse (e.g. tokens on numbers) are tested over HTTP.
             continue;
         };
         let expected = plan.evaluate(&live, &associations);
-        let actual = store.search(PORTAL, &plan).unwrap();
+        let actual = store.search(portal, &plan).unwrap();
         let expected_ids: Vec<_> = expected.calls.iter().map(|c| c.id).collect();
         let actual_ids: Vec<_> = actual.calls.iter().map(|c| c.id).collect();
         prop_assert_eq!(
             actual.total,
             expected.total,
-            "total (budget {}) for {:?}",
-            scan_budget,
+            "total ({}) for {:?}",
+            engine,
             plan
         );
-        prop_assert_eq!(
-            actual_ids,
-            expected_ids,
-            "page (budget {}) for {:?}",
-            scan_budget,
-            plan
-        );
+        prop_assert_eq!(actual_ids, expected_ids, "page ({}) for {:?}", engine, plan);
     }
     Ok(())
 }

@@ -10,7 +10,20 @@ use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::{HistoryEntry, PropertyChange};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::store::{CallStore, RestoredCall};
-use hubcalls::store::SqliteStore;
+use hubcalls::store::{PostgresStore, SqliteStore};
+
+mod common;
+
+/// The stores under test: SQLite, and PostgreSQL on a fresh schema when the harness runs
+/// against it.
+fn stores() -> Vec<Box<dyn CallStore>> {
+    let mut stores: Vec<Box<dyn CallStore>> = vec![Box::new(SqliteStore::in_memory().unwrap())];
+    if let Some(url) = common::test_database_url() {
+        let settings = common::postgres_settings(&url, &common::fresh_schema_name());
+        stores.push(Box::new(PostgresStore::open(&settings).unwrap()));
+    }
+    stores
+}
 
 fn change(name: &str, value: &str, timestamp: i64) -> PropertyChange {
     PropertyChange {
@@ -57,7 +70,12 @@ fn restored(id: u64, title: &str, archived_at: Option<i64>) -> RestoredCall {
 
 #[test]
 fn restored_calls_come_back_whole_and_ids_stay_unique() {
-    let store = SqliteStore::in_memory().unwrap();
+    for store in stores() {
+        restored_calls_come_back_whole_on(store.as_ref());
+    }
+}
+
+fn restored_calls_come_back_whole_on(store: &dyn CallStore) {
     let schema = PropertyCatalogue::builtin();
     store
         .restore_calls(
@@ -108,7 +126,12 @@ fn restored_calls_come_back_whole_and_ids_stay_unique() {
 
 #[test]
 fn restoring_again_replaces_and_another_portals_id_is_refused() {
-    let store = SqliteStore::in_memory().unwrap();
+    for store in stores() {
+        restoring_again_replaces_on(store.as_ref());
+    }
+}
+
+fn restoring_again_replaces_on(store: &dyn CallStore) {
     let schema = PropertyCatalogue::builtin();
     store
         .restore_calls(7, &schema, &[restored(30_000_000_000, "One", None)])

@@ -203,14 +203,18 @@ impl TestApp {
         self.send(Method::DELETE, path, None).await
     }
 
-    /// Creates a call with `properties` (plus an `hs_timestamp` if missing); returns its id.
-    pub async fn create_call(&self, mut properties: Value) -> String {
+    /// Asks to create a call with `properties` (plus an `hs_timestamp` if missing).
+    pub async fn create_call_reply(&self, mut properties: Value) -> Reply {
         if properties.get("hs_timestamp").is_none() {
             properties["hs_timestamp"] = json!("2025-04-24T20:01:33.000Z");
         }
-        let reply = self
-            .post("/crm/v3/objects/calls", json!({ "properties": properties }))
-            .await;
+        self.post("/crm/v3/objects/calls", json!({ "properties": properties }))
+            .await
+    }
+
+    /// Creates a call with `properties` (plus an `hs_timestamp` if missing); returns its id.
+    pub async fn create_call(&self, properties: Value) -> String {
+        let reply = self.create_call_reply(properties).await;
         assert_eq!(reply.status, StatusCode::CREATED, "body: {}", reply.text);
         reply.body["id"].as_str().expect("id").to_owned()
     }
