@@ -38,6 +38,9 @@ enum LogFormat {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Copy every portal from one store to another (SQLite data directory ↔ PostgreSQL),
+    /// verified by counts.
+    MigrateStore(hubcalls::migrate_store::MigrateStoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,18 @@ fn main() -> ExitCode {
     }
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
+        Some(Command::MigrateStore(args)) => {
+            return match hubcalls::migrate_store::run(args) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("hubcalls migrate-store: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => cli.serve,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

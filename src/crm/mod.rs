@@ -6,6 +6,7 @@ pub mod body_preview;
 pub mod call;
 pub mod error;
 pub mod history;
+pub mod migration;
 pub mod properties;
 pub mod schema;
 pub mod search;

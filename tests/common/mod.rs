@@ -199,6 +199,10 @@ impl TestApp {
         self.send(Method::PATCH, path, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str) -> Reply {
+        self.send(Method::PUT, path, None).await
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, None).await
     }

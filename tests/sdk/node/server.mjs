@@ -21,6 +21,14 @@ const LISTEN_RE = /listening on (http:\/\/\S+)/;
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+// The in-memory store, or a fresh PostgreSQL schema when HUBCALLS_TEST_DATABASE_URL is set (as
+// for the Rust suite, so the SDK tests run against both stores).
+function storeArgs() {
+  const url = (process.env.HUBCALLS_TEST_DATABASE_URL ?? '').trim();
+  if (!url) return ['--in-memory'];
+  return ['--database-url', url, '--database-schema', `hubcalls_test_sdk_${randomBytes(8).toString('hex')}`];
+}
+
 export function binaryPath() {
   const env = process.env.HUBCALLS_BIN;
   return env ? path.resolve(env) : path.join(REPO_ROOT, 'target', 'debug', 'hubcalls');
@@ -47,7 +55,7 @@ export async function startServer() {
 
   const child = spawn(
     bin,
-    ['serve', '--in-memory', '--listen', '127.0.0.1:0', '--token', token],
+    ['serve', ...storeArgs(), '--listen', '127.0.0.1:0', '--token', token],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Keep draining both pipes for the life of the server so it never blocks on a full pipe.

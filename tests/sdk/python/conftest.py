@@ -37,6 +37,15 @@ class Server:
     log_path: str
 
 
+def _store_args() -> list:
+    """The in-memory store, or a fresh PostgreSQL schema when HUBCALLS_TEST_DATABASE_URL is set
+    (as for the Rust suite, so the SDK tests run against both stores)."""
+    url = os.environ.get("HUBCALLS_TEST_DATABASE_URL", "").strip()
+    if not url:
+        return ["--in-memory"]
+    return ["--database-url", url, "--database-schema", "hubcalls_test_sdk_" + secrets.token_hex(8)]
+
+
 def _binary_path() -> Path:
     env = os.environ.get("HUBCALLS_BIN")
     return Path(env) if env else DEFAULT_BIN
@@ -58,7 +67,7 @@ def server():
         prefix="hubcalls-sdk-python-", suffix=".log", delete=False
     )
     proc = subprocess.Popen(
-        [str(binary), "serve", "--in-memory", "--listen", "127.0.0.1:0", "--token", token],
+        [str(binary), "serve", *_store_args(), "--listen", "127.0.0.1:0", "--token", token],
         stdout=subprocess.PIPE,
         stderr=log,
         stdin=subprocess.DEVNULL,
