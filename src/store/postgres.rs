@@ -253,6 +253,34 @@ fn lock_key(portal: PortalId, name: &str) -> i64 {
     hash as i64
 }
 
+/// The live call other than `call_id` that holds `indexed` as its value of `name`,
+/// compared the way search compares: numbers by value, text folded or exact by type.
+fn taken_by(
+    tx: &mut Transaction<'_>,
+    portal: PortalId,
+    name: &str,
+    indexed: &IndexedValue,
+    call_id: CallId,
+) -> Result<Option<CallId>, StoreError> {
+    let (portal, id) = (i64::from(portal), call_id as i64);
+    let row = match indexed.number {
+        Some(number) => tx.query_opt(
+            "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
+             AND number = $3 AND call_id <> $4 LIMIT 1",
+            &[&portal, &name, &number, &id],
+        )?,
+        None => tx.query_opt(
+            "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
+             AND text = $3 AND call_id <> $4 LIMIT 1",
+            &[&portal, &name, &indexed.text, &id],
+        )?,
+    };
+    Ok(match row {
+        Some(row) => Some(row.try_get::<_, i64>(0)? as CallId),
+        None => None,
+    })
+}
+
 /// Keeps the search index rows of one property in step with its new value.
 fn index_change(
     tx: &mut Transaction<'_>,
@@ -280,25 +308,13 @@ fn index_change(
             "SELECT pg_advisory_xact_lock($1)",
             &[&lock_key(portal, &change.name)],
         )?;
-        // Compared the way search compares: numbers by value, text folded or exact by type.
-        let existing = match indexed.number {
-            Some(number) => tx.query_opt(
-                "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
-                 AND number = $3 AND call_id <> $4 LIMIT 1",
-                &[&portal_param, &change.name, &number, &id],
-            )?,
-            None => tx.query_opt(
-                "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
-                 AND text = $3 AND call_id <> $4 LIMIT 1",
-                &[&portal_param, &change.name, &indexed.text, &id],
-            )?,
-        };
+        let existing = taken_by(tx, portal, &change.name, &indexed, call_id)?;
         if let Some(existing) = existing {
             return Err(StoreError::UniqueViolation {
                 property: change.name.clone(),
                 value: value.clone(),
                 call_id,
-                existing: existing.try_get::<_, i64>(0)? as u64,
+                existing,
             });
         }
     }
@@ -324,15 +340,8 @@ fn index_change(
     Ok(())
 }
 
-fn record_history(
-    tx: &mut Transaction<'_>,
-    call_id: CallId,
-    changes: &[PropertyChange],
-) -> Result<(), StoreError> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<StoredChange> = changes
+fn stored_changes(changes: &[PropertyChange]) -> Vec<StoredChange> {
+    changes
         .iter()
         .map(|c| {
             (
@@ -343,10 +352,24 @@ fn record_history(
                 c.entry.source.source_id.clone(),
             )
         })
-        .collect();
+        .collect()
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn record_history(
+    tx: &mut Transaction<'_>,
+    call_id: CallId,
+    changes: &[PropertyChange],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
     tx.execute(
         "INSERT INTO call_history (call_id, changes) VALUES ($1, $2)",
-        &[&(call_id as i64), &Json(&rows)],
+        &[&(call_id as i64), &Json(&stored_changes(changes))],
     )?;
     Ok(())
 }
@@ -387,31 +410,167 @@ fn delete_call_rows(tx: &mut Transaction<'_>, id: CallId) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Inserts new calls set-wise: one statement per table for the whole batch, so a batch of a
+/// hundred calls costs a handful of round trips rather than thousands.
 fn insert_in(
     tx: &mut Transaction<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
     calls: &[NewCall],
 ) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let portal_param = i64::from(portal);
+    check_unique_values_of_new_calls(tx, portal, schema, calls)?;
+
+    let mut ids = Vec::with_capacity(calls.len());
+    let mut created = Vec::with_capacity(calls.len());
+    let mut updated = Vec::with_capacity(calls.len());
+    let mut properties = Vec::with_capacity(calls.len());
+    let mut histories = Vec::with_capacity(calls.len());
+    let mut history_ids = Vec::with_capacity(calls.len());
+    let mut values = ValueRows::default();
+    let mut associations: Vec<&Association> = Vec::new();
     for new in calls {
         let call = &new.call;
-        tx.execute(
-            "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
-             VALUES ($1, $2, FALSE, $3, $4, NULL, $5)",
-            &[
-                &(call.id as i64),
-                &i64::from(portal),
-                &call.created_at,
-                &call.updated_at,
-                &Json(&call.properties),
-            ],
-        )?;
+        ids.push(call.id as i64);
+        created.push(call.created_at);
+        updated.push(call.updated_at);
+        properties.push(to_json(&call.properties)?);
         for change in &new.changes {
-            index_change(tx, portal, schema, call.id, change)?;
+            if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
+                values.push(
+                    call.id,
+                    &change.name,
+                    IndexedValue::new(def.property_type, value),
+                );
+            }
         }
-        record_history(tx, call.id, &new.changes)?;
-        for association in &new.associations {
-            insert_association(tx, portal, association)?;
+        if !new.changes.is_empty() {
+            history_ids.push(call.id as i64);
+            histories.push(to_json(&stored_changes(&new.changes))?);
+        }
+        associations.extend(&new.associations);
+    }
+    tx.execute(
+        "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
+         SELECT id, $1, FALSE, created, updated, NULL, props::JSONB
+         FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)",
+        &[&portal_param, &ids, &created, &updated, &properties],
+    )?;
+    values.insert(tx, portal)?;
+    tx.execute(
+        "INSERT INTO call_history (call_id, changes)
+         SELECT id, changes::JSONB FROM unnest($1::BIGINT[], $2::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
+         ORDER BY n",
+        &[&history_ids, &histories],
+    )?;
+    for association in associations {
+        insert_association(tx, portal, association)?;
+    }
+    Ok(())
+}
+
+/// Index rows of many values, gathered to be written in two statements.
+#[derive(Default)]
+struct ValueRows {
+    call_ids: Vec<i64>,
+    names: Vec<String>,
+    texts: Vec<String>,
+    numbers: Vec<Option<f64>>,
+    token_call_ids: Vec<i64>,
+    token_names: Vec<String>,
+    tokens: Vec<String>,
+}
+
+impl ValueRows {
+    fn push(&mut self, call_id: CallId, name: &str, indexed: IndexedValue) {
+        for token in indexed.tokens {
+            self.token_call_ids.push(call_id as i64);
+            self.token_names.push(name.to_owned());
+            self.tokens.push(token);
+        }
+        self.call_ids.push(call_id as i64);
+        self.names.push(name.to_owned());
+        self.texts.push(indexed.text);
+        self.numbers.push(indexed.number);
+    }
+
+    fn insert(&self, tx: &mut Transaction<'_>, portal: PortalId) -> Result<(), StoreError> {
+        let portal = i64::from(portal);
+        if !self.call_ids.is_empty() {
+            tx.execute(
+                "INSERT INTO call_values (call_id, name, portal, text, number)
+                 SELECT id, name, $1, text, number
+                 FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[]) AS t(id, name, text, number)",
+                &[&portal, &self.call_ids, &self.names, &self.texts, &self.numbers],
+            )?;
+        }
+        if !self.tokens.is_empty() {
+            tx.execute(
+                "INSERT INTO call_tokens (portal, name, token, call_id)
+                 SELECT $1, name, token, id
+                 FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS t(id, name, token)
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &portal,
+                    &self.token_call_ids,
+                    &self.token_names,
+                    &self.tokens,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// New calls' unique values must be free in the store and distinct among themselves. The
+/// advisory locks are taken in name order, so two servers cannot deadlock on them.
+fn check_unique_values_of_new_calls(
+    tx: &mut Transaction<'_>,
+    portal: PortalId,
+    schema: &PropertyCatalogue,
+    calls: &[NewCall],
+) -> Result<(), StoreError> {
+    let mut unique: BTreeMap<&str, Vec<(CallId, &str, IndexedValue)>> = BTreeMap::new();
+    for new in calls {
+        for change in &new.changes {
+            if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
+                if def.has_unique_value {
+                    unique.entry(change.name.as_str()).or_default().push((
+                        new.call.id,
+                        value.as_str(),
+                        IndexedValue::new(def.property_type, value),
+                    ));
+                }
+            }
+        }
+    }
+    for (name, written) in unique {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&lock_key(portal, name)],
+        )?;
+        for (at, (call_id, value, indexed)) in written.iter().enumerate() {
+            let earlier = written[..at]
+                .iter()
+                .find(|(_, _, other)| match indexed.number {
+                    Some(number) => other.number == Some(number),
+                    None => other.text == indexed.text,
+                });
+            let existing = match earlier {
+                Some((earlier_id, _, _)) => Some(*earlier_id),
+                None => taken_by(tx, portal, name, indexed, *call_id)?,
+            };
+            if let Some(existing) = existing {
+                return Err(StoreError::UniqueViolation {
+                    property: name.to_owned(),
+                    value: (*value).to_owned(),
+                    call_id: *call_id,
+                    existing,
+                });
+            }
         }
     }
     Ok(())
