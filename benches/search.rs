@@ -6,17 +6,22 @@
 //! cargo bench --bench search -- 10000 100000 1000000 # chosen sizes
 //! ```
 //!
+//! With `HUBCALLS_BENCH_DATABASE_URL=postgres://…` set, the same runs go to the PostgreSQL
+//! store (a fresh schema per size, dropped afterwards) instead.
+//!
 //! Numbers are printed, never asserted. Runs go through `CallService::search`, the code path
 //! an HTTP search takes minus JSON encoding.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hubcalls::config::PostgresSettings;
 use hubcalls::crm::call::{PortalId, WriteSource};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest, SortSpec};
 use hubcalls::crm::service::{CallService, CreateRequest};
-use hubcalls::store::SqliteStore;
+use hubcalls::crm::store::CallStore;
+use hubcalls::store::{PostgresStore, SqliteStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -239,15 +244,84 @@ fn main() {
     } else {
         sizes
     };
-    println!("# hubcalls search benchmark (SQLite store, one portal)");
+    let engine = if database_url().is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("# hubcalls search benchmark ({engine} store, one portal)");
     for size in sizes {
         run(size);
     }
 }
 
+fn database_url() -> Option<String> {
+    std::env::var("HUBCALLS_BENCH_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The store to measure, and the PostgreSQL schema to drop afterwards (if any).
+fn open_store(dir: &std::path::Path, size: usize) -> (Arc<dyn CallStore>, Option<String>) {
+    match database_url() {
+        Some(url) => {
+            let schema = format!("hubcalls_bench_{size}_{}", std::process::id());
+            let mut settings = PostgresSettings::new(url);
+            settings.schema = Some(schema.clone());
+            settings.statement_timeout_ms = 600_000;
+            let store = PostgresStore::open(&settings).expect("store opens");
+            (Arc::new(store), Some(schema))
+        }
+        None => (Arc::new(SqliteStore::open(dir).expect("store opens")), None),
+    }
+}
+
+/// Bytes of a data directory's files.
+fn directory_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn admin_client() -> Option<postgres::Client> {
+    postgres::Client::connect(&database_url()?, postgres::NoTls).ok()
+}
+
+/// Bytes of a PostgreSQL schema's tables and indexes.
+fn schema_bytes(schema: &str) -> u64 {
+    let Some(mut client) = admin_client() else {
+        return 0;
+    };
+    client
+        .query_one(
+            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+            &[&schema],
+        )
+        .map(|row| row.get::<_, i64>(0) as u64)
+        .unwrap_or(0)
+}
+
+/// Drops the benchmark's PostgreSQL schema when the run ends.
+struct DropSchema(Option<String>);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        if let (Some(schema), Some(mut client)) = (&self.0, admin_client()) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
 fn run(size: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(SqliteStore::open(dir.path()).expect("store opens"));
+    let (store, schema) = open_store(dir.path(), size);
+    let drop_schema = DropSchema(schema);
     let service = CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
     let source = WriteSource::integration(1);
     let mut rng = StdRng::seed_from_u64(42);
@@ -263,14 +337,10 @@ fn run(size: usize) {
         loaded += batch.len();
     }
     let load = started.elapsed();
-    let db_bytes: u64 = std::fs::read_dir(dir.path())
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0);
+    let db_bytes = match &drop_schema.0 {
+        Some(schema) => schema_bytes(schema),
+        None => directory_bytes(dir.path()),
+    };
     println!(
         "\n## {size} calls: loaded in {:.1} s ({:.0} calls/s), {:.0} bytes on disk per call",
         load.as_secs_f64(),
