@@ -87,6 +87,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/console", get(index))
         .route("/console/", get(index))
         .route("/console/{*file}", get(asset))
+        .method_not_allowed_fallback(super::method_not_allowed)
 }
 
 async fn index(request: Request) -> Response {

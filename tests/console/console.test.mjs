@@ -173,6 +173,31 @@ test('a search built in the form shows its request body, sends exactly that, and
   await page.context().close();
 });
 
+test('search results page with the `after` the body shows', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${server.baseUrl}/`);
+  await connect(page, server.tokens.portal1, 'Portal one');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByLabel('Query (searches title and body preview)').fill('console');
+  await page.getByRole('button', { name: 'Run search' }).click();
+  await page.getByText('12 matching calls').waitFor();
+  assert.deepEqual(await titlesIn(page, 'search-results'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(titleOf));
+  const firstBody = JSON.parse(await page.locator('#search-body').textContent());
+  assert.equal(firstBody.query, 'console');
+  assert.equal(firstBody.after, undefined);
+
+  await page.locator('#search-next').click();
+  await page.locator('#search-results caption', { hasText: 'page 2' }).waitFor();
+  assert.deepEqual(await titlesIn(page, 'search-results'), [11, 12].map(titleOf));
+  assert.equal(JSON.parse(await page.locator('#search-body').textContent()).after, '10');
+  assert.equal(await page.locator('#search-next').isDisabled(), true);
+  await page.locator('#search-prev').click();
+  await page.locator('#search-results caption', { hasText: 'page 1' }).waitFor();
+  assert.equal(await page.locator('#search-results tbody tr').count(), 10);
+  assertWellBehaved(page);
+  await page.context().close();
+});
+
 test('a search the API refuses shows HubSpot\'s error with its correlation id', async () => {
   const page = await openPage(browser);
   await page.goto(`${server.baseUrl}/#search`);
@@ -222,6 +247,11 @@ test('portals switch by token, and a call shows its properties, history and asso
   assert.match(associations, /companies 601: unlabelled \(type 182, HUBSPOT_DEFINED\)/);
   assert.match(associations, /Deals \(0\)/);
   await screenshot(page, 'detail');
+
+  // The address names the call: a reload shows it again, the portal kept for this tab.
+  await page.reload();
+  await page.locator('#detail-history details', { hasText: '(hs_call_title)' }).waitFor();
+  assert.match(await page.locator('#connection').textContent(), /Connected: Portal two/);
 
   // Back to portal one: its list returns.
   await page.getByRole('link', { name: 'Back to the list' }).click();

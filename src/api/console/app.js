@@ -359,13 +359,14 @@ function route() {
   }
 }
 
-async function reloadAll() {
+/** Everything shown comes from the current portal; `reroute` also reloads an open call. */
+async function reloadAll(reroute = true) {
   await restartList();
   state.search.cursors = [null];
   state.search.page = 0;
   if (state.search.ran) await runSearch();
   else renderSearchBody();
-  if (location.hash.startsWith('#call/')) route();
+  if (reroute && location.hash.startsWith('#call/')) route();
 }
 
 function start() {
@@ -401,7 +402,8 @@ function start() {
   renderGroups();
   route();
   if (token()) {
-    loadDefinitions().then(reloadAll);
+    // route() above already opened a call named in the address, if any.
+    loadDefinitions().then(() => reloadAll(false));
   } else {
     $('calls-results').replaceChildren(el('p', { class: 'empty' }, 'Connect with a token to see calls.'));
   }
