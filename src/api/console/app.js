@@ -41,16 +41,26 @@ const state = {
 const token = () => state.portals[state.current]?.token;
 const labelOf = (name) => state.definitions.find((d) => d.name === name)?.label || name;
 const pageSize = () => Number($('page-size').value);
-const showError = (error) => renderError($('error'), error);
+/** What the error on show came from: only a later success of the same kind clears it. */
+let errorSource = null;
 
-/** Runs an API action, showing its failure in the error box instead of throwing. */
-async function attempt(work) {
+function showError(source, error) {
+  errorSource = error ? source : null;
+  renderError($('error'), error);
+}
+
+/**
+ * Runs an API action of kind `source` (connect, properties, list, search, call), showing its
+ * failure in the error box instead of throwing. Requests run concurrently, so a success of
+ * one kind must not hide the failure of another.
+ */
+async function attempt(source, work) {
   try {
     const result = await work();
-    showError(null);
+    if (errorSource === source) showError(source, null);
     return result;
   } catch (error) {
-    showError(error);
+    showError(source, error);
     return undefined;
   }
 }
@@ -80,7 +90,7 @@ async function connect(event) {
   const value = $('token').value.trim();
   if (!value) return;
   // The token must work before it is kept: reading the call properties proves it.
-  const properties = await attempt(() => api.properties(value));
+  const properties = await attempt('connect', () => api.properties(value));
   if (!properties) return;
   const name = $('portal-name').value.trim() || `Portal with token …${value.slice(-4)}`;
   const existing = state.portals.findIndex((p) => p.token === value);
@@ -126,7 +136,7 @@ function setDefinitions(definitions) {
 
 async function loadDefinitions() {
   if (!token()) return;
-  const properties = await attempt(() => api.properties(token()));
+  const properties = await attempt('properties', () => api.properties(token()));
   if (properties) setDefinitions(properties.results);
 }
 
@@ -163,14 +173,19 @@ function renderPager(prefix, pager, hasNext) {
   $(`${prefix}-page`).textContent = `Page ${pager.page + 1}`;
 }
 
+/** Request counters: an answer that arrives after a newer request was sent is dropped. */
+const latest = { list: 0, search: 0, call: 0 };
+
 async function loadList() {
   if (!token()) return;
+  const ticket = ++latest.list;
   const pager = state.list;
   const results = $('calls-results');
   results.setAttribute('aria-busy', 'true');
-  const page = await attempt(() => api.list(token(), {
+  const page = await attempt('list', () => api.list(token(), {
     limit: pageSize(), after: pager.cursors[pager.page], properties: state.columns,
   }));
+  if (ticket !== latest.list) return;
   results.removeAttribute('aria-busy');
   if (!page) return;
   const next = page.paging?.next?.after;
@@ -304,7 +319,9 @@ async function runSearch() {
   renderSearchBody();
   const results = $('search-results');
   results.setAttribute('aria-busy', 'true');
-  const page = await attempt(() => api.search(token(), body));
+  const ticket = ++latest.search;
+  const page = await attempt('search', () => api.search(token(), body));
+  if (ticket !== latest.search) return;
   results.removeAttribute('aria-busy');
   if (!page) return;
   s.ran = true;
@@ -333,7 +350,14 @@ async function showCall(id) {
   }
   if (state.definitions.length === 0) await loadDefinitions();
   const names = state.definitions.map((d) => d.name);
-  const both = await attempt(() => Promise.all([api.call(token(), id, names), api.associations(token(), id)]));
+  const ticket = ++latest.call;
+  // The call first: when it cannot be read, its own error (e.g. 404) is the one to show, not
+  // whatever the association reads of a missing call answer.
+  const both = await attempt('call', async () => {
+    const call = await api.call(token(), id, names);
+    return [call, await api.associations(token(), id)];
+  });
+  if (ticket !== latest.call) return;
   if (!both) {
     detail.replaceChildren(el('p', { class: 'empty' }, 'This call could not be read.'));
     return;
