@@ -73,7 +73,7 @@ test('the list shows the seeded calls and pages forward and back', async () => {
     .slice(0, headers.length));
   assert.equal(headers.length, DEFAULT_COLUMNS.length + 1);
 
-  await page.getByLabel('Per page').selectOption('5');
+  await page.getByLabel('Per page', { exact: true }).selectOption('5');
   await page.waitForFunction(() => document.querySelectorAll('#calls-results tbody tr').length === 5);
   assert.deepEqual(await titlesIn(page, 'calls-results'), [1, 2, 3, 4, 5].map(titleOf));
   assert.equal(await page.getByRole('button', { name: 'Previous page' }).first().isDisabled(), true);
@@ -194,6 +194,13 @@ test('search results page with the `after` the body shows', async () => {
   await page.locator('#search-prev').click();
   await page.locator('#search-results caption', { hasText: 'page 1' }).waitFor();
   assert.equal(await page.locator('#search-results tbody tr').count(), 10);
+
+  // A bigger page: the body asks for it and everything fits on one page.
+  await page.getByLabel('Results per page').selectOption('25');
+  assert.equal(JSON.parse(await page.locator('#search-body').textContent()).limit, 25);
+  await page.getByRole('button', { name: 'Run search' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#search-results tbody tr').length === 12);
+  assert.equal(await page.locator('#search-next').isDisabled(), true);
   assertWellBehaved(page);
   await page.context().close();
 });

@@ -211,7 +211,7 @@ function currentSearchBody() {
   const s = state.search;
   return searchBody({
     query: s.query, groups: s.groups, sort: s.sort, properties: state.columns,
-    limit: pageSize(), after: s.cursors[s.page],
+    limit: Number($('search-limit').value), after: s.cursors[s.page],
   });
 }
 
@@ -401,7 +401,8 @@ function start() {
   $('tab-search').addEventListener('click', () => { location.hash = 'search'; });
   $('columns-filter').addEventListener('input', renderColumnChooser);
   $('columns-list').addEventListener('change', toggleColumn);
-  $('page-size').addEventListener('change', () => { restartList(); searchEdited(); });
+  $('page-size').addEventListener('change', restartList);
+  $('search-limit').addEventListener('change', searchEdited);
   $('reload').addEventListener('click', restartList);
   $('calls-prev').addEventListener('click', () => turnListPage(-1));
   $('calls-next').addEventListener('click', () => turnListPage(1));
@@ -424,6 +425,7 @@ function start() {
 
   renderPortals();
   renderGroups();
+  $('columns-count').textContent = String(state.columns.length);
   route();
   if (token()) {
     // route() above already opened a call named in the address, if any.
