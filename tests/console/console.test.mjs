@@ -264,6 +264,13 @@ test('portals switch by token, and a call shows its properties, history and asso
   await page.getByRole('link', { name: 'Back to the list' }).click();
   await page.getByLabel('Portal', { exact: true }).selectOption({ label: 'Portal one' });
   await page.locator('#calls-results tbody tr', { hasText: titleOf(1) }).waitFor();
+
+  // Forgetting portal one's token leaves portal two, whose call shows again.
+  await page.getByRole('button', { name: 'Forget this token' }).click();
+  await page.getByText('Connected: Portal two').waitFor();
+  assert.deepEqual(await page.getByLabel('Portal', { exact: true }).locator('option').allTextContents(), ['Portal two']);
+  await page.locator('#calls-results tbody tr', { hasText: 'Third title' }).waitFor();
+  assert.ok(!(await page.evaluate(() => sessionStorage.getItem('hubcalls.portals'))).includes(server.tokens.portal1));
   assertWellBehaved(page);
   await page.context().close();
 });
