@@ -281,7 +281,8 @@ test('a call of another portal is not found, with the error shown', async () => 
   await connect(page, server.tokens.portal1, 'Portal one');
   await page.goto(`${server.baseUrl}/#call/${historyCallId}`);
   await page.getByRole('alert').getByText('HTTP 404').waitFor();
-  assert.match(await page.locator('#detail').textContent(), /could not be read/);
+  await page.locator('#detail', { hasText: 'This call could not be read.' }).waitFor();
+  assert.equal(await page.locator('#detail-properties').count(), 0, 'nothing of the other portal shows');
   assertWellBehaved(page);
   await page.context().close();
 });
@@ -306,6 +307,11 @@ test('a bad token shows HubSpot\'s 401 and connects nothing', async () => {
 
   await alert.getByRole('button', { name: 'Dismiss' }).click();
   assert.equal(await page.locator('#error').isHidden(), true);
+
+  // Without a portal, a search says why it cannot run instead of doing nothing.
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('button', { name: 'Run search' }).click();
+  await alert.getByText('Connect with a token first').waitFor();
   assertWellBehaved(page);
   await page.context().close();
 });

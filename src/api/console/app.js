@@ -313,7 +313,10 @@ function addGroup() {
 }
 
 async function runSearch() {
-  if (!token()) return;
+  if (!token()) {
+    showError('search', new Error('Connect with a token first: searches run as the token\'s portal.'));
+    return;
+  }
   const s = state.search;
   const body = currentSearchBody();
   renderSearchBody();
