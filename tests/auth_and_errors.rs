@@ -292,7 +292,8 @@ async fn unknown_route_is_404_envelope() {
     for path in [
         "/crm/v3/nothing-here",
         "/crm/v3/objects/calls/1/extra/segments/here",
-        "/",
+        // `/` itself serves the web console (tests/console.rs).
+        "/no-such-page",
     ] {
         let reply = app.get(path).await;
         let body = reply.assert_error(404, "OBJECT_NOT_FOUND");

@@ -5,6 +5,7 @@ mod associations;
 pub mod auth;
 mod batch;
 mod calls;
+mod console;
 pub mod error;
 mod gdpr;
 pub mod json;
@@ -375,6 +376,7 @@ pub fn router(
             "/metrics",
             get(metrics::render).with_state(state.metrics.clone()),
         )
+        .merge(console::routes())
         .merge(admin)
         .merge(api)
         .layer(axum::middleware::from_fn_with_state(
