@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod crm;
 pub mod store;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,6 +28,8 @@ use crate::store::SqliteStore;
 pub enum StartError {
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    #[error("invalid webhook settings: {0}")]
+    Webhooks(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -59,9 +62,17 @@ impl App {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.storage, config.max_database_bytes)?;
+        // Webhooks hear of every committed write through a wrapper around the store.
+        let webhooks = webhooks::Webhooks::start(config.webhook_delivery, config.webhooks.clone())
+            .map_err(StartError::Webhooks)?;
+        let store: Arc<dyn CallStore> = Arc::new(crm::webhooks::ReportingStore::new(
+            store,
+            Arc::new(webhooks.clone()),
+        ));
         let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
         let state = AppState {
             service: Arc::new(service),
+            webhooks,
             tokens: Arc::new(TokenRegistry::new(config.tokens.clone())),
             metrics: api::metrics::Metrics::default(),
         };

@@ -12,3 +12,4 @@ pub mod search;
 pub mod service;
 pub mod store;
 pub mod time;
+pub mod webhooks;
