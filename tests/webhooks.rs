@@ -281,7 +281,10 @@ async fn creation_and_property_changes_arrive_signed_and_shaped_like_hubspots() 
             r.iter().flat_map(Received::events).count() >= 4
         })
         .await;
-    let events: Vec<Value> = requests.iter().flat_map(Received::events).collect();
+    // Separate writes may arrive in separate batches, in any order; event ids follow the
+    // order of the writes.
+    let mut events: Vec<Value> = requests.iter().flat_map(Received::events).collect();
+    events.sort_by_key(|e| e["eventId"].as_u64());
     let changes = of_type(&events, "object.propertyChange");
     let values: Vec<&Value> = changes.iter().map(|e| &e["propertyValue"]).collect();
     assert_eq!(values, [&json!("Intro"), &json!("Follow-up"), &json!("")]);
