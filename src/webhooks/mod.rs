@@ -437,3 +437,97 @@ impl Webhooks {
         event
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::call::WriteSource;
+
+    fn settings(subscriptions: Value) -> WebhookSettings {
+        serde_json::from_value(json!({
+            "targetUrl": "http://127.0.0.1:9/hook",
+            "appId": 1,
+            "clientSecret": "s",
+            "subscriptions": subscriptions,
+        }))
+        .unwrap()
+    }
+
+    fn created(call_id: u64) -> Change {
+        Change::Created {
+            call_id,
+            at: 1,
+            source: WriteSource::integration(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_its_oldest_events_and_counts_them() {
+        let delivery = DeliverySettings {
+            queue_capacity: 2,
+            // Long enough that nothing is sent while the test looks at the queue.
+            batch_window_ms: 600_000,
+            ..DeliverySettings::default()
+        };
+        let webhooks = Webhooks::start(delivery, Vec::new()).unwrap();
+        webhooks
+            .put(
+                1,
+                settings(json!([{"subscriptionType": "object.creation"}])),
+            )
+            .unwrap();
+        webhooks.publish(1, (1..=5).map(created).collect());
+        assert_eq!(webhooks.deliverer().queued(), 2);
+        assert_eq!(webhooks.deliverer().dropped(), 3);
+        // Another portal, without settings, queues nothing.
+        webhooks.publish(2, vec![created(9)]);
+        assert_eq!(webhooks.deliverer().queued(), 2);
+    }
+
+    #[tokio::test]
+    async fn only_wanted_changes_become_events() {
+        let webhooks = Webhooks::start(DeliverySettings::default(), Vec::new()).unwrap();
+        webhooks
+            .put(
+                1,
+                settings(json!([
+                    {"subscriptionType": "object.propertyChange", "propertyName": "hs_call_title"},
+                    {"subscriptionType": "object.deletion", "active": false},
+                ])),
+            )
+            .unwrap();
+        assert!(webhooks.wants(1, ChangeKind::PropertyChange));
+        assert!(!webhooks.wants(1, ChangeKind::Deletion), "inactive");
+        assert!(!webhooks.wants(1, ChangeKind::Creation));
+        assert!(!webhooks.wants(2, ChangeKind::PropertyChange));
+        let change = |name: &str| Change::PropertyChanged {
+            call_id: 1,
+            at: 1,
+            name: name.to_owned(),
+            value: None,
+            source: WriteSource::calculated(),
+        };
+        webhooks.publish(
+            1,
+            vec![
+                change("hs_call_body"),
+                change("hs_call_title"),
+                Change::Deleted { call_id: 1, at: 1 },
+            ],
+        );
+        assert_eq!(webhooks.deliverer().queued(), 1);
+    }
+
+    #[test]
+    fn config_entries_need_a_portal() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let error = Webhooks::start(DeliverySettings::default(), vec![settings(json!([]))])
+            .err()
+            .unwrap();
+        assert!(error.contains("needs a portal"), "{error}");
+    }
+}
