@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::crm::call::PortalId;
 use crate::crm::search::SearchLimits;
+use crate::webhooks::{DeliverySettings, WebhookSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./hubcalls-data";
@@ -148,6 +149,10 @@ struct ConfigFile {
     max_database_bytes: Option<u64>,
     #[serde(default)]
     postgres: PostgresFile,
+    #[serde(default)]
+    webhooks: Vec<WebhookSettings>,
+    #[serde(default)]
+    webhook_delivery: DeliverySettings,
 }
 
 /// The `[postgres]` section: where the shared store is and how it is used.
@@ -248,6 +253,10 @@ pub struct Config {
     /// A cap on the database size: past it, writes answer 503 (as on a full disk) while
     /// reads go on.
     pub max_database_bytes: Option<u64>,
+    /// Webhook settings of portals (`[[webhooks]]`); the admin API can change them.
+    pub webhooks: Vec<WebhookSettings>,
+    /// How webhooks are batched, timed out and retried (`[webhook_delivery]`).
+    pub webhook_delivery: DeliverySettings,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
 }
@@ -313,6 +322,8 @@ impl Config {
             rate_limits: RateLimits::default(),
             admin_token: None,
             max_database_bytes: None,
+            webhooks: Vec::new(),
+            webhook_delivery: DeliverySettings::default(),
             warnings: Vec::new(),
         }
     }
@@ -385,6 +396,8 @@ impl Config {
         config.rate_limits = file.rate_limits;
         config.admin_token = args.admin_token.or(file.admin_token);
         config.max_database_bytes = file.max_database_bytes;
+        config.webhooks = file.webhooks;
+        config.webhook_delivery = file.webhook_delivery;
         if let Some(tier) = args.rate_limit_tier {
             config.rate_limits.tier = Some(tier);
         }
@@ -492,6 +505,37 @@ mod tests {
         assert_eq!(file.tokens[0].scopes, vec!["crm.objects.contacts.read"]);
         assert_eq!(file.tokens[1].scopes.len(), 2);
         assert_eq!(file.tokens[1].portal, 2);
+    }
+
+    #[test]
+    fn webhook_entries_parse() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [[webhooks]]
+            portal = 1
+            target_url = "http://127.0.0.1:9000/hook"
+            app_id = 42
+            client_secret = "s3cret"
+
+            [[webhooks.subscriptions]]
+            subscription_type = "object.propertyChange"
+            property_name = "hs_call_title"
+
+            [webhook_delivery]
+            retry_base_ms = 10
+            "#,
+        )
+        .unwrap();
+        let hook = &file.webhooks[0];
+        assert_eq!((hook.portal, hook.app_id), (Some(1), 42));
+        assert_eq!(hook.max_concurrent_requests, 10);
+        assert_eq!(
+            hook.subscriptions[0].property_name.as_deref(),
+            Some("hs_call_title")
+        );
+        assert!(hook.subscriptions[0].active);
+        assert_eq!(file.webhook_delivery.retry_base_ms, 10);
+        assert_eq!(file.webhook_delivery.max_retries, 10);
     }
 
     #[cfg(unix)]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod crm;
 pub mod migrate_store;
 pub mod store;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +29,8 @@ use crate::store::{PostgresStore, SqliteStore};
 pub enum StartError {
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    #[error("invalid webhook settings: {0}")]
+    Webhooks(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -66,9 +69,17 @@ impl App {
         let store = tokio::task::spawn_blocking(move || open_store(&storage, cap))
             .await
             .map_err(|e| StoreError::Backend(format!("opening the store failed: {e}")))??;
+        // Webhooks hear of every committed write through a wrapper around the store.
+        let webhooks = webhooks::Webhooks::start(config.webhook_delivery, config.webhooks.clone())
+            .map_err(StartError::Webhooks)?;
+        let store: Arc<dyn CallStore> = Arc::new(crm::webhooks::ReportingStore::new(
+            store,
+            Arc::new(webhooks.clone()),
+        ));
         let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
         let state = AppState {
             service: Arc::new(service),
+            webhooks,
             tokens: Arc::new(TokenRegistry::new(config.tokens.clone())),
             metrics: api::metrics::Metrics::default(),
         };

@@ -15,6 +15,7 @@ pub mod query;
 mod rate_limit;
 mod render;
 mod search;
+mod webhooks_admin;
 pub mod wire;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub service: Arc<CallService>,
     pub tokens: Arc<TokenRegistry>,
     pub metrics: metrics::Metrics,
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
@@ -260,6 +262,16 @@ pub fn router(
         .route(
             "/_hubcalls/portals/{portal}",
             axum::routing::delete(admin::reset_portal),
+        )
+        .route(
+            "/_hubcalls/portals/{portal}/webhooks",
+            put(webhooks_admin::put)
+                .get(webhooks_admin::get)
+                .delete(webhooks_admin::delete),
+        )
+        .route(
+            "/_hubcalls/portals/{portal}/webhooks/attempts",
+            get(webhooks_admin::attempts),
         )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

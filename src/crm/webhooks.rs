@@ -1,0 +1,427 @@
+//! What changed, as webhooks report it: the changes a committed write made to calls, and a
+//! store wrapper that reports them.
+//!
+//! The wrapper sits between the rules and the engine, so every write path (single, batch,
+//! upsert, archive, GDPR delete, associations) is covered without the rules knowing about
+//! webhooks, and a change is reported only once the engine has committed it: a write that
+//! fails or is rolled back reports nothing. Import and restore (`restore_calls`) and the
+//! admin reset report nothing either: they load known data, they are not user activity.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::associations::{AssociatedKind, Association};
+use super::call::{Call, CallId, PortalId, WriteSource};
+use super::error::StoreError;
+use super::history::{HistoryEntry, PropertyChange};
+use super::properties::PropertyCatalogue;
+use super::schema::{PropertyGroup, PropertyRecord};
+use super::search::{SearchHits, SearchPlan};
+use super::store::{CallMutation, CallStore, NewCall, RestoredCall};
+use super::time::{now_millis, EpochMillis};
+
+/// One committed change of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Created {
+        call_id: CallId,
+        at: EpochMillis,
+        source: WriteSource,
+    },
+    /// A property got a new value (`None`: it was cleared).
+    PropertyChanged {
+        call_id: CallId,
+        at: EpochMillis,
+        name: String,
+        value: Option<String>,
+        source: WriteSource,
+    },
+    /// The call left the live calls (archived, or deleted for good while live).
+    Deleted { call_id: CallId, at: EpochMillis },
+    AssociationChanged {
+        at: EpochMillis,
+        association: Association,
+        removed: bool,
+    },
+}
+
+/// Kinds of change, so a sink can say which it wants before any work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Creation,
+    PropertyChange,
+    Deletion,
+    AssociationChange,
+}
+
+/// Where committed changes go (the webhook deliverer). Must not block: it is called on the
+/// request's path, right after the commit.
+pub trait ChangeSink: Send + Sync {
+    /// Whether any change of this kind in the portal would be used; when not, the wrapper
+    /// skips the reads it needs to describe it.
+    fn wants(&self, portal: PortalId, kind: ChangeKind) -> bool;
+    fn publish(&self, portal: PortalId, changes: Vec<Change>);
+}
+
+/// A [`CallStore`] that reports the changes of committed writes to a [`ChangeSink`].
+pub struct ReportingStore {
+    inner: Arc<dyn CallStore>,
+    sink: Arc<dyn ChangeSink>,
+}
+
+impl ReportingStore {
+    pub fn new(inner: Arc<dyn CallStore>, sink: Arc<dyn ChangeSink>) -> Self {
+        Self { inner, sink }
+    }
+
+    fn publish(&self, portal: PortalId, changes: Vec<Change>) {
+        if !changes.is_empty() {
+            self.sink.publish(portal, changes);
+        }
+    }
+
+    fn wants_any(&self, portal: PortalId) -> bool {
+        [
+            ChangeKind::Creation,
+            ChangeKind::PropertyChange,
+            ChangeKind::Deletion,
+            ChangeKind::AssociationChange,
+        ]
+        .into_iter()
+        .any(|kind| self.sink.wants(portal, kind))
+    }
+
+    /// The associations between one call and one record, as they are now.
+    fn pair(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+    ) -> Result<BTreeSet<Association>, StoreError> {
+        Ok(self
+            .inner
+            .associations(portal, &[call_id])?
+            .into_iter()
+            .filter(|a| a.kind == kind && a.to_id == to_id)
+            .collect())
+    }
+
+    /// Reports `deleted` as deletions when they were live before the write.
+    fn report_deletions(&self, portal: PortalId, live_before: Vec<CallId>, at: EpochMillis) {
+        let changes = live_before
+            .into_iter()
+            .map(|call_id| Change::Deleted { call_id, at })
+            .collect();
+        self.publish(portal, changes);
+    }
+
+    fn live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<CallId>, StoreError> {
+        Ok(self
+            .inner
+            .get_calls(portal, ids)?
+            .into_iter()
+            .filter(|call| !call.is_archived())
+            .map(|call| call.id)
+            .collect())
+    }
+}
+
+fn property_changes(
+    call_id: CallId,
+    changes: &[PropertyChange],
+) -> impl Iterator<Item = Change> + '_ {
+    changes.iter().map(move |change| Change::PropertyChanged {
+        call_id,
+        at: change.entry.timestamp,
+        name: change.name.clone(),
+        value: change.value.clone(),
+        source: change.entry.source.clone(),
+    })
+}
+
+/// Who created a call: the source hubcalls records in `hs_object_source` and
+/// `hs_object_source_id` (its identity properties are written by "CALCULATED").
+fn creation_source(call: &Call) -> WriteSource {
+    WriteSource {
+        source_type: call
+            .property("hs_object_source")
+            .unwrap_or("INTEGRATION")
+            .to_owned(),
+        source_id: call.property("hs_object_source_id").map(str::to_owned),
+    }
+}
+
+fn association_changes(
+    associations: impl IntoIterator<Item = Association>,
+    removed: bool,
+    at: EpochMillis,
+) -> impl Iterator<Item = Change> {
+    associations
+        .into_iter()
+        .map(move |association| Change::AssociationChanged {
+            at,
+            association,
+            removed,
+        })
+}
+
+impl CallStore for ReportingStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping()
+    }
+
+    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+        self.inner.allocate_ids(count)
+    }
+
+    fn write_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        inserts: &[NewCall],
+        update_ids: &[CallId],
+        apply: &mut CallMutation<'_>,
+    ) -> Result<Vec<Option<Call>>, StoreError> {
+        if !self.wants_any(portal) {
+            return self
+                .inner
+                .write_calls(portal, schema, inserts, update_ids, apply);
+        }
+        // The engine may run the mutation again if it retries its transaction: the last
+        // run of each position is what was committed.
+        let mut applied: HashMap<usize, Vec<PropertyChange>> = HashMap::new();
+        let updated =
+            self.inner
+                .write_calls(portal, schema, inserts, update_ids, &mut |at, call| {
+                    let changes = apply(at, call);
+                    applied.insert(at, changes.clone());
+                    changes
+                })?;
+        let mut changes = Vec::new();
+        for new in inserts {
+            changes.push(Change::Created {
+                call_id: new.call.id,
+                at: new.call.created_at,
+                source: creation_source(&new.call),
+            });
+            changes.extend(property_changes(new.call.id, &new.changes));
+            changes.extend(association_changes(
+                new.associations.iter().cloned(),
+                false,
+                new.call.created_at,
+            ));
+        }
+        for (at, state) in updated.iter().enumerate() {
+            if let (Some(call), Some(done)) = (state, applied.get(&at)) {
+                changes.extend(property_changes(call.id, done));
+            }
+        }
+        self.publish(portal, changes);
+        Ok(updated)
+    }
+
+    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
+        self.inner.get_calls(portal, ids)
+    }
+
+    fn list_calls(
+        &self,
+        portal: PortalId,
+        archived: bool,
+        from_id: CallId,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        self.inner.list_calls(portal, archived, from_id, limit)
+    }
+
+    fn archive_calls(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        at: EpochMillis,
+    ) -> Result<(), StoreError> {
+        if !self.sink.wants(portal, ChangeKind::Deletion) {
+            return self.inner.archive_calls(portal, ids, at);
+        }
+        let live = self.live_calls(portal, ids)?;
+        self.inner.archive_calls(portal, ids, at)?;
+        self.report_deletions(portal, live, at);
+        Ok(())
+    }
+
+    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+        if !self.sink.wants(portal, ChangeKind::Deletion) {
+            return self.inner.purge_calls(portal, ids);
+        }
+        // An archived call was reported when it was archived.
+        let live = self.live_calls(portal, ids)?;
+        self.inner.purge_calls(portal, ids)?;
+        self.report_deletions(portal, live, now_millis());
+        Ok(())
+    }
+
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.inner.reset_portal(portal)
+    }
+
+    fn history(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        names: &[String],
+    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+        self.inner.history(portal, ids, names)
+    }
+
+    fn associations(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.inner.associations(portal, ids)
+    }
+
+    fn find_by_value(
+        &self,
+        portal: PortalId,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<CallId>, StoreError> {
+        self.inner.find_by_value(portal, name, value)
+    }
+
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
+        self.inner.portals()
+    }
+
+    fn restore_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        calls: &[RestoredCall],
+    ) -> Result<(), StoreError> {
+        self.inner.restore_calls(portal, schema, calls)
+    }
+
+    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.inner.search(portal, plan)
+    }
+
+    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
+        self.inner.purge_property_values(portal, name)
+    }
+
+    fn replace_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        associations: &[Association],
+    ) -> Result<(), StoreError> {
+        if !self.sink.wants(portal, ChangeKind::AssociationChange) {
+            return self
+                .inner
+                .replace_associations(portal, call_id, kind, to_id, associations);
+        }
+        let before = self.pair(portal, call_id, kind, to_id)?;
+        self.inner
+            .replace_associations(portal, call_id, kind, to_id, associations)?;
+        let after: BTreeSet<Association> = associations.iter().cloned().collect();
+        let at = now_millis();
+        let changes = association_changes(before.difference(&after).cloned(), true, at)
+            .chain(association_changes(
+                after.difference(&before).cloned(),
+                false,
+                at,
+            ))
+            .collect();
+        self.publish(portal, changes);
+        Ok(())
+    }
+
+    fn add_associations(
+        &self,
+        portal: PortalId,
+        associations: &[Association],
+    ) -> Result<(), StoreError> {
+        if !self.sink.wants(portal, ChangeKind::AssociationChange) {
+            return self.inner.add_associations(portal, associations);
+        }
+        let mut call_ids: Vec<CallId> = associations.iter().map(|a| a.call_id).collect();
+        call_ids.sort_unstable();
+        call_ids.dedup();
+        let before: BTreeSet<Association> = self
+            .inner
+            .associations(portal, &call_ids)?
+            .into_iter()
+            .collect();
+        self.inner.add_associations(portal, associations)?;
+        let added: BTreeSet<Association> = associations
+            .iter()
+            .filter(|a| !before.contains(a))
+            .cloned()
+            .collect();
+        self.publish(
+            portal,
+            association_changes(added, false, now_millis()).collect(),
+        );
+        Ok(())
+    }
+
+    fn remove_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        type_ids: Option<&[u32]>,
+    ) -> Result<(), StoreError> {
+        if !self.sink.wants(portal, ChangeKind::AssociationChange) {
+            return self
+                .inner
+                .remove_associations(portal, call_id, kind, to_id, type_ids);
+        }
+        let before = self.pair(portal, call_id, kind, to_id)?;
+        self.inner
+            .remove_associations(portal, call_id, kind, to_id, type_ids)?;
+        let removed = before
+            .into_iter()
+            .filter(|a| type_ids.is_none_or(|ids| ids.contains(&a.type_id)));
+        self.publish(
+            portal,
+            association_changes(removed, true, now_millis()).collect(),
+        );
+        Ok(())
+    }
+
+    fn associations_to(
+        &self,
+        portal: PortalId,
+        kind: AssociatedKind,
+        to_ids: &[u64],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.inner.associations_to(portal, kind, to_ids)
+    }
+
+    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
+        self.inner.custom_properties(portal)
+    }
+
+    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
+        self.inner.save_property(portal, property)
+    }
+
+    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
+        self.inner.custom_groups(portal)
+    }
+
+    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
+        self.inner.save_group(portal, group)
+    }
+
+    fn schema_version(&self, portal: PortalId) -> Result<u64, StoreError> {
+        self.inner.schema_version(portal)
+    }
+}
