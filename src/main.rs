@@ -1,4 +1,6 @@
-//! The `hubcalls` command line: `serve` (the default).
+//! The `hubcalls` command line: `serve` (the default), `export` and `import`.
+
+mod cli_transfer;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,10 @@ enum LogFormat {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Write a portal (custom properties, calls with history and associations) as NDJSON.
+    Export(cli_transfer::ExportArgs),
+    /// Load an NDJSON export or fixture, or a HubSpot CSV export of calls.
+    Import(cli_transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         None => cli.serve,
+        Some(Command::Export(args)) => return finish(cli_transfer::export(args)),
+        Some(Command::Import(args)) => return finish(cli_transfer::import(args)),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,6 +74,16 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hubcalls: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn finish(outcome: Result<(), String>) -> ExitCode {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("hubcalls: {message}");
