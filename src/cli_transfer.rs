@@ -17,7 +17,7 @@ use hubcalls::crm::store::CallStore;
 use hubcalls::crm::transfer::{
     apply_import, check_import, export_portal, ImportOptions, TransferError,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 /// Problems printed before the rest are only counted.
 const LISTED_ROWS: usize = 50;
@@ -82,15 +82,20 @@ fn progress(total: Option<usize>, verb: &str) -> ProgressBar {
     let (bar, template) = match total {
         Some(total) => (
             ProgressBar::new(total as u64),
-            format!("{verb} [{{bar:30}}] {{pos}}/{{len}} calls ({{per_sec}}, {{eta}} left)"),
+            format!("{verb} [{{bar:30}}] {{pos}}/{{len}} calls ({{rate}}, {{eta}} left)"),
         ),
         None => (
             ProgressBar::new_spinner(),
-            format!("{{spinner}} {verb} {{pos}} calls ({{per_sec}}, {{elapsed}})"),
+            format!("{{spinner}} {verb} {{pos}} calls ({{rate}}, {{elapsed}})"),
         ),
     };
     if let Ok(style) = ProgressStyle::with_template(&template) {
-        bar.set_style(style);
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{:.0} calls/s", state.per_sec());
+            },
+        ));
     }
     bar
 }
