@@ -207,8 +207,17 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
                 reset: args.reset,
             };
             let builtin = PropertyCatalogue::builtin();
-            let plan = check_import(store.as_ref(), &builtin, read(file)?, options)
-                .map_err(|e| describe(e, file))?;
+            let checking = if std::io::stderr().is_terminal() {
+                let spinner = ProgressBar::new_spinner();
+                spinner.set_message(format!("checking {}", file.display()));
+                spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+                spinner
+            } else {
+                ProgressBar::hidden()
+            };
+            let checked = check_import(store.as_ref(), &builtin, read(file)?, options);
+            checking.finish_and_clear();
+            let plan = checked.map_err(|e| describe(e, file))?;
             let bar = progress(Some(plan.calls), "imported");
             let outcome = apply_import(store.as_ref(), &plan, read(file)?, &mut |count| {
                 bar.set_position(count as u64)

@@ -379,6 +379,14 @@ async fn a_fixture_that_is_not_ndjson_gets_a_precise_error() {
         .as_str()
         .unwrap()
         .contains("version 2 is not supported"));
+    app.send_raw(
+        Method::GET,
+        "/_hubcalls/portals/abc/export",
+        Some(ADMIN),
+        None,
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR");
     // An empty fixture is fine: it loads nothing.
     let reply = load(&app, 1, "", "").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
