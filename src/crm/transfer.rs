@@ -56,6 +56,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const CHUNK: usize = 500;
 /// Problems listed before the rest are only counted.
 const MAX_LISTED_PROBLEMS: usize = 50;
+const NO_PORTAL: &str =
+    "no portal: give one (--portal, or the fixture's path) or a header with \"portal\"";
 
 /// One thing wrong with an input, at its line (1-based; 0 when it is not about one line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -614,22 +616,33 @@ impl Problems {
         }
     }
 
-    fn into_result(mut self) -> Result<(), TransferError> {
+    fn into_result(self) -> Result<(), TransferError> {
         if self.total == 0 {
             return Ok(());
         }
+        Err(self.into_error())
+    }
+
+    fn into_error(mut self) -> TransferError {
         self.listed.sort_by_key(|p| p.line);
-        Err(TransferError::Invalid {
+        TransferError::Invalid {
             problems: self.listed,
             total: self.total,
-        })
+        }
+    }
+
+    /// Adds a problem that stops the check at once.
+    fn refuse(&mut self, line: usize, message: &str) -> TransferError {
+        self.add(line, message);
+        std::mem::take(self).into_error()
     }
 }
 
-/// Reads the lines of an input with their 1-based numbers, skipping blank ones.
+/// Reads the lines of an input with their 1-based numbers, skipping blank ones; a line
+/// that is not UTF-8 is handed over as the reason it cannot be read.
 fn numbered_lines(
     mut input: impl BufRead,
-    mut visit: impl FnMut(usize, &str) -> Result<(), TransferError>,
+    mut visit: impl FnMut(usize, Result<&str, &'static str>) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
     let mut buffer = Vec::new();
     let mut number = 0;
@@ -639,16 +652,10 @@ fn numbered_lines(
             return Ok(());
         }
         number += 1;
-        let text = match std::str::from_utf8(&buffer) {
-            Ok(text) => text,
-            Err(_) => {
-                visit(number, "\u{0}not UTF-8")?;
-                continue;
-            }
-        };
-        let text = text.trim();
-        if !text.is_empty() {
-            visit(number, text)?;
+        match std::str::from_utf8(&buffer).map(str::trim) {
+            Ok("") => {}
+            Ok(text) => visit(number, Ok(text))?,
+            Err(_) => visit(number, Err("the line is not valid UTF-8"))?,
         }
     }
 }
@@ -959,11 +966,14 @@ pub fn check_import(
     let mut existing: Option<(Vec<PropertyRecord>, Vec<PropertyGroup>)> = None;
     let mut calls = 0;
     numbered_lines(input, |line, text| {
-        if let Some(reason) = text.strip_prefix('\u{0}') {
-            problems.add(line, reason);
-            return Ok(());
-        }
-        let record = match parse_record(text) {
+        let record = match text {
+            Err(reason) => {
+                problems.add(line, reason);
+                return Ok(());
+            }
+            Ok(text) => parse_record(text),
+        };
+        let record = match record {
             Ok(record) => record,
             Err(message) => {
                 problems.add(line, message);
@@ -1034,8 +1044,7 @@ pub fn check_import(
                 calls += 1;
                 if catalogues.is_none() {
                     let Some(portal) = portal_known else {
-                        problems.add(line, "no portal: give one (--portal, or the fixture's path) or a header with \"portal\"");
-                        return Err(take(&mut problems));
+                        return Err(problems.refuse(line, NO_PORTAL));
                     };
                     let found = current_definitions(store, portal, options.reset)?;
                     let (values, schema) = catalogues_for(builtin, &found.0, &properties);
@@ -1088,11 +1097,7 @@ pub fn check_import(
         Ok(())
     })?;
     let Some(portal) = portal_known else {
-        problems.add(
-            0,
-            "no portal: give one (--portal, or the fixture's path) or a header with \"portal\"",
-        );
-        return Err(take(&mut problems));
+        return Err(problems.refuse(0, NO_PORTAL));
     };
     let (existing_properties, existing_groups) = match existing {
         Some(found) => found,
@@ -1121,17 +1126,6 @@ pub fn check_import(
         values,
         schema: Arc::new(schema),
     })
-}
-
-fn take(problems: &mut Problems) -> TransferError {
-    let taken = std::mem::take(problems);
-    match taken.into_result() {
-        Err(error) => error,
-        Ok(()) => TransferError::Invalid {
-            problems: Vec::new(),
-            total: 0,
-        },
-    }
 }
 
 /// The portal's own definitions that stay (none when the portal is reset first).
@@ -1323,7 +1317,10 @@ pub fn apply_import(
             }],
             total: 1,
         };
-        let record = parse_record(text).map_err(changed)?;
+        let record = text
+            .map_err(str::to_owned)
+            .and_then(parse_record)
+            .map_err(changed)?;
         if let Record::Call(call) = record {
             let restored = restored_call(call, &plan.values).map_err(|e| changed(e.join("; ")))?;
             chunk.push(restored);
@@ -1397,6 +1394,26 @@ mod tests {
         assert!(error.contains("unknown field `propertes`"), "{error}");
         let error = parse_record("[1]").err().unwrap();
         assert_eq!(error, "expected a JSON object");
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_named() {
+        let store = crate::store::SqliteStore::in_memory().unwrap();
+        let input: &[u8] = b"{\"record\":\"call\",\"id\":1,\"properties\":{}}\n\xff\xfe\n";
+        let options = ImportOptions {
+            portal: Some(1),
+            reset: false,
+        };
+        match check_import(&store, &PropertyCatalogue::builtin(), input, options) {
+            Err(TransferError::Invalid { problems, total }) => {
+                assert_eq!(total, 1);
+                assert_eq!(
+                    problems[0].to_string(),
+                    "line 2: the line is not valid UTF-8"
+                );
+            }
+            other => panic!("unexpected {:?}", other.map(|p| p.calls)),
+        }
     }
 
     #[test]
