@@ -100,8 +100,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let app = App::build(config.clone())
         .await
         .map_err(|e| e.to_string())?;
+    // Handlers first, banner second: a supervisor (or a test) that signals as soon as it
+    // reads the banner must find them installed, or the default action kills the process.
+    let shutdown = shutdown_signal();
     print_banner(&config, app.address());
-    app.run(shutdown_signal()).await.map_err(|e| e.to_string())
+    app.run(shutdown).await.map_err(|e| e.to_string())
 }
 
 /// What a newcomer needs to point an SDK at this server.
