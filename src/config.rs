@@ -44,7 +44,8 @@ pub struct ServeArgs {
     /// A single full-scope token for portal 1 (instead of the config file's tokens).
     #[arg(long, env = "HUBCALLS_TOKEN")]
     pub token: Option<String>,
-    /// Token of the admin API (`/_hubcalls/...`: reset a portal); without it that API is off.
+    /// Token of the admin API (`/_hubcalls/...`: reset a portal, load a fixture, export);
+    /// without it that API is off.
     #[arg(long, env = "HUBCALLS_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// Apply HubSpot's rate limits of this account tier (off by default).

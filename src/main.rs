@@ -1,4 +1,6 @@
-//! The `hubcalls` command line: `serve` (the default).
+//! The `hubcalls` command line: `serve` (the default), `export` and `import`.
+
+mod cli_transfer;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,10 @@ enum Command {
     /// Copy every portal from one store to another (SQLite data directory ↔ PostgreSQL),
     /// verified by counts.
     MigrateStore(hubcalls::migrate_store::MigrateStoreArgs),
+    /// Write a portal (custom properties, calls with history and associations) as NDJSON.
+    Export(cli_transfer::ExportArgs),
+    /// Load an NDJSON export or fixture, or a HubSpot CSV export of calls.
+    Import(cli_transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +75,8 @@ fn main() -> ExitCode {
             };
         }
         None => cli.serve,
+        Some(Command::Export(args)) => return finish(cli_transfer::export(args)),
+        Some(Command::Import(args)) => return finish(cli_transfer::import(args)),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -81,6 +89,16 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hubcalls: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn finish(outcome: Result<(), String>) -> ExitCode {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("hubcalls: {message}");

@@ -15,7 +15,10 @@ pub struct HubJson<T>(pub T);
 /// A request body that must be a JSON array (the v4 labelled association PUT).
 pub struct HubJsonList<T>(pub Vec<T>);
 
-async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+pub(super) async fn body_bytes<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<Bytes, ApiError> {
     Bytes::from_request(request, state)
         .await
         .map_err(|rejection| {

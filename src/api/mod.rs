@@ -273,6 +273,15 @@ pub fn router(
             "/_hubcalls/portals/{portal}/webhooks/attempts",
             get(webhooks_admin::attempts),
         )
+        .route(
+            "/_hubcalls/portals/{portal}/fixtures",
+            post(admin::load_fixture),
+        )
+        .route(
+            "/_hubcalls/portals/{portal}/export",
+            get(admin::export_portal),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             admin::AdminToken(admin_token.map(Arc::from)),

@@ -132,7 +132,7 @@ fn field_types_for(property_type: PropertyType) -> &'static [&'static str] {
     }
 }
 
-fn parse_type(text: &str) -> Result<PropertyType, CrmError> {
+pub(super) fn parse_type(text: &str) -> Result<PropertyType, CrmError> {
     let parsed: Option<PropertyType> =
         serde_json::from_value(serde_json::Value::String(text.to_owned())).ok();
     match parsed {
@@ -144,7 +144,7 @@ fn parse_type(text: &str) -> Result<PropertyType, CrmError> {
     }
 }
 
-fn check_name(kind: &str, name: &str) -> Result<(), CrmError> {
+pub(super) fn check_name(kind: &str, name: &str) -> Result<(), CrmError> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME_LENGTH
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -182,7 +182,7 @@ fn check_options(property_type: PropertyType, options: &[PropertyOption]) -> Res
     Ok(())
 }
 
-fn bool_options() -> Vec<PropertyOption> {
+pub(super) fn bool_options() -> Vec<PropertyOption> {
     [("True", "true", 0), ("False", "false", 1)]
         .into_iter()
         .map(|(label, value, order)| PropertyOption {
@@ -196,7 +196,7 @@ fn bool_options() -> Vec<PropertyOption> {
 }
 
 /// Validates a complete definition (after create or patch) against the portal's schema.
-fn check_definition(
+pub(super) fn check_definition(
     definition: &PropertyDefinition,
     groups: &[PropertyGroup],
 ) -> Result<(), CrmError> {
