@@ -7,6 +7,7 @@
 //! taskset -c 1 cargo bench --bench load                  # server pinned to core 0 by the bench
 //! cargo bench --bench load -- --seconds 5 --seed-calls 100000
 //! cargo bench --bench load -- --ceiling                  # also a minimal hyper server, for the ratio
+//! HUBCALLS_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/test cargo bench --bench load  # PostgreSQL store
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -66,18 +67,20 @@ impl Server {
             std::path::Path::new(binary).exists(),
             "build the server first: cargo build --release"
         );
-        let mut args: Vec<String> = [
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            TOKEN,
-            "--data-dir",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.push(dir.path().display().to_string());
+        let mut args: Vec<String> = ["serve", "--listen", "127.0.0.1:0", "--token", TOKEN]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // HUBCALLS_BENCH_DATABASE_URL moves the server onto PostgreSQL (a fresh schema).
+        match std::env::var("HUBCALLS_BENCH_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => args.extend([
+                "--database-url".to_owned(),
+                url,
+                "--database-schema".to_owned(),
+                format!("hubcalls_bench_load_{}", std::process::id()),
+            ]),
+            _ => args.extend(["--data-dir".to_owned(), dir.path().display().to_string()]),
+        }
         let mut server = Self::spawn(binary, &args);
         server._dir = Some(dir);
         server
