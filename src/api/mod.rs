@@ -6,6 +6,7 @@ pub mod auth;
 mod batch;
 mod calls;
 pub mod error;
+pub mod faults;
 mod gdpr;
 pub mod json;
 pub mod metrics;
@@ -13,7 +14,7 @@ mod properties;
 pub mod query;
 mod rate_limit;
 mod render;
-mod search;
+pub mod search;
 pub mod wire;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::config::{HttpLimits, RateLimits};
+use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::call::PortalId;
 use crate::crm::error::CrmError;
 use crate::crm::service::CallService;
@@ -254,11 +255,24 @@ pub fn router(
     limits: &HttpLimits,
     rate_limits: &RateLimits,
     admin_token: Option<&str>,
+    fault_settings: &FaultSettings,
 ) -> Router {
+    let faults = Arc::new(faults::FaultInjector::new(
+        fault_settings,
+        admin_token.map(Arc::from),
+        state.metrics.clone(),
+    ));
     let admin = Router::new()
         .route(
             "/_hubcalls/portals/{portal}",
             axum::routing::delete(admin::reset_portal),
+        )
+        .route(
+            "/_hubcalls/faults",
+            get(faults::show_rules)
+                .put(faults::replace_rules)
+                .delete(faults::clear_rules)
+                .with_state(Arc::clone(&faults)),
         )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -359,6 +373,7 @@ pub fn router(
             limiter,
             rate_limit::enforce,
         ))
+        .layer(axum::middleware::from_fn_with_state(faults, faults::inject))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.tokens),
             auth::authenticate,

@@ -9,6 +9,7 @@ pub mod history;
 pub mod properties;
 pub mod schema;
 pub mod search;
+pub mod search_lag;
 pub mod service;
 pub mod store;
 pub mod time;
