@@ -59,6 +59,16 @@ impl App {
     /// Opens the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.storage, config.max_database_bytes)?;
+        Self::build_with_store(config, store).await
+    }
+
+    /// Like [`App::build`], on a store the caller opened (`config.storage` is not used): an
+    /// engine of its own, or a wrapper that makes the store fail, to test how the server
+    /// copes with a full disk or a lost database.
+    pub async fn build_with_store(
+        config: Config,
+        store: Arc<dyn CallStore>,
+    ) -> Result<Self, StartError> {
         let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
         let state = AppState {
             service: Arc::new(service),
