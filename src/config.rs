@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Apply HubSpot's rate limits of this account tier (off by default).
     #[arg(long, env = "HUBCALLS_RATE_LIMIT_TIER", value_enum)]
     pub rate_limit_tier: Option<Tier>,
+    /// Delay, in milliseconds, before search sees a write (rehearses HubSpot's index lag).
+    #[arg(long, env = "HUBCALLS_SEARCH_LAG_MS")]
+    pub search_lag_ms: Option<u64>,
 }
 
 /// HubSpot account tiers, which set the rate limits of private apps.
@@ -317,7 +320,7 @@ impl Config {
                 path: args.config.clone().unwrap_or_default(),
                 message,
             })?;
-        config.search_limits.index_lag_ms = file.search_lag_ms.unwrap_or(0);
+        config.search_limits.index_lag_ms = args.search_lag_ms.or(file.search_lag_ms).unwrap_or(0);
         if let Some(tier) = args.rate_limit_tier {
             config.rate_limits.tier = Some(tier);
         }

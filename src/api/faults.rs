@@ -167,9 +167,11 @@ fn parse_fault_header(text: &str) -> Result<Injection, String> {
                 };
                 injection.latency = Some(Duration::from_millis(ms));
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "X-Hubcalls-Fault: cannot read \"{item}\"; expected status=NNN, latency=MS or drop"
-            )),
+            ))
+            }
         }
     }
     if injection == Injection::default() {
