@@ -378,3 +378,56 @@ async fn search_lag_shows_the_previous_state_of_updates_and_archives() {
     tokio::time::sleep(LAG * 2).await;
     assert_eq!(search_titles(&app, "after").await, (0, vec![]));
 }
+
+#[tokio::test]
+async fn search_lag_merges_settled_and_changed_calls_in_order_across_pages() {
+    let app = lagging_app().await;
+    let mut ids = Vec::new();
+    for title in ["lag-a", "lag-b", "lag-c"] {
+        ids.push(app.create_call(json!({"hs_call_title": title})).await);
+    }
+    tokio::time::sleep(LAG * 2).await;
+    let updated = app
+        .patch(
+            &format!("{CALLS}/{}", ids[1]),
+            json!({"properties": {"hs_call_title": "lag-z"}}),
+        )
+        .await;
+    assert_eq!(updated.status, 200);
+    let page = |after: Option<&str>| {
+        let mut body = json!({
+            "filterGroups": [{"filters": [
+                {"propertyName": "hs_call_title", "operator": "CONTAINS_TOKEN", "value": "lag-*"}
+            ]}],
+            "sorts": [{"propertyName": "hs_call_title", "direction": "ASCENDING"}],
+            "properties": ["hs_call_title"],
+            "limit": 2,
+        });
+        if let Some(after) = after {
+            body["after"] = json!(after);
+        }
+        app.post(SEARCH, body)
+    };
+    let titles = |reply: &common::Reply| -> Vec<String> {
+        reply.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["properties"]["hs_call_title"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let first = page(None).await;
+    assert_eq!(first.body["total"], 3, "{}", first.text);
+    assert_eq!(titles(&first), ["lag-a", "lag-b"]);
+    let after = first.body["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = page(Some(&after)).await;
+    assert_eq!(titles(&second), ["lag-c"]);
+}
