@@ -889,6 +889,8 @@ fn apply_values(
     let mut changes = Vec::new();
     for v in values {
         let value = match (&v.value, v.append, call.property(&v.name)) {
+            // Separators alone (`;`) append nothing.
+            (None, true, _) => continue,
             (Some(new), true, Some(current)) => {
                 let mut merged: Vec<&str> = current.split(';').collect();
                 for part in new.split(';') {
