@@ -39,7 +39,9 @@ fuzz_target!(|data: &[u8]| {
         5 => object::<BatchReadInput>(body).map(drop),
         6 => object::<BatchInput<ObjectIdInput>>(body).map(drop),
         7 => object::<GdprDeleteInput>(body).map(drop),
-        _ => object::<SearchInput>(body).and_then(search_request).map(drop),
+        _ => object::<SearchInput>(body)
+            .and_then(search_request)
+            .map(drop),
     };
     render(outcome);
 });

@@ -46,7 +46,13 @@ fn fixture() -> &'static Fixture {
                     ("hs_call_direction", "INBOUND"),
                 ],
             ),
-            call(2, &[("hs_call_title", "follow-up"), ("hs_call_duration", "-1.5e3")]),
+            call(
+                2,
+                &[
+                    ("hs_call_title", "follow-up"),
+                    ("hs_call_duration", "-1.5e3"),
+                ],
+            ),
             call(3, &[]),
         ],
         associations: vec![Association {
