@@ -82,8 +82,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let app = App::build(config.clone())
         .await
         .map_err(|e| e.to_string())?;
+    // Handlers first: whoever reads the banner may signal at once.
+    let shutdown = shutdown_signal();
     print_banner(&config, app.address());
-    app.run(shutdown_signal()).await.map_err(|e| e.to_string())
+    app.run(shutdown).await.map_err(|e| e.to_string())
 }
 
 /// What a newcomer needs to point an SDK at this server.
