@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Apply HubSpot's rate limits of this account tier (off by default).
     #[arg(long, env = "HUBCALLS_RATE_LIMIT_TIER", value_enum)]
     pub rate_limit_tier: Option<Tier>,
+    /// Delay, in milliseconds, before search sees a write (rehearses HubSpot's index lag).
+    #[arg(long, env = "HUBCALLS_SEARCH_LAG_MS")]
+    pub search_lag_ms: Option<u64>,
 }
 
 /// HubSpot account tiers, which set the rate limits of private apps.
@@ -154,6 +157,10 @@ struct ConfigFile {
     webhooks: Vec<WebhookSettings>,
     #[serde(default)]
     webhook_delivery: DeliverySettings,
+    #[serde(default)]
+    faults: Vec<FaultRule>,
+    fault_seed: Option<u64>,
+    search_lag_ms: Option<u64>,
 }
 
 /// The `[postgres]` section: where the shared store is and how it is used.
@@ -260,6 +267,8 @@ pub struct Config {
     pub webhook_delivery: DeliverySettings,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
+    /// Injected latency and failures (none by default).
+    pub faults: FaultSettings,
 }
 
 /// Limits that keep one client from holding or flooding the server.
@@ -303,6 +312,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
     #[error("cannot keep the generated token in {path}: {source}")]
     TokenFile {
         path: PathBuf,
@@ -326,6 +337,7 @@ impl Config {
             webhooks: Vec::new(),
             webhook_delivery: DeliverySettings::default(),
             warnings: Vec::new(),
+            faults: FaultSettings::default(),
         }
     }
 
@@ -399,6 +411,18 @@ impl Config {
         config.max_database_bytes = file.max_database_bytes;
         config.webhooks = file.webhooks;
         config.webhook_delivery = file.webhook_delivery;
+        config.faults = FaultSettings {
+            rules: file.faults,
+            seed: file.fault_seed,
+        };
+        config
+            .faults
+            .validate()
+            .map_err(|message| ConfigError::Invalid {
+                path: args.config.clone().unwrap_or_default(),
+                message,
+            })?;
+        config.search_limits.index_lag_ms = args.search_lag_ms.or(file.search_lag_ms).unwrap_or(0);
         if let Some(tier) = args.rate_limit_tier {
             config.rate_limits.tier = Some(tier);
         }
@@ -410,6 +434,102 @@ impl Config {
         config.warnings = warnings;
         Ok(config)
     }
+}
+
+// ----- fault rehearsal -----------------------------------------------------------------------
+
+/// Fault rehearsal: `[[faults]]` rules of the config file (and of the admin API), and the
+/// seed that makes their dice reproducible (`fault_seed`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultSettings {
+    pub rules: Vec<FaultRule>,
+    /// Seeds the random draws, so a run can be repeated exactly; `None` seeds from the OS.
+    pub seed: Option<u64>,
+}
+
+impl FaultSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        self.rules.iter().try_for_each(FaultRule::validate)
+    }
+}
+
+/// One rule: requests matching `route` (and `method`) get `latency_ms` and/or `error`, each
+/// time with probability `rate`.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// The request path; `*` matches any run of characters (e.g. `/crm/v3/objects/calls/*`).
+    pub route: String,
+    /// Only this HTTP method (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Chance, from 0 to 1, that a matching request is hit.
+    #[serde(default = "always")]
+    pub rate: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<FaultLatency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FaultKind>,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+impl FaultRule {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.rate) {
+            return Err(format!(
+                "fault rule for {}: rate must be between 0 and 1, not {}",
+                self.route, self.rate
+            ));
+        }
+        if let Some(FaultLatency::Range([low, high])) = self.latency_ms {
+            if low > high {
+                return Err(format!(
+                    "fault rule for {}: latency range [{low}, {high}] is reversed",
+                    self.route
+                ));
+            }
+        }
+        if self.latency_ms.is_none() && self.error.is_none() {
+            return Err(format!(
+                "fault rule for {}: give latency_ms, error or both",
+                self.route
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Added latency: a fixed number of milliseconds or a `[low, high]` range drawn uniformly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum FaultLatency {
+    Fixed(u64),
+    Range([u64; 2]),
+}
+
+/// What a hit request gets instead of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum FaultKind {
+    /// HubSpot's burst-window 429 (its search endpoints' "secondly" 429 on search paths).
+    #[serde(rename = "429")]
+    RateLimited,
+    /// HubSpot's daily-quota 429.
+    #[serde(rename = "429-daily")]
+    DailyLimit,
+    #[serde(rename = "500")]
+    Internal,
+    #[serde(rename = "502")]
+    BadGateway,
+    #[serde(rename = "503")]
+    Unavailable,
+    #[serde(rename = "504")]
+    GatewayTimeout,
+    /// The connection is closed without an answer.
+    #[serde(rename = "drop")]
+    Drop,
 }
 
 fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
@@ -550,6 +670,46 @@ mod tests {
         assert!(readable_by_others(&path).unwrap().contains("chmod 600"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(readable_by_others(&path).is_none());
+    }
+
+    #[test]
+    fn fault_rules_parse_and_are_checked() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            fault_seed = 7
+            search_lag_ms = 1500
+
+            [[faults]]
+            route = "/crm/v3/objects/calls/*"
+            method = "POST"
+            rate = 0.25
+            latency_ms = [50, 200]
+            error = "429"
+
+            [[faults]]
+            route = "/crm/v3/objects/calls"
+            error = "drop"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            file.faults[0].latency_ms,
+            Some(FaultLatency::Range([50, 200]))
+        );
+        assert_eq!(file.faults[0].error, Some(FaultKind::RateLimited));
+        assert_eq!(file.faults[1].rate, 1.0);
+        assert_eq!(file.faults[1].error, Some(FaultKind::Drop));
+        assert_eq!((file.fault_seed, file.search_lag_ms), (Some(7), Some(1500)));
+        let mut rule = file.faults[0].clone();
+        assert!(rule.validate().is_ok());
+        rule.rate = 1.5;
+        assert!(rule.validate().unwrap_err().contains("between 0 and 1"));
+        rule.rate = 1.0;
+        rule.latency_ms = Some(FaultLatency::Range([9, 3]));
+        assert!(rule.validate().unwrap_err().contains("reversed"));
+        assert!(
+            toml::from_str::<ConfigFile>("[[faults]]\nroute = \"/\"\nerror = \"418\"").is_err()
+        );
     }
 
     #[test]

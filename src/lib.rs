@@ -69,6 +69,16 @@ impl App {
         let store = tokio::task::spawn_blocking(move || open_store(&storage, cap))
             .await
             .map_err(|e| StoreError::Backend(format!("opening the store failed: {e}")))??;
+        Self::build_with_store(config, store).await
+    }
+
+    /// Like [`App::build`], on a store the caller opened (`config.storage` is not used): an
+    /// engine of its own, or a wrapper that makes the store fail, to test how the server
+    /// copes with a full disk or a lost database.
+    pub async fn build_with_store(
+        config: Config,
+        store: Arc<dyn CallStore>,
+    ) -> Result<Self, StartError> {
         // Webhooks hear of every committed write through a wrapper around the store.
         let webhooks = webhooks::Webhooks::start(config.webhook_delivery, config.webhooks.clone())
             .map_err(StartError::Webhooks)?;
@@ -105,6 +115,7 @@ impl App {
                 &config.http,
                 &config.rate_limits,
                 config.admin_token.as_deref(),
+                &config.faults,
             ),
         })
     }
@@ -125,6 +136,7 @@ impl App {
         use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
         use hyper_util::server::conn::auto::Builder;
         use hyper_util::service::TowerToHyperService;
+        use tower::ServiceExt;
 
         let mut builder = Builder::new(TokioExecutor::new());
         builder
@@ -146,7 +158,12 @@ impl App {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let service = TowerToHyperService::new(self.router.clone());
+                    let service = TowerToHyperService::new(
+                        ServiceExt::<hyper::Request<hyper::body::Incoming>>::map_result(
+                            self.router.clone(),
+                            drop_marked,
+                        ),
+                    );
                     let connection = builder
                         .serve_connection_with_upgrades(TokioIo::new(stream), service)
                         .into_owned();
@@ -162,6 +179,26 @@ impl App {
         // Requests in flight finish; idle connections close.
         graceful.shutdown().await;
         Ok(())
+    }
+}
+
+/// Passes the router's answer on, except one marked [`api::faults::DropConnection`]: that
+/// becomes a service error, on which hyper closes the connection without answering (a fault
+/// rehearsal).
+fn drop_marked(
+    result: Result<axum::response::Response, std::convert::Infallible>,
+) -> Result<axum::response::Response, Box<dyn std::error::Error + Send + Sync>> {
+    match result {
+        Ok(response)
+            if response
+                .extensions()
+                .get::<api::faults::DropConnection>()
+                .is_some() =>
+        {
+            Err("connection dropped by a fault rule".into())
+        }
+        Ok(response) => Ok(response),
+        Err(never) => match never {},
     }
 }
 

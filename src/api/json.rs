@@ -64,7 +64,8 @@ where
 
 /// Refuses a body whose top-level value is of the wrong kind. Serde would read an array
 /// into a struct field by field; HubSpot's Jackson refuses it, and so does hubcalls.
-fn expect_shape(bytes: &[u8], opening: u8, wanted: &str) -> Result<(), ApiError> {
+/// Public so the fuzz targets decode exactly as the extractors do.
+pub fn expect_shape(bytes: &[u8], opening: u8, wanted: &str) -> Result<(), ApiError> {
     let Some(at) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Ok(()); // empty: `decode` words that error
     };

@@ -63,6 +63,8 @@ struct Counters {
     /// route -> latency
     latency: BTreeMap<String, Histogram>,
     store: Histogram,
+    /// fault kind -> injections (fault rehearsal)
+    faults: BTreeMap<&'static str, u64>,
 }
 
 /// The server's metrics, shared by the recording middleware and the `/metrics` handler.
@@ -79,6 +81,11 @@ impl Metrics {
     /// Records time spent in the store for one request's work.
     pub fn observe_store(&self, elapsed: Duration) {
         self.counters().store.observe(elapsed);
+    }
+
+    /// Counts one injected fault (`latency`, `429`, `503`, `drop`, ...).
+    pub fn observe_fault(&self, kind: &'static str) {
+        *self.counters().faults.entry(kind).or_default() += 1;
     }
 
     fn observe_request(&self, route: String, method: String, status: u16, elapsed: Duration) {
@@ -121,6 +128,16 @@ impl Metrics {
         counters
             .store
             .render(&mut out, "hubcalls_store_duration_seconds", "");
+        if !counters.faults.is_empty() {
+            out.push_str("# HELP hubcalls_faults_injected_total Faults injected, by kind.\n");
+            out.push_str("# TYPE hubcalls_faults_injected_total counter\n");
+            for (kind, count) in &counters.faults {
+                let _ = writeln!(
+                    out,
+                    "hubcalls_faults_injected_total{{kind=\"{kind}\"}} {count}"
+                );
+            }
+        }
         out
     }
 }

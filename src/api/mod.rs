@@ -7,6 +7,7 @@ mod batch;
 mod calls;
 mod console;
 pub mod error;
+pub mod faults;
 mod gdpr;
 pub mod json;
 pub mod metrics;
@@ -14,7 +15,7 @@ mod properties;
 pub mod query;
 mod rate_limit;
 mod render;
-mod search;
+pub mod search;
 mod webhooks_admin;
 pub mod wire;
 
@@ -29,7 +30,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::config::{HttpLimits, RateLimits};
+use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::call::PortalId;
 use crate::crm::error::CrmError;
 use crate::crm::service::CallService;
@@ -257,7 +258,13 @@ pub fn router(
     limits: &HttpLimits,
     rate_limits: &RateLimits,
     admin_token: Option<&str>,
+    fault_settings: &FaultSettings,
 ) -> Router {
+    let faults = Arc::new(faults::FaultInjector::new(
+        fault_settings,
+        admin_token.map(Arc::from),
+        state.metrics.clone(),
+    ));
     let admin = Router::new()
         .route(
             "/_hubcalls/portals/{portal}",
@@ -280,6 +287,13 @@ pub fn router(
         .route(
             "/_hubcalls/portals/{portal}/export",
             get(admin::export_portal),
+        )
+        .route(
+            "/_hubcalls/faults",
+            get(faults::show_rules)
+                .put(faults::replace_rules)
+                .delete(faults::clear_rules)
+                .with_state(Arc::clone(&faults)),
         )
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .method_not_allowed_fallback(method_not_allowed)
@@ -381,6 +395,7 @@ pub fn router(
             limiter,
             rate_limit::enforce,
         ))
+        .layer(axum::middleware::from_fn_with_state(faults, faults::inject))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.tokens),
             auth::authenticate,

@@ -66,6 +66,40 @@ fn rate_limit_error(message: &str, fields: Vec<(&'static str, String)>) -> ApiEr
     error
 }
 
+/// HubSpot's 429 for the daily quota.
+pub(super) fn daily_limit_error() -> ApiError {
+    rate_limit_error(
+        "You have reached your daily limit.",
+        vec![
+            ("errorType", "RATE_LIMIT".to_owned()),
+            ("policyName", "DAILY".to_owned()),
+        ],
+    )
+}
+
+/// HubSpot's 429 for search's per-second limit.
+pub(super) fn secondly_limit_error() -> ApiError {
+    rate_limit_error("You have reached your secondly limit.", Vec::new())
+}
+
+/// HubSpot's 429 for the ten-second burst window of the principal's app.
+pub(super) fn burst_limit_error(principal: &Principal) -> ApiError {
+    rate_limit_error(
+        "You have reached your ten_secondly_rolling limit.",
+        vec![
+            ("errorType", "RATE_LIMIT".to_owned()),
+            ("policyName", "TEN_SECONDLY_ROLLING".to_owned()),
+            (
+                "groupName",
+                format!(
+                    "publicapi:private_app-api-calls-ten-secondly:{}:{}",
+                    principal.app_id, principal.portal
+                ),
+            ),
+        ],
+    )
+}
+
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
         Self {
@@ -86,22 +120,13 @@ impl RateLimiter {
             .unwrap_or((today, 0));
         let daily = self.limits.daily();
         if used_today >= daily {
-            return Verdict::Refused(rate_limit_error(
-                "You have reached your daily limit.",
-                vec![
-                    ("errorType", "RATE_LIMIT".to_owned()),
-                    ("policyName", "DAILY".to_owned()),
-                ],
-            ));
+            return Verdict::Refused(daily_limit_error());
         }
         if search {
             let window = usage.search.entry(principal.portal).or_default();
             trim(window, now, SEARCH_WINDOW);
             if window.len() as u64 >= self.limits.search_per_second() {
-                return Verdict::Refused(rate_limit_error(
-                    "You have reached your secondly limit.",
-                    Vec::new(),
-                ));
+                return Verdict::Refused(secondly_limit_error());
             }
             window.push_back(now);
             usage.daily.insert(principal.portal, (day, used_today + 1));
@@ -114,20 +139,7 @@ impl RateLimiter {
             .or_default();
         trim(window, now, BURST_WINDOW);
         if window.len() as u64 >= burst {
-            return Verdict::Refused(rate_limit_error(
-                "You have reached your ten_secondly_rolling limit.",
-                vec![
-                    ("errorType", "RATE_LIMIT".to_owned()),
-                    ("policyName", "TEN_SECONDLY_ROLLING".to_owned()),
-                    (
-                        "groupName",
-                        format!(
-                            "publicapi:private_app-api-calls-ten-secondly:{}:{}",
-                            principal.app_id, principal.portal
-                        ),
-                    ),
-                ],
-            ));
+            return Verdict::Refused(burst_limit_error(principal));
         }
         window.push_back(now);
         let remaining = burst - window.len() as u64;

@@ -11,6 +11,7 @@ pub mod migration;
 pub mod properties;
 pub mod schema;
 pub mod search;
+pub mod search_lag;
 pub mod service;
 pub mod store;
 pub mod time;

@@ -244,7 +244,10 @@ pub fn normalize_value(
             raw.to_owned()
         }
     };
-    Ok(Some(value))
+    // The empty string means "no value" and is never stored: a multi-select written as
+    // separators only (`;`) holds no value (found by fuzzing; writes treat it as appending
+    // nothing).
+    Ok((!value.is_empty()).then_some(value))
 }
 
 fn normalize_number(def: &PropertyDefinition, raw: &str) -> Result<String, PropertyProblem> {
@@ -332,6 +335,19 @@ fn normalize_enumeration(def: &PropertyDefinition, raw: &str) -> Result<String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separators_alone_are_no_value() {
+        let catalogue = PropertyCatalogue::builtin();
+        let def = catalogue
+            .get("hs_user_ids_of_all_notification_followers")
+            .unwrap();
+        assert!(def.is_multi_valued());
+        for raw in [";", ";;", ""] {
+            assert_eq!(normalize_value(def, raw), Ok(None), "{raw:?}");
+        }
+        assert_eq!(normalize_value(def, ";7;;8;"), Ok(Some("7;8".to_owned())));
+    }
 
     fn catalogue() -> PropertyCatalogue {
         PropertyCatalogue::builtin()

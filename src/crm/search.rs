@@ -25,6 +25,9 @@ pub struct SearchLimits {
     /// No result past this position can be paged to.
     pub max_results: usize,
     pub max_query_chars: usize,
+    /// Search-index lag to rehearse (0: none): search sees the calls as they were this many
+    /// milliseconds ago (see `search_lag`).
+    pub index_lag_ms: u64,
 }
 
 impl Default for SearchLimits {
@@ -36,6 +39,7 @@ impl Default for SearchLimits {
             max_page_size: 200,
             max_results: 10_000,
             max_query_chars: 3_000,
+            index_lag_ms: 0,
         }
     }
 }
@@ -384,7 +388,8 @@ impl SearchPlan {
         SearchHits { total, calls }
     }
 
-    fn compare_calls(&self, a: &Call, b: &Call) -> Ordering {
+    /// The plan's result order.
+    pub(super) fn compare_calls(&self, a: &Call, b: &Call) -> Ordering {
         let by_id = a.id.cmp(&b.id);
         match &self.sort {
             SortKey::Created => a.created_at.cmp(&b.created_at).then(by_id),

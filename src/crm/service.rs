@@ -556,6 +556,17 @@ impl CallService {
     pub fn search(&self, portal: PortalId, request: SearchRequest) -> Result<SearchHits, CrmError> {
         let schema = self.schema(portal)?;
         let plan = SearchPlan::build(&schema, request, &self.search_limits)?;
+        if self.search_limits.index_lag_ms > 0 {
+            let lag = i64::try_from(self.search_limits.index_lag_ms).unwrap_or(i64::MAX);
+            let cutoff = super::time::now_millis().saturating_sub(lag);
+            return Ok(super::search_lag::search_as_of(
+                self.store.as_ref(),
+                &schema,
+                portal,
+                &plan,
+                cutoff,
+            )?);
+        }
         Ok(self.store.search(portal, &plan)?)
     }
 
@@ -882,6 +893,8 @@ fn apply_values(
     let mut changes = Vec::new();
     for v in values {
         let value = match (&v.value, v.append, call.property(&v.name)) {
+            // Separators alone (`;`) append nothing.
+            (None, true, _) => continue,
             (Some(new), true, Some(current)) => {
                 let mut merged: Vec<&str> = current.split(';').collect();
                 for part in new.split(';') {

@@ -1,0 +1,385 @@
+//! A full disk or a lost database: writes fail with HubSpot's 503 envelope and change
+//! nothing, the process stays up, and writes succeed again once the store recovers.
+//!
+//! The store is the real SQLite engine behind a switch that makes it fail the way a full
+//! disk does (`StoreError::Unavailable` on every write) or an unreachable database does
+//! (reads and readiness fail too). Mounting a small filesystem would need privileges CI may
+//! not have; the engine's own full-disk mapping is covered by `limits.rs` (a size cap).
+
+mod common;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use common::{TestApp, TOKEN};
+use hubcalls::config::{Config, Storage, TokenGrant};
+use hubcalls::crm::associations::{AssociatedKind, Association};
+use hubcalls::crm::call::{Call, CallId, PortalId};
+use hubcalls::crm::error::StoreError;
+use hubcalls::crm::history::HistoryEntry;
+use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::schema::{PropertyGroup, PropertyRecord};
+use hubcalls::crm::search::{SearchHits, SearchPlan};
+use hubcalls::crm::store::{CallMutation, CallStore, NewCall, RestoredCall};
+use hubcalls::crm::time::EpochMillis;
+use hubcalls::store::SqliteStore;
+use hubcalls::App;
+use serde_json::json;
+
+const HEALTHY: u8 = 0;
+/// Writes fail; reads work (a full disk).
+const FULL: u8 = 1;
+/// Everything fails (the database is gone).
+const DOWN: u8 = 2;
+
+/// The real store, failing on demand.
+struct SwitchedStore {
+    inner: SqliteStore,
+    state: Arc<AtomicU8>,
+}
+
+impl SwitchedStore {
+    fn write(&self) -> Result<(), StoreError> {
+        match self.state.load(Ordering::SeqCst) {
+            HEALTHY => Ok(()),
+            _ => Err(StoreError::Unavailable("database or disk is full".into())),
+        }
+    }
+
+    fn read(&self) -> Result<(), StoreError> {
+        match self.state.load(Ordering::SeqCst) {
+            DOWN => Err(StoreError::Unavailable(
+                "unable to open database file".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl CallStore for SwitchedStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read()?;
+        self.inner.ping()
+    }
+    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+        self.write()?;
+        self.inner.allocate_ids(count)
+    }
+    fn write_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        inserts: &[NewCall],
+        update_ids: &[CallId],
+        apply: &mut CallMutation<'_>,
+    ) -> Result<Vec<Option<Call>>, StoreError> {
+        self.write()?;
+        self.inner
+            .write_calls(portal, schema, inserts, update_ids, apply)
+    }
+    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
+        self.read()?;
+        self.inner.get_calls(portal, ids)
+    }
+    fn list_calls(
+        &self,
+        portal: PortalId,
+        archived: bool,
+        from_id: CallId,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        self.read()?;
+        self.inner.list_calls(portal, archived, from_id, limit)
+    }
+    fn archive_calls(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        at: EpochMillis,
+    ) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.archive_calls(portal, ids, at)
+    }
+    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.purge_calls(portal, ids)
+    }
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.reset_portal(portal)
+    }
+    fn history(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+        names: &[String],
+    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+        self.read()?;
+        self.inner.history(portal, ids, names)
+    }
+    fn associations(
+        &self,
+        portal: PortalId,
+        ids: &[CallId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.read()?;
+        self.inner.associations(portal, ids)
+    }
+    fn find_by_value(
+        &self,
+        portal: PortalId,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<CallId>, StoreError> {
+        self.read()?;
+        self.inner.find_by_value(portal, name, value)
+    }
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
+        self.read()?;
+        self.inner.portals()
+    }
+    fn restore_calls(
+        &self,
+        portal: PortalId,
+        schema: &PropertyCatalogue,
+        calls: &[RestoredCall],
+    ) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.restore_calls(portal, schema, calls)
+    }
+    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.read()?;
+        self.inner.search(portal, plan)
+    }
+    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.purge_property_values(portal, name)
+    }
+    fn replace_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        associations: &[Association],
+    ) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner
+            .replace_associations(portal, call_id, kind, to_id, associations)
+    }
+    fn add_associations(
+        &self,
+        portal: PortalId,
+        associations: &[Association],
+    ) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.add_associations(portal, associations)
+    }
+    fn remove_associations(
+        &self,
+        portal: PortalId,
+        call_id: CallId,
+        kind: AssociatedKind,
+        to_id: u64,
+        type_ids: Option<&[u32]>,
+    ) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner
+            .remove_associations(portal, call_id, kind, to_id, type_ids)
+    }
+    fn associations_to(
+        &self,
+        portal: PortalId,
+        kind: AssociatedKind,
+        to_ids: &[u64],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.read()?;
+        self.inner.associations_to(portal, kind, to_ids)
+    }
+    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
+        self.read()?;
+        self.inner.custom_properties(portal)
+    }
+    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.save_property(portal, property)
+    }
+    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
+        self.read()?;
+        self.inner.custom_groups(portal)
+    }
+    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.save_group(portal, group)
+    }
+}
+
+/// A server on a real on-disk store behind the switch.
+async fn switched_app(dir: &std::path::Path) -> (TestApp, Arc<AtomicU8>) {
+    let state = Arc::new(AtomicU8::new(HEALTHY));
+    let store = SwitchedStore {
+        inner: SqliteStore::open(dir).expect("store opens"),
+        state: Arc::clone(&state),
+    };
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![TokenGrant::full_access(TOKEN, 1)],
+    );
+    config.storage = Storage::Directory(dir.to_owned());
+    let app = App::build_with_store(config, Arc::new(store))
+        .await
+        .expect("server starts");
+    let address = app.address();
+    tokio::spawn(app.run(std::future::pending()));
+    let app = TestApp {
+        address,
+        client: reqwest::Client::new(),
+        token: TOKEN.to_owned(),
+    };
+    (app, state)
+}
+
+fn new_call(title: &str) -> serde_json::Value {
+    json!({"properties": {"hs_timestamp": 0, "hs_call_title": title}})
+}
+
+#[tokio::test]
+async fn writes_fail_with_503_while_the_disk_is_full_and_succeed_once_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, state) = switched_app(dir.path()).await;
+    let kept = app.create_call(json!({"hs_call_title": "kept"})).await;
+
+    state.store(FULL, Ordering::SeqCst);
+    let refused = app.post("/crm/v3/objects/calls", new_call("lost")).await;
+    let body = refused.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("nothing was changed"));
+    app.patch(
+        &format!("/crm/v3/objects/calls/{kept}"),
+        json!({"properties": {"hs_call_title": "changed"}}),
+    )
+    .await
+    .assert_error(503, "SERVICE_UNAVAILABLE");
+    app.post(
+        "/crm/v3/objects/calls/batch/create",
+        json!({"inputs": [new_call("lost too")]}),
+    )
+    .await
+    .assert_error(503, "SERVICE_UNAVAILABLE");
+    // Reads go on and the process is ready to serve them.
+    let read = app
+        .get(&format!(
+            "/crm/v3/objects/calls/{kept}?properties=hs_call_title"
+        ))
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["properties"]["hs_call_title"], "kept");
+    assert_eq!(app.get("/readyz").await.status, 200);
+
+    state.store(HEALTHY, Ordering::SeqCst);
+    let created = app.post("/crm/v3/objects/calls", new_call("after")).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let updated = app
+        .patch(
+            &format!("/crm/v3/objects/calls/{kept}"),
+            json!({"properties": {"hs_call_title": "changed"}}),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    // Nothing of the refused writes was half-done.
+    let titles: Vec<String> = app
+        .get("/crm/v3/objects/calls?properties=hs_call_title")
+        .await
+        .body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["properties"]["hs_call_title"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(titles, ["changed", "after"]);
+}
+
+#[tokio::test]
+async fn a_lost_database_fails_readiness_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, state) = switched_app(dir.path()).await;
+    let id = app.create_call(json!({"hs_call_title": "survives"})).await;
+
+    state.store(DOWN, Ordering::SeqCst);
+    app.get("/readyz")
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+    app.get(&format!("/crm/v3/objects/calls/{id}"))
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+    app.post("/crm/v3/objects/calls", new_call("lost"))
+        .await
+        .assert_error(503, "SERVICE_UNAVAILABLE");
+    // Liveness is not readiness: the process answers.
+    assert_eq!(app.get("/healthz").await.status, 200);
+
+    state.store(HEALTHY, Ordering::SeqCst);
+    assert_eq!(app.get("/readyz").await.status, 200);
+    let read = app
+        .get(&format!(
+            "/crm/v3/objects/calls/{id}?properties=hs_call_title"
+        ))
+        .await;
+    assert_eq!(read.body["properties"]["hs_call_title"], "survives");
+    assert_eq!(
+        app.post("/crm/v3/objects/calls", new_call("back"))
+            .await
+            .status,
+        201
+    );
+}
+
+/// The real engine with a size cap (as on a small disk): once full, a write fails with the
+/// 503; once space is freed inside the database (GDPR deletes), writes succeed again.
+#[tokio::test]
+async fn a_capped_database_accepts_writes_again_once_space_is_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![TokenGrant::full_access(TOKEN, 1)],
+    );
+    config.storage = Storage::Directory(dir.path().to_owned());
+    config.max_database_bytes = Some(1024 * 1024);
+    let app = common::spawn_with(config).await;
+    let body = "x".repeat(4_000);
+    let large = json!({"properties": {"hs_timestamp": 0, "hs_call_body": body}});
+    let mut stored = Vec::new();
+    let refused = loop {
+        let reply = app.post("/crm/v3/objects/calls", large.clone()).await;
+        if reply.status != 201 {
+            break reply;
+        }
+        stored.push(reply.body["id"].as_str().unwrap().to_owned());
+        assert!(stored.len() < 2_000, "the store never filled up");
+    };
+    refused.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(stored.len() >= 4, "only {} calls fit", stored.len());
+
+    for id in &stored[..stored.len() / 2] {
+        let reply = app
+            .post("/crm/v3/objects/calls/gdpr-delete", json!({"objectId": id}))
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.text);
+    }
+    let created = app.post("/crm/v3/objects/calls", large.clone()).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap();
+    let read = app
+        .get(&format!(
+            "/crm/v3/objects/calls/{id}?properties=hs_call_body"
+        ))
+        .await;
+    assert_eq!(read.body["properties"]["hs_call_body"], body);
+}
