@@ -1,6 +1,6 @@
 //! Storage engines. Each implements `crm::store::CallStore`.
 
+mod index;
 pub mod sqlite;
-mod sqlite_search;
 
 pub use sqlite::SqliteStore;
