@@ -220,6 +220,19 @@ fn workloads() -> Vec<(&'static str, bool, SearchRequest)> {
     ]
 }
 
+/// Resident set size of this process, from `/proc/self/status` (0 where there is none).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[at]
@@ -248,7 +261,11 @@ fn main() {
 fn run(size: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(SqliteStore::open(dir.path()).expect("store opens"));
-    let service = CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
+    let service = CallService::new(
+        store.clone(),
+        PropertyCatalogue::builtin(),
+        SearchLimits::default(),
+    );
     let source = WriteSource::integration(1);
     let mut rng = StdRng::seed_from_u64(42);
     let started = Instant::now();
@@ -277,6 +294,23 @@ fn run(size: usize) {
         size as f64 / load.as_secs_f64(),
         db_bytes as f64 / size as f64
     );
+    println!(
+        "in-memory index after load: {:.0} MiB estimated ({:.0} bytes per call); process RSS {:.0} MiB",
+        store.index_heap_bytes() as f64 / 1048576.0,
+        store.index_heap_bytes() as f64 / size as f64,
+        rss_mib()
+    );
+    // Start-up: reopen the file, which rebuilds the index from the rows.
+    drop(service);
+    drop(store);
+    let reopening = Instant::now();
+    let store = Arc::new(SqliteStore::open(dir.path()).expect("store reopens"));
+    println!(
+        "reopen with {size} calls (index rebuilt from the rows): {:.2} s; process RSS {:.0} MiB",
+        reopening.elapsed().as_secs_f64(),
+        rss_mib()
+    );
+    let service = CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
     println!("| workload | total | p50 ms | p99 ms | searches/s |");
     println!("|---|---|---|---|---|");
     for (name, _selective, request) in workloads() {

@@ -42,6 +42,7 @@ fn version_2_database_is_migrated_and_searchable() {
              CREATE TABLE call_tokens (portal INTEGER NOT NULL, name TEXT NOT NULL,
                  token TEXT NOT NULL, call_id INTEGER NOT NULL,
                  PRIMARY KEY (portal, name, token, call_id)) WITHOUT ROWID;
+             CREATE INDEX calls_by_created ON calls (portal, archived, created_at, id);
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -72,7 +73,7 @@ fn version_2_database_is_migrated_and_searchable() {
     assert_eq!(version, 3);
     let old_tables: i64 = conn
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name IN ('call_values', 'call_tokens')",
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('call_values', 'call_tokens', 'calls_by_created')",
             [],
             |r| r.get(0),
         )

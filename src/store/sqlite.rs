@@ -51,7 +51,6 @@ CREATE TABLE IF NOT EXISTS calls (
     properties  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_by_portal ON calls (portal, archived, id);
-CREATE INDEX IF NOT EXISTS calls_by_created ON calls (portal, archived, created_at, id);
 CREATE TABLE IF NOT EXISTS call_history (
     id      INTEGER PRIMARY KEY,
     call_id INTEGER NOT NULL,
@@ -89,10 +88,12 @@ CREATE TABLE IF NOT EXISTS property_groups (
 const SCHEMA_VERSION: i64 = 3;
 
 /// Upgrades versions 1 and 2, which indexed every value and token as rows of their own
-/// (`call_values`, `call_tokens`): the in-memory index replaces them, and the rows it is
-/// rebuilt from (`calls`) are the same in every version.
-const MIGRATION_FROM_V1_V2: &str =
-    "DROP TABLE IF EXISTS call_values; DROP TABLE IF EXISTS call_tokens;";
+/// (`call_values`, `call_tokens`) and the created order (`calls_by_created`): the in-memory
+/// index replaces them, and the rows it is rebuilt from (`calls`) are the same in every
+/// version. The freed pages are reused by later writes (the file does not shrink).
+const MIGRATION_FROM_V1_V2: &str = "DROP TABLE IF EXISTS call_values;
+     DROP TABLE IF EXISTS call_tokens;
+     DROP INDEX IF EXISTS calls_by_created;";
 
 const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
 
@@ -158,7 +159,17 @@ pub struct SqliteStore {
     /// Committed state only (see the module notes). Writers take it for writing only around
     /// COMMIT; a search holds it for reading while it reads its page's rows, so the rows and
     /// the index agree.
-    index: RwLock<SearchIndex>,
+    index: Arc<RwLock<SearchIndex>>,
+    /// Whether the index has been built from the rows: a file store builds it on a thread
+    /// at start-up, so reads by id are served at once; searches and writes wait for it.
+    index_state: Arc<(Mutex<IndexState>, Condvar)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum IndexState {
+    Building,
+    Ready,
+    Failed(String),
 }
 
 /// The background checkpointer copies the WAL into the database this often...
@@ -237,7 +248,69 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let store = Self::open_without_checkpointer(dir)?;
         store.start_checkpointer();
+        store.start_index_build()?;
         Ok(store)
+    }
+
+    /// Builds the search index from the rows on a thread of its own. Nothing writes until
+    /// it is done (writers wait in `wait_for_index`), so it reads a stable state.
+    fn start_index_build(&self) -> Result<(), StoreError> {
+        let Some(pool) = &self.readers else {
+            return Ok(());
+        };
+        let conn = Connection::open_with_flags(
+            &pool.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(store_error)?;
+        let index = Arc::clone(&self.index);
+        let state = Arc::clone(&self.index_state);
+        let finish = move |outcome: IndexState| {
+            let (lock_state, ready) = &*state;
+            *lock(lock_state) = outcome;
+            ready.notify_all();
+        };
+        let spawned = std::thread::Builder::new()
+            .name("hubcalls-index".to_owned())
+            .spawn(move || {
+                let started = Instant::now();
+                match build_index(&conn) {
+                    Ok(built) => {
+                        *write_index(&index) = built;
+                        tracing::info!(
+                            seconds = started.elapsed().as_secs_f64(),
+                            "search index built"
+                        );
+                        finish(IndexState::Ready);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "building the search index failed");
+                        finish(IndexState::Failed(error.to_string()));
+                    }
+                }
+            });
+        spawned.map(|_| ()).map_err(|error| {
+            StoreError::Unavailable(format!("cannot start the index build: {error}"))
+        })
+    }
+
+    /// Waits until the search index is built (at once after start-up).
+    pub fn wait_for_index(&self) -> Result<(), StoreError> {
+        let (state, ready) = &*self.index_state;
+        let mut current = lock(state);
+        loop {
+            match &*current {
+                IndexState::Ready => return Ok(()),
+                IndexState::Failed(reason) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "the search index could not be built: {reason}"
+                    )))
+                }
+                IndexState::Building => {
+                    current = ready.wait(current).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
     }
 
     fn open_without_checkpointer(dir: &Path) -> Result<Self, StoreError> {
@@ -298,7 +371,13 @@ impl SqliteStore {
         let last = high_water.unwrap_or(0).max(max_id.unwrap_or(0)) as u64;
         let next = (last + 1).max(FIRST_CALL_ID);
         let group_commit = readers.is_some();
-        let index = build_index(&conn)?;
+        // In memory the index is built here (there is nothing to read yet, and no reader
+        // connection to read it with); a file store builds it on a thread (`open`).
+        let (index, state) = if readers.is_some() {
+            (SearchIndex::default(), IndexState::Building)
+        } else {
+            (build_index(&conn)?, IndexState::Ready)
+        };
         Ok(Self {
             writer: Mutex::new(Writer {
                 conn,
@@ -316,7 +395,8 @@ impl SqliteStore {
             readers,
             next_id: AtomicU64::new(next),
             scan_budget: DEFAULT_SCAN_BUDGET,
-            index: RwLock::new(index),
+            index: Arc::new(RwLock::new(index)),
+            index_state: Arc::new((Mutex::new(state), Condvar::new())),
         })
     }
 
@@ -410,6 +490,7 @@ impl SqliteStore {
         &self,
         write: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.wait_for_index()?;
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut writer = lock(&self.writer);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -425,7 +506,7 @@ impl SqliteStore {
             write(&mut Tx {
                 conn,
                 pending,
-                index: &self.index,
+                index: self.index.as_ref(),
             })
         };
         if writer.conn.is_autocommit() {
@@ -1130,6 +1211,7 @@ impl CallStore for SqliteStore {
         if let Some(number) = value.trim().parse::<f64>().ok().filter(|n| !n.is_nan()) {
             keys.push(Key::Num(if number == 0.0 { 0.0 } else { number }));
         }
+        self.wait_for_index()?;
         let index = read_index(&self.index);
         let Some(index) = index.portal(portal) else {
             return Ok(Vec::new());
@@ -1449,6 +1531,7 @@ impl CallStore for SqliteStore {
     }
 
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.wait_for_index()?;
         self.retype_if_needed(portal, plan)?;
         // In memory the only connection is the writer's: take it before the index, in the
         // order writers take them.
@@ -1478,6 +1561,7 @@ impl CallStore for SqliteStore {
 impl SqliteStore {
     /// Approximate heap bytes of the in-memory search index (for the performance notes).
     pub fn index_heap_bytes(&self) -> usize {
+        let _ = self.wait_for_index();
         read_index(&self.index).heap_bytes()
     }
 
