@@ -360,7 +360,7 @@ impl SearchIndex {
         self.portals.entry(portal).or_default()
     }
 
-    pub fn apply(&mut self, op: &IndexOp) {
+    pub fn apply(&mut self, op: IndexOp) {
         match op {
             IndexOp::Call {
                 portal,
@@ -369,13 +369,10 @@ impl SearchIndex {
                 after_created,
                 remove,
                 add,
-            } => self.portal_mut(*portal).apply_call(
-                *id,
-                *before_created,
-                *after_created,
-                remove,
-                add,
-            ),
+            } => {
+                self.portal_mut(portal)
+                    .apply_call(id, before_created, after_created, &remove, add)
+            }
             IndexOp::AddAssociation {
                 portal,
                 call_id,
@@ -383,8 +380,8 @@ impl SearchIndex {
                 to_id,
                 type_id,
             } => self
-                .portal_mut(*portal)
-                .add_association(*call_id, *kind, *to_id, *type_id),
+                .portal_mut(portal)
+                .add_association(call_id, kind, to_id, type_id),
             IndexOp::RemoveAssociation {
                 portal,
                 call_id,
@@ -392,15 +389,15 @@ impl SearchIndex {
                 to_id,
                 type_id,
             } => self
-                .portal_mut(*portal)
-                .remove_association(*call_id, *kind, *to_id, *type_id),
+                .portal_mut(portal)
+                .remove_association(call_id, kind, to_id, type_id),
             IndexOp::DropProperty { portal, name } => {
-                if let Some(index) = self.portals.get_mut(portal) {
-                    index.properties.remove(name);
+                if let Some(index) = self.portals.get_mut(&portal) {
+                    index.properties.remove(&name);
                 }
             }
             IndexOp::ResetPortal(portal) => {
-                self.portals.remove(portal);
+                self.portals.remove(&portal);
             }
         }
     }
@@ -436,7 +433,7 @@ impl PortalIndex {
         before_created: Option<i64>,
         after_created: Option<i64>,
         remove: &[(String, String)],
-        add: &[Entry],
+        add: Vec<Entry>,
     ) {
         let slot = self.slot_for(id);
         if let Some(created) = before_created {
@@ -469,11 +466,18 @@ impl PortalIndex {
             }
         }
         for entry in add {
-            let property = self.properties.entry(entry.name.clone()).or_default();
+            let property = match self.properties.get_mut(&entry.name) {
+                Some(property) => property,
+                None => self.properties.entry(entry.name).or_default(),
+            };
             property.property_type.get_or_insert(entry.property_type);
-            post(&mut property.values, entry.key.clone(), slot);
-            for token in &entry.tokens {
-                post(&mut property.tokens, Key::Text(token.as_str().into()), slot);
+            post(&mut property.values, entry.key, slot);
+            for token in entry.tokens {
+                post(
+                    &mut property.tokens,
+                    Key::Text(token.into_boxed_str()),
+                    slot,
+                );
             }
         }
     }

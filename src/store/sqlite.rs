@@ -565,7 +565,7 @@ impl SqliteStore {
         match writer.conn.execute_batch("COMMIT") {
             Ok(()) => {
                 for op in writer.pending.drain(..) {
-                    index.apply(&op);
+                    index.apply(op);
                 }
                 Ok(())
             }
@@ -981,7 +981,7 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
         let portal: PortalId = row.get(1)?;
         let properties: BTreeMap<String, String> = json_column(row, 3)?;
         let schema = schemas.get(&portal).unwrap_or(&builtin);
-        index.apply(&IndexOp::Call {
+        index.apply(IndexOp::Call {
             portal,
             id: id as CallId,
             before_created: None,
@@ -1000,7 +1000,7 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
         };
         let call_id: i64 = row.get(0)?;
         let to_id: i64 = row.get(2)?;
-        index.apply(&IndexOp::AddAssociation {
+        index.apply(IndexOp::AddAssociation {
             portal: row.get(4)?,
             call_id: call_id as CallId,
             kind,
@@ -1633,8 +1633,10 @@ fn fetch_calls(conn: &Connection, portal: PortalId, ids: &[CallId]) -> rusqlite:
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // `+c.portal` keeps the planner on primary-key lookups: with the portal index it would
+    // walk every call of the portal to find a page of 100.
     let sql = format!(
-        "SELECT {CALL_COLUMNS} FROM calls c WHERE c.portal = ? AND c.id IN ({})",
+        "SELECT {CALL_COLUMNS} FROM calls c WHERE +c.portal = ? AND c.id IN ({})",
         placeholders(ids.len())
     );
     let mut statement = conn.prepare_cached(&sql)?;
