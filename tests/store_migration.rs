@@ -1,6 +1,6 @@
-//! A database of layout version 2 (values and tokens indexed as rows of their own) opens
-//! under version 3: the index tables are dropped, the calls stay and are searchable from the
-//! in-memory index rebuilt at start-up.
+//! Reopening a file store: a database of layout version 2 (values and tokens indexed as rows
+//! of their own) opens under version 3, its index tables dropped and its calls searchable
+//! from the in-memory index rebuilt at start-up; and that rebuilt index keeps unique values.
 
 use std::sync::Arc;
 
@@ -79,4 +79,62 @@ fn version_2_database_is_migrated_and_searchable() {
         )
         .unwrap();
     assert_eq!(old_tables, 0);
+}
+
+/// After a restart the index is rebuilt from the rows, typed by the portal's own
+/// definitions: a unique value written before the restart still blocks another call, and
+/// `find_by_value` still finds its holder.
+#[test]
+fn unique_values_hold_across_a_restart() {
+    use hubcalls::crm::error::{CrmError, StoreError};
+    use hubcalls::crm::schema::PropertyDraft;
+    use hubcalls::crm::store::CallStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let create = |value: &str| CreateRequest {
+        properties: vec![
+            ("hs_timestamp".to_owned(), "1700000000000".to_owned()),
+            ("ext_id".to_owned(), value.to_owned()),
+        ],
+        associations: Vec::new(),
+        object_write_trace_id: None,
+    };
+    let source = WriteSource::integration(1);
+    let first = {
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let service = service(store);
+        service
+            .create_property(
+                5,
+                PropertyDraft {
+                    name: "ext_id".to_owned(),
+                    label: "External id".to_owned(),
+                    property_type: "string".to_owned(),
+                    field_type: "text".to_owned(),
+                    group_name: "callinformation".to_owned(),
+                    has_unique_value: Some(true),
+                    ..PropertyDraft::default()
+                },
+            )
+            .unwrap();
+        service.create(5, &source, &create("ABC-1")).unwrap()
+    };
+
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    assert_eq!(
+        store.find_by_value(5, "ext_id", "abc-1").unwrap(),
+        vec![first.id]
+    );
+    let refused = service(store.clone()).create(5, &source, &create("abc-1"));
+    assert!(
+        matches!(
+            refused,
+            Err(CrmError::Store(StoreError::UniqueViolation { existing, .. })) if existing == first.id
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.find_by_value(5, "ext_id", "ABC-1").unwrap(),
+        vec![first.id]
+    );
 }
