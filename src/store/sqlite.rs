@@ -946,11 +946,6 @@ fn associate(tx: &mut Tx<'_>, portal: PortalId, a: &Association) -> rusqlite::Re
     Ok(())
 }
 
-/// A live call's row as the index build reads it: id, portal, created, properties (JSON).
-type RawRow = (CallId, PortalId, i64, String);
-/// Rows handed from one stage of the index build to the next at a time.
-const REBUILD_CHUNK: usize = 4_096;
-
 /// Builds the search index from the stored rows (at start-up), typing each portal's values
 /// by its schema: the built-in properties and its own live definitions.
 fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
@@ -976,72 +971,25 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
             (portal, PropertyCatalogue::from_definitions(all))
         })
         .collect();
-    // Three stages on their own threads, so both cores work: this thread reads the rows, a
-    // second decodes their JSON and types their values (the bulk of the work), a third puts
-    // them into the maps, in id order.
-    let mut index = std::thread::scope(|scope| -> Result<SearchIndex, StoreError> {
-        let (raw_out, raw_in) = std::sync::mpsc::sync_channel::<Vec<RawRow>>(4);
-        let (ops_out, ops_in) = std::sync::mpsc::sync_channel::<Result<Vec<IndexOp>, String>>(4);
-        let (schemas, builtin) = (&schemas, &builtin);
-        scope.spawn(move || {
-            for chunk in raw_in {
-                let ops = chunk
-                    .into_iter()
-                    .map(|(id, portal, created, text)| {
-                        let properties: BTreeMap<String, String> = serde_json::from_str(&text)
-                            .map_err(|e| format!("corrupt properties of call {id}: {e}"))?;
-                        let schema = schemas.get(&portal).unwrap_or(builtin);
-                        Ok(IndexOp::Call {
-                            portal,
-                            id,
-                            before_created: None,
-                            after_created: Some(created),
-                            remove: Vec::new(),
-                            add: entries(schema, &properties),
-                        })
-                    })
-                    .collect();
-                if ops_out.send(ops).is_err() {
-                    return;
-                }
-            }
+    let mut index = SearchIndex::default();
+    let mut statement = conn.prepare(
+        "SELECT id, portal, created_at, properties FROM calls WHERE archived = 0 ORDER BY id",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let portal: PortalId = row.get(1)?;
+        let properties: BTreeMap<String, String> = json_column(row, 3)?;
+        let schema = schemas.get(&portal).unwrap_or(&builtin);
+        index.apply(IndexOp::Call {
+            portal,
+            id: id as CallId,
+            before_created: None,
+            after_created: Some(row.get(2)?),
+            remove: Vec::new(),
+            add: entries(schema, &properties),
         });
-        let applier = scope.spawn(move || -> Result<SearchIndex, String> {
-            let mut index = SearchIndex::default();
-            for ops in ops_in {
-                for op in ops? {
-                    index.apply(op);
-                }
-            }
-            Ok(index)
-        });
-        let read = (|| -> Result<(), StoreError> {
-            let mut statement = conn.prepare(
-                "SELECT id, portal, created_at, properties FROM calls WHERE archived = 0 ORDER BY id",
-            )?;
-            let mut rows = statement.query([])?;
-            let mut chunk = Vec::with_capacity(REBUILD_CHUNK);
-            while let Some(row) = rows.next()? {
-                let id: i64 = row.get(0)?;
-                chunk.push((id as CallId, row.get(1)?, row.get(2)?, row.get(3)?));
-                if chunk.len() == REBUILD_CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(REBUILD_CHUNK));
-                    if raw_out.send(full).is_err() {
-                        // The later stages stopped on an error, which `applier` reports.
-                        return Ok(());
-                    }
-                }
-            }
-            let _ = raw_out.send(chunk);
-            Ok(())
-        })();
-        drop(raw_out);
-        let built = applier
-            .join()
-            .map_err(|_| StoreError::Backend("the index build panicked".to_owned()))?;
-        read?;
-        built.map_err(StoreError::Backend)
-    })?;
+    }
     let mut statement =
         conn.prepare("SELECT call_id, kind, to_id, type_id, portal FROM call_associations")?;
     let mut rows = statement.query([])?;
