@@ -444,8 +444,9 @@ impl SqliteStore {
         Ok(self)
     }
 
-    /// Sets how many rows a search may walk in sort order (0: always sort the matches;
-    /// `usize::MAX`: always walk). Results are the same either way; tests use both.
+    /// Sets how many entries a search sorted by creation may walk in that order before it
+    /// sorts its matches instead (0: always sort the matches; `usize::MAX`: always walk).
+    /// Results are the same either way; tests use both.
     pub fn with_scan_budget(mut self, rows: usize) -> Self {
         self.scan_budget = rows;
         self
