@@ -225,6 +225,19 @@ fn workloads() -> Vec<(&'static str, bool, SearchRequest)> {
     ]
 }
 
+/// Resident set size of this process, from `/proc/self/status` (0 where there is none).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[at]
@@ -261,19 +274,16 @@ fn database_url() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
-/// The store to measure, and the PostgreSQL schema to drop afterwards (if any).
-fn open_store(dir: &std::path::Path, size: usize) -> (Arc<dyn CallStore>, Option<String>) {
-    match database_url() {
-        Some(url) => {
-            let schema = format!("hubcalls_bench_{size}_{}", std::process::id());
-            let mut settings = PostgresSettings::new(url);
-            settings.schema = Some(schema.clone());
-            settings.statement_timeout_ms = 600_000;
-            let store = PostgresStore::open(&settings).expect("store opens");
-            (Arc::new(store), Some(schema))
-        }
-        None => (Arc::new(SqliteStore::open(dir).expect("store opens")), None),
-    }
+/// The PostgreSQL store to measure (on a fresh schema, dropped afterwards), when
+/// HUBCALLS_BENCH_DATABASE_URL is set.
+fn open_postgres(size: usize) -> Option<(Arc<dyn CallStore>, String)> {
+    let url = database_url()?;
+    let schema = format!("hubcalls_bench_{size}_{}", std::process::id());
+    let mut settings = PostgresSettings::new(url);
+    settings.schema = Some(schema.clone());
+    settings.statement_timeout_ms = 600_000;
+    let store = PostgresStore::open(&settings).expect("store opens");
+    Some((Arc::new(store), schema))
 }
 
 /// Bytes of a data directory's files.
@@ -320,8 +330,18 @@ impl Drop for DropSchema {
 
 fn run(size: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (store, schema) = open_store(dir.path(), size);
-    let drop_schema = DropSchema(schema);
+    let postgres = open_postgres(size);
+    let sqlite = match postgres {
+        Some(_) => None,
+        None => Some(Arc::new(
+            SqliteStore::open(dir.path()).expect("store opens"),
+        )),
+    };
+    let (store, drop_schema): (Arc<dyn CallStore>, DropSchema) = match (&postgres, &sqlite) {
+        (Some((store, schema)), _) => (store.clone(), DropSchema(Some(schema.clone()))),
+        (None, Some(sqlite)) => (sqlite.clone(), DropSchema(None)),
+        (None, None) => unreachable!("one store is always open"),
+    };
     let service = CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
     let source = WriteSource::integration(1);
     let mut rng = StdRng::seed_from_u64(42);
@@ -347,6 +367,31 @@ fn run(size: usize) {
         size as f64 / load.as_secs_f64(),
         db_bytes as f64 / size as f64
     );
+    let service = match sqlite {
+        Some(sqlite) => {
+            println!(
+                "in-memory index after load: {:.0} MiB estimated ({:.0} bytes per call); process RSS {:.0} MiB",
+                sqlite.index_heap_bytes() as f64 / 1048576.0,
+                sqlite.index_heap_bytes() as f64 / size as f64,
+                rss_mib()
+            );
+            // Start-up: reopen the file, which rebuilds the index from the rows.
+            drop(service);
+            drop(sqlite);
+            let reopening = Instant::now();
+            let store = Arc::new(SqliteStore::open(dir.path()).expect("store reopens"));
+            let opened = reopening.elapsed();
+            store.wait_for_index().expect("index builds");
+            println!(
+                "reopen with {size} calls: open (reads by id served) {:.2} s, search index rebuilt from the rows after {:.2} s; process RSS {:.0} MiB",
+                opened.as_secs_f64(),
+                reopening.elapsed().as_secs_f64(),
+                rss_mib()
+            );
+            CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
+        }
+        None => service,
+    };
     println!("| workload | total | p50 ms | p99 ms | searches/s |");
     println!("|---|---|---|---|---|");
     for (name, _selective, request) in workloads() {

@@ -6,10 +6,11 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use hubcalls::crm::associations::AssociatedKind;
 use hubcalls::crm::call::{PortalId, WriteSource};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
-use hubcalls::crm::service::{AssociationRequest, CallService, CreateRequest};
+use hubcalls::crm::service::{AssociationRequest, CallService, CreateRequest, Locator};
 use hubcalls::crm::store::CallStore;
 use hubcalls::store::{PostgresStore, SqliteStore};
 use proptest::prelude::*;
@@ -44,6 +45,11 @@ struct CallSpec {
     voicemail: Option<&'static str>,
     contacts: Vec<u64>,
     archived: bool,
+    /// Written after the create (an empty value clears the property), so the index's
+    /// update path is compared too.
+    update: Vec<(&'static str, String)>,
+    /// Associations removed again after the create.
+    dissociate: Vec<u64>,
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -60,9 +66,22 @@ fn call_spec() -> impl Strategy<Value = CallSpec> {
         prop::option::of(prop::sample::select(BOOLS[..2].to_vec())),
         prop::collection::vec(1u64..5, 0..3),
         prop::bool::weighted(0.15),
+        prop::collection::vec(update(), 0..3),
+        prop::collection::vec(1u64..5, 0..2),
     )
         .prop_map(
-            |(title, body, duration, timestamp, direction, voicemail, contacts, archived)| {
+            |(
+                title,
+                body,
+                duration,
+                timestamp,
+                direction,
+                voicemail,
+                contacts,
+                archived,
+                update,
+                dissociate,
+            )| {
                 CallSpec {
                     title,
                     body,
@@ -72,9 +91,42 @@ fn call_spec() -> impl Strategy<Value = CallSpec> {
                     voicemail,
                     contacts,
                     archived,
+                    update,
+                    dissociate,
                 }
             },
         )
+}
+
+/// A property write after the create: a new value, or a clear.
+fn update() -> impl Strategy<Value = (&'static str, String)> {
+    prop::sample::select(vec![
+        "hs_call_title",
+        "hs_call_body",
+        "hs_call_duration",
+        "hs_call_direction",
+        "hs_timestamp",
+    ])
+    .prop_flat_map(|name| {
+        let value = match name {
+            "hs_call_duration" => prop::sample::select(NUMBERS.to_vec())
+                .prop_map(str::to_owned)
+                .boxed(),
+            "hs_call_direction" => prop::sample::select(DIRECTIONS[..2].to_vec())
+                .prop_map(str::to_owned)
+                .boxed(),
+            "hs_timestamp" => prop::sample::select(INSTANTS.to_vec())
+                .prop_map(str::to_owned)
+                .boxed(),
+            _ => text().boxed(),
+        };
+        let clearable = name != "hs_timestamp";
+        (
+            value,
+            prop::bool::weighted(if clearable { 0.25 } else { 0.0 }),
+        )
+            .prop_map(move |(value, clear)| (name, if clear { String::new() } else { value }))
+    })
 }
 
 const PROPERTIES: [&str; 7] = [
@@ -210,28 +262,31 @@ fn create_request(spec: &CallSpec) -> CreateRequest {
     }
 }
 
-/// Both page strategies of the SQLite store: always sorting the matches, always walking the
-/// sort order.
+/// Both page strategies of the store for the created order: always sorting the matches,
+/// always walking the order.
 const SCAN_BUDGETS: [usize; 2] = [0, usize::MAX];
 
 fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseError> {
     for budget in SCAN_BUDGETS {
-        let store = SqliteStore::in_memory()
-            .expect("store opens")
-            .with_scan_budget(budget);
-        check_on(
-            Arc::new(store),
+        let store: Arc<dyn CallStore> = Arc::new(
+            SqliteStore::in_memory()
+                .expect("store opens")
+                .with_scan_budget(budget),
+        );
+        write_calls(&store, PORTAL, specs);
+        compare(
+            &store,
             PORTAL,
-            specs,
             requests,
-            &format!("SQLite, scan budget {budget}"),
+            &format!("SQLite, budget {budget}"),
         )?;
     }
     if let Some(store) = postgres_store() {
         // One database for all cases: each case gets two portals of its own.
         static NEXT_PORTAL: AtomicU32 = AtomicU32::new(1_000);
         let portal = NEXT_PORTAL.fetch_add(2, Ordering::SeqCst);
-        check_on(store.clone(), portal, specs, requests, "PostgreSQL")?;
+        write_calls(store, portal, specs);
+        compare(store, portal, requests, "PostgreSQL")?;
     }
     Ok(())
 }
@@ -249,28 +304,52 @@ fn postgres_store() -> Option<&'static Arc<dyn CallStore>> {
         .as_ref()
 }
 
-fn check_on(
-    store: Arc<dyn CallStore>,
-    portal: PortalId,
-    specs: &[CallSpec],
-    requests: &[SearchRequest],
-    engine: &str,
-) -> Result<(), TestCaseError> {
+/// Writes the generated calls through the rules: creates, updates, association removals,
+/// archives, and one call of another portal that must never show up.
+fn write_calls(store: &Arc<dyn CallStore>, portal: PortalId, specs: &[CallSpec]) {
     let schema = PropertyCatalogue::builtin();
-    let service = CallService::new(store.clone(), schema.clone(), SearchLimits::default());
+    let service = CallService::new(store.clone(), schema, SearchLimits::default());
     let source = WriteSource::integration(1);
     for spec in specs {
         let call = service
             .create(portal, &source, &create_request(spec))
             .expect("generated calls are valid");
+        let id = call.id.to_string();
+        for (name, value) in &spec.update {
+            let locator = Locator {
+                value: &id,
+                id_property: None,
+            };
+            service
+                .update(
+                    portal,
+                    &source,
+                    locator,
+                    &vec![(name.to_string(), value.clone())],
+                )
+                .expect("generated updates are valid");
+        }
+        for to_id in &spec.dissociate {
+            store
+                .remove_associations(portal, call.id, AssociatedKind::Contact, *to_id, None)
+                .unwrap();
+        }
         if spec.archived {
-            service.archive(portal, &call.id.to_string()).unwrap();
+            service.archive(portal, &id).unwrap();
         }
     }
-    // Another portal's calls must never show up.
     service
         .create(portal + 1, &source, &create_request(&specs[0]))
         .unwrap();
+}
+
+fn compare(
+    store: &Arc<dyn CallStore>,
+    portal: PortalId,
+    requests: &[SearchRequest],
+    variant: &str,
+) -> Result<(), TestCaseError> {
+    let schema = PropertyCatalogue::builtin();
 
     let live = store.list_calls(portal, false, 0, usize::MAX >> 1).unwrap();
     let ids: Vec<_> = live.iter().map(|c| c.id).collect();
@@ -288,10 +367,23 @@ fn check_on(
             actual.total,
             expected.total,
             "total ({}) for {:?}",
-            engine,
+            variant,
             plan
         );
-        prop_assert_eq!(actual_ids, expected_ids, "page ({}) for {:?}", engine, plan);
+        prop_assert_eq!(
+            actual_ids,
+            expected_ids,
+            "page ({}) for {:?}",
+            variant,
+            plan
+        );
+        prop_assert_eq!(
+            &actual.calls,
+            &expected.calls,
+            "page calls ({}) for {:?}",
+            variant,
+            plan
+        );
     }
     Ok(())
 }
@@ -305,6 +397,25 @@ proptest! {
         requests in prop::collection::vec(request(), 1..12),
     ) {
         check(&specs, &requests)?;
+    }
+
+    /// A file store reopened: the index is rebuilt from the stored rows and must answer as
+    /// the evaluator does, and keep doing so after more writes.
+    #[test]
+    fn rebuilt_index_equals_the_evaluator(
+        specs in prop::collection::vec(call_spec(), 1..15),
+        more in prop::collection::vec(call_spec(), 1..5),
+        requests in prop::collection::vec(request(), 1..8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store: Arc<dyn CallStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+            write_calls(&store, PORTAL, &specs);
+        }
+        let store: Arc<dyn CallStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        compare(&store, PORTAL, &requests, "reopened")?;
+        write_calls(&store, PORTAL, &more);
+        compare(&store, PORTAL, &requests, "reopened, then written")?;
     }
 }
 
@@ -321,6 +432,8 @@ fn fixed_case_matches_known_answers() {
         voicemail: None,
         contacts: vec![1],
         archived: false,
+        update: Vec::new(),
+        dissociate: Vec::new(),
     };
     let specs = vec![spec("alpha beta", "900000"), spec("gamma", "1800000")];
     let store = Arc::new(SqliteStore::in_memory().unwrap());

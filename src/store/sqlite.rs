@@ -1,16 +1,20 @@
-//! The embedded store: SQLite in WAL mode, one writer connection and a pool of readers.
+//! The embedded store: SQLite in WAL mode, one writer connection and a pool of readers,
+//! and an in-memory search index.
 //!
 //! Layout: `calls` holds each call's current state (properties as a JSON object, so a read
-//! is one row); `call_values` and `call_tokens` index live calls' values the way search
-//! compares them ([`IndexedValue`]); `call_history` keeps one row per write of a call (the
-//! changed properties as a JSON array, so a create is one row, not one per property);
-//! `call_associations` one row per association. Archived calls are never searched, so their
-//! index rows are dropped on archive.
+//! is one row); `call_history` keeps one row per write of a call (the changed properties as
+//! a JSON array, so a create is one row, not one per property); `call_associations` one row
+//! per association. A create thus writes two rows (plus its associations), not the ~100
+//! index entries of layout version 2.
+//!
+//! Search, unique-value checks and `find_by_value` are served by [`SearchIndex`], rebuilt
+//! from `calls` and `call_associations` at start-up and kept in step by the write path: each
+//! write queues [`IndexOp`]s, applied right after the COMMIT that makes them durable.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
@@ -20,12 +24,13 @@ use crate::crm::call::{Call, CallId, PortalId, WriteSource};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::properties::PropertyCatalogue;
+use crate::crm::properties::PropertyDefinition;
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
-use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
+use crate::crm::search::{FilterTarget, SearchHits, SearchPlan, SortKey};
 use crate::crm::store::{CallMutation, CallStore, NewCall, RestoredCall};
 use crate::crm::time::EpochMillis;
 
-use super::sqlite_search::{self, SearchStrategy, Sql};
+use super::index::{Entry, IndexOp, Key, SearchIndex};
 
 /// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
@@ -46,25 +51,6 @@ CREATE TABLE IF NOT EXISTS calls (
     properties  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_by_portal ON calls (portal, archived, id);
-CREATE INDEX IF NOT EXISTS calls_by_created ON calls (portal, archived, created_at, id);
-CREATE TABLE IF NOT EXISTS call_values (
-    call_id INTEGER NOT NULL,
-    name    TEXT NOT NULL,
-    portal  INTEGER NOT NULL,
-    text    TEXT NOT NULL,
-    number  REAL,
-    PRIMARY KEY (call_id, name)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS call_values_text ON call_values (portal, name, text);
-CREATE INDEX IF NOT EXISTS call_values_number ON call_values (portal, name, number);
-CREATE TABLE IF NOT EXISTS call_tokens (
-    portal  INTEGER NOT NULL,
-    name    TEXT NOT NULL,
-    token   TEXT NOT NULL,
-    call_id INTEGER NOT NULL,
-    PRIMARY KEY (portal, name, token, call_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS call_tokens_by_call ON call_tokens (call_id, name);
 CREATE TABLE IF NOT EXISTS call_history (
     id      INTEGER PRIMARY KEY,
     call_id INTEGER NOT NULL,
@@ -99,14 +85,15 @@ CREATE TABLE IF NOT EXISTS property_groups (
 "#;
 
 /// The layout version this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
-/// Steps from an older layout to the next: `(version it upgrades, SQL)`.
-const MIGRATIONS: [(i64, &str); 1] = [(
-    1,
-    // Version 1 had partial value indexes, which could not answer counts on their own.
-    "DROP INDEX IF EXISTS call_values_text; DROP INDEX IF EXISTS call_values_number;",
-)];
+/// Upgrades versions 1 and 2, which indexed every value and token as rows of their own
+/// (`call_values`, `call_tokens`) and the created order (`calls_by_created`): the in-memory
+/// index replaces them, and the rows it is rebuilt from (`calls`) are the same in every
+/// version. The freed pages are reused by later writes (the file does not shrink).
+const MIGRATION_FROM_V1_V2: &str = "DROP TABLE IF EXISTS call_values;
+     DROP TABLE IF EXISTS call_tokens;
+     DROP INDEX IF EXISTS calls_by_created;";
 
 const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
 
@@ -118,6 +105,23 @@ struct Writer {
     open: bool,
     jobs: usize,
     opened_at: Instant,
+    /// Index changes of the open batch, applied once it commits.
+    pending: Vec<IndexOp>,
+}
+
+/// What a write runs with: the writer connection inside the batch's transaction, and the
+/// queue of index changes its writes make.
+struct Tx<'a> {
+    conn: &'a Connection,
+    pending: &'a mut Vec<IndexOp>,
+    index: &'a RwLock<SearchIndex>,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
 }
 
 /// How batches ended, for the writers waiting on them.
@@ -150,11 +154,22 @@ pub struct SqliteStore {
     /// connection serves reads too.
     readers: Option<ReaderPool>,
     next_id: AtomicU64,
-    /// Rows a search may walk in sort order before sorting its matches is preferred.
+    /// Entries a search may walk in created order before sorting its matches is preferred.
     scan_budget: usize,
-    /// Live calls per portal, recounted every few seconds: only used to choose a search
-    /// strategy, so a slightly stale number costs speed at worst, never correctness.
-    live_counts: Mutex<HashMap<PortalId, (usize, Instant)>>,
+    /// Committed state only (see the module notes). Writers take it for writing only around
+    /// COMMIT; a search holds it for reading while it reads its page's rows, so the rows and
+    /// the index agree.
+    index: Arc<RwLock<SearchIndex>>,
+    /// Whether the index has been built from the rows: a file store builds it on a thread
+    /// at start-up, so reads by id are served at once; searches and writes wait for it.
+    index_state: Arc<(Mutex<IndexState>, Condvar)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum IndexState {
+    Building,
+    Ready,
+    Failed(String),
 }
 
 /// The background checkpointer copies the WAL into the database this often...
@@ -162,10 +177,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// ...and the writer checkpoints itself only past this WAL size (pages of 4 KiB).
 const WAL_PAGES_BEFORE_WRITER_CHECKPOINTS: i64 = 50_000;
 
-/// Rows a sort-order scan may touch by default (see `SearchStrategy`).
+/// Entries a created-order walk may touch by default before the matches are sorted.
 const DEFAULT_SCAN_BUDGET: usize = 20_000;
-/// How long a portal's live-call count is trusted.
-const LIVE_COUNT_TTL: Duration = Duration::from_secs(5);
 
 struct ReaderPool {
     path: PathBuf,
@@ -177,6 +190,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // back when dropped), so a poisoned lock is safe to keep using.
     mutex
         .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// Index changes are applied whole under the write lock (no panicking code runs halfway
+// through one), so a poisoned index lock still guards a consistent index.
+fn read_index(index: &RwLock<SearchIndex>) -> RwLockReadGuard<'_, SearchIndex> {
+    index
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write_index(index: &RwLock<SearchIndex>) -> RwLockWriteGuard<'_, SearchIndex> {
+    index
+        .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -221,7 +248,69 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let store = Self::open_without_checkpointer(dir)?;
         store.start_checkpointer();
+        store.start_index_build()?;
         Ok(store)
+    }
+
+    /// Builds the search index from the rows on a thread of its own. Nothing writes until
+    /// it is done (writers wait in `wait_for_index`), so it reads a stable state.
+    fn start_index_build(&self) -> Result<(), StoreError> {
+        let Some(pool) = &self.readers else {
+            return Ok(());
+        };
+        let conn = Connection::open_with_flags(
+            &pool.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(store_error)?;
+        let index = Arc::clone(&self.index);
+        let state = Arc::clone(&self.index_state);
+        let finish = move |outcome: IndexState| {
+            let (lock_state, ready) = &*state;
+            *lock(lock_state) = outcome;
+            ready.notify_all();
+        };
+        let spawned = std::thread::Builder::new()
+            .name("hubcalls-index".to_owned())
+            .spawn(move || {
+                let started = Instant::now();
+                match build_index(&conn) {
+                    Ok(built) => {
+                        *write_index(&index) = built;
+                        tracing::info!(
+                            seconds = started.elapsed().as_secs_f64(),
+                            "search index built"
+                        );
+                        finish(IndexState::Ready);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "building the search index failed");
+                        finish(IndexState::Failed(error.to_string()));
+                    }
+                }
+            });
+        spawned.map(|_| ()).map_err(|error| {
+            StoreError::Unavailable(format!("cannot start the index build: {error}"))
+        })
+    }
+
+    /// Waits until the search index is built (at once after start-up).
+    pub fn wait_for_index(&self) -> Result<(), StoreError> {
+        let (state, ready) = &*self.index_state;
+        let mut current = lock(state);
+        loop {
+            match &*current {
+                IndexState::Ready => return Ok(()),
+                IndexState::Failed(reason) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "the search index could not be built: {reason}"
+                    )))
+                }
+                IndexState::Building => {
+                    current = ready.wait(current).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
     }
 
     fn open_without_checkpointer(dir: &Path) -> Result<Self, StoreError> {
@@ -263,10 +352,8 @@ impl SqliteStore {
                 "the database has layout version {version}; this hubcalls reads version {SCHEMA_VERSION} (upgrade hubcalls)"
             )));
         }
-        for (from, sql) in MIGRATIONS {
-            if version == from {
-                conn.execute_batch(sql)?;
-            }
+        if (1..SCHEMA_VERSION).contains(&version) {
+            conn.execute_batch(MIGRATION_FROM_V1_V2)?;
         }
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -284,6 +371,13 @@ impl SqliteStore {
         let last = high_water.unwrap_or(0).max(max_id.unwrap_or(0)) as u64;
         let next = (last + 1).max(FIRST_CALL_ID);
         let group_commit = readers.is_some();
+        // In memory the index is built here (there is nothing to read yet, and no reader
+        // connection to read it with); a file store builds it on a thread (`open`).
+        let (index, state) = if readers.is_some() {
+            (SearchIndex::default(), IndexState::Building)
+        } else {
+            (build_index(&conn)?, IndexState::Ready)
+        };
         Ok(Self {
             writer: Mutex::new(Writer {
                 conn,
@@ -291,6 +385,7 @@ impl SqliteStore {
                 open: false,
                 jobs: 0,
                 opened_at: Instant::now(),
+                pending: Vec::new(),
             }),
             waiting: AtomicUsize::new(0),
             commits: Mutex::new(Commits::default()),
@@ -300,7 +395,8 @@ impl SqliteStore {
             readers,
             next_id: AtomicU64::new(next),
             scan_budget: DEFAULT_SCAN_BUDGET,
-            live_counts: Mutex::new(HashMap::new()),
+            index: Arc::new(RwLock::new(index)),
+            index_state: Arc::new((Mutex::new(state), Condvar::new())),
         })
     }
 
@@ -348,24 +444,12 @@ impl SqliteStore {
         Ok(self)
     }
 
-    /// Sets how many rows a search may walk in sort order (0: always sort the matches;
-    /// `usize::MAX`: always walk). Results are the same either way; tests use both.
+    /// Sets how many entries a search sorted by creation may walk in that order before it
+    /// sorts its matches instead (0: always sort the matches; `usize::MAX`: always walk).
+    /// Results are the same either way; tests use both.
     pub fn with_scan_budget(mut self, rows: usize) -> Self {
         self.scan_budget = rows;
         self
-    }
-
-    fn live_count(&self, conn: &Connection, portal: PortalId) -> rusqlite::Result<usize> {
-        if let Some((count, at)) = lock(&self.live_counts).get(&portal) {
-            if at.elapsed() < LIVE_COUNT_TTL {
-                return Ok(*count);
-            }
-        }
-        let count: i64 = conn
-            .prepare_cached("SELECT count(*) FROM calls WHERE portal = ?1 AND archived = 0")?
-            .query_row(params![portal], |r| r.get(0))?;
-        lock(&self.live_counts).insert(portal, (count as usize, Instant::now()));
-        Ok(count as usize)
     }
 
     /// Runs `read` on a reader connection (or the only connection in memory).
@@ -405,8 +489,9 @@ impl SqliteStore {
     /// One WAL commit then carries many requests' pages.
     fn write<T>(
         &self,
-        write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        write: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.wait_for_index()?;
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut writer = lock(&self.writer);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -416,7 +501,15 @@ impl SqliteStore {
             writer.opened_at = Instant::now();
         }
         writer.conn.execute_batch("SAVEPOINT request")?;
-        let result = write(&writer.conn);
+        let queued_before = writer.pending.len();
+        let result = {
+            let Writer { conn, pending, .. } = &mut *writer;
+            write(&mut Tx {
+                conn,
+                pending,
+                index: self.index.as_ref(),
+            })
+        };
         if writer.conn.is_autocommit() {
             // SQLite rolled the whole transaction back itself (it does on a full disk or an
             // I/O error): every request of this batch is lost, so all of them fail.
@@ -424,6 +517,7 @@ impl SqliteStore {
                 Err(error) => error.to_string(),
                 Ok(_) => "the transaction was rolled back".to_owned(),
             };
+            writer.pending.clear();
             self.finish_batch(&mut writer, Err(reason.clone()));
             return match result {
                 Err(StoreError::Backend(reason)) => Err(StoreError::Unavailable(reason)),
@@ -435,11 +529,13 @@ impl SqliteStore {
             writer.jobs += 1;
             "RELEASE request"
         } else {
+            writer.pending.truncate(queued_before);
             "ROLLBACK TO request; RELEASE request"
         };
         if let Err(error) = writer.conn.execute_batch(undo) {
             // The transaction is in an unknown state: abandon the whole batch.
             let _ = writer.conn.execute_batch("ROLLBACK");
+            writer.pending.clear();
             self.finish_batch(&mut writer, Err(error.to_string()));
             return Err(StoreError::Unavailable(error.to_string()));
         }
@@ -448,13 +544,7 @@ impl SqliteStore {
         let batch_full = writer.jobs >= GROUP_COMMIT_MAX_REQUESTS
             || writer.opened_at.elapsed() >= GROUP_COMMIT_MAX_DELAY;
         if !self.group_commit || !others_waiting || batch_full {
-            let committed = writer
-                .conn
-                .execute_batch("COMMIT")
-                .map_err(|e| e.to_string());
-            if committed.is_err() {
-                let _ = writer.conn.execute_batch("ROLLBACK");
-            }
+            let committed = self.commit(&mut writer);
             self.finish_batch(&mut writer, committed.clone());
             drop(writer);
             return match committed {
@@ -467,6 +557,25 @@ impl SqliteStore {
         let value = result?;
         self.await_commit(batch)?;
         Ok(value)
+    }
+
+    /// Commits the open batch and applies its index changes under the index's write lock,
+    /// so no search sees the rows without the index or the reverse.
+    fn commit(&self, writer: &mut Writer) -> Result<(), String> {
+        let mut index = write_index(&self.index);
+        match writer.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                for op in writer.pending.drain(..) {
+                    index.apply(op);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let _ = writer.conn.execute_batch("ROLLBACK");
+                writer.pending.clear();
+                Err(error.to_string())
+            }
+        }
     }
 
     /// Closes the open batch and tells its waiting writers how it ended.
@@ -506,10 +615,7 @@ impl SqliteStore {
                 drop(commits);
                 let mut writer = lock(&self.writer);
                 if writer.open && writer.batch == batch {
-                    let committed = writer
-                        .conn
-                        .execute_batch("COMMIT")
-                        .map_err(|e| e.to_string());
+                    let committed = self.commit(&mut writer);
                     self.finish_batch(&mut writer, committed);
                 }
                 drop(writer);
@@ -546,59 +652,98 @@ fn placeholders(count: usize) -> String {
     vec!["?"; count].join(",")
 }
 
-/// Keeps the search index rows of one property in step with its new value.
-fn index_change(
-    tx: &Connection,
+/// The values of `properties` that search can see: those of properties the schema defines,
+/// typed by it.
+fn entries<'a>(
+    schema: &PropertyCatalogue,
+    properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<Entry> {
+    properties
+        .into_iter()
+        .filter_map(|(name, raw)| {
+            schema
+                .get(name)
+                .map(|def| Entry::new(name, def.property_type, raw))
+        })
+        .collect()
+}
+
+/// What changes in the index when a live call's properties go from `old` to `new`.
+fn diff(
+    schema: &PropertyCatalogue,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> (Vec<(String, String)>, Vec<Entry>) {
+    let remove = old
+        .iter()
+        .filter(|(name, raw)| new.get(*name) != Some(*raw))
+        .map(|(name, raw)| (name.clone(), raw.clone()))
+        .collect();
+    let add = entries(
+        schema,
+        new.iter()
+            .filter(|(name, raw)| old.get(*name) != Some(*raw)),
+    );
+    (remove, add)
+}
+
+/// Fails with `UniqueViolation` when one of `values` (name, value) of call `call_id` is a
+/// unique-value property's value held by another live call: in the committed index, as
+/// the batch's queued changes (this request's included) leave it. Compared as search
+/// compares: numbers by value, text folded or exact by type.
+fn check_unique<'a>(
+    tx: &Tx<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
     call_id: CallId,
-    change: &PropertyChange,
+    values: impl IntoIterator<Item = (&'a String, &'a String)>,
 ) -> Result<(), StoreError> {
-    let id = call_id as i64;
-    tx.prepare_cached("DELETE FROM call_tokens WHERE call_id = ?1 AND name = ?2")?
-        .execute(params![id, change.name])?;
-    let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) else {
-        tx.prepare_cached("DELETE FROM call_values WHERE call_id = ?1 AND name = ?2")?
-            .execute(params![id, change.name])?;
-        return Ok(());
-    };
-    let indexed = IndexedValue::new(def.property_type, value);
-    if def.has_unique_value {
-        // Compared the way search compares: numbers by value, text folded or exact by type.
-        let existing: Option<i64> = match indexed.number {
-            Some(number) => tx
-                .prepare_cached(
-                    "SELECT call_id FROM call_values WHERE portal = ?1 AND name = ?2
-                     AND number = ?3 AND call_id != ?4 LIMIT 1",
-                )?
-                .query_row(params![portal, change.name, number, id], |r| r.get(0))
-                .optional()?,
-            None => tx
-                .prepare_cached(
-                    "SELECT call_id FROM call_values WHERE portal = ?1 AND name = ?2
-                     AND text = ?3 AND call_id != ?4 LIMIT 1",
-                )?
-                .query_row(params![portal, change.name, indexed.text, id], |r| r.get(0))
-                .optional()?,
+    for (name, value) in values {
+        let Some(def) = schema.get(name).filter(|def| def.has_unique_value) else {
+            continue;
         };
-        if let Some(existing) = existing {
+        let key = Entry::new(name, def.property_type, value).key().clone();
+        let mut holders: std::collections::BTreeSet<CallId> = read_index(tx.index)
+            .portal(portal)
+            .map(|index| index.holders(name, &key))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for op in tx.pending.iter() {
+            match op {
+                IndexOp::Call {
+                    portal: p,
+                    id,
+                    after_created,
+                    remove,
+                    add,
+                    ..
+                } if *p == portal => {
+                    if after_created.is_none() || remove.iter().any(|(n, _)| n == name) {
+                        holders.remove(id);
+                    }
+                    if after_created.is_some()
+                        && add.iter().any(|e| &e.name == name && e.key() == &key)
+                    {
+                        holders.insert(*id);
+                    }
+                }
+                IndexOp::DropProperty { portal: p, name: n } if *p == portal && n == name => {
+                    holders.clear();
+                }
+                IndexOp::ResetPortal(p) if *p == portal => holders.clear(),
+                _ => {}
+            }
+        }
+        holders.remove(&call_id);
+        if let Some(existing) = holders.first() {
             return Err(StoreError::UniqueViolation {
-                property: change.name.clone(),
+                property: name.clone(),
                 value: value.clone(),
                 call_id,
-                existing: existing as u64,
+                existing: *existing,
             });
         }
-    }
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO call_values (call_id, name, portal, text, number) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![id, change.name, portal, indexed.text, indexed.number])?;
-    let mut insert_token = tx.prepare_cached(
-        "INSERT OR IGNORE INTO call_tokens (portal, name, token, call_id) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for token in &indexed.tokens {
-        insert_token.execute(params![portal, change.name, token, id])?;
     }
     Ok(())
 }
@@ -631,9 +776,16 @@ fn record_history(
 /// One entry of a `call_history.changes` array: name, value, timestamp, source type, id.
 type StoredChange = (String, String, i64, String, Option<String>);
 
+/// The values a write sets: what unique-value checks look at.
+fn set_values(changes: &[PropertyChange]) -> impl Iterator<Item = (&String, &String)> {
+    changes
+        .iter()
+        .filter_map(|change| change.value.as_ref().map(|value| (&change.name, value)))
+}
+
 /// Inserts new calls inside a write transaction.
 fn insert_in(
-    tx: &Connection,
+    tx: &mut Tx<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
     calls: &[NewCall],
@@ -641,12 +793,14 @@ fn insert_in(
     if calls.is_empty() {
         return Ok(());
     }
-    let mut insert = tx.prepare_cached(
+    let conn = tx.conn;
+    let mut insert = conn.prepare_cached(
         "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, 0, ?3, ?4, NULL, ?5)",
     )?;
     let mut high_water = 0;
     for new in calls {
         let call = &new.call;
+        check_unique(tx, portal, schema, call.id, set_values(&new.changes))?;
         insert.execute(params![
             call.id as i64,
             portal,
@@ -654,16 +808,21 @@ fn insert_in(
             call.updated_at,
             properties_json(call)
         ])?;
-        for change in &new.changes {
-            index_change(tx, portal, schema, call.id, change)?;
-        }
-        record_history(tx, call.id, &new.changes)?;
+        tx.pending.push(IndexOp::Call {
+            portal,
+            id: call.id,
+            before_created: None,
+            after_created: Some(call.created_at),
+            remove: Vec::new(),
+            add: entries(schema, &call.properties),
+        });
+        record_history(conn, call.id, &new.changes)?;
         for association in &new.associations {
-            insert_association(tx, portal, association)?;
+            associate(tx, portal, association)?;
         }
         high_water = high_water.max(call.id as i64);
     }
-    tx.prepare_cached(
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
          ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
     )?
@@ -673,15 +832,16 @@ fn insert_in(
 
 /// Applies `apply` to each live call of `ids` inside a write transaction.
 fn update_in(
-    tx: &Connection,
+    tx: &mut Tx<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
     ids: &[CallId],
     apply: &mut CallMutation<'_>,
 ) -> Result<Vec<Option<Call>>, StoreError> {
+    let conn = tx.conn;
     let mut results = Vec::with_capacity(ids.len());
     for (at, id) in ids.iter().enumerate() {
-        let current = tx
+        let current = conn
             .prepare_cached(&format!(
                 "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
             ))?
@@ -691,37 +851,81 @@ fn update_in(
             results.push(None);
             continue;
         };
+        let before = call.properties.clone();
         let changes = apply(at, &mut call);
-        tx.prepare_cached("UPDATE calls SET properties = ?1, updated_at = ?2 WHERE id = ?3")?
+        check_unique(tx, portal, schema, call.id, set_values(&changes))?;
+        conn.prepare_cached("UPDATE calls SET properties = ?1, updated_at = ?2 WHERE id = ?3")?
             .execute(params![
                 properties_json(&call),
                 call.updated_at,
                 call.id as i64
             ])?;
-        for change in &changes {
-            index_change(tx, portal, schema, call.id, change)?;
-        }
-        record_history(tx, call.id, &changes)?;
+        let (remove, add) = diff(schema, &before, &call.properties);
+        tx.pending.push(IndexOp::Call {
+            portal,
+            id: call.id,
+            before_created: Some(call.created_at),
+            after_created: Some(call.created_at),
+            remove,
+            add,
+        });
+        record_history(conn, call.id, &changes)?;
         results.push(Some(call));
     }
     Ok(results)
 }
 
-/// Removes what hangs off a call's row: index entries, history and associations.
-fn delete_call_rows(tx: &Connection, id: CallId) -> rusqlite::Result<()> {
-    for table in [
-        "call_values",
-        "call_tokens",
-        "call_history",
-        "call_associations",
-    ] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE call_id = ?1"))?
+/// A call row as the index needs it: archived or not, created when, and its values.
+type IndexedState = (bool, i64, BTreeMap<String, String>);
+
+fn indexed_state(conn: &Connection, id: CallId) -> rusqlite::Result<Option<IndexedState>> {
+    conn.prepare_cached("SELECT archived, created_at, properties FROM calls WHERE id = ?1")?
+        .query_row(params![id as i64], |row| {
+            Ok((row.get::<_, bool>(0)?, row.get(1)?, json_column(row, 2)?))
+        })
+        .optional()
+}
+
+/// Removes a call's row and what hangs off it (history, associations), and queues its
+/// removal from the index.
+fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: CallId) -> Result<(), StoreError> {
+    let conn = tx.conn;
+    let Some((archived, created, properties)) = indexed_state(conn, id)? else {
+        return Ok(());
+    };
+    let pairs: Vec<(String, i64)> = conn
+        .prepare_cached("SELECT kind, to_id FROM call_associations WHERE call_id = ?1")?
+        .query_map(params![id as i64], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (kind, to_id) in pairs {
+        if let Some(kind) = AssociatedKind::parse(&kind) {
+            tx.pending.push(IndexOp::RemoveAssociation {
+                portal,
+                call_id: id,
+                kind,
+                to_id: to_id as u64,
+                type_id: None,
+            });
+        }
+    }
+    tx.pending.push(IndexOp::Call {
+        portal,
+        id,
+        before_created: (!archived).then_some(created),
+        after_created: None,
+        remove: properties.into_iter().collect(),
+        add: Vec::new(),
+    });
+    for table in ["calls", "call_history", "call_associations"] {
+        let column = if table == "calls" { "id" } else { "call_id" };
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE {column} = ?1"))?
             .execute(params![id as i64])?;
     }
     Ok(())
 }
 
-fn insert_association(tx: &Connection, portal: PortalId, a: &Association) -> rusqlite::Result<()> {
+/// Inserts one association row and queues it for the index.
+fn associate(tx: &mut Tx<'_>, portal: PortalId, a: &Association) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -733,7 +937,79 @@ fn insert_association(tx: &Connection, portal: PortalId, a: &Association) -> rus
         portal,
         a.category.as_str()
     ])?;
+    tx.pending.push(IndexOp::AddAssociation {
+        portal,
+        call_id: a.call_id,
+        kind: a.kind,
+        to_id: a.to_id,
+        type_id: a.type_id,
+    });
     Ok(())
+}
+
+/// Builds the search index from the stored rows (at start-up), typing each portal's values
+/// by its schema: the built-in properties and its own live definitions.
+fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
+    let builtin = PropertyCatalogue::builtin();
+    let mut custom: HashMap<PortalId, Vec<PropertyDefinition>> = HashMap::new();
+    {
+        let mut statement = conn.prepare(
+            "SELECT portal, definition FROM property_definitions WHERE archived_at IS NULL",
+        )?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, json_column(row, 1)?)))?;
+        for row in rows {
+            let (portal, definition): (PortalId, PropertyDefinition) = row?;
+            custom.entry(portal).or_default().push(definition);
+        }
+    }
+    let schemas: HashMap<PortalId, PropertyCatalogue> = custom
+        .into_iter()
+        .map(|(portal, definitions)| {
+            let all = builtin
+                .iter()
+                .map(|def| def.as_ref().clone())
+                .chain(definitions);
+            (portal, PropertyCatalogue::from_definitions(all))
+        })
+        .collect();
+    let mut index = SearchIndex::default();
+    let mut statement = conn.prepare(
+        "SELECT id, portal, created_at, properties FROM calls WHERE archived = 0 ORDER BY id",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let portal: PortalId = row.get(1)?;
+        let properties: BTreeMap<String, String> = json_column(row, 3)?;
+        let schema = schemas.get(&portal).unwrap_or(&builtin);
+        index.apply(IndexOp::Call {
+            portal,
+            id: id as CallId,
+            before_created: None,
+            after_created: Some(row.get(2)?),
+            remove: Vec::new(),
+            add: entries(schema, &properties),
+        });
+    }
+    let mut statement =
+        conn.prepare("SELECT call_id, kind, to_id, type_id, portal FROM call_associations")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(1)?;
+        let Some(kind) = AssociatedKind::parse(&kind) else {
+            continue;
+        };
+        let call_id: i64 = row.get(0)?;
+        let to_id: i64 = row.get(2)?;
+        index.apply(IndexOp::AddAssociation {
+            portal: row.get(4)?,
+            call_id: call_id as CallId,
+            kind,
+            to_id: to_id as u64,
+            type_id: row.get(3)?,
+        });
+    }
+    Ok(index)
 }
 
 /// Reads a JSON column into `T`, as a conversion failure of column `index`.
@@ -780,16 +1056,7 @@ impl CallStore for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(|conn| {
-            let sql = format!(
-                "SELECT {CALL_COLUMNS} FROM calls c WHERE c.portal = ? AND c.id IN ({})",
-                placeholders(ids.len())
-            );
-            let mut statement = conn.prepare_cached(&sql)?;
-            let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
-            let rows = statement.query_map(params_from_iter(params), call_from_row)?;
-            rows.collect()
-        })
+        self.read(|conn| fetch_calls(conn, portal, ids))
     }
 
     fn list_calls(
@@ -829,17 +1096,25 @@ impl CallStore for SqliteStore {
         }
         self.write(|tx| {
             for id in ids {
-                let archived = tx
+                let Some((archived, created, properties)) = indexed_state(tx, *id)? else {
+                    continue;
+                };
+                let changed = tx
                     .prepare_cached(
                         "UPDATE calls SET archived = 1, archived_at = ?1
                          WHERE id = ?2 AND portal = ?3 AND archived = 0",
                     )?
                     .execute(params![at, *id as i64, portal])?;
-                if archived > 0 {
-                    tx.prepare_cached("DELETE FROM call_values WHERE call_id = ?1")?
-                        .execute(params![*id as i64])?;
-                    tx.prepare_cached("DELETE FROM call_tokens WHERE call_id = ?1")?
-                        .execute(params![*id as i64])?;
+                if changed > 0 && !archived {
+                    // Archived calls are never searched: they leave the index whole.
+                    tx.pending.push(IndexOp::Call {
+                        portal,
+                        id: *id,
+                        before_created: Some(created),
+                        after_created: None,
+                        remove: properties.into_iter().collect(),
+                        add: Vec::new(),
+                    });
                 }
             }
             Ok(())
@@ -849,11 +1124,12 @@ impl CallStore for SqliteStore {
     fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
         self.write(|tx| {
             for id in ids {
-                let deleted = tx
-                    .prepare_cached("DELETE FROM calls WHERE id = ?1 AND portal = ?2")?
-                    .execute(params![*id as i64, portal])?;
-                if deleted > 0 {
-                    delete_call_rows(tx, *id)?;
+                let owner: Option<PortalId> = tx
+                    .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
+                    .query_row(params![*id as i64], |r| r.get(0))
+                    .optional()?;
+                if owner == Some(portal) {
+                    delete_call(tx, portal, *id)?;
                 }
             }
             Ok(())
@@ -928,24 +1204,26 @@ impl CallStore for SqliteStore {
     ) -> Result<Vec<CallId>, StoreError> {
         // The same equality the unique-value check uses: numbers by value, text folded (or
         // exact, for case-sensitive types, which the index keeps unfolded).
-        let folded = value.to_lowercase();
-        // A value that is no number matches nothing numeric (NaN binds as NULL).
-        let number = value.trim().parse::<f64>().unwrap_or(f64::NAN);
-        self.read(|conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT v.call_id FROM call_values v
-                 WHERE v.portal = ?1 AND v.name = ?2 AND v.text IN (?3, ?4) AND v.number IS NULL
-                 UNION
-                 SELECT v.call_id FROM call_values v
-                 WHERE v.portal = ?1 AND v.name = ?2 AND v.number = ?5
-                 ORDER BY 1",
-            )?;
-            let rows = statement
-                .query_map(params![portal, name, value, folded, number], |row| {
-                    row.get::<_, i64>(0)
-                })?;
-            rows.map(|id| id.map(|id| id as CallId)).collect()
-        })
+        let mut keys = vec![
+            Key::Text(value.into()),
+            Key::Text(value.to_lowercase().into()),
+        ];
+        // A value that is no number matches nothing numeric.
+        if let Some(number) = value.trim().parse::<f64>().ok().filter(|n| !n.is_nan()) {
+            keys.push(Key::Num(if number == 0.0 { 0.0 } else { number }));
+        }
+        self.wait_for_index()?;
+        let index = read_index(&self.index);
+        let Some(index) = index.portal(portal) else {
+            return Ok(Vec::new());
+        };
+        let mut ids: Vec<CallId> = keys
+            .iter()
+            .flat_map(|key| index.holders(name, key))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
 
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
@@ -956,8 +1234,6 @@ impl CallStore for SqliteStore {
             )?
             .execute(params![portal])?;
             for table in [
-                "call_values",
-                "call_tokens",
                 "call_associations",
                 "property_definitions",
                 "property_groups",
@@ -966,10 +1242,9 @@ impl CallStore for SqliteStore {
                 tx.prepare_cached(&format!("DELETE FROM {table} WHERE portal = ?1"))?
                     .execute(params![portal])?;
             }
+            tx.pending.push(IndexOp::ResetPortal(portal));
             Ok(())
-        })?;
-        lock(&self.live_counts).remove(&portal);
-        Ok(())
+        })
     }
 
     fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
@@ -981,10 +1256,10 @@ impl CallStore for SqliteStore {
                  WHERE portal = ?2 AND json_type(properties, ?1) IS NOT NULL",
             )?
             .execute(params![path, portal])?;
-            tx.prepare_cached("DELETE FROM call_values WHERE portal = ?1 AND name = ?2")?
-                .execute(params![portal, name])?;
-            tx.prepare_cached("DELETE FROM call_tokens WHERE portal = ?1 AND name = ?2")?
-                .execute(params![portal, name])?;
+            tx.pending.push(IndexOp::DropProperty {
+                portal,
+                name: name.to_owned(),
+            });
             Ok(())
         })
     }
@@ -1008,8 +1283,15 @@ impl CallStore for SqliteStore {
                 to_id as i64,
                 portal
             ])?;
+            tx.pending.push(IndexOp::RemoveAssociation {
+                portal,
+                call_id,
+                kind,
+                to_id,
+                type_id: None,
+            });
             for association in associations {
-                insert_association(tx, portal, association)?;
+                associate(tx, portal, association)?;
             }
             Ok(())
         })
@@ -1022,7 +1304,7 @@ impl CallStore for SqliteStore {
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             for association in associations {
-                insert_association(tx, portal, association)?;
+                associate(tx, portal, association)?;
             }
             Ok(())
         })
@@ -1045,6 +1327,13 @@ impl CallStore for SqliteStore {
                          WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
                     )?
                     .execute(pair)?;
+                    tx.pending.push(IndexOp::RemoveAssociation {
+                        portal,
+                        call_id,
+                        kind,
+                        to_id,
+                        type_id: None,
+                    });
                 }
                 Some(type_ids) => {
                     let mut delete = tx.prepare_cached(
@@ -1059,6 +1348,16 @@ impl CallStore for SqliteStore {
                             portal,
                             type_id
                         ])?;
+                    }
+                    drop(delete);
+                    for type_id in type_ids {
+                        tx.pending.push(IndexOp::RemoveAssociation {
+                            portal,
+                            call_id,
+                            kind,
+                            to_id,
+                            type_id: Some(*type_id),
+                        });
                     }
                 }
             }
@@ -1186,11 +1485,7 @@ impl CallStore for SqliteStore {
                     Some(owner) if owner != portal => {
                         return Err(StoreError::IdTaken { id: call.id });
                     }
-                    Some(_) => {
-                        tx.prepare_cached("DELETE FROM calls WHERE id = ?1")?
-                            .execute(params![id])?;
-                        delete_call_rows(tx, call.id)?;
-                    }
+                    Some(_) => delete_call(tx, portal, call.id)?,
                     None => {}
                 }
                 tx.prepare_cached(
@@ -1207,28 +1502,22 @@ impl CallStore for SqliteStore {
                 ])?;
                 // Archived calls are never searched, so only live ones are indexed.
                 if !call.is_archived() {
-                    for (name, value) in &call.properties {
-                        let current = PropertyChange {
-                            name: name.clone(),
-                            value: Some(value.clone()),
-                            entry: HistoryEntry {
-                                value: value.clone(),
-                                timestamp: call.updated_at,
-                                source: WriteSource {
-                                    source_type: String::new(),
-                                    source_id: None,
-                                },
-                            },
-                        };
-                        index_change(tx, portal, schema, call.id, &current)?;
-                    }
+                    check_unique(tx, portal, schema, call.id, &call.properties)?;
+                    tx.pending.push(IndexOp::Call {
+                        portal,
+                        id: call.id,
+                        before_created: None,
+                        after_created: Some(call.created_at),
+                        remove: Vec::new(),
+                        add: entries(schema, &call.properties),
+                    });
                 }
                 // One history row per entry, oldest first, so reads see them newest first.
                 for entry in &restored.history {
                     record_history(tx, call.id, std::slice::from_ref(entry))?;
                 }
                 for association in &restored.associations {
-                    insert_association(tx, portal, association)?;
+                    associate(tx, portal, association)?;
                 }
             }
             tx.prepare_cached(
@@ -1239,65 +1528,121 @@ impl CallStore for SqliteStore {
             Ok(())
         })?;
         self.next_id.fetch_max(high_water + 1, Ordering::SeqCst);
-        lock(&self.live_counts).remove(&portal);
         Ok(())
     }
 
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
-        self.read(|conn| {
-            let total = count(conn, &sqlite_search::count_query(portal, plan))?;
-            if total == 0 || plan.limit == 0 || plan.offset >= total {
-                return Ok(SearchHits {
-                    total,
-                    calls: Vec::new(),
-                });
-            }
-            let live = if sqlite_search::plan_set(portal, plan).is_none() {
-                total
-            } else {
-                self.live_count(conn, portal)?
-            };
-            let strategy = SearchStrategy::choose(plan, total, live, self.scan_budget);
-            let calls = match strategy {
-                SearchStrategy::SortMatches => {
-                    page(conn, &sqlite_search::sorted_matches_page(portal, plan))?
-                }
-                SearchStrategy::SortOrderScan => {
-                    let mut calls = page(conn, &sqlite_search::sort_order_scan_page(portal, plan))?;
-                    if let Some((name, descending)) = sqlite_search::sort_property(plan) {
-                        if calls.len() < plan.limit {
-                            // The page runs past the calls that have the sort property.
-                            let valued =
-                                count(conn, &sqlite_search::valued_count(portal, plan, name))?;
-                            let tail = sqlite_search::missing_tail_page(
-                                portal,
-                                plan,
-                                name,
-                                descending,
-                                plan.limit - calls.len(),
-                                plan.offset.saturating_sub(valued),
-                            );
-                            calls.extend(page(conn, &tail)?);
-                        }
-                    }
-                    calls
-                }
-            };
-            Ok(SearchHits { total, calls })
+        self.wait_for_index()?;
+        self.retype_if_needed(portal, plan)?;
+        // In memory the only connection is the writer's: take it before the index, in the
+        // order writers take them.
+        let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
+        // Held while the page's rows are read, so no commit lands between index and rows.
+        let index = read_index(&self.index);
+        let Some(portal_index) = index.portal(portal) else {
+            return Ok(SearchHits {
+                total: 0,
+                calls: Vec::new(),
+            });
+        };
+        let page = portal_index.search(plan, self.scan_budget);
+        let calls = match &memory_writer {
+            Some(writer) => fetch_calls(&writer.conn, portal, &page.ids)?,
+            None => self.read(|conn| fetch_calls(conn, portal, &page.ids))?,
+        };
+        let mut by_id: HashMap<CallId, Call> = calls.into_iter().map(|c| (c.id, c)).collect();
+        let calls = page.ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        Ok(SearchHits {
+            total: page.total,
+            calls,
         })
     }
 }
 
-fn count(conn: &Connection, sql: &Sql) -> rusqlite::Result<usize> {
-    let total: i64 = conn
-        .prepare_cached(&sql.text)?
-        .query_row(params_from_iter(sql.params.iter()), |r| r.get(0))?;
-    Ok(total as usize)
+impl SqliteStore {
+    /// Approximate heap bytes of the in-memory search index (for the performance notes).
+    pub fn index_heap_bytes(&self) -> usize {
+        let _ = self.wait_for_index();
+        read_index(&self.index).heap_bytes()
+    }
+
+    /// Re-types a property's index entries when its definition's type no longer matches
+    /// the one they were computed with (a property redefined with another type).
+    fn retype_if_needed(&self, portal: PortalId, plan: &SearchPlan) -> Result<(), StoreError> {
+        let mut typed: Vec<(&str, crate::crm::properties::PropertyType)> = plan
+            .groups
+            .iter()
+            .flatten()
+            .filter_map(|filter| match &filter.target {
+                FilterTarget::Property {
+                    name,
+                    property_type,
+                } => Some((name.as_str(), *property_type)),
+                FilterTarget::Association(_) => None,
+            })
+            .collect();
+        if let SortKey::Property {
+            name,
+            property_type,
+            ..
+        } = &plan.sort
+        {
+            typed.push((name, *property_type));
+        }
+        let stale: Vec<_> = {
+            let index = read_index(&self.index);
+            let Some(portal_index) = index.portal(portal) else {
+                return Ok(());
+            };
+            typed
+                .into_iter()
+                .filter(|(name, property_type)| {
+                    portal_index
+                        .property_type(name)
+                        .is_some_and(|indexed| indexed != *property_type)
+                })
+                .collect()
+        };
+        for (name, property_type) in stale {
+            let path = format!("$.\"{name}\"");
+            let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
+            let mut index = write_index(&self.index);
+            let select = |conn: &Connection| -> rusqlite::Result<Vec<(CallId, String)>> {
+                let mut statement = conn.prepare(
+                    "SELECT id, json_extract(properties, ?1) FROM calls
+                     WHERE portal = ?2 AND archived = 0 AND json_type(properties, ?1) IS NOT NULL",
+                )?;
+                let rows = statement.query_map(params![path, portal], |row| {
+                    Ok((row.get::<_, i64>(0)? as CallId, row.get(1)?))
+                })?;
+                rows.collect()
+            };
+            let values = match &memory_writer {
+                Some(writer) => select(&writer.conn)?,
+                None => self.read(select)?,
+            };
+            index
+                .portal_mut(portal)
+                .reindex_property(name, property_type, &values);
+        }
+        Ok(())
+    }
 }
 
-fn page(conn: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Call>> {
-    let mut statement = conn.prepare_cached(&sql.text)?;
-    let rows = statement.query_map(params_from_iter(sql.params.iter()), call_from_row)?;
+/// The calls of `ids` in the portal, in any order.
+fn fetch_calls(conn: &Connection, portal: PortalId, ids: &[CallId]) -> rusqlite::Result<Vec<Call>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // `+c.portal` keeps the planner on primary-key lookups: with the portal index it would
+    // walk every call of the portal to find a page of 100.
+    let sql = format!(
+        "SELECT {CALL_COLUMNS} FROM calls c WHERE +c.portal = ? AND c.id IN ({})",
+        placeholders(ids.len())
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
+    let rows = statement.query_map(params_from_iter(params), call_from_row)?;
     rows.collect()
 }
 
