@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::crm::call::CallId;
-use crate::crm::service::{ArchiveFilter, AssociationRequest, CreateRequest, Locator};
+use crate::crm::service::{ArchiveFilter, AssociationRequest, CallService, CreateRequest, Locator};
 
 use super::auth::Principal;
 use super::error::{json_response, ApiError};
@@ -78,16 +78,22 @@ pub async fn get_one(
     let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
     let id_property = query.get("idProperty").map(str::to_owned);
     let portal = principal.portal;
-    let body = state
-        .run(portal, move |service| {
-            let locator = Locator {
-                value: &call_id,
-                id_property: id_property.as_deref(),
-            };
-            let call = service.get(portal, locator, filter)?;
-            render_calls(service, portal, &[call], &options)
-        })
-        .await?;
+    // An `idProperty` lookup goes through the search index, which may still be building
+    // at start-up: only plain reads by id may skip the blocking pool.
+    let by_id = id_property.is_none();
+    let read = move |service: &CallService| {
+        let locator = Locator {
+            value: &call_id,
+            id_property: id_property.as_deref(),
+        };
+        let call = service.get(portal, locator, filter)?;
+        render_calls(service, portal, &[call], &options)
+    };
+    let body = if by_id {
+        state.run_read_by_id(portal, read).await?
+    } else {
+        state.run(portal, read).await?
+    };
     Ok(json_response(StatusCode::OK, &body[0]))
 }
 

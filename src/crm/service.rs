@@ -161,6 +161,11 @@ impl CallService {
         }
     }
 
+    /// See [`CallStore::reads_by_id_are_local`].
+    pub fn reads_by_id_are_local(&self) -> bool {
+        self.store.reads_by_id_are_local()
+    }
+
     pub(super) fn store(&self) -> &dyn CallStore {
         self.store.as_ref()
     }

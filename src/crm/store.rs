@@ -206,4 +206,12 @@ pub trait CallStore: Send + Sync {
     fn schema_version(&self, _portal: PortalId) -> Result<u64, StoreError> {
         Ok(0)
     }
+
+    /// Whether reading calls by id is short, local work (an embedded database in this
+    /// process), so the API may do it on the thread serving the request rather than hand it
+    /// to the blocking pool and back. A networked store keeps the default: its synchronous
+    /// client would hold an async worker for a network round trip.
+    fn reads_by_id_are_local(&self) -> bool {
+        false
+    }
 }

@@ -424,4 +424,8 @@ impl CallStore for ReportingStore {
     fn schema_version(&self, portal: PortalId) -> Result<u64, StoreError> {
         self.inner.schema_version(portal)
     }
+
+    fn reads_by_id_are_local(&self) -> bool {
+        self.inner.reads_by_id_are_local()
+    }
 }

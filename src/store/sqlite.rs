@@ -1025,6 +1025,13 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 }
 
 impl CallStore for SqliteStore {
+    fn reads_by_id_are_local(&self) -> bool {
+        // On a file store a read by id is a primary-key lookup on a pooled reader connection
+        // in this process: it never waits for the writer (WAL) or for the search index. An
+        // in-memory store reads through the writer's connection, which a large write may hold.
+        self.readers.is_some()
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
     }
