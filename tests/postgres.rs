@@ -174,13 +174,11 @@ async fn concurrent_updates_from_two_servers_lose_nothing() {
     let (a, b) = (Arc::new(a), Arc::new(b));
     const ROUNDS: usize = 25;
     // Each server writes its own property; both also write a shared one.
-    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut tasks = Vec::new();
     for (server, property) in [(a.clone(), "hs_call_title"), (b.clone(), "hs_call_body")] {
         for round in 0..ROUNDS {
             let server = server.clone();
             let id = id.clone();
-            let acknowledged = acknowledged.clone();
             tasks.push(tokio::spawn(async move {
                 let value = format!("{property} {round}");
                 let reply = server
@@ -190,7 +188,6 @@ async fn concurrent_updates_from_two_servers_lose_nothing() {
                     )
                     .await;
                 assert_eq!(reply.status, 200, "body: {}", reply.text);
-                acknowledged.lock().unwrap().push(value);
             }));
         }
     }
@@ -241,7 +238,6 @@ async fn concurrent_updates_from_two_servers_lose_nothing() {
         got.body["properties"]["hs_call_from_number"],
         newest("hs_call_from_number")
     );
-    assert_eq!(acknowledged.lock().unwrap().len(), 2 * ROUNDS);
 }
 
 #[test]

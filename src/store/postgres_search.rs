@@ -76,11 +76,32 @@ impl Sql {
     }
 }
 
-fn column_for(property_type: PropertyType) -> &'static str {
-    if property_type.is_numeric() {
-        "number"
-    } else {
-        "text"
+/// A column a filter compares, with how its values compare.
+#[derive(Clone, Copy)]
+enum Column {
+    /// `call_values.number`: doubles.
+    Number,
+    /// `call_values.text`: text in the "C" collation.
+    Text,
+    /// `call_associations.to_id`: integer ids.
+    AssociationId,
+}
+
+impl Column {
+    fn for_property(property_type: PropertyType) -> Self {
+        if property_type.is_numeric() {
+            Self::Number
+        } else {
+            Self::Text
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Number => "number",
+            Self::Text => "text",
+            Self::AssociationId => "a.to_id",
+        }
     }
 }
 
@@ -88,22 +109,22 @@ fn column_for(property_type: PropertyType) -> &'static str {
 /// text ones (the plan types operands by the property); anything else never matches, as
 /// in the evaluator. Association ids are integers: whole numbers compare on the indexed
 /// column, fractions on its value as a double.
-fn push_compare(sql: &mut Sql, column: &str, op: &str, operand: &Operand, numeric_column: bool) {
-    match (operand, numeric_column) {
-        (Operand::Number(n), true) if column.ends_with("to_id") => {
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                sql.push(&format!("{column} {op} "))
-                    .bind(Param::Int(*n as i64));
-            } else {
-                sql.push(&format!("{column}::DOUBLE PRECISION {op} "))
-                    .bind(Param::Real(*n));
-            }
+fn push_compare(sql: &mut Sql, column: Column, op: &str, operand: &Operand) {
+    let name = column.name();
+    match (operand, column) {
+        (Operand::Number(n), Column::AssociationId) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            sql.push(&format!("{name} {op} "))
+                .bind(Param::Int(*n as i64));
         }
-        (Operand::Number(n), true) => {
-            sql.push(&format!("{column} {op} ")).bind(Param::Real(*n));
+        (Operand::Number(n), Column::AssociationId) => {
+            sql.push(&format!("{name}::DOUBLE PRECISION {op} "))
+                .bind(Param::Real(*n));
         }
-        (Operand::Text(t), false) => {
-            sql.push(&format!("{column} {op} ")).text_param(t);
+        (Operand::Number(n), Column::Number) => {
+            sql.push(&format!("{name} {op} ")).bind(Param::Real(*n));
+        }
+        (Operand::Text(t), Column::Text) => {
+            sql.push(&format!("{name} {op} ")).text_param(t);
         }
         _ => {
             sql.push("FALSE");
@@ -112,10 +133,10 @@ fn push_compare(sql: &mut Sql, column: &str, op: &str, operand: &Operand, numeri
 }
 
 /// Appends ` AND …` for the *positive* form of `condition` on `column`.
-fn push_comparison(sql: &mut Sql, column: &str, condition: &Condition, numeric_column: bool) {
+fn push_comparison(sql: &mut Sql, column: Column, condition: &Condition) {
     let compare = |sql: &mut Sql, op: &str, operand: &Operand| {
         sql.push(" AND ");
-        push_compare(sql, column, op, operand, numeric_column);
+        push_compare(sql, column, op, operand);
     };
     match condition {
         Condition::Eq(o) | Condition::Neq(o) => compare(sql, "=", o),
@@ -131,7 +152,7 @@ fn push_comparison(sql: &mut Sql, column: &str, condition: &Condition, numeric_c
             sql.push(" AND (FALSE");
             for operand in set {
                 sql.push(" OR ");
-                push_compare(sql, column, "=", operand, numeric_column);
+                push_compare(sql, column, "=", operand);
             }
             sql.push(")");
         }
@@ -186,19 +207,14 @@ fn positive_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
                 .portal(portal)
                 .push(" AND name = ")
                 .text_param(name);
-            push_comparison(
-                sql,
-                column_for(*property_type),
-                condition,
-                property_type.is_numeric(),
-            );
+            push_comparison(sql, Column::for_property(*property_type), condition);
         }
         (FilterTarget::Association(kind), condition) => {
             sql.push("SELECT DISTINCT a.call_id FROM call_associations a JOIN calls c ON c.id = a.call_id AND NOT c.archived WHERE a.portal = ")
                 .portal(portal)
                 .push(" AND a.kind = ")
                 .text_param(kind.singular());
-            push_comparison(sql, "a.to_id", condition, true);
+            push_comparison(sql, Column::AssociationId, condition);
         }
     }
 }
@@ -232,10 +248,15 @@ fn query_token_set(sql: &mut Sql, portal: PortalId, token: &str) {
         .bind(Param::Text(format!("{token}%")));
 }
 
+/// Whether the plan has no filter and no query.
+fn matches_every_live_call(plan: &SearchPlan) -> bool {
+    plan.groups.is_empty() && plan.query_tokens.is_empty()
+}
+
 /// Appends the plan as one set query (`SELECT call_id …`); returns false (appending
 /// nothing) when the plan matches every live call.
 fn plan_set(sql: &mut Sql, portal: PortalId, plan: &SearchPlan) -> bool {
-    if plan.groups.is_empty() && plan.query_tokens.is_empty() {
+    if matches_every_live_call(plan) {
         return false;
     }
     let mut first = true;
@@ -314,23 +335,18 @@ pub fn page_query(portal: PortalId, plan: &SearchPlan, columns: &str) -> Sql {
             let d = direction(*descending);
             format!(
                 "(s.call_id IS NULL), s.{} {d}, c.id {d}",
-                column_for(*property_type)
+                Column::for_property(*property_type).name()
             )
         }
     };
     sql.push(" WHERE c.portal = ")
         .portal(portal)
         .push(" AND NOT c.archived");
-    let mut set = Sql {
-        params: std::mem::take(&mut sql.params),
-        aliases: sql.aliases,
-        ..Sql::default()
-    };
-    if plan_set(&mut set, portal, plan) {
-        sql.push(" AND c.id IN (").push(&set.text).push(")");
+    if !matches_every_live_call(plan) {
+        sql.push(" AND c.id IN (");
+        plan_set(&mut sql, portal, plan);
+        sql.push(")");
     }
-    sql.params = set.params;
-    sql.aliases = set.aliases;
     sql.push(&format!(" ORDER BY {order} LIMIT "))
         .bind(Param::Int(plan.limit as i64))
         .push(" OFFSET ")
