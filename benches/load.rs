@@ -7,6 +7,7 @@
 //! taskset -c 1 cargo bench --bench load                  # server pinned to core 0 by the bench
 //! cargo bench --bench load -- --seconds 5 --seed-calls 100000
 //! cargo bench --bench load -- --ceiling                  # also a minimal hyper server, for the ratio
+//! cargo bench --bench load -- --only "single create"     # the scenarios whose name contains the text
 //! HUBCALLS_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/test cargo bench --bench load  # PostgreSQL store
 //! ```
 
@@ -26,6 +27,8 @@ struct Options {
     seed_calls: usize,
     url: Option<String>,
     ceiling: bool,
+    /// Only the scenarios whose name contains this text (for profiling one of them).
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -34,6 +37,7 @@ fn options() -> Options {
         seed_calls: 100_000,
         url: None,
         ceiling: false,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -44,6 +48,7 @@ fn options() -> Options {
             }
             "--url" => options.url = args.next(),
             "--ceiling" => options.ceiling = true,
+            "--only" => options.only = args.next(),
             "--serve-ceiling" => {}
             _ => {}
         }
@@ -429,6 +434,9 @@ fn main() {
             "\n| scenario | concurrency | req/s | calls/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|"
         );
         for (name, calls_per_request, request) in scenarios(Arc::clone(&ids)) {
+            if options.only.as_deref().is_some_and(|only| !name.contains(only)) {
+                continue;
+            }
             for concurrency in CONCURRENCIES {
                 let outcome = drive(
                     &client,

@@ -235,6 +235,7 @@ async fn switched_app(dir: &std::path::Path) -> (TestApp, Arc<AtomicU8>) {
         address,
         client: reqwest::Client::new(),
         token: TOKEN.to_owned(),
+        store_dir: None,
     };
     (app, state)
 }

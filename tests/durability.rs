@@ -42,6 +42,7 @@ impl StoppableApp {
                 address,
                 client: reqwest::Client::new(),
                 token: TOKEN.to_owned(),
+                store_dir: None,
             },
             stop,
             running,

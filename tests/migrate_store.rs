@@ -99,6 +99,7 @@ async fn server_pair(storage: Storage) -> (TestApp, TestApp) {
         address: app.address,
         client: app.client.clone(),
         token: OTHER_PORTAL_TOKEN.to_owned(),
+        store_dir: None,
     };
     (app, other)
 }

@@ -67,8 +67,9 @@ async fn respond(
     success: StatusCode,
 ) -> Result<Response, ApiError> {
     let calls = outcome.calls;
+    // Rendering reads at most history and associations by id: no hop to the blocking pool.
     let results = state
-        .run(portal, move |service| {
+        .run_read_by_id(portal, move |service| {
             render_calls(service, portal, &calls, &options)
         })
         .await?;
@@ -120,7 +121,7 @@ pub async fn create(
     let source = principal.write_source();
     let portal = principal.portal;
     let outcome = state
-        .run(portal, move |service| {
+        .run_write(portal, move |service| {
             service.create_batch(portal, &source, &requests)
         })
         .await?;
@@ -186,7 +187,7 @@ pub async fn update(
     let source = principal.write_source();
     let portal = principal.portal;
     let outcome = state
-        .run(portal, move |service| {
+        .run_write(portal, move |service| {
             service.update_batch(portal, &source, &requests)
         })
         .await?;
@@ -227,7 +228,7 @@ pub async fn upsert(
     let source = principal.write_source();
     let portal = principal.portal;
     let (results, failures) = state
-        .run(portal, move |service| {
+        .run_write(portal, move |service| {
             let outcome = service.upsert_batch(portal, &source, &requests)?;
             let (calls, created): (Vec<Call>, Vec<bool>) = outcome.calls.into_iter().unzip();
             let objects = render_calls(service, portal, &calls, &ReadOptions::stored())?;
@@ -258,7 +259,7 @@ pub async fn archive(
     let ids: Vec<String> = input.inputs.into_iter().map(|i| i.id.0).collect();
     let portal = principal.portal;
     state
-        .run(portal, move |service| service.archive_batch(portal, &ids))
+        .run_write(portal, move |service| service.archive_batch(portal, &ids))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

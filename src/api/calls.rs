@@ -58,7 +58,7 @@ pub async fn create(
     let source = principal.write_source();
     let portal = principal.portal;
     let body = state
-        .run(portal, move |service| {
+        .run_write(portal, move |service| {
             let call = service.create(portal, &source, &request)?;
             render_calls(service, portal, &[call], &ReadOptions::stored())
         })
@@ -110,7 +110,7 @@ pub async fn update(
     let source = principal.write_source();
     let portal = principal.portal;
     let body = state
-        .run(portal, move |service| {
+        .run_write(portal, move |service| {
             let locator = Locator {
                 value: &call_id,
                 id_property: id_property.as_deref(),
@@ -130,7 +130,7 @@ pub async fn archive(
     check_object_type(&object_type)?;
     let portal = principal.portal;
     state
-        .run(portal, move |service| service.archive(portal, &call_id))
+        .run_write(portal, move |service| service.archive(portal, &call_id))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

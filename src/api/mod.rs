@@ -34,6 +34,7 @@ use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::call::PortalId;
 use crate::crm::error::CrmError;
 use crate::crm::service::CallService;
+use crate::crm::staging;
 
 use self::auth::TokenRegistry;
 use self::error::{json_response, ApiError};
@@ -82,6 +83,52 @@ impl AppState {
                 .map_err(|_| ApiError::internal("worker failed: the read panicked"))?;
         self.metrics.observe_store(started.elapsed());
         outcome.map_err(|e| ApiError::from_crm(e, portal))
+    }
+
+    /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
+    /// work runs right here and its writes join the store's open group; the answer waits
+    /// until a committer (a task queued behind the requests ready now, so they can join
+    /// the group too) has committed it. Elsewhere, the blocking pool.
+    pub async fn run_write<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&CallService) -> Result<T, CrmError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if !self.service.stages_writes() {
+            return self.run(portal, work).await;
+        }
+        let started = std::time::Instant::now();
+        // A panic becomes a 500, as it does on the blocking pool.
+        let (outcome, staged) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            staging::stage(|| work(&self.service))
+        }))
+        .map_err(|_| ApiError::internal("worker failed: the write panicked"))?;
+        if let (true, Some(group)) = (staged.needs_committer, staged.last_group()) {
+            let service = Arc::clone(&self.service);
+            tokio::spawn(async move {
+                tokio::task::yield_now().await;
+                service.commit_group(group);
+            });
+        }
+        let outcome = match outcome {
+            Ok(value) => self.await_groups(&staged.groups).await.map(|()| value),
+            Err(error) => Err(error),
+        };
+        if outcome.is_ok() {
+            for effect in staged.after_commit {
+                effect();
+            }
+        }
+        self.metrics.observe_store(started.elapsed());
+        outcome.map_err(|e| ApiError::from_crm(e, portal))
+    }
+
+    /// Waits for the groups staged writes went into; the first that failed fails them all.
+    async fn await_groups(&self, groups: &[u64]) -> Result<(), CrmError> {
+        for group in groups {
+            self.service.group_outcome(*group).await?;
+        }
+        Ok(())
     }
 }
 

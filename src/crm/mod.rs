@@ -13,6 +13,7 @@ pub mod schema;
 pub mod search;
 pub mod search_lag;
 pub mod service;
+pub mod staging;
 pub mod store;
 pub mod time;
 pub mod transfer;

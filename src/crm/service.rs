@@ -166,6 +166,21 @@ impl CallService {
         self.store.reads_by_id_are_local()
     }
 
+    /// See [`CallStore::stages_writes`].
+    pub fn stages_writes(&self) -> bool {
+        self.store.stages_writes()
+    }
+
+    /// See [`CallStore::commit_group`].
+    pub fn commit_group(&self, group: u64) {
+        self.store.commit_group(group)
+    }
+
+    /// See [`CallStore::group_outcome`].
+    pub async fn group_outcome(&self, group: u64) -> Result<(), CrmError> {
+        Ok(self.store.group_outcome(group).await?)
+    }
+
     pub(super) fn store(&self) -> &dyn CallStore {
         self.store.as_ref()
     }

@@ -1,6 +1,7 @@
 //! The port: what the rules need from storage. Each engine in `store/` implements it.
 //!
-//! Methods are synchronous; the API layer runs them on the blocking pool. Every write
+//! Methods are synchronous; the API layer runs them on the blocking pool, or on the serving
+//! thread where the store says that is cheap (reads by id, staged writes). Every write
 //! method is one transaction: it either happens whole or not at all.
 
 use super::associations::{AssociatedKind, Association};
@@ -214,4 +215,25 @@ pub trait CallStore: Send + Sync {
     fn reads_by_id_are_local(&self) -> bool {
         false
     }
+
+    /// Whether writes made under [`crate::crm::staging::stage`] are staged now: written
+    /// into an open group without waiting for its commit (see that module). Only a store
+    /// whose writes are short, local and need nothing to wait for says yes; it then
+    /// commits a group on [`CallStore::commit_group`] and tells its outcome through
+    /// [`CallStore::group_outcome`].
+    fn stages_writes(&self) -> bool {
+        false
+    }
+
+    /// Commits group `group` if it is still open (earlier groups have ended already).
+    fn commit_group(&self, _group: u64) {}
+
+    /// Waits until group `group` has ended; an error when it was not committed.
+    fn group_outcome(&self, _group: u64) -> GroupOutcome<'_> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
+
+/// How a staged group ended, once it has (see [`CallStore::group_outcome`]).
+pub type GroupOutcome<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;

@@ -17,7 +17,8 @@ use super::history::{HistoryEntry, PropertyChange};
 use super::properties::PropertyCatalogue;
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
-use super::store::{CallMutation, CallStore, NewCall, RestoredCall};
+use super::staging;
+use super::store::{CallMutation, CallStore, GroupOutcome, NewCall, RestoredCall};
 use super::time::{now_millis, EpochMillis};
 
 /// One committed change of a call.
@@ -75,9 +76,12 @@ impl ReportingStore {
     }
 
     fn publish(&self, portal: PortalId, changes: Vec<Change>) {
-        if !changes.is_empty() {
-            self.sink.publish(portal, changes);
+        if changes.is_empty() {
+            return;
         }
+        // A staged write is not committed yet: report it once it is.
+        let sink = Arc::clone(&self.sink);
+        staging::after_commit(Box::new(move || sink.publish(portal, changes)));
     }
 
     fn wants_any(&self, portal: PortalId) -> bool {
@@ -427,5 +431,17 @@ impl CallStore for ReportingStore {
 
     fn reads_by_id_are_local(&self) -> bool {
         self.inner.reads_by_id_are_local()
+    }
+
+    fn stages_writes(&self) -> bool {
+        self.inner.stages_writes()
+    }
+
+    fn commit_group(&self, group: u64) {
+        self.inner.commit_group(group)
+    }
+
+    fn group_outcome(&self, group: u64) -> GroupOutcome<'_> {
+        self.inner.group_outcome(group)
     }
 }

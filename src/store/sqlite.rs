@@ -27,7 +27,8 @@ use crate::crm::properties::PropertyCatalogue;
 use crate::crm::properties::PropertyDefinition;
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{FilterTarget, SearchHits, SearchPlan, SortKey};
-use crate::crm::store::{CallMutation, CallStore, NewCall, RestoredCall};
+use crate::crm::staging;
+use crate::crm::store::{CallMutation, CallStore, GroupOutcome, NewCall, RestoredCall};
 use crate::crm::time::EpochMillis;
 
 use super::index::{Entry, IndexOp, Key, SearchIndex};
@@ -105,6 +106,8 @@ struct Writer {
     open: bool,
     jobs: usize,
     opened_at: Instant,
+    /// Whether a committer is scheduled for the open batch (staged writes leave it open).
+    committer_scheduled: bool,
     /// Index changes of the open batch, applied once it commits.
     pending: Vec<IndexOp>,
 }
@@ -146,6 +149,9 @@ pub struct SqliteStore {
     waiting: AtomicUsize,
     commits: Mutex<Commits>,
     committed: Condvar,
+    /// The same news as `committed` (every batch below the number has ended), for writers
+    /// waiting on an async task (staged writes) rather than a thread.
+    committed_below: tokio::sync::watch::Sender<u64>,
     /// Off in memory, where reads share the writer connection and would see a batch early.
     group_commit: bool,
     /// Tells the background checkpointer to stop when the store goes away.
@@ -385,11 +391,13 @@ impl SqliteStore {
                 open: false,
                 jobs: 0,
                 opened_at: Instant::now(),
+                committer_scheduled: false,
                 pending: Vec::new(),
             }),
             waiting: AtomicUsize::new(0),
             commits: Mutex::new(Commits::default()),
             committed: Condvar::new(),
+            committed_below: tokio::sync::watch::Sender::new(0),
             group_commit,
             stop_checkpointer: Arc::new(AtomicBool::new(false)),
             readers,
@@ -487,14 +495,23 @@ impl SqliteStore {
     /// transaction. Each runs in its own savepoint; the last of a burst (or the one that
     /// finds the batch full or old) commits for all, and the others wait for that commit.
     /// One WAL commit then carries many requests' pages.
+    ///
+    /// A staged write (see `crate::crm::staging`) leaves the batch open and returns at
+    /// once; its caller has the batch committed (`commit_group`) and waits for that
+    /// (`group_outcome`) before acknowledging.
     fn write<T>(
         &self,
         write: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let staged = self.group_commit && staging::is_staging();
         self.wait_for_index()?;
-        self.waiting.fetch_add(1, Ordering::SeqCst);
+        if !staged {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+        }
         let mut writer = lock(&self.writer);
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !staged {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
         if !writer.open {
             writer.conn.execute_batch("BEGIN IMMEDIATE")?;
             writer.open = true;
@@ -540,6 +557,13 @@ impl SqliteStore {
             return Err(StoreError::Unavailable(error.to_string()));
         }
         let batch = writer.batch;
+        if staged {
+            let unscheduled = !writer.committer_scheduled;
+            writer.committer_scheduled = true;
+            drop(writer);
+            staging::record(batch, unscheduled);
+            return result;
+        }
         let others_waiting = self.waiting.load(Ordering::SeqCst) > 0;
         let batch_full = writer.jobs >= GROUP_COMMIT_MAX_REQUESTS
             || writer.opened_at.elapsed() >= GROUP_COMMIT_MAX_DELAY;
@@ -583,6 +607,7 @@ impl SqliteStore {
         let batch = writer.batch;
         writer.open = false;
         writer.jobs = 0;
+        writer.committer_scheduled = false;
         writer.batch += 1;
         let mut commits = lock(&self.commits);
         commits.next_uncommitted = batch + 1;
@@ -593,6 +618,24 @@ impl SqliteStore {
         commits.failed.retain(|b, _| b + 1024 > batch);
         drop(commits);
         self.committed.notify_all();
+        self.committed_below.send_replace(batch + 1);
+    }
+
+    /// Commits `batch` if it is still the open one.
+    fn commit_if_open(&self, batch: u64) {
+        let mut writer = lock(&self.writer);
+        if writer.open && writer.batch == batch {
+            let committed = self.commit(&mut writer);
+            self.finish_batch(&mut writer, committed);
+        }
+    }
+
+    /// How `batch` ended, once it has: an error when it was not committed.
+    fn batch_outcome(&self, batch: u64) -> Result<(), StoreError> {
+        match lock(&self.commits).failed.get(&batch) {
+            Some(reason) => Err(StoreError::Unavailable(reason.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Waits until `batch` is committed (or failed). If the writer expected to commit it
@@ -601,10 +644,8 @@ impl SqliteStore {
         let mut commits = lock(&self.commits);
         loop {
             if commits.next_uncommitted > batch {
-                return match commits.failed.get(&batch) {
-                    Some(reason) => Err(StoreError::Unavailable(reason.clone())),
-                    None => Ok(()),
-                };
+                drop(commits);
+                return self.batch_outcome(batch);
             }
             let (guard, timeout) = self
                 .committed
@@ -613,12 +654,7 @@ impl SqliteStore {
             commits = guard;
             if timeout.timed_out() && commits.next_uncommitted <= batch {
                 drop(commits);
-                let mut writer = lock(&self.writer);
-                if writer.open && writer.batch == batch {
-                    let committed = self.commit(&mut writer);
-                    self.finish_batch(&mut writer, committed);
-                }
-                drop(writer);
+                self.commit_if_open(batch);
                 commits = lock(&self.commits);
             }
         }
@@ -1025,6 +1061,31 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 }
 
 impl CallStore for SqliteStore {
+    fn stages_writes(&self) -> bool {
+        // Until the index is built a write would wait for it: not on a serving thread.
+        self.group_commit && *lock(&self.index_state.0) == IndexState::Ready
+    }
+
+    fn commit_group(&self, group: u64) {
+        self.commit_if_open(group);
+    }
+
+    fn group_outcome(&self, group: u64) -> GroupOutcome<'_> {
+        Box::pin(async move {
+            let mut ended = self.committed_below.subscribe();
+            loop {
+                let wait = ended.wait_for(|below| *below > group);
+                match tokio::time::timeout(GROUP_COMMIT_RESCUE_AFTER, wait).await {
+                    Ok(Ok(_)) => return self.batch_outcome(group),
+                    // The sender lives as long as the store, which outlives this borrow.
+                    Ok(Err(_)) => return Err(StoreError::Unavailable("the store closed".into())),
+                    // Its committer vanished (a runtime shutting down): commit it here.
+                    Err(_) => self.commit_if_open(group),
+                }
+            }
+        })
+    }
+
     fn reads_by_id_are_local(&self) -> bool {
         // On a file store a read by id is a primary-key lookup on a pooled reader connection
         // in this process: it never waits for the writer (WAL) or for the search index. An

@@ -20,6 +20,9 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub token: String,
+    /// The SQLite store's directory when the harness made one for this server alone
+    /// (removed with the test's `TestApp`).
+    pub store_dir: Option<tempfile::TempDir>,
 }
 
 fn grants() -> Vec<TokenGrant> {
@@ -56,12 +59,28 @@ pub fn postgres_settings(url: &str, schema: &str) -> PostgresSettings {
     settings
 }
 
-/// A store of its own for one test server: SQLite in memory, or a fresh PostgreSQL schema.
-pub fn fresh_storage() -> Storage {
-    match test_database_url() {
-        Some(url) => Storage::Postgres(postgres_settings(&url, &fresh_schema_name())),
-        None => Storage::Memory,
+/// Set to `memory`, test servers keep SQLite in memory instead of in a file of their own
+/// (the default: it is what `hubcalls` runs on, with its group commit and reader pool).
+pub const TEST_STORE: &str = "HUBCALLS_TEST_STORE";
+
+/// A store of its own for one test server: a SQLite file in a fresh directory (returned
+/// too, to be removed with the server's test), SQLite in memory, or a fresh PostgreSQL
+/// schema.
+pub fn fresh_storage() -> (Storage, Option<tempfile::TempDir>) {
+    if let Some(url) = test_database_url() {
+        return (
+            Storage::Postgres(postgres_settings(&url, &fresh_schema_name())),
+            None,
+        );
     }
+    if std::env::var(TEST_STORE).is_ok_and(|store| store == "memory") {
+        return (Storage::Memory, None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("hubcalls-test-")
+        .tempdir()
+        .expect("temporary store directory");
+    (Storage::Directory(dir.path().to_owned()), Some(dir))
 }
 
 /// A store that outlives its server, kept in `dir`: a SQLite file there, or a PostgreSQL
@@ -100,8 +119,9 @@ pub async fn spawn_app_in(dir: &std::path::Path) -> TestApp {
 /// store of its own instead (see [`fresh_storage`]), so every test runs on the store the
 /// harness chose.
 pub async fn spawn_with(mut config: Config) -> TestApp {
+    let mut store_dir = None;
     if config.storage == Storage::Memory {
-        config.storage = fresh_storage();
+        (config.storage, store_dir) = fresh_storage();
     }
     let app = App::build(config).await.expect("server starts");
     let address = app.address();
@@ -110,6 +130,7 @@ pub async fn spawn_with(mut config: Config) -> TestApp {
         address,
         client: reqwest::Client::new(),
         token: TOKEN.to_owned(),
+        store_dir,
     }
 }
 

@@ -1,0 +1,123 @@
+//! The store contract for staged writes (group commit driven by the API, see
+//! `hubcalls::crm::staging`): a staged write is invisible until its group commits,
+//! and the group's outcome is known to every write in it.
+
+use std::collections::BTreeMap;
+
+use hubcalls::crm::call::Call;
+use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::staging;
+use hubcalls::crm::store::{CallStore, NewCall};
+use hubcalls::store::SqliteStore;
+
+fn new_call(store: &SqliteStore, title: &str) -> NewCall {
+    let id = store.allocate_ids(1).unwrap()[0];
+    NewCall {
+        call: Call {
+            id,
+            properties: BTreeMap::from([("hs_call_title".to_owned(), title.to_owned())]),
+            created_at: 1_700_000_000_000,
+            updated_at: 1_700_000_000_000,
+            archived_at: None,
+        },
+        changes: Vec::new(),
+        associations: Vec::new(),
+    }
+}
+
+fn file_store(dir: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(dir).unwrap();
+    store.wait_for_index().unwrap();
+    store
+}
+
+#[tokio::test]
+async fn a_staged_write_is_seen_only_once_its_group_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path());
+    assert!(
+        store.stages_writes(),
+        "a file store with its index built stages writes"
+    );
+    let schema = PropertyCatalogue::builtin();
+    let first = new_call(&store, "first");
+    let second = new_call(&store, "second");
+
+    let (written, staged) = staging::stage(|| {
+        store.insert_calls(1, &schema, std::slice::from_ref(&first))?;
+        store.insert_calls(1, &schema, std::slice::from_ref(&second))
+    });
+    written.unwrap();
+    assert!(staged.needs_committer, "the first write opened a group");
+    let group = staged.last_group().expect("the writes joined a group");
+    assert_eq!(
+        staged.groups,
+        vec![group, group],
+        "both writes share the open group"
+    );
+    assert!(
+        store
+            .get_calls(1, &[first.call.id, second.call.id])
+            .unwrap()
+            .is_empty(),
+        "readers do not see a group before it commits"
+    );
+
+    store.commit_group(group);
+    store.group_outcome(group).await.unwrap();
+    assert_eq!(
+        store
+            .get_calls(1, &[first.call.id, second.call.id])
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Committing an ended group again changes nothing; a later write opens a new group.
+    store.commit_group(group);
+    let third = new_call(&store, "third");
+    let (written, staged) = staging::stage(|| store.insert_calls(1, &schema, &[third]));
+    written.unwrap();
+    assert!(staged.last_group() > Some(group));
+}
+
+#[tokio::test]
+async fn a_group_left_without_a_committer_is_committed_by_its_waiter() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path());
+    let schema = PropertyCatalogue::builtin();
+    let call = new_call(&store, "orphan");
+    let id = call.call.id;
+    let (written, staged) = staging::stage(|| store.insert_calls(1, &schema, &[call]));
+    written.unwrap();
+    // Nobody calls `commit_group`: the waiter's rescue commits it.
+    store
+        .group_outcome(staged.last_group().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(store.get_calls(1, &[id]).unwrap().len(), 1);
+}
+
+#[test]
+fn writes_outside_staging_commit_before_returning() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path());
+    let schema = PropertyCatalogue::builtin();
+    let call = new_call(&store, "plain");
+    let id = call.call.id;
+    store.insert_calls(1, &schema, &[call]).unwrap();
+    assert_eq!(store.get_calls(1, &[id]).unwrap().len(), 1);
+}
+
+#[test]
+fn an_in_memory_store_never_stages() {
+    let store = SqliteStore::in_memory().unwrap();
+    assert!(!store.stages_writes());
+    let schema = PropertyCatalogue::builtin();
+    let call = new_call(&store, "memory");
+    let id = call.call.id;
+    let (written, staged) = staging::stage(|| store.insert_calls(1, &schema, &[call]));
+    written.unwrap();
+    assert!(staged.groups.is_empty(), "the write committed on its own");
+    assert_eq!(store.get_calls(1, &[id]).unwrap().len(), 1);
+}
