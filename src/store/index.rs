@@ -16,6 +16,8 @@
 //! writes is open and applies them right after its COMMIT, under the index's write lock, so a
 //! search never sees a write that could still roll back, and sees every acknowledged one.
 
+pub mod snapshot;
+
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -94,7 +96,7 @@ impl Ord for Key {
 
 /// The slots holding one value, ascending. Most values of a big portal are unique (ids,
 /// instants, phone numbers), so a single slot is kept without an allocation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Posting {
     One(u32),
     Many(Vec<u32>),
@@ -176,7 +178,7 @@ fn unpost(map: &mut BTreeMap<Key, Posting>, key: &Key, slot: u32) {
 }
 
 /// A set of slots.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bitmap {
     words: Vec<u64>,
 }
@@ -249,7 +251,7 @@ impl Bitmap {
 }
 
 /// One property's values and tokens in a portal.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct PropertyIndex {
     /// The type the keys were computed with; `None` before the first value.
     property_type: Option<PropertyType>,
@@ -320,13 +322,13 @@ pub enum IndexOp {
 }
 
 /// The associations of one kind: exact rows, and the associated ids as search compares them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct AssociationIndex {
     rows: BTreeSet<(u64, u32, u32)>,
     values: BTreeMap<Key, Posting>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct PortalIndex {
     slot_of: HashMap<CallId, u32>,
     ids: Vec<CallId>,
@@ -339,7 +341,7 @@ pub struct PortalIndex {
 }
 
 /// Every portal's index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct SearchIndex {
     portals: HashMap<PortalId, PortalIndex>,
 }

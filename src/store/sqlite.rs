@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use crate::crm::staging;
 use crate::crm::store::{CallMutation, CallStore, GroupOutcome, NewCall, RestoredCall};
 use crate::crm::time::EpochMillis;
 
-use super::index::{Entry, IndexOp, Key, SearchIndex};
+use super::index::{snapshot as index_snapshot, Entry, IndexOp, Key, SearchIndex};
 
 /// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
@@ -85,8 +85,10 @@ CREATE TABLE IF NOT EXISTS property_groups (
 ) WITHOUT ROWID;
 "#;
 
-/// The layout version this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+/// The layout version this code reads and writes (`PRAGMA user_version`). Version 4 counts
+/// committed write transactions in `meta.writes` (what an index snapshot is checked
+/// against): a version 3 binary would write without counting, so it must not open it.
+const SCHEMA_VERSION: i64 = 4;
 
 /// Upgrades versions 1 and 2, which indexed every value and token as rows of their own
 /// (`call_values`, `call_tokens`) and the created order (`calls_by_created`): the in-memory
@@ -169,6 +171,9 @@ pub struct SqliteStore {
     /// Whether the index has been built from the rows: a file store builds it on a thread
     /// at start-up, so reads by id are served at once; searches and writes wait for it.
     index_state: Arc<(Mutex<IndexState>, Condvar)>,
+    /// The count of committed write transactions (`meta.writes`) that the index reflects:
+    /// the index is saved at shutdown only if nobody else has written since.
+    seen_writes: Arc<AtomicI64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +276,8 @@ impl SqliteStore {
         .map_err(store_error)?;
         let index = Arc::clone(&self.index);
         let state = Arc::clone(&self.index_state);
+        let seen_writes = Arc::clone(&self.seen_writes);
+        let snapshot_path = snapshot_path(&pool.path);
         let finish = move |outcome: IndexState| {
             let (lock_state, ready) = &*state;
             *lock(lock_state) = outcome;
@@ -280,12 +287,14 @@ impl SqliteStore {
             .name("hubcalls-index".to_owned())
             .spawn(move || {
                 let started = Instant::now();
-                match build_index(&conn) {
-                    Ok(built) => {
+                match load_or_build_index(&conn, &snapshot_path) {
+                    Ok((built, writes, source)) => {
                         *write_index(&index) = built;
+                        seen_writes.store(writes, Ordering::SeqCst);
                         tracing::info!(
                             seconds = started.elapsed().as_secs_f64(),
-                            "search index built"
+                            from = source,
+                            "search index ready"
                         );
                         finish(IndexState::Ready);
                     }
@@ -362,7 +371,12 @@ impl SqliteStore {
             conn.execute_batch(MIGRATION_FROM_V1_V2)?;
         }
         conn.execute_batch(SCHEMA)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('writes', 0)",
+            [],
+        )?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        let writes = committed_writes(&conn)?;
         let high_water: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'id_high_water'",
@@ -405,6 +419,7 @@ impl SqliteStore {
             scan_budget: DEFAULT_SCAN_BUDGET,
             index: Arc::new(RwLock::new(index)),
             index_state: Arc::new((Mutex::new(state), Condvar::new())),
+            seen_writes: Arc::new(AtomicI64::new(writes)),
         })
     }
 
@@ -587,8 +602,11 @@ impl SqliteStore {
     /// so no search sees the rows without the index or the reverse.
     fn commit(&self, writer: &mut Writer) -> Result<(), String> {
         let mut index = write_index(&self.index);
-        match writer.conn.execute_batch("COMMIT") {
-            Ok(()) => {
+        let committed = count_write(&writer.conn)
+            .and_then(|writes| writer.conn.execute_batch("COMMIT").map(|()| writes));
+        match committed {
+            Ok(writes) => {
+                self.seen_writes.store(writes, Ordering::SeqCst);
                 for op in writer.pending.drain(..) {
                     index.apply(op);
                 }
@@ -664,7 +682,95 @@ impl SqliteStore {
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.stop_checkpointer.store(true, Ordering::Relaxed);
+        self.save_index_snapshot();
     }
+}
+
+impl SqliteStore {
+    /// Saves the search index next to the database, so the next start-up reads it instead
+    /// of rebuilding it from every row. Skipped when the index is not built, or when
+    /// another process wrote since this store's index last saw the rows.
+    fn save_index_snapshot(&self) {
+        let Some(pool) = &self.readers else { return };
+        if *lock(&self.index_state.0) != IndexState::Ready {
+            return;
+        }
+        let mut writer = lock(&self.writer);
+        if writer.open {
+            // Nobody waits for a batch any more: its writes were never acknowledged.
+            let _ = writer.conn.execute_batch("ROLLBACK");
+            writer.pending.clear();
+            writer.open = false;
+        }
+        let writes = match committed_writes(&writer.conn) {
+            Ok(writes) if writes == self.seen_writes.load(Ordering::SeqCst) => writes,
+            Ok(_) => {
+                tracing::info!("not saving the search index: another process wrote since");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "not saving the search index");
+                return;
+            }
+        };
+        let started = Instant::now();
+        let path = snapshot_path(&pool.path);
+        match index_snapshot::save(&read_index(&self.index), &path, writes) {
+            Ok(()) => tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "search index saved"
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "saving the search index failed");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// Where the search index is saved: next to the database file.
+fn snapshot_path(database: &Path) -> PathBuf {
+    database.with_extension("index")
+}
+
+/// The count of committed write transactions (`meta.writes`).
+fn committed_writes(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'writes'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map(|writes| writes.unwrap_or(0))
+}
+
+/// Counts the open transaction as one more write (in the transaction itself).
+fn count_write(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'writes' RETURNING value")?
+        .query_row([], |r| r.get(0))
+}
+
+/// The search index at start-up: the saved one if it matches the rows (see
+/// `index::snapshot`), else built from the rows. Returns it with the count of writes it
+/// reflects and where it came from.
+fn load_or_build_index(
+    conn: &Connection,
+    snapshot: &Path,
+) -> Result<(SearchIndex, i64, &'static str), StoreError> {
+    // One read transaction: the count and the rows are of the same moment.
+    conn.execute_batch("BEGIN")?;
+    let writes = committed_writes(conn)?;
+    let loaded = match index_snapshot::load(snapshot, writes) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            tracing::warn!(%error, "the saved search index is unreadable; rebuilding it");
+            None
+        }
+    };
+    let outcome = match loaded {
+        Some(index) => (index, writes, "saved index"),
+        None => (build_index(conn)?, writes, "rows"),
+    };
+    conn.execute_batch("COMMIT")?;
+    Ok(outcome)
 }
 
 fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Call> {
@@ -792,16 +898,18 @@ fn record_history(
     if changes.is_empty() {
         return Ok(());
     }
-    let rows: Vec<serde_json::Value> = changes
+    // Borrowed tuples serialise as the same arrays as `StoredChange`, without building a
+    // JSON value (and its copies of every string) first.
+    let rows: Vec<(&str, &str, i64, &str, Option<&str>)> = changes
         .iter()
         .map(|c| {
-            serde_json::json!([
-                c.name,
-                c.entry.value,
+            (
+                c.name.as_str(),
+                c.entry.value.as_str(),
                 c.entry.timestamp,
-                c.entry.source.source_type,
-                c.entry.source.source_id
-            ])
+                c.entry.source.source_type.as_str(),
+                c.entry.source.source_id.as_deref(),
+            )
         })
         .collect();
     tx.prepare_cached("INSERT INTO call_history (call_id, changes) VALUES (?1, ?2)")?
