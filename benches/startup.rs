@@ -1,0 +1,211 @@
+//! Start-up benchmark: seeds calls into a file store through the release binary's batch API,
+//! stops it cleanly (SIGTERM: the search index is saved) and starts it again, timing the first
+//! answered get by id and the first answered search (searches and writes wait for the
+//! index); then the same after a crash (SIGKILL after a write: the saved index is stale and
+//! the index is rebuilt from the rows).
+//!
+//! ```sh
+//! cargo build --release
+//! cargo bench --bench startup                # 100,000 calls
+//! cargo bench --bench startup -- 1000000     # chosen size
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const TOKEN: &str = "pat-startup-benchmark";
+const FIRST_ID: &str = "10000000001";
+
+/// A running server and the address it printed.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts the release binary on `dir`; returns once it printed its address.
+    fn start(dir: &Path) -> Self {
+        let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/hubcalls");
+        assert!(
+            Path::new(binary).exists(),
+            "build the server first: cargo build --release"
+        );
+        let mut child = Command::new(binary)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                TOKEN,
+                "--data-dir",
+            ])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let base = loop {
+            let line = lines.next().expect("banner").expect("line");
+            if let Some(at) = line.find("listening on ") {
+                break line[at + 13..].trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, base }
+    }
+
+    fn rss_mib(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            })
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    }
+
+    /// Stops the server with `signal` (`TERM` or `KILL`) and waits for it to exit.
+    fn stop(mut self, signal: &str) -> Duration {
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal}");
+        self.child.wait().expect("server exits");
+        started.elapsed()
+    }
+}
+
+fn call_body(n: usize) -> Value {
+    json!({"properties": {
+        "hs_timestamp": (1_735_689_600_000u64 + (n as u64 % 31_536_000) * 1000).to_string(),
+        "hs_call_title": format!("Discovery call {n}"),
+        "hs_call_body": "<p>Discussed pricing and the rollout timeline.</p>",
+        "hs_call_direction": if n % 2 == 0 { "OUTBOUND" } else { "INBOUND" },
+        "hs_call_status": "COMPLETED",
+        "hs_call_duration": (n % 3_600_000).to_string(),
+    }})
+}
+
+async fn seed(client: &reqwest::Client, base: &str, count: usize) {
+    let started = Instant::now();
+    let batches: Vec<usize> = (0..count.div_ceil(100)).collect();
+    // Four batches in flight: the server's group commit takes them together.
+    for chunk in batches.chunks(4) {
+        let requests: Vec<_> = chunk
+            .iter()
+            .map(|batch| {
+                let inputs: Vec<Value> = (batch * 100..((batch + 1) * 100).min(count))
+                    .map(call_body)
+                    .collect();
+                tokio::spawn(
+                    client
+                        .post(format!("{base}/crm/v3/objects/calls/batch/create"))
+                        .bearer_auth(TOKEN)
+                        .json(&json!({ "inputs": inputs }))
+                        .send(),
+                )
+            })
+            .collect();
+        for request in requests {
+            let reply = request.await.expect("task").expect("seed batch");
+            assert_eq!(reply.status(), 201);
+        }
+    }
+    println!(
+        "seeded {count} calls in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Polls `request` until it answers 200; returns when it did, from `since`.
+async fn first_ok(since: Instant, request: impl Fn() -> reqwest::RequestBuilder) -> Duration {
+    loop {
+        if let Ok(reply) = request().send().await {
+            if reply.status() == 200 {
+                return since.elapsed();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Starts the server on `dir` and times its first get by id and first search.
+async fn time_start(client: &reqwest::Client, dir: &Path, case: &str) -> Server {
+    let started = Instant::now();
+    let server = Server::start(dir);
+    let listening = started.elapsed();
+    let base = server.base.clone();
+    let get = first_ok(started, || {
+        client
+            .get(format!("{base}/crm/v3/objects/calls/{FIRST_ID}"))
+            .bearer_auth(TOKEN)
+    })
+    .await;
+    let search = first_ok(started, || {
+        client
+            .post(format!("{base}/crm/v3/objects/calls/search"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"query": "discovery", "limit": 1}))
+    })
+    .await;
+    println!(
+        "| {case} | {:.2} | {:.2} | {:.2} | {:.0} |",
+        listening.as_secs_f64(),
+        get.as_secs_f64(),
+        search.as_secs_f64(),
+        server.rss_mib()
+    );
+    server
+}
+
+fn main() {
+    let size: usize = std::env::args()
+        .skip(1)
+        .find_map(|arg| arg.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(600))
+            .build()
+            .expect("client");
+        let server = Server::start(dir.path());
+        seed(&client, &server.base, size).await;
+        let shutdown = server.stop("TERM");
+        println!(
+            "clean shutdown (saves the search index): {:.2} s; saved index {:.0} MiB",
+            shutdown.as_secs_f64(),
+            std::fs::metadata(dir.path().join("hubcalls.index"))
+                .map_or(0.0, |m| m.len() as f64 / 1048576.0)
+        );
+        println!("\n| start-up with {size} calls | listening s | first get by id s | first search s | RSS MiB |");
+        println!("|---|---|---|---|---|");
+        for run in 1..=3 {
+            let server = time_start(&client, dir.path(), &format!("after a clean shutdown, run {run}")).await;
+            server.stop("TERM");
+        }
+        // A write, then a crash: the saved index no longer matches the rows.
+        let server = Server::start(dir.path());
+        let reply = client
+            .post(format!("{}/crm/v3/objects/calls", server.base))
+            .bearer_auth(TOKEN)
+            .json(&call_body(size))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(reply.status(), 201);
+        server.stop("KILL");
+        let server = time_start(&client, dir.path(), "after a crash (index rebuilt from the rows)").await;
+        server.stop("TERM");
+    });
+}
