@@ -121,3 +121,50 @@ fn an_in_memory_store_never_stages() {
     assert!(staged.groups.is_empty(), "the write committed on its own");
     assert_eq!(store.get_calls(1, &[id]).unwrap().len(), 1);
 }
+
+/// A write that panics halfway (here in the rules' mutation of its second call, after the
+/// first one's row was updated) leaves nothing behind, staged or not, and the store keeps
+/// working.
+#[tokio::test]
+async fn a_write_that_panics_halfway_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path());
+    let schema = PropertyCatalogue::builtin();
+    let first = new_call(&store, "untouched");
+    let second = new_call(&store, "untouched");
+    let ids = [first.call.id, second.call.id];
+    store.insert_calls(1, &schema, &[first, second]).unwrap();
+
+    for staged in [false, true] {
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let write = || {
+                store.update_calls(1, &schema, &ids, &mut |at, call| {
+                    assert_eq!(at, 0, "a rule failed on the second call");
+                    call.properties
+                        .insert("hs_call_title".to_owned(), "half written".to_owned());
+                    Vec::new()
+                })
+            };
+            if staged {
+                staging::stage(write).0
+            } else {
+                write()
+            }
+        }));
+        assert!(attempt.is_err(), "the panic reaches the caller");
+
+        // The next write's commit must not carry the first call's update along.
+        let later = new_call(&store, "later");
+        let (written, group) = staging::stage(|| store.insert_calls(1, &schema, &[later]));
+        written.unwrap();
+        let group = group.last_group().unwrap();
+        store.commit_group(group);
+        store.group_outcome(group).await.unwrap();
+        for call in store.get_calls(1, &ids).unwrap() {
+            assert_eq!(
+                call.properties["hs_call_title"], "untouched",
+                "staged: {staged}"
+            );
+        }
+    }
+}

@@ -536,11 +536,33 @@ impl SqliteStore {
         let queued_before = writer.pending.len();
         let result = {
             let Writer { conn, pending, .. } = &mut *writer;
-            write(&mut Tx {
-                conn,
-                pending,
-                index: self.index.as_ref(),
-            })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                write(&mut Tx {
+                    conn,
+                    pending,
+                    index: self.index.as_ref(),
+                })
+            }))
+        };
+        let result = match result {
+            Ok(result) => result,
+            Err(panic) => {
+                // Undo what the panicking write did before the batch's next write or
+                // commit could keep half of it.
+                writer.pending.truncate(queued_before);
+                let undone = !writer.conn.is_autocommit()
+                    && writer
+                        .conn
+                        .execute_batch("ROLLBACK TO request; RELEASE request")
+                        .is_ok();
+                if !undone {
+                    let _ = writer.conn.execute_batch("ROLLBACK");
+                    writer.pending.clear();
+                    self.finish_batch(&mut writer, Err("a write panicked".to_owned()));
+                }
+                drop(writer);
+                std::panic::resume_unwind(panic);
+            }
         };
         if writer.conn.is_autocommit() {
             // SQLite rolled the whole transaction back itself (it does on a full disk or an
