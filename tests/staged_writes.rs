@@ -168,3 +168,40 @@ async fn a_write_that_panics_halfway_leaves_nothing() {
         }
     }
 }
+
+/// While another write holds the writer for long, a staged write answers "busy" having
+/// written nothing (its work then moves to the blocking pool) rather than wait for it.
+#[test]
+fn a_staged_write_does_not_wait_for_a_long_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(file_store(dir.path()));
+    let schema = PropertyCatalogue::builtin();
+    let slow = new_call(&store, "slow");
+    let slow_id = slow.call.id;
+    store.insert_calls(1, &schema, &[slow]).unwrap();
+
+    let (holding, held) = std::sync::mpsc::channel();
+    let long_write = {
+        let store = std::sync::Arc::clone(&store);
+        let schema = schema.clone();
+        std::thread::spawn(move || {
+            store
+                .update_calls(1, &schema, &[slow_id], &mut |_, _| {
+                    holding.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Vec::new()
+                })
+                .unwrap();
+        })
+    };
+    held.recv().unwrap();
+    let quick = new_call(&store, "quick");
+    let quick_id = quick.call.id;
+    let (written, staged) = staging::stage(|| store.insert_calls(1, &schema, &[quick]));
+    // Had it waited for the writer, the insert would have succeeded.
+    assert!(written.is_err(), "did not wait for the long write");
+    assert!(staged.writer_busy);
+    assert!(staged.groups.is_empty(), "nothing was written");
+    long_write.join().unwrap();
+    assert!(store.get_calls(1, &[quick_id]).unwrap().is_empty());
+}

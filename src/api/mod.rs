@@ -88,10 +88,12 @@ impl AppState {
     /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
     /// work runs right here and its writes join the store's open group; the answer waits
     /// until a committer (a task queued behind the requests ready now, so they can join
-    /// the group too) has committed it. Elsewhere, the blocking pool.
+    /// the group too) has committed it. Elsewhere, the blocking pool; there too when the
+    /// store's writer is held by a long write (the work then runs again, having written
+    /// nothing), so such a write never holds up the thread serving requests.
     pub async fn run_write<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&CallService) -> Result<T, CrmError> + Send + 'static,
+        F: Fn(&CallService) -> Result<T, CrmError> + Send + Sync + 'static,
         T: Send + 'static,
     {
         if !self.service.stages_writes() {
@@ -103,6 +105,9 @@ impl AppState {
             staging::stage(|| work(&self.service))
         }))
         .map_err(|_| ApiError::internal("worker failed: the write panicked"))?;
+        if staged.writer_busy {
+            return self.run(portal, work).await;
+        }
         if let (true, Some(group)) = (staged.needs_committer, staged.last_group()) {
             let service = Arc::clone(&self.service);
             tokio::spawn(async move {

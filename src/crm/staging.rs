@@ -24,6 +24,10 @@ pub struct Staged {
     pub needs_committer: bool,
     /// Effects of the writes to run once they are committed (dropped if they are not).
     pub after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    /// The store's writer was held by a long write elsewhere when this work's first write
+    /// came: nothing was written, and the work should run again where waiting is harmless
+    /// (the blocking pool), not hold up the thread serving requests.
+    pub writer_busy: bool,
 }
 
 impl Staged {
@@ -72,6 +76,26 @@ pub fn record(group: u64, unscheduled: bool) {
         if let Some(staged) = context.borrow_mut().as_mut() {
             staged.groups.push(group);
             staged.needs_committer |= unscheduled;
+        }
+    });
+}
+
+/// Whether a store may still answer "busy" instead of waiting for its writer: only before
+/// this work's first write, so that running the work again elsewhere repeats nothing.
+pub fn may_report_busy() -> bool {
+    CONTEXT.with(|context| {
+        context
+            .borrow()
+            .as_ref()
+            .is_some_and(|staged| staged.groups.is_empty() && !staged.writer_busy)
+    })
+}
+
+/// The store's writer is busy and nothing was written (see [`Staged::writer_busy`]).
+pub fn report_busy() {
+    CONTEXT.with(|context| {
+        if let Some(staged) = context.borrow_mut().as_mut() {
+            staged.writer_busy = true;
         }
     });
 }

@@ -142,6 +142,9 @@ struct Commits {
 const GROUP_COMMIT_MAX_REQUESTS: usize = 256;
 /// ...or has been open this long, even while more writers keep arriving.
 const GROUP_COMMIT_MAX_DELAY: Duration = Duration::from_millis(5);
+/// How long a staged write waits for a writer held elsewhere before its work moves to the
+/// blocking pool (staged writes themselves hold it for microseconds to a few milliseconds).
+const STAGED_WRITE_MAX_WAIT: Duration = Duration::from_micros(500);
 /// A waiting writer commits the batch itself if nobody did within this time.
 const GROUP_COMMIT_RESCUE_AFTER: Duration = Duration::from_millis(250);
 
@@ -523,10 +526,19 @@ impl SqliteStore {
         if !staged {
             self.waiting.fetch_add(1, Ordering::SeqCst);
         }
-        let mut writer = lock(&self.writer);
-        if !staged {
+        let mut writer = if staged {
+            match self.writer_for_staged_write() {
+                Some(writer) => writer,
+                None => {
+                    staging::report_busy();
+                    return Err(StoreError::Unavailable("the writer is busy".to_owned()));
+                }
+            }
+        } else {
+            let writer = lock(&self.writer);
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-        }
+            writer
+        };
         if !writer.open {
             writer.conn.execute_batch("BEGIN IMMEDIATE")?;
             writer.open = true;
@@ -659,6 +671,30 @@ impl SqliteStore {
         drop(commits);
         self.committed.notify_all();
         self.committed_below.send_replace(batch + 1);
+    }
+
+    /// The writer connection for a staged write, or `None` when another write has held it
+    /// for a while (a fixture load, a large import) and the staged write's work may still
+    /// move to the blocking pool rather than hold up the thread serving requests.
+    fn writer_for_staged_write(&self) -> Option<MutexGuard<'_, Writer>> {
+        let deadline = Instant::now() + STAGED_WRITE_MAX_WAIT;
+        loop {
+            match self.writer.try_lock() {
+                Ok(writer) => return Some(writer),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    return Some(poisoned.into_inner())
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if !staging::may_report_busy() {
+                        return Some(lock(&self.writer));
+                    }
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    std::thread::yield_now();
+                }
+            }
+        }
     }
 
     /// Commits `batch` if it is still the open one.
