@@ -144,7 +144,7 @@ const GROUP_COMMIT_MAX_REQUESTS: usize = 256;
 const GROUP_COMMIT_MAX_DELAY: Duration = Duration::from_millis(5);
 /// How long a staged write waits for a writer held elsewhere before its work moves to the
 /// blocking pool (staged writes themselves hold it for microseconds to a few milliseconds).
-const STAGED_WRITE_MAX_WAIT: Duration = Duration::from_micros(500);
+const STAGED_WRITE_MAX_WAIT: Duration = Duration::from_millis(2);
 /// A waiting writer commits the batch itself if nobody did within this time.
 const GROUP_COMMIT_RESCUE_AFTER: Duration = Duration::from_millis(250);
 
