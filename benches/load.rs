@@ -11,12 +11,15 @@
 //! HUBCALLS_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/test cargo bench --bench load  # PostgreSQL store
 //! ```
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::call_body;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "pat-load-benchmark";
@@ -234,17 +237,6 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     }
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[at].as_secs_f64() * 1000.0
-}
-
-fn call_body(n: usize) -> Value {
-    json!({"properties": {
-        "hs_timestamp": (1_735_689_600_000u64 + (n as u64 % 31_536_000) * 1000).to_string(),
-        "hs_call_title": format!("Discovery call {n}"),
-        "hs_call_body": "<p>Discussed pricing and the rollout timeline.</p>",
-        "hs_call_direction": if n.is_multiple_of(2) { "OUTBOUND" } else { "INBOUND" },
-        "hs_call_status": "COMPLETED",
-        "hs_call_duration": (n % 3_600_000).to_string(),
-    }})
 }
 
 async fn seed(client: &reqwest::Client, base: &str, count: usize) -> Vec<String> {

@@ -10,11 +10,14 @@
 //! cargo bench --bench startup -- 1000000     # chosen size
 //! ```
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::call_body;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "pat-startup-benchmark";
@@ -82,17 +85,6 @@ impl Server {
         self.child.wait().expect("server exits");
         started.elapsed()
     }
-}
-
-fn call_body(n: usize) -> Value {
-    json!({"properties": {
-        "hs_timestamp": (1_735_689_600_000u64 + (n as u64 % 31_536_000) * 1000).to_string(),
-        "hs_call_title": format!("Discovery call {n}"),
-        "hs_call_body": "<p>Discussed pricing and the rollout timeline.</p>",
-        "hs_call_direction": if n.is_multiple_of(2) { "OUTBOUND" } else { "INBOUND" },
-        "hs_call_status": "COMPLETED",
-        "hs_call_duration": (n % 3_600_000).to_string(),
-    }})
 }
 
 async fn seed(client: &reqwest::Client, base: &str, count: usize) {

@@ -1,33 +1,21 @@
 //! The SQLite store saves its search index at a clean shutdown and reads it back at
 //! start-up; a saved index that no longer matches the rows is never used.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use hubcalls::crm::call::Call;
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::store::{CallStore, NewCall};
+use hubcalls::crm::store::CallStore;
 use hubcalls::store::SqliteStore;
 
+mod common;
+
 fn open(dir: &Path) -> SqliteStore {
-    let store = SqliteStore::open(dir).unwrap();
-    store.wait_for_index().unwrap();
-    store
+    common::open_file_store(dir)
 }
 
 fn create(store: &SqliteStore, title: &str) -> u64 {
-    let id = store.allocate_ids(1).unwrap()[0];
-    let call = NewCall {
-        call: Call {
-            id,
-            properties: BTreeMap::from([("hs_call_title".to_owned(), title.to_owned())]),
-            created_at: 1_700_000_000_000,
-            updated_at: 1_700_000_000_000,
-            archived_at: None,
-        },
-        changes: Vec::new(),
-        associations: Vec::new(),
-    };
+    let call = common::titled_call(store, title);
+    let id = call.call.id;
     store
         .insert_calls(1, &PropertyCatalogue::builtin(), &[call])
         .unwrap();

@@ -2,33 +2,19 @@
 //! `hubcalls::crm::staging`): a staged write is invisible until its group commits,
 //! and the group's outcome is known to every write in it.
 
-use std::collections::BTreeMap;
-
-use hubcalls::crm::call::Call;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::staging;
 use hubcalls::crm::store::{CallStore, NewCall};
 use hubcalls::store::SqliteStore;
 
+mod common;
+
 fn new_call(store: &SqliteStore, title: &str) -> NewCall {
-    let id = store.allocate_ids(1).unwrap()[0];
-    NewCall {
-        call: Call {
-            id,
-            properties: BTreeMap::from([("hs_call_title".to_owned(), title.to_owned())]),
-            created_at: 1_700_000_000_000,
-            updated_at: 1_700_000_000_000,
-            archived_at: None,
-        },
-        changes: Vec::new(),
-        associations: Vec::new(),
-    }
+    common::titled_call(store, title)
 }
 
 fn file_store(dir: &std::path::Path) -> SqliteStore {
-    let store = SqliteStore::open(dir).unwrap();
-    store.wait_for_index().unwrap();
-    store
+    common::open_file_store(dir)
 }
 
 #[tokio::test]

@@ -244,3 +244,34 @@ impl TestApp {
         reply.body["id"].as_str().expect("id").to_owned()
     }
 }
+
+// ----- store-level tests ------------------------------------------------------------------
+
+/// A SQLite file store in `dir`, with its search index built.
+pub fn open_file_store(dir: &std::path::Path) -> hubcalls::store::SqliteStore {
+    let store = hubcalls::store::SqliteStore::open(dir).expect("store opens");
+    store.wait_for_index().expect("index builds");
+    store
+}
+
+/// A new call of portal 1 with a fresh id of `store` and only a title.
+pub fn titled_call(
+    store: &dyn hubcalls::crm::store::CallStore,
+    title: &str,
+) -> hubcalls::crm::store::NewCall {
+    let id = store.allocate_ids(1).expect("an id")[0];
+    hubcalls::crm::store::NewCall {
+        call: hubcalls::crm::call::Call {
+            id,
+            properties: std::collections::BTreeMap::from([(
+                "hs_call_title".to_owned(),
+                title.to_owned(),
+            )]),
+            created_at: 1_700_000_000_000,
+            updated_at: 1_700_000_000_000,
+            archived_at: None,
+        },
+        changes: Vec::new(),
+        associations: Vec::new(),
+    }
+}
