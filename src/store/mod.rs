@@ -6,6 +6,7 @@ pub mod postgres;
 mod postgres_schema;
 mod postgres_search;
 pub mod sqlite;
+mod sqlite_history;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -2,9 +2,9 @@
 //! and an in-memory search index.
 //!
 //! Layout: `calls` holds each call's current state (properties as a JSON object, so a read
-//! is one row); `call_history` keeps one row per write of a call (the changed properties as
-//! a JSON array, so a create is one row, not one per property); `call_associations` one row
-//! per association. A create thus writes two rows (plus its associations), not the ~100
+//! is one row); `call_history` keeps one row per write of a call (its changes as JSON, see
+//! `sqlite_history`, so a create is one row, not one per property); `call_associations` one
+//! row per association. A create thus writes two rows (plus its associations), not the ~100
 //! index entries of layout version 2.
 //!
 //! Search, unique-value checks and `find_by_value` are served by [`SearchIndex`], rebuilt
@@ -32,6 +32,7 @@ use crate::crm::store::{CallMutation, CallStore, GroupOutcome, NewCall, Restored
 use crate::crm::time::EpochMillis;
 
 use super::index::{snapshot as index_snapshot, Entry, IndexOp, Key, SearchIndex};
+use super::sqlite_history;
 
 /// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
@@ -956,27 +957,12 @@ fn record_history(
     if changes.is_empty() {
         return Ok(());
     }
-    // Borrowed tuples serialise as the same arrays as `StoredChange`, without building a
-    // JSON value (and its copies of every string) first.
-    let rows: Vec<(&str, &str, i64, &str, Option<&str>)> = changes
-        .iter()
-        .map(|c| {
-            (
-                c.name.as_str(),
-                c.entry.value.as_str(),
-                c.entry.timestamp,
-                c.entry.source.source_type.as_str(),
-                c.entry.source.source_id.as_deref(),
-            )
-        })
-        .collect();
+    let changes = sqlite_history::encode(changes)
+        .map_err(|e| StoreError::Backend(format!("cannot encode history: {e}")))?;
     tx.prepare_cached("INSERT INTO call_history (call_id, changes) VALUES (?1, ?2)")?
-        .execute(params![call_id as i64, to_json(&rows)?])?;
+        .execute(params![call_id as i64, changes])?;
     Ok(())
 }
-
-/// One entry of a `call_history.changes` array: name, value, timestamp, source type, id.
-type StoredChange = (String, String, i64, String, Option<String>);
 
 /// The values a write sets: what unique-value checks look at.
 fn set_values(changes: &[PropertyChange]) -> impl Iterator<Item = (&String, &String)> {
@@ -1392,7 +1378,7 @@ impl CallStore for SqliteStore {
         let mut entries = Vec::new();
         // Writes come newest first, so each property's entries do too.
         for (call_id, changes) in writes {
-            let changes: Vec<StoredChange> = serde_json::from_str(&changes)
+            let changes = sqlite_history::decode(&changes)
                 .map_err(|e| StoreError::Backend(format!("corrupt history row: {e}")))?;
             for (name, value, timestamp, source_type, source_id) in changes {
                 if names.contains(&name) {
