@@ -4,7 +4,7 @@ created call (a `calls` row and a `call_history` row, with their indexes, in WAL
 synchronous=NORMAL), 100 calls per transaction, inserted by Python's sqlite3 `executemany`
 (a C loop). No JSON, no validation, no search index, no HTTP: an upper bound for
 `batch create of 100` in the load benchmark. Row sizes are those of the load benchmark's
-calls as stored (properties ~716 bytes, first history ~1260 bytes).
+calls as stored (properties ~718 bytes, first history ~865 bytes).
 
     python3 benches/sqlite_bound.py [calls]
 """
@@ -32,8 +32,8 @@ def run(calls, with_history):
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
-        properties = "p" * 716
-        history = "h" * 1260
+        properties = "p" * 718
+        history = "h" * 865
         started = time.perf_counter()
         for batch in range(calls // 100):
             ids = range(10_000_000_001 + batch * 100, 10_000_000_001 + (batch + 1) * 100)
