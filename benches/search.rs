@@ -12,6 +12,11 @@
 //! Numbers are printed, never asserted. Runs go through `CallService::search`, the code path
 //! an HTTP search takes minus JSON encoding.
 
+/// The server's allocator (see `src/main.rs`), so in-process numbers (load, start-up, RSS)
+/// are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
