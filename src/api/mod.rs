@@ -100,14 +100,13 @@ impl AppState {
             return self.run(portal, work).await;
         }
         let started = std::time::Instant::now();
-        // A panic becomes a 500, as it does on the blocking pool.
-        let (outcome, staged) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            staging::stage(|| work(&self.service))
-        }))
-        .map_err(|_| ApiError::internal("worker failed: the write panicked"))?;
+        let (outcome, staged) = staging::stage(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
+        });
         if staged.writer_busy {
             return self.run(portal, work).await;
         }
+        // Even after a panic: what the work wrote before it sits in an open group.
         if let (true, Some(group)) = (staged.needs_committer, staged.last_group()) {
             let service = Arc::clone(&self.service);
             tokio::spawn(async move {
@@ -115,6 +114,9 @@ impl AppState {
                 service.commit_group(group);
             });
         }
+        // A panic becomes a 500, as it does on the blocking pool.
+        let outcome =
+            outcome.map_err(|_| ApiError::internal("worker failed: the write panicked"))?;
         let outcome = match outcome {
             Ok(value) => self.await_groups(&staged.groups).await.map(|()| value),
             Err(error) => Err(error),
