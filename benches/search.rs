@@ -9,7 +9,7 @@
 //! With `HUBCALLS_BENCH_DATABASE_URL=postgres://…` set, the same runs go to the PostgreSQL
 //! store (a fresh schema per size, dropped afterwards) instead.
 //!
-//! Numbers are printed, never asserted. Runs go through `CallService::search`, the code path
+//! Numbers are printed, never asserted. Runs go through `RecordService::search`, the code path
 //! an HTTP search takes minus JSON encoding.
 
 /// The server's allocator (see `src/main.rs`), so in-process numbers (load, start-up, RSS)
@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hubcalls::config::PostgresSettings;
-use hubcalls::crm::call::{PortalId, WriteSource};
 use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest, SortSpec};
-use hubcalls::crm::service::{CallService, CreateRequest};
-use hubcalls::crm::store::CallStore;
+use hubcalls::crm::service::{CreateRequest, RecordService};
+use hubcalls::crm::store::RecordStore;
 use hubcalls::store::{PostgresStore, SqliteStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -281,7 +281,7 @@ fn database_url() -> Option<String> {
 
 /// The PostgreSQL store to measure (on a fresh schema, dropped afterwards), when
 /// HUBCALLS_BENCH_DATABASE_URL is set.
-fn open_postgres(size: usize) -> Option<(Arc<dyn CallStore>, String)> {
+fn open_postgres(size: usize) -> Option<(Arc<dyn RecordStore>, String)> {
     let url = database_url()?;
     let schema = format!("hubcalls_bench_{size}_{}", std::process::id());
     let mut settings = PostgresSettings::new(url);
@@ -342,12 +342,12 @@ fn run(size: usize) {
             SqliteStore::open(dir.path()).expect("store opens"),
         )),
     };
-    let (store, drop_schema): (Arc<dyn CallStore>, DropSchema) = match (&postgres, &sqlite) {
+    let (store, drop_schema): (Arc<dyn RecordStore>, DropSchema) = match (&postgres, &sqlite) {
         (Some((store, schema)), _) => (store.clone(), DropSchema(Some(schema.clone()))),
         (None, Some(sqlite)) => (sqlite.clone(), DropSchema(None)),
         (None, None) => unreachable!("one store is always open"),
     };
-    let service = CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
+    let service = RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
     let source = WriteSource::integration(1);
     let mut rng = StdRng::seed_from_u64(42);
     let started = Instant::now();
@@ -411,7 +411,7 @@ fn run(size: usize) {
                 "start-up with {size} calls without a saved index (after a crash): searches and writes served after {:.2} s (rebuilt from the rows)",
                 reopening.elapsed().as_secs_f64(),
             );
-            CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
+            RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
         }
         None => service,
     };

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use hubcalls::config::{Storage, DEFAULT_DATA_DIR};
-use hubcalls::crm::call::PortalId;
 use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::record::PortalId;
 use hubcalls::crm::search::SearchLimits;
-use hubcalls::crm::service::CallService;
-use hubcalls::crm::store::CallStore;
+use hubcalls::crm::service::RecordService;
+use hubcalls::crm::store::RecordStore;
 use hubcalls::crm::transfer::{
     apply_import, check_import, export_portal, ImportOptions, TransferError,
 };
@@ -66,7 +66,7 @@ pub struct ImportArgs {
     store: StoreArgs,
 }
 
-fn open(store: &StoreArgs, must_exist: bool) -> Result<Arc<dyn CallStore>, String> {
+fn open(store: &StoreArgs, must_exist: bool) -> Result<Arc<dyn RecordStore>, String> {
     if must_exist && !store.data_dir.is_dir() {
         return Err(format!("no store at {}", store.data_dir.display()));
     }
@@ -233,7 +233,7 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
         Format::Csv => {
             let portal = args.portal.unwrap_or(1);
             let service =
-                CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
+                RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
             if args.reset {
                 service.reset_portal(portal).map_err(|e| e.to_string())?;
             }

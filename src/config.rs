@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
-use crate::crm::call::PortalId;
+use crate::crm::record::PortalId;
 use crate::crm::search::SearchLimits;
 use crate::webhooks::{DeliverySettings, WebhookSettings};
 

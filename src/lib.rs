@@ -21,8 +21,8 @@ use crate::api::AppState;
 use crate::config::{Config, Storage};
 use crate::crm::error::StoreError;
 use crate::crm::properties::PropertyCatalogue;
-use crate::crm::service::CallService;
-use crate::crm::store::CallStore;
+use crate::crm::service::RecordService;
+use crate::crm::store::RecordStore;
 use crate::store::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub struct App {
 pub fn open_store(
     storage: &Storage,
     max_database_bytes: Option<u64>,
-) -> Result<Arc<dyn CallStore>, StoreError> {
+) -> Result<Arc<dyn RecordStore>, StoreError> {
     Ok(match storage {
         Storage::Memory => Arc::new(SqliteStore::in_memory()?),
         Storage::Directory(dir) => {
@@ -77,16 +77,16 @@ impl App {
     /// copes with a full disk or a lost database.
     pub async fn build_with_store(
         config: Config,
-        store: Arc<dyn CallStore>,
+        store: Arc<dyn RecordStore>,
     ) -> Result<Self, StartError> {
         // Webhooks hear of every committed write through a wrapper around the store.
         let webhooks = webhooks::Webhooks::start(config.webhook_delivery, config.webhooks.clone())
             .map_err(StartError::Webhooks)?;
-        let store: Arc<dyn CallStore> = Arc::new(crm::webhooks::ReportingStore::new(
+        let store: Arc<dyn RecordStore> = Arc::new(crm::webhooks::ReportingStore::new(
             store,
             Arc::new(webhooks.clone()),
         ));
-        let service = CallService::new(store, PropertyCatalogue::builtin(), config.search_limits);
+        let service = RecordService::new(store, PropertyCatalogue::builtin(), config.search_limits);
         let state = AppState {
             service: Arc::new(service),
             webhooks,

@@ -14,13 +14,13 @@ use std::sync::Arc;
 use common::{TestApp, TOKEN};
 use hubcalls::config::{Config, Storage, TokenGrant};
 use hubcalls::crm::associations::{AssociatedKind, Association};
-use hubcalls::crm::call::{Call, CallId, PortalId};
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::HistoryEntry;
 use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::record::{PortalId, Record, RecordId};
 use hubcalls::crm::schema::{PropertyGroup, PropertyRecord};
 use hubcalls::crm::search::{SearchHits, SearchPlan};
-use hubcalls::crm::store::{CallMutation, CallStore, NewCall, RestoredCall};
+use hubcalls::crm::store::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use hubcalls::crm::time::EpochMillis;
 use hubcalls::store::SqliteStore;
 use hubcalls::App;
@@ -56,53 +56,53 @@ impl SwitchedStore {
     }
 }
 
-impl CallStore for SwitchedStore {
+impl RecordStore for SwitchedStore {
     fn ping(&self) -> Result<(), StoreError> {
         self.read()?;
         self.inner.ping()
     }
-    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         self.write()?;
         self.inner.allocate_ids(count)
     }
-    fn write_calls(
+    fn write_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        inserts: &[NewCall],
-        update_ids: &[CallId],
-        apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError> {
+        inserts: &[NewRecord],
+        update_ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
         self.write()?;
         self.inner
-            .write_calls(portal, schema, inserts, update_ids, apply)
+            .write_records(portal, schema, inserts, update_ids, apply)
     }
-    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
+    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
         self.read()?;
-        self.inner.get_calls(portal, ids)
+        self.inner.get_records(portal, ids)
     }
-    fn list_calls(
+    fn list_records(
         &self,
         portal: PortalId,
         archived: bool,
-        from_id: CallId,
+        from_id: RecordId,
         limit: usize,
-    ) -> Result<Vec<Call>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         self.read()?;
-        self.inner.list_calls(portal, archived, from_id, limit)
+        self.inner.list_records(portal, archived, from_id, limit)
     }
-    fn archive_calls(
+    fn archive_records(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.archive_calls(portal, ids, at)
+        self.inner.archive_records(portal, ids, at)
     }
-    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.purge_calls(portal, ids)
+        self.inner.purge_records(portal, ids)
     }
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
         self.write()?;
@@ -111,16 +111,16 @@ impl CallStore for SwitchedStore {
     fn history(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         names: &[String],
-    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
         self.read()?;
         self.inner.history(portal, ids, names)
     }
     fn associations(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.read()?;
         self.inner.associations(portal, ids)
@@ -130,7 +130,7 @@ impl CallStore for SwitchedStore {
         portal: PortalId,
         name: &str,
         value: &str,
-    ) -> Result<Vec<CallId>, StoreError> {
+    ) -> Result<Vec<RecordId>, StoreError> {
         self.read()?;
         self.inner.find_by_value(portal, name, value)
     }
@@ -138,14 +138,14 @@ impl CallStore for SwitchedStore {
         self.read()?;
         self.inner.portals()
     }
-    fn restore_calls(
+    fn restore_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[RestoredCall],
+        calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.restore_calls(portal, schema, calls)
+        self.inner.restore_records(portal, schema, calls)
     }
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.read()?;
@@ -158,7 +158,7 @@ impl CallStore for SwitchedStore {
     fn replace_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         associations: &[Association],
@@ -178,7 +178,7 @@ impl CallStore for SwitchedStore {
     fn remove_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,

@@ -6,7 +6,7 @@ mod common;
 use common::{spawn_with, Reply, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
 use hubcalls::config::{Config, TokenGrant};
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::store::CallStore;
+use hubcalls::crm::store::RecordStore;
 use hubcalls::crm::transfer::{copy_portal, export_portal};
 use hubcalls::store::SqliteStore;
 use reqwest::Method;

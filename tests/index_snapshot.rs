@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::store::CallStore;
+use hubcalls::crm::store::RecordStore;
 use hubcalls::store::SqliteStore;
 
 mod common;
@@ -17,7 +17,7 @@ fn create(store: &SqliteStore, title: &str) -> u64 {
     let call = common::titled_call(store, title);
     let id = call.call.id;
     store
-        .insert_calls(1, &PropertyCatalogue::builtin(), &[call])
+        .insert_records(1, &PropertyCatalogue::builtin(), &[call])
         .unwrap();
     id
 }

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use hubcalls::crm::associations::AssociatedKind;
-use hubcalls::crm::call::{PortalId, WriteSource};
 use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
-use hubcalls::crm::service::{AssociationRequest, CallService, CreateRequest, Locator};
-use hubcalls::crm::store::CallStore;
+use hubcalls::crm::service::{AssociationRequest, CreateRequest, Locator, RecordService};
+use hubcalls::crm::store::RecordStore;
 use hubcalls::store::{PostgresStore, SqliteStore};
 use proptest::prelude::*;
 
@@ -268,12 +268,12 @@ const SCAN_BUDGETS: [usize; 2] = [0, usize::MAX];
 
 fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseError> {
     for budget in SCAN_BUDGETS {
-        let store: Arc<dyn CallStore> = Arc::new(
+        let store: Arc<dyn RecordStore> = Arc::new(
             SqliteStore::in_memory()
                 .expect("store opens")
                 .with_scan_budget(budget),
         );
-        write_calls(&store, PORTAL, specs);
+        write_records(&store, PORTAL, specs);
         compare(
             &store,
             PORTAL,
@@ -285,30 +285,30 @@ fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseE
         // One database for all cases: each case gets two portals of its own.
         static NEXT_PORTAL: AtomicU32 = AtomicU32::new(1_000);
         let portal = NEXT_PORTAL.fetch_add(2, Ordering::SeqCst);
-        write_calls(store, portal, specs);
+        write_records(store, portal, specs);
         compare(store, portal, requests, "PostgreSQL")?;
     }
     Ok(())
 }
 
 /// The PostgreSQL store on a fresh schema, when the harness runs against PostgreSQL.
-fn postgres_store() -> Option<&'static Arc<dyn CallStore>> {
-    static STORE: OnceLock<Option<Arc<dyn CallStore>>> = OnceLock::new();
+fn postgres_store() -> Option<&'static Arc<dyn RecordStore>> {
+    static STORE: OnceLock<Option<Arc<dyn RecordStore>>> = OnceLock::new();
     STORE
         .get_or_init(|| {
             let url = common::test_database_url()?;
             let settings = common::postgres_settings(&url, &common::fresh_schema_name());
             let store = PostgresStore::open(&settings).expect("PostgreSQL store opens");
-            Some(Arc::new(store) as Arc<dyn CallStore>)
+            Some(Arc::new(store) as Arc<dyn RecordStore>)
         })
         .as_ref()
 }
 
 /// Writes the generated calls through the rules: creates, updates, association removals,
 /// archives, and one call of another portal that must never show up.
-fn write_calls(store: &Arc<dyn CallStore>, portal: PortalId, specs: &[CallSpec]) {
+fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSpec]) {
     let schema = PropertyCatalogue::builtin();
-    let service = CallService::new(store.clone(), schema, SearchLimits::default());
+    let service = RecordService::new(store.clone(), schema, SearchLimits::default());
     let source = WriteSource::integration(1);
     for spec in specs {
         let call = service
@@ -344,14 +344,16 @@ fn write_calls(store: &Arc<dyn CallStore>, portal: PortalId, specs: &[CallSpec])
 }
 
 fn compare(
-    store: &Arc<dyn CallStore>,
+    store: &Arc<dyn RecordStore>,
     portal: PortalId,
     requests: &[SearchRequest],
     variant: &str,
 ) -> Result<(), TestCaseError> {
     let schema = PropertyCatalogue::builtin();
 
-    let live = store.list_calls(portal, false, 0, usize::MAX >> 1).unwrap();
+    let live = store
+        .list_records(portal, false, 0, usize::MAX >> 1)
+        .unwrap();
     let ids: Vec<_> = live.iter().map(|c| c.id).collect();
     let associations = store.associations(portal, &ids).unwrap();
     for request in requests {
@@ -409,12 +411,12 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store: Arc<dyn CallStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
-            write_calls(&store, PORTAL, &specs);
+            let store: Arc<dyn RecordStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+            write_records(&store, PORTAL, &specs);
         }
-        let store: Arc<dyn CallStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let store: Arc<dyn RecordStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
         compare(&store, PORTAL, &requests, "reopened")?;
-        write_calls(&store, PORTAL, &more);
+        write_records(&store, PORTAL, &more);
         compare(&store, PORTAL, &requests, "reopened, then written")?;
     }
 }
@@ -438,7 +440,7 @@ fn fixed_case_matches_known_answers() {
     let specs = vec![spec("alpha beta", "900000"), spec("gamma", "1800000")];
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let schema = PropertyCatalogue::builtin();
-    let service = CallService::new(store.clone(), schema.clone(), SearchLimits::default());
+    let service = RecordService::new(store.clone(), schema.clone(), SearchLimits::default());
     for s in &specs {
         service
             .create(PORTAL, &WriteSource::integration(1), &create_request(s))

@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use hubcalls::crm::call::WriteSource;
 use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::record::WriteSource;
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest};
-use hubcalls::crm::service::{CallService, CreateRequest};
+use hubcalls::crm::service::{CreateRequest, RecordService};
 use hubcalls::store::SqliteStore;
 use rusqlite::Connection;
 
-fn service(store: Arc<SqliteStore>) -> CallService {
-    CallService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
+fn service(store: Arc<SqliteStore>) -> RecordService {
+    RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn version_2_database_is_migrated_and_searchable() {
 fn unique_values_hold_across_a_restart() {
     use hubcalls::crm::error::{CrmError, StoreError};
     use hubcalls::crm::schema::PropertyDraft;
-    use hubcalls::crm::store::CallStore;
+    use hubcalls::crm::store::RecordStore;
 
     let dir = tempfile::tempdir().unwrap();
     let create = |value: &str| CreateRequest {

@@ -5,19 +5,19 @@
 use std::collections::BTreeMap;
 
 use hubcalls::crm::associations::{AssociatedKind, Association, AssociationCategory};
-use hubcalls::crm::call::{Call, WriteSource};
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::{HistoryEntry, PropertyChange};
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::store::{CallStore, RestoredCall};
+use hubcalls::crm::record::{Record, WriteSource};
+use hubcalls::crm::store::{RecordStore, RestoredRecord};
 use hubcalls::store::{PostgresStore, SqliteStore};
 
 mod common;
 
 /// The stores under test: SQLite, and PostgreSQL on a fresh schema when the harness runs
 /// against it.
-fn stores() -> Vec<Box<dyn CallStore>> {
-    let mut stores: Vec<Box<dyn CallStore>> = vec![Box::new(SqliteStore::in_memory().unwrap())];
+fn stores() -> Vec<Box<dyn RecordStore>> {
+    let mut stores: Vec<Box<dyn RecordStore>> = vec![Box::new(SqliteStore::in_memory().unwrap())];
     if let Some(url) = common::test_database_url() {
         let settings = common::postgres_settings(&url, &common::fresh_schema_name());
         stores.push(Box::new(PostgresStore::open(&settings).unwrap()));
@@ -40,13 +40,13 @@ fn change(name: &str, value: &str, timestamp: i64) -> PropertyChange {
     }
 }
 
-fn restored(id: u64, title: &str, archived_at: Option<i64>) -> RestoredCall {
+fn restored(id: u64, title: &str, archived_at: Option<i64>) -> RestoredRecord {
     let properties = BTreeMap::from([
         ("hs_call_title".to_owned(), title.to_owned()),
         ("hs_timestamp".to_owned(), "2024-05-01T10:00:00Z".to_owned()),
     ]);
-    RestoredCall {
-        call: Call {
+    RestoredRecord {
+        call: Record {
             id,
             properties,
             created_at: 1_700_000_000_000,
@@ -75,10 +75,10 @@ fn restored_calls_come_back_whole_and_ids_stay_unique() {
     }
 }
 
-fn restored_calls_come_back_whole_on(store: &dyn CallStore) {
+fn restored_calls_come_back_whole_on(store: &dyn RecordStore) {
     let schema = PropertyCatalogue::builtin();
     store
-        .restore_calls(
+        .restore_records(
             7,
             &schema,
             &[
@@ -89,7 +89,7 @@ fn restored_calls_come_back_whole_on(store: &dyn CallStore) {
         .unwrap();
 
     let mut calls = store
-        .get_calls(7, &[20_000_000_000, 20_000_000_005])
+        .get_records(7, &[20_000_000_000, 20_000_000_005])
         .unwrap();
     calls.sort_by_key(|c| c.id);
     assert_eq!(calls.len(), 2);
@@ -131,15 +131,15 @@ fn restoring_again_replaces_and_another_portals_id_is_refused() {
     }
 }
 
-fn restoring_again_replaces_on(store: &dyn CallStore) {
+fn restoring_again_replaces_on(store: &dyn RecordStore) {
     let schema = PropertyCatalogue::builtin();
     store
-        .restore_calls(7, &schema, &[restored(30_000_000_000, "One", None)])
+        .restore_records(7, &schema, &[restored(30_000_000_000, "One", None)])
         .unwrap();
     store
-        .restore_calls(7, &schema, &[restored(30_000_000_000, "Two", None)])
+        .restore_records(7, &schema, &[restored(30_000_000_000, "Two", None)])
         .unwrap();
-    let calls = store.get_calls(7, &[30_000_000_000]).unwrap();
+    let calls = store.get_records(7, &[30_000_000_000]).unwrap();
     assert_eq!(calls[0].property("hs_call_title"), Some("Two"));
     let history = store
         .history(7, &[30_000_000_000], &["hs_call_title".to_owned()])
@@ -147,7 +147,7 @@ fn restoring_again_replaces_on(store: &dyn CallStore) {
     assert_eq!(history.len(), 2, "the replaced call's history is gone");
     assert_eq!(store.associations(7, &[30_000_000_000]).unwrap().len(), 1);
 
-    let refused = store.restore_calls(
+    let refused = store.restore_records(
         8,
         &schema,
         &[
@@ -160,11 +160,11 @@ fn restoring_again_replaces_on(store: &dyn CallStore) {
         Err(StoreError::IdTaken { id: 30_000_000_000 })
     ));
     assert!(
-        store.get_calls(8, &[30_000_000_001]).unwrap().is_empty(),
+        store.get_records(8, &[30_000_000_001]).unwrap().is_empty(),
         "nothing of the refused restore is written"
     );
     assert_eq!(
-        store.get_calls(7, &[30_000_000_000]).unwrap()[0].property("hs_call_title"),
+        store.get_records(7, &[30_000_000_000]).unwrap()[0].property("hs_call_title"),
         Some("Two")
     );
 }

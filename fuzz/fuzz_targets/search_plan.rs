@@ -8,19 +8,19 @@ use std::sync::OnceLock;
 use hubcalls::api::json::{decode, expect_shape};
 use hubcalls::api::search::{search_request, SearchInput};
 use hubcalls::crm::associations::{AssociatedKind, Association, AssociationCategory};
-use hubcalls::crm::call::Call;
+use hubcalls::crm::record::Record;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::search::{SearchLimits, SearchPlan};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
     schema: PropertyCatalogue,
-    calls: Vec<Call>,
+    calls: Vec<Record>,
     associations: Vec<Association>,
 }
 
-fn call(id: u64, properties: &[(&str, &str)]) -> Call {
-    Call {
+fn call(id: u64, properties: &[(&str, &str)]) -> Record {
+    Record {
         id,
         properties: properties
             .iter()

@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::crm::call::PortalId;
+use crate::crm::record::PortalId;
 use crate::crm::transfer::{TransferError, TransferSummary};
 
 use super::error::{json_response, ApiError, ErrorDetail};

@@ -13,16 +13,16 @@ use crate::crm::association_service::{invalid_object_ids, parse_record_id};
 use crate::crm::associations::{
     AssociatedKind, Association, AssociationCategory, AssociationSpec, Direction,
 };
-use crate::crm::call::{CallId, PortalId, CALL_OBJECT_TYPE_ID};
 use crate::crm::error::CrmError;
-use crate::crm::service::{ArchiveFilter, CallService, Locator};
+use crate::crm::record::{PortalId, RecordId, CALL_OBJECT_TYPE_ID};
+use crate::crm::service::{ArchiveFilter, Locator, RecordService};
 use crate::crm::time::now_millis;
 
 use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::{HubJson, HubJsonList};
 use super::query::QueryParams;
-use super::render::{render_calls, ReadOptions};
+use super::render::{render_records, ReadOptions};
 use super::wire::{instant, AssociationTypeInput, BatchInput, IdText, ObjectIdInput};
 use super::{check_object_type, is_hubspot_object, AppState, PathParams};
 
@@ -96,7 +96,7 @@ impl Pair {
     }
 
     /// `(call id, other record id)` from a path's `(from id, to id)`.
-    fn call_and_record(self, from_id: u64, to_id: u64) -> (CallId, u64) {
+    fn call_and_record(self, from_id: u64, to_id: u64) -> (RecordId, u64) {
         match self.direction {
             Direction::FromCall => (from_id, to_id),
             Direction::ToCall => (to_id, from_id),
@@ -212,7 +212,7 @@ impl<T> BatchOut<T> {
 /// The associations of the `from` records of `pair`, by from id and then to id, as read in
 /// the pair's direction.
 fn links_of(
-    service: &CallService,
+    service: &RecordService,
     portal: PortalId,
     pair: Pair,
     from_ids: &[u64],
@@ -229,7 +229,7 @@ fn links_of(
     match pair.direction {
         Direction::FromCall => {
             // Archived calls have no associations to show, as from the other side.
-            let live: Vec<CallId> = service.live_calls(portal, from_ids)?.into_iter().collect();
+            let live: Vec<RecordId> = service.live_calls(portal, from_ids)?.into_iter().collect();
             for list in service.associations(portal, &live)?.values() {
                 for a in list.iter().filter(|a| a.kind == pair.kind) {
                     add(a.call_id, a.to_id, a);
@@ -354,7 +354,7 @@ pub async fn put_v3(
             let call = service.get(portal, locator, ArchiveFilter::Live)?;
             let mut options = ReadOptions::requested(Vec::new());
             options.associations = AssociatedKind::ALL.to_vec();
-            render_calls(service, portal, &[call], &options)
+            render_records(service, portal, &[call], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))

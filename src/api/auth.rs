@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::TokenGrant;
-use crate::crm::call::{PortalId, WriteSource};
+use crate::crm::record::{PortalId, WriteSource};
 
 use super::error::{ApiError, ErrorDetail};
 

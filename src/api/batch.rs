@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use crate::crm::call::Call;
-use crate::crm::call::PortalId;
+use crate::crm::record::PortalId;
+use crate::crm::record::Record;
 use crate::crm::service::{
     ArchiveFilter, BatchFailure, BatchOutcome, UpdateRequest, UpsertRequest,
 };
@@ -17,7 +17,7 @@ use super::calls::create_request;
 use super::error::{context_map, json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
-use super::render::{render_calls, ReadOptions};
+use super::render::{render_records, ReadOptions};
 use super::wire::{
     instant, BatchInput, BatchReadInput, BatchResponse, BatchUpdateItem, BatchUpsertItem,
     CreateInput, ObjectIdInput, StandardError, UpsertedObject,
@@ -70,7 +70,7 @@ async fn respond(
     // Rendering reads at most history and associations by id: no hop to the blocking pool.
     let results = state
         .run_read_by_id(portal, move |service| {
-            render_calls(service, portal, &calls, &options)
+            render_records(service, portal, &calls, &options)
         })
         .await?;
     Ok(batch_response(
@@ -230,8 +230,8 @@ pub async fn upsert(
     let (results, failures) = state
         .run_write(portal, move |service| {
             let outcome = service.upsert_batch(portal, &source, &requests)?;
-            let (calls, created): (Vec<Call>, Vec<bool>) = outcome.calls.into_iter().unzip();
-            let objects = render_calls(service, portal, &calls, &ReadOptions::stored())?;
+            let (calls, created): (Vec<Record>, Vec<bool>) = outcome.calls.into_iter().unzip();
+            let objects = render_records(service, portal, &calls, &ReadOptions::stored())?;
             let results: Vec<UpsertedObject> = objects
                 .into_iter()
                 .zip(created)

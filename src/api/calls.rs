@@ -5,14 +5,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use crate::crm::call::CallId;
-use crate::crm::service::{ArchiveFilter, AssociationRequest, CallService, CreateRequest, Locator};
+use crate::crm::record::RecordId;
+use crate::crm::service::{
+    ArchiveFilter, AssociationRequest, CreateRequest, Locator, RecordService,
+};
 
 use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
-use super::render::{render_calls, ReadOptions};
+use super::render::{render_records, ReadOptions};
 use super::wire::{
     AssociationInput, CollectionResponse, CreateInput, NextPage, Paging, UpdateInput,
 };
@@ -60,7 +62,7 @@ pub async fn create(
     let body = state
         .run_write(portal, move |service| {
             let call = service.create(portal, &source, &request)?;
-            render_calls(service, portal, &[call], &ReadOptions::stored())
+            render_records(service, portal, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &body[0]))
@@ -81,13 +83,13 @@ pub async fn get_one(
     // An `idProperty` lookup goes through the search index, which may still be building
     // at start-up: only plain reads by id may skip the blocking pool.
     let by_id = id_property.is_none();
-    let read = move |service: &CallService| {
+    let read = move |service: &RecordService| {
         let locator = Locator {
             value: &call_id,
             id_property: id_property.as_deref(),
         };
         let call = service.get(portal, locator, filter)?;
-        render_calls(service, portal, &[call], &options)
+        render_records(service, portal, &[call], &options)
     };
     let body = if by_id {
         state.run_read_by_id(portal, read).await?
@@ -116,7 +118,7 @@ pub async fn update(
                 id_property: id_property.as_deref(),
             };
             let call = service.update(portal, &source, locator, &input.properties.0)?;
-            render_calls(service, portal, &[call], &ReadOptions::stored())
+            render_records(service, portal, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -156,7 +158,7 @@ pub async fn list(
         .number("limit")?
         .unwrap_or(DEFAULT_PAGE_SIZE)
         .clamp(1, max) as usize;
-    let after: CallId = match query.get("after").map(str::trim) {
+    let after: RecordId = match query.get("after").map(str::trim) {
         None | Some("") => 0,
         Some(after) => after.parse().map_err(|_| {
             ApiError::validation(format!(
@@ -168,7 +170,7 @@ pub async fn list(
     let (results, next_after) = state
         .run(portal, move |service| {
             let page = service.list(portal, filter, after, limit)?;
-            let results = render_calls(service, portal, &page.calls, &options)?;
+            let results = render_records(service, portal, &page.calls, &options)?;
             Ok((results, page.next_after))
         })
         .await?;

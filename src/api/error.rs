@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::crm::call::PortalId;
 use crate::crm::error::{CrmError, StoreError};
 use crate::crm::properties::PropertyProblem;
+use crate::crm::record::PortalId;
 
 pub const CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-hubspot-correlation-id");
 pub const JSON_CONTENT_TYPE: HeaderValue =

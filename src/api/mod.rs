@@ -31,9 +31,9 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 
 use crate::config::{FaultSettings, HttpLimits, RateLimits};
-use crate::crm::call::PortalId;
 use crate::crm::error::CrmError;
-use crate::crm::service::CallService;
+use crate::crm::record::PortalId;
+use crate::crm::service::RecordService;
 use crate::crm::staging;
 
 use self::auth::TokenRegistry;
@@ -42,7 +42,7 @@ use self::error::{json_response, ApiError};
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub service: Arc<CallService>,
+    pub service: Arc<RecordService>,
     pub tokens: Arc<TokenRegistry>,
     pub metrics: metrics::Metrics,
     pub webhooks: crate::webhooks::Webhooks,
@@ -53,7 +53,7 @@ impl AppState {
     /// HubSpot errors for `portal`.
     pub async fn run<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&CallService) -> Result<T, CrmError> + Send + 'static,
+        F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
         let service = Arc::clone(&self.service);
@@ -70,7 +70,7 @@ impl AppState {
     /// than the read itself), on the blocking pool otherwise.
     pub async fn run_read_by_id<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&CallService) -> Result<T, CrmError> + Send + 'static,
+        F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
         if !self.service.reads_by_id_are_local() {
@@ -93,7 +93,7 @@ impl AppState {
     /// nothing), so such a write never holds up the thread serving requests.
     pub async fn run_write<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
     where
-        F: Fn(&CallService) -> Result<T, CrmError> + Send + Sync + 'static,
+        F: Fn(&RecordService) -> Result<T, CrmError> + Send + Sync + 'static,
         T: Send + 'static,
     {
         if !self.service.stages_writes() {

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::RateLimits;
-use crate::crm::call::PortalId;
+use crate::crm::record::PortalId;
 use crate::crm::time::now_millis;
 
 use super::auth::Principal;

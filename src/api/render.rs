@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::crm::associations::{AssociatedKind, Association};
-use crate::crm::call::{Call, CallId, PortalId};
 use crate::crm::error::CrmError;
 use crate::crm::properties::PropertyCatalogue;
-use crate::crm::service::{CallService, HistoryByCall};
+use crate::crm::record::{PortalId, Record, RecordId};
+use crate::crm::service::{HistoryByRecord, RecordService};
 
 use super::query::QueryParams;
 use super::wire::{instant, AssociatedId, AssociatedIds, SimplePublicObject, ValueWithTimestamp};
@@ -70,15 +70,15 @@ impl ReadOptions {
 
 /// Renders calls with what `options` asks for, loading history and associations in one
 /// store read each.
-pub fn render_calls(
-    service: &CallService,
+pub fn render_records(
+    service: &RecordService,
     portal: PortalId,
-    calls: &[Call],
+    calls: &[Record],
     options: &ReadOptions,
 ) -> Result<Vec<SimplePublicObject>, CrmError> {
-    let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
+    let ids: Vec<RecordId> = calls.iter().map(|c| c.id).collect();
     let history = if options.with_history.is_empty() {
-        HistoryByCall::new()
+        HistoryByRecord::new()
     } else {
         service.history(portal, &ids, &options.with_history)?
     };
@@ -96,10 +96,10 @@ pub fn render_calls(
 
 fn render_call(
     schema: &PropertyCatalogue,
-    call: &Call,
+    call: &Record,
     options: &ReadOptions,
-    history: &HistoryByCall,
-    associations: &HashMap<CallId, Vec<Association>>,
+    history: &HistoryByRecord,
+    associations: &HashMap<RecordId, Vec<Association>>,
 ) -> SimplePublicObject {
     let properties = match &options.properties {
         // Values of archived properties stay stored but are not shown.

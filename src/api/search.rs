@@ -12,7 +12,7 @@ use crate::crm::search::{FilterSpec, SearchRequest, SortSpec};
 use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
-use super::render::{render_calls, ReadOptions};
+use super::render::{render_records, ReadOptions};
 use super::wire::{NextPage, Paging, SearchResponse, Text};
 use super::{check_object_type, AppState, PathParams};
 
@@ -181,7 +181,7 @@ pub async fn search(
                 .and_then(|a| a.trim().parse::<usize>().ok())
                 .unwrap_or(0);
             let hits = service.search(portal, request)?;
-            let results = render_calls(service, portal, &hits.calls, &options)?;
+            let results = render_records(service, portal, &hits.calls, &options)?;
             Ok((hits.total, results, offset))
         })
         .await?;

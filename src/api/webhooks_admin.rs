@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::crm::call::PortalId;
+use crate::crm::record::PortalId;
 use crate::webhooks::WebhookSettings;
 
 use super::error::{json_response, ApiError};

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use super::associations::{AssociatedKind, Association, AssociationSpec, Direction};
-use super::call::{CallId, PortalId};
 use super::error::CrmError;
-use super::service::CallService;
+use super::record::{PortalId, RecordId};
+use super::service::RecordService;
 
 /// Reads the id of a record: digits only, within the range HubSpot's (Java `long`) ids have.
 pub fn parse_record_id(text: &str) -> Option<u64> {
@@ -46,14 +46,18 @@ pub fn invalid_type(spec: AssociationSpec, from: &str, to: &str) -> CrmError {
 }
 
 /// A call, the kind and id of the record it is linked with, and the association types.
-pub type Link = (CallId, AssociatedKind, u64, Vec<AssociationSpec>);
+pub type Link = (RecordId, AssociatedKind, u64, Vec<AssociationSpec>);
 
-impl CallService {
+impl RecordService {
     /// The ids among `ids` that are live calls of the portal.
-    pub fn live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<CallId>, CrmError> {
+    pub fn live_calls(
+        &self,
+        portal: PortalId,
+        ids: &[RecordId],
+    ) -> Result<Vec<RecordId>, CrmError> {
         Ok(self
             .store()
-            .get_calls(portal, ids)?
+            .get_records(portal, ids)?
             .into_iter()
             .filter(|c| !c.is_archived())
             .map(|c| c.id)
@@ -61,7 +65,7 @@ impl CallService {
     }
 
     /// Fails with `INVALID_OBJECT_IDS` unless every id is a live call of the portal.
-    pub fn require_live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), CrmError> {
+    pub fn require_live_calls(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), CrmError> {
         let live = self.live_calls(portal, ids)?;
         let missing: Vec<String> = ids
             .iter()
@@ -117,7 +121,7 @@ impl CallService {
                 "Every association needs at least one association type",
             ));
         }
-        let mut call_ids: Vec<CallId> = links.iter().map(|(id, ..)| *id).collect();
+        let mut call_ids: Vec<RecordId> = links.iter().map(|(id, ..)| *id).collect();
         call_ids.sort_unstable();
         call_ids.dedup();
         self.require_live_calls(portal, &call_ids)?;
@@ -150,7 +154,7 @@ impl CallService {
         &self,
         portal: PortalId,
         direction: Direction,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         specs: Option<&[AssociationSpec]>,

@@ -3,7 +3,7 @@
 //! hubcalls holds calls only; the other side of an association is just an object type and a
 //! numeric id, accepted without a lookup.
 
-use super::call::CallId;
+use super::record::RecordId;
 
 /// The object types a call can be associated with, with HubSpot's default type ids in both
 /// directions (`call -> X` and `X -> call`).
@@ -94,7 +94,7 @@ impl AssociatedKind {
 /// One association of a call with another record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Association {
-    pub call_id: CallId,
+    pub call_id: RecordId,
     pub kind: AssociatedKind,
     pub to_id: u64,
     pub type_id: u32,

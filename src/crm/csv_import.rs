@@ -10,11 +10,11 @@
 use std::io::Read;
 
 use super::associations::AssociatedKind;
-use super::call::{PortalId, WriteSource};
 use super::error::{CrmError, StoreError};
 use super::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
+use super::record::{PortalId, WriteSource};
 use super::service::{
-    AssociationRequest, BatchFailure, CallService, CreateRequest, MAX_BATCH_INPUTS,
+    AssociationRequest, BatchFailure, CreateRequest, RecordService, MAX_BATCH_INPUTS,
 };
 use super::transfer::TransferError;
 
@@ -150,7 +150,7 @@ fn describe(error: &CrmError) -> String {
     }
 }
 
-impl CallService {
+impl RecordService {
     /// Creates a call for each row of a HubSpot-style CSV export. `progress` hears the
     /// running count of rows read.
     pub fn import_csv(

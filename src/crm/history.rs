@@ -1,6 +1,6 @@
 //! Property history: every value a property has held, newest first when read.
 
-use super::call::WriteSource;
+use super::record::WriteSource;
 use super::time::EpochMillis;
 
 #[derive(Debug, Clone, PartialEq)]

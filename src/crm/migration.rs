@@ -3,14 +3,14 @@
 //! custom properties and groups.
 //!
 //! The copying of one portal is [`transfer::copy_portal`] (calls move whole, in chunks, each
-//! one transaction on the destination), so this works between any two [`CallStore`]s:
+//! one transaction on the destination), so this works between any two [`RecordStore`]s:
 //! SQLite → PostgreSQL and back are the same code. A same-id call already in the
 //! destination's portal is replaced, which makes a rerun after an interruption safe.
 
-use super::call::PortalId;
 use super::error::StoreError;
 use super::properties::PropertyCatalogue;
-use super::store::CallStore;
+use super::record::PortalId;
+use super::store::RecordStore;
 use super::transfer::{self, TransferError};
 
 /// What one portal holds, counted the same way on both sides.
@@ -42,7 +42,7 @@ pub enum MigrationError {
 
 /// Counts what a portal holds.
 pub fn count_portal(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     builtin: &PropertyCatalogue,
     portal: PortalId,
 ) -> Result<PortalCounts, TransferError> {
@@ -71,8 +71,8 @@ pub fn count_portal(
 /// Copies every portal of `from` into `to`, then checks each portal's counts. `progress`
 /// hears of every chunk written (portal, calls copied so far in it).
 pub fn copy_store(
-    from: &dyn CallStore,
-    to: &dyn CallStore,
+    from: &dyn RecordStore,
+    to: &dyn RecordStore,
     builtin: &PropertyCatalogue,
     progress: &mut dyn FnMut(PortalId, usize),
 ) -> Result<Vec<(PortalId, PortalCounts)>, MigrationError> {

@@ -3,12 +3,12 @@
 pub mod association_service;
 pub mod associations;
 pub mod body_preview;
-pub mod call;
 pub mod csv_import;
 pub mod error;
 pub mod history;
 pub mod migration;
 pub mod properties;
+pub mod record;
 pub mod schema;
 pub mod search;
 pub mod search_lag;

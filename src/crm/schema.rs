@@ -6,12 +6,12 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::call::PortalId;
 use super::error::CrmError;
 use super::properties::{
     ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption, PropertyType,
 };
-use super::service::CallService;
+use super::record::PortalId;
+use super::service::RecordService;
 use super::time::{now_millis, EpochMillis};
 
 const BUILTIN_GROUPS: &str = include_str!("../../catalogue/call-property-groups.json");
@@ -257,7 +257,7 @@ impl SchemaCache {
     }
 }
 
-impl CallService {
+impl RecordService {
     /// Every property record of the portal: built-in first, then its own.
     fn property_records(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, CrmError> {
         let mut records: Vec<PropertyRecord> = self

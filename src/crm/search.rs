@@ -9,9 +9,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::associations::{AssociatedKind, Association};
-use super::call::{Call, CallId};
 use super::error::CrmError;
 use super::properties::{is_decimal_number, PropertyCatalogue, PropertyType};
+use super::record::{Record, RecordId};
 use super::time::{parse_date, parse_datetime};
 
 /// Limits HubSpot applies to a search request (current guide: 5 groups, 6 filters per
@@ -161,7 +161,7 @@ pub struct SearchPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHits {
     pub total: usize,
-    pub calls: Vec<Call>,
+    pub calls: Vec<Record>,
 }
 
 /// A property value in the form search compares it, derived from its stored text and type.
@@ -303,7 +303,7 @@ pub fn value_operand(property_type: PropertyType, value: &IndexedValue) -> Opera
 }
 
 impl Filter {
-    fn matches(&self, call: &Call, associations: &[&Association]) -> bool {
+    fn matches(&self, call: &Record, associations: &[&Association]) -> bool {
         match &self.target {
             FilterTarget::Property {
                 name,
@@ -338,7 +338,7 @@ impl Filter {
 
 impl SearchPlan {
     /// Whether one live call matches the filters and the query.
-    pub fn matches(&self, call: &Call, associations: &[&Association]) -> bool {
+    pub fn matches(&self, call: &Record, associations: &[&Association]) -> bool {
         let filters_ok = self.groups.is_empty()
             || self
                 .groups
@@ -347,7 +347,7 @@ impl SearchPlan {
         filters_ok && self.query_matches(call)
     }
 
-    fn query_matches(&self, call: &Call) -> bool {
+    fn query_matches(&self, call: &Record) -> bool {
         if self.query_tokens.is_empty() {
             return true;
         }
@@ -362,15 +362,15 @@ impl SearchPlan {
     }
 
     /// The reference semantics: filters, sorts and pages `calls` (the portal's live calls).
-    pub fn evaluate(&self, calls: &[Call], associations: &[Association]) -> SearchHits {
-        let mut by_call: HashMap<CallId, Vec<&Association>> = HashMap::new();
+    pub fn evaluate(&self, calls: &[Record], associations: &[Association]) -> SearchHits {
+        let mut by_call: HashMap<RecordId, Vec<&Association>> = HashMap::new();
         for association in associations {
             by_call
                 .entry(association.call_id)
                 .or_default()
                 .push(association);
         }
-        let mut matched: Vec<&Call> = calls
+        let mut matched: Vec<&Record> = calls
             .iter()
             .filter(|call| {
                 let own = by_call.get(&call.id).map(Vec::as_slice).unwrap_or(&[]);
@@ -389,7 +389,7 @@ impl SearchPlan {
     }
 
     /// The plan's result order.
-    pub(super) fn compare_calls(&self, a: &Call, b: &Call) -> Ordering {
+    pub(super) fn compare_calls(&self, a: &Record, b: &Record) -> Ordering {
         let by_id = a.id.cmp(&b.id);
         match &self.sort {
             SortKey::Created => a.created_at.cmp(&b.created_at).then(by_id),
@@ -398,7 +398,7 @@ impl SearchPlan {
                 property_type,
                 descending,
             } => {
-                let key = |call: &Call| {
+                let key = |call: &Record| {
                     call.property(name).map(|stored| {
                         value_operand(*property_type, &IndexedValue::new(*property_type, stored))
                     })

@@ -12,11 +12,11 @@
 
 use std::collections::HashMap;
 
-use super::call::{Call, CallId, PortalId};
 use super::error::StoreError;
 use super::properties::{PropertyCatalogue, PropertyType};
+use super::record::{PortalId, Record, RecordId};
 use super::search::{Condition, Filter, FilterTarget, Operand, SearchHits, SearchPlan, SortKey};
-use super::store::CallStore;
+use super::store::RecordStore;
 use super::time::EpochMillis;
 
 /// Calls changed within the lag that one search reconstructs, at most (beyond it, the
@@ -37,7 +37,7 @@ fn instant_filter(name: &str, condition: fn(Operand) -> Condition, at: EpochMill
 
 /// Runs `plan` as a search index trailing by `now - cutoff` would.
 pub fn search_as_of(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     schema: &PropertyCatalogue,
     portal: PortalId,
     plan: &SearchPlan,
@@ -67,7 +67,7 @@ pub fn search_as_of(
         recently_changed(store, portal, cutoff)?,
         cutoff,
     )?;
-    let ids: Vec<CallId> = recent.iter().map(|call| call.id).collect();
+    let ids: Vec<RecordId> = recent.iter().map(|call| call.id).collect();
     let associations = store.associations(portal, &ids)?;
     let mut everything = plan.clone();
     everything.offset = 0;
@@ -90,10 +90,10 @@ pub fn search_as_of(
 /// Calls that existed at the cutoff and changed after it: live ones modified since, and
 /// ones archived since.
 fn recently_changed(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     portal: PortalId,
     cutoff: EpochMillis,
-) -> Result<Vec<Call>, StoreError> {
+) -> Result<Vec<Record>, StoreError> {
     let modified = SearchPlan {
         groups: vec![vec![
             instant_filter("hs_createdate", Condition::Lte, cutoff),
@@ -107,7 +107,7 @@ fn recently_changed(
     let mut calls = store.search(portal, &modified)?.calls;
     let mut from_id = 0;
     loop {
-        let page = store.list_calls(portal, true, from_id, ARCHIVE_PAGE)?;
+        let page = store.list_records(portal, true, from_id, ARCHIVE_PAGE)?;
         let Some(last) = page.last() else { break };
         from_id = last.id.saturating_add(1);
         let full = page.len() == ARCHIVE_PAGE;
@@ -126,19 +126,19 @@ fn recently_changed(
 /// written at or before the cutoff (none, or a clear, means no value); a property without
 /// history keeps its value (identity values never change). All are live at the cutoff.
 fn as_of_cutoff(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     schema: &PropertyCatalogue,
     portal: PortalId,
-    mut calls: Vec<Call>,
+    mut calls: Vec<Record>,
     cutoff: EpochMillis,
-) -> Result<Vec<Call>, StoreError> {
+) -> Result<Vec<Record>, StoreError> {
     if calls.is_empty() {
         return Ok(calls);
     }
-    let ids: Vec<CallId> = calls.iter().map(|call| call.id).collect();
+    let ids: Vec<RecordId> = calls.iter().map(|call| call.id).collect();
     let names: Vec<String> = schema.iter().map(|def| def.name.clone()).collect();
     // call -> property -> value at the cutoff; history comes newest first per property.
-    let mut then: HashMap<CallId, HashMap<String, Option<String>>> = HashMap::new();
+    let mut then: HashMap<RecordId, HashMap<String, Option<String>>> = HashMap::new();
     for (id, name, entry) in store.history(portal, &ids, &names)? {
         let slot = then.entry(id).or_default().entry(name).or_insert(None);
         if slot.is_none() && entry.timestamp <= cutoff {

@@ -1,4 +1,4 @@
-//! The call operations: HubSpot's rules on top of a [`CallStore`].
+//! The call operations: HubSpot's rules on top of a [`RecordStore`].
 //!
 //! Everything is validated before the store is touched, so a refused request writes nothing;
 //! every write that is accepted goes to the store as one transaction.
@@ -9,13 +9,13 @@ use std::sync::Arc;
 use super::association_service::parse_record_id;
 use super::associations::{AssociatedKind, Association, AssociationCategory};
 use super::body_preview::BodyPreview;
-use super::call::{Call, CallId, PortalId, WriteSource, CALL_OBJECT_TYPE_ID};
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::properties::{PropertyCatalogue, PropertyProblem};
+use super::record::{PortalId, Record, RecordId, WriteSource, CALL_OBJECT_TYPE_ID};
 use super::schema::SchemaCache;
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
-use super::store::{CallStore, NewCall};
+use super::store::{NewRecord, RecordStore};
 use super::time::{format_datetime, now_millis, EpochMillis};
 
 /// HubSpot's batch size limit.
@@ -66,7 +66,7 @@ pub struct UpsertRequest {
 /// What an upsert did: each call in input order, with whether it was created.
 #[derive(Debug, Default)]
 pub struct UpsertOutcome {
-    pub calls: Vec<(Call, bool)>,
+    pub calls: Vec<(Record, bool)>,
     pub failures: Vec<BatchFailure>,
 }
 
@@ -88,7 +88,7 @@ pub enum BatchFailure {
 /// What a batch did: the calls written or read, in input order, and what failed.
 #[derive(Debug, Default)]
 pub struct BatchOutcome {
-    pub calls: Vec<Call>,
+    pub calls: Vec<Record>,
     pub failures: Vec<BatchFailure>,
 }
 
@@ -115,16 +115,16 @@ impl ArchiveFilter {
         }
     }
 
-    fn admits(self, call: &Call) -> bool {
+    fn admits(self, call: &Record) -> bool {
         call.is_archived() == (self == Self::Archived)
     }
 }
 
 /// A page of the list endpoint.
 #[derive(Debug)]
-pub struct CallPage {
-    pub calls: Vec<Call>,
-    pub next_after: Option<CallId>,
+pub struct RecordPage {
+    pub calls: Vec<Record>,
+    pub next_after: Option<RecordId>,
 }
 
 /// A client value that passed validation, ready to apply.
@@ -137,19 +137,19 @@ struct ValidValue {
 }
 
 /// Property history of some calls: per call, per property, newest first.
-pub type HistoryByCall = HashMap<CallId, BTreeMap<String, Vec<HistoryEntry>>>;
+pub type HistoryByRecord = HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>>;
 
-pub struct CallService {
-    store: Arc<dyn CallStore>,
+pub struct RecordService {
+    store: Arc<dyn RecordStore>,
     builtin: Arc<PropertyCatalogue>,
     schemas: SchemaCache,
     search_limits: SearchLimits,
 }
 
-impl CallService {
+impl RecordService {
     /// A service over `store`, with `builtin` as every portal's built-in properties.
     pub fn new(
-        store: Arc<dyn CallStore>,
+        store: Arc<dyn RecordStore>,
         builtin: PropertyCatalogue,
         search_limits: SearchLimits,
     ) -> Self {
@@ -161,27 +161,27 @@ impl CallService {
         }
     }
 
-    /// See [`CallStore::reads_by_id_are_local`].
+    /// See [`RecordStore::reads_by_id_are_local`].
     pub fn reads_by_id_are_local(&self) -> bool {
         self.store.reads_by_id_are_local()
     }
 
-    /// See [`CallStore::stages_writes`].
+    /// See [`RecordStore::stages_writes`].
     pub fn stages_writes(&self) -> bool {
         self.store.stages_writes()
     }
 
-    /// See [`CallStore::commit_group`].
+    /// See [`RecordStore::commit_group`].
     pub fn commit_group(&self, group: u64) {
         self.store.commit_group(group)
     }
 
-    /// See [`CallStore::group_outcome`].
+    /// See [`RecordStore::group_outcome`].
     pub async fn group_outcome(&self, group: u64) -> Result<(), CrmError> {
         Ok(self.store.group_outcome(group).await?)
     }
 
-    pub(super) fn store(&self) -> &dyn CallStore {
+    pub(super) fn store(&self) -> &dyn RecordStore {
         self.store.as_ref()
     }
 
@@ -215,7 +215,7 @@ impl CallService {
         portal: PortalId,
         source: &WriteSource,
         request: &CreateRequest,
-    ) -> Result<Call, CrmError> {
+    ) -> Result<Record, CrmError> {
         let mut outcome = self.create_batch(portal, source, std::slice::from_ref(request))?;
         match outcome.failures.pop() {
             Some(BatchFailure::Rejected { error, .. }) => Err(error),
@@ -253,12 +253,12 @@ impl CallService {
         }
         let ids = self.store.allocate_ids(valid.len())?;
         let now = now_millis();
-        let new_calls: Vec<NewCall> = ids
+        let new_calls: Vec<NewRecord> = ids
             .into_iter()
             .zip(valid)
             .map(|(id, (values, targets))| new_call(&schema, id, &values, targets, source, now))
             .collect();
-        self.store.insert_calls(portal, &schema, &new_calls)?;
+        self.store.insert_records(portal, &schema, &new_calls)?;
         Ok(BatchOutcome {
             calls: new_calls.into_iter().map(|n| n.call).collect(),
             failures,
@@ -271,7 +271,7 @@ impl CallService {
         source: &WriteSource,
         locator: Locator<'_>,
         properties: &PropertyValues,
-    ) -> Result<Call, CrmError> {
+    ) -> Result<Record, CrmError> {
         let schema = self.schema(portal)?;
         let values = validate_values(&schema, properties, false)?;
         let not_found = || CrmError::NotFound {
@@ -281,7 +281,7 @@ impl CallService {
         let now = now_millis();
         let mut updated = self
             .store
-            .update_calls(portal, &schema, &[id], &mut |_, call| {
+            .update_records(portal, &schema, &[id], &mut |_, call| {
                 apply_values(&schema, call, &values, source, now)
             })?;
         updated.pop().flatten().ok_or_else(not_found)
@@ -326,11 +326,11 @@ impl CallService {
                 }
             }
         }
-        let ids: Vec<CallId> = targets.iter().map(|(id, _, _)| *id).collect();
+        let ids: Vec<RecordId> = targets.iter().map(|(id, _, _)| *id).collect();
         let now = now_millis();
         let updated = self
             .store
-            .update_calls(portal, &schema, &ids, &mut |at, call| {
+            .update_records(portal, &schema, &ids, &mut |at, call| {
                 apply_values(&schema, call, &targets[at].2, source, now)
             })?;
         let mut calls = Vec::new();
@@ -380,7 +380,7 @@ impl CallService {
         let mut failures = Vec::new();
         // (input position, values) for calls to create and to update.
         let mut creates = Vec::new();
-        let mut updates: Vec<(usize, CallId, Vec<ValidValue>)> = Vec::new();
+        let mut updates: Vec<(usize, RecordId, Vec<ValidValue>)> = Vec::new();
         for (at, request) in requests.iter().enumerate() {
             let name = request.id_property.as_deref().unwrap_or(OBJECT_ID_PROPERTY);
             let existing = self
@@ -411,18 +411,20 @@ impl CallService {
         }
         let ids = self.store.allocate_ids(creates.len())?;
         let now = now_millis();
-        let new_calls: Vec<NewCall> = ids
+        let new_calls: Vec<NewRecord> = ids
             .iter()
             .zip(&creates)
             .map(|(id, (_, values))| new_call(&schema, *id, values, Vec::new(), source, now))
             .collect();
-        let update_ids: Vec<CallId> = updates.iter().map(|(_, id, _)| *id).collect();
-        let updated =
-            self.store
-                .write_calls(portal, &schema, &new_calls, &update_ids, &mut |at, call| {
-                    apply_values(&schema, call, &updates[at].2, source, now)
-                })?;
-        let mut by_position: BTreeMap<usize, (Call, bool)> = BTreeMap::new();
+        let update_ids: Vec<RecordId> = updates.iter().map(|(_, id, _)| *id).collect();
+        let updated = self.store.write_records(
+            portal,
+            &schema,
+            &new_calls,
+            &update_ids,
+            &mut |at, call| apply_values(&schema, call, &updates[at].2, source, now),
+        )?;
+        let mut by_position: BTreeMap<usize, (Record, bool)> = BTreeMap::new();
         for ((at, _), new) in creates.iter().zip(new_calls) {
             by_position.insert(*at, (new.call, true));
         }
@@ -449,8 +451,8 @@ impl CallService {
 
     /// Archives one call. Unknown and already archived ids are not an error (HubSpot: 204).
     pub fn archive(&self, portal: PortalId, id: &str) -> Result<(), CrmError> {
-        if let Ok(id) = id.parse::<CallId>() {
-            self.store.archive_calls(portal, &[id], now_millis())?;
+        if let Ok(id) = id.parse::<RecordId>() {
+            self.store.archive_records(portal, &[id], now_millis())?;
         }
         Ok(())
     }
@@ -458,8 +460,8 @@ impl CallService {
     pub fn archive_batch(&self, portal: PortalId, ids: &[String]) -> Result<(), CrmError> {
         check_batch_size(ids.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(ids.iter().map(String::as_str))?;
-        let ids: Vec<CallId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
-        self.store.archive_calls(portal, &ids, now_millis())?;
+        let ids: Vec<RecordId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+        self.store.archive_records(portal, &ids, now_millis())?;
         Ok(())
     }
 
@@ -473,10 +475,10 @@ impl CallService {
                     .into_iter()
                     .next()
             }
-            _ => locator.value.parse::<CallId>().ok(),
+            _ => locator.value.parse::<RecordId>().ok(),
         };
         if let Some(id) = id {
-            self.store.purge_calls(portal, &[id])?;
+            self.store.purge_records(portal, &[id])?;
         }
         Ok(())
     }
@@ -488,13 +490,13 @@ impl CallService {
         portal: PortalId,
         locator: Locator<'_>,
         filter: ArchiveFilter,
-    ) -> Result<Call, CrmError> {
+    ) -> Result<Record, CrmError> {
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
         let id = self.resolve(portal, locator)?.ok_or_else(not_found)?;
         self.store
-            .get_calls(portal, &[id])?
+            .get_records(portal, &[id])?
             .into_iter()
             .find(|call| filter.admits(call))
             .ok_or_else(not_found)
@@ -530,10 +532,10 @@ impl CallService {
             };
             resolved.push(self.resolve(portal, locator)?);
         }
-        let wanted: Vec<CallId> = resolved.iter().flatten().copied().collect();
-        let found: HashMap<CallId, Call> = self
+        let wanted: Vec<RecordId> = resolved.iter().flatten().copied().collect();
+        let found: HashMap<RecordId, Record> = self
             .store
-            .get_calls(portal, &wanted)?
+            .get_records(portal, &wanted)?
             .into_iter()
             .filter(|call| filter.admits(call))
             .map(|call| (call.id, call))
@@ -559,18 +561,18 @@ impl CallService {
         &self,
         portal: PortalId,
         filter: ArchiveFilter,
-        after: CallId,
+        after: RecordId,
         limit: usize,
-    ) -> Result<CallPage, CrmError> {
+    ) -> Result<RecordPage, CrmError> {
         let mut calls =
             self.store
-                .list_calls(portal, filter == ArchiveFilter::Archived, after, limit + 1)?;
+                .list_records(portal, filter == ArchiveFilter::Archived, after, limit + 1)?;
         let next_after = if calls.len() > limit {
             calls.pop().map(|call| call.id)
         } else {
             None
         };
-        Ok(CallPage { calls, next_after })
+        Ok(RecordPage { calls, next_after })
     }
 
     pub fn search(&self, portal: PortalId, request: SearchRequest) -> Result<SearchHits, CrmError> {
@@ -594,16 +596,16 @@ impl CallService {
     pub fn history(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         names: &[String],
-    ) -> Result<HistoryByCall, CrmError> {
+    ) -> Result<HistoryByRecord, CrmError> {
         let schema = self.schema(portal)?;
         let names: Vec<String> = names
             .iter()
             .filter(|name| schema.contains(name))
             .cloned()
             .collect();
-        let mut by_call: HistoryByCall = HashMap::new();
+        let mut by_call: HistoryByRecord = HashMap::new();
         if names.is_empty() || ids.is_empty() {
             return Ok(by_call);
         }
@@ -621,9 +623,9 @@ impl CallService {
     pub fn associations(
         &self,
         portal: PortalId,
-        ids: &[CallId],
-    ) -> Result<HashMap<CallId, Vec<Association>>, CrmError> {
-        let mut by_call: HashMap<CallId, Vec<Association>> = HashMap::new();
+        ids: &[RecordId],
+    ) -> Result<HashMap<RecordId, Vec<Association>>, CrmError> {
+        let mut by_call: HashMap<RecordId, Vec<Association>> = HashMap::new();
         if ids.is_empty() {
             return Ok(by_call);
         }
@@ -651,7 +653,11 @@ impl CallService {
     // ----- addressing ---------------------------------------------------------------------
 
     /// Resolves a locator to a call id; `None` when nothing can match.
-    fn resolve(&self, portal: PortalId, locator: Locator<'_>) -> Result<Option<CallId>, CrmError> {
+    fn resolve(
+        &self,
+        portal: PortalId,
+        locator: Locator<'_>,
+    ) -> Result<Option<RecordId>, CrmError> {
         match locator.id_property {
             Some(name) if name != OBJECT_ID_PROPERTY => {
                 self.check_unique_property(portal, name)?;
@@ -661,7 +667,7 @@ impl CallService {
                     .into_iter()
                     .next())
             }
-            _ => Ok(locator.value.parse::<CallId>().ok()),
+            _ => Ok(locator.value.parse::<RecordId>().ok()),
         }
     }
 
@@ -810,7 +816,7 @@ fn validate_associations(
 
 /// Sets one property on `call` and records the change, if the value differs.
 fn set_property(
-    call: &mut Call,
+    call: &mut Record,
     name: &str,
     value: Option<String>,
     source: &WriteSource,
@@ -838,13 +844,13 @@ fn set_property(
 /// A new call with its first history and its associations.
 fn new_call(
     schema: &PropertyCatalogue,
-    id: CallId,
+    id: RecordId,
     values: &[ValidValue],
     targets: Vec<AssociationTarget>,
     source: &WriteSource,
     now: EpochMillis,
-) -> NewCall {
-    let mut call = Call {
+) -> NewRecord {
+    let mut call = Record {
         id,
         properties: BTreeMap::new(),
         created_at: now,
@@ -863,7 +869,7 @@ fn new_call(
             category,
         })
         .collect();
-    NewCall {
+    NewRecord {
         call,
         changes,
         associations,
@@ -873,7 +879,7 @@ fn new_call(
 /// The properties every new call gets from hubcalls itself.
 fn identity_changes(
     schema: &PropertyCatalogue,
-    call: &mut Call,
+    call: &mut Record,
     source: &WriteSource,
     now: EpochMillis,
 ) -> Vec<PropertyChange> {
@@ -905,7 +911,7 @@ fn identity_changes(
 /// Applies validated values to a call, then recomputes what derives from them.
 fn apply_values(
     schema: &PropertyCatalogue,
-    call: &mut Call,
+    call: &mut Record,
     values: &[ValidValue],
     source: &WriteSource,
     now: EpochMillis,

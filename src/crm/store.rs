@@ -5,10 +5,10 @@
 //! method is one transaction: it either happens whole or not at all.
 
 use super::associations::{AssociatedKind, Association};
-use super::call::{Call, CallId, PortalId};
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::properties::PropertyCatalogue;
+use super::record::{PortalId, Record, RecordId};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
 use super::time::EpochMillis;
@@ -16,8 +16,8 @@ use super::time::EpochMillis;
 /// A call about to be inserted: its state, the changes that produced it (its first history
 /// entries) and its associations.
 #[derive(Debug, Clone)]
-pub struct NewCall {
-    pub call: Call,
+pub struct NewRecord {
+    pub call: Record,
     pub changes: Vec<PropertyChange>,
     pub associations: Vec<Association>,
 }
@@ -25,81 +25,81 @@ pub struct NewCall {
 /// A call put back whole, as an export holds it: its state (live or archived), every history
 /// entry oldest first, and its associations. Import, fixtures and store migration use it.
 #[derive(Debug, Clone)]
-pub struct RestoredCall {
-    pub call: Call,
+pub struct RestoredRecord {
+    pub call: Record,
     pub history: Vec<PropertyChange>,
     pub associations: Vec<Association>,
 }
 
 /// Applies the rules to one live call inside the store's write transaction: gets the
 /// position of the id in the request and the call, mutates the call and returns what changed.
-pub type CallMutation<'a> = dyn FnMut(usize, &mut Call) -> Vec<PropertyChange> + 'a;
+pub type RecordMutation<'a> = dyn FnMut(usize, &mut Record) -> Vec<PropertyChange> + 'a;
 
-pub trait CallStore: Send + Sync {
+pub trait RecordStore: Send + Sync {
     /// Answers when the store can serve reads (readiness).
     fn ping(&self) -> Result<(), StoreError>;
 
     /// Reserves `count` fresh ids, unique across the whole store.
-    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError>;
+    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError>;
 
     /// One write transaction: applies `apply` to each live call of `update_ids` and inserts
     /// `inserts` with their history and associations. Returns the updated state per id
     /// (`None` where the id is not a live call of the portal). Fails with `UniqueViolation`,
     /// writing nothing, when a unique-value property would repeat another call's value.
-    fn write_calls(
+    fn write_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        inserts: &[NewCall],
-        update_ids: &[CallId],
-        apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError>;
+        inserts: &[NewRecord],
+        update_ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError>;
 
-    /// Inserts calls in one transaction (see [`CallStore::write_calls`]).
-    fn insert_calls(
+    /// Inserts calls in one transaction (see [`RecordStore::write_records`]).
+    fn insert_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[NewCall],
+        calls: &[NewRecord],
     ) -> Result<(), StoreError> {
-        self.write_calls(portal, schema, calls, &[], &mut |_, _| Vec::new())
+        self.write_records(portal, schema, calls, &[], &mut |_, _| Vec::new())
             .map(|_| ())
     }
 
-    /// Updates calls in one transaction (see [`CallStore::write_calls`]).
-    fn update_calls(
+    /// Updates calls in one transaction (see [`RecordStore::write_records`]).
+    fn update_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        ids: &[CallId],
-        apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError> {
-        self.write_calls(portal, schema, &[], ids, apply)
+        ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        self.write_records(portal, schema, &[], ids, apply)
     }
 
     /// The calls of `ids` that exist in the portal, archived or not, in any order.
-    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError>;
+    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError>;
 
     /// Up to `limit` calls with id >= `from_id` in ascending id order, either only live or
     /// only archived ones.
-    fn list_calls(
+    fn list_records(
         &self,
         portal: PortalId,
         archived: bool,
-        from_id: CallId,
+        from_id: RecordId,
         limit: usize,
-    ) -> Result<Vec<Call>, StoreError>;
+    ) -> Result<Vec<Record>, StoreError>;
 
     /// Moves the live calls of `ids` to the recycle bin; unknown ids are ignored.
-    fn archive_calls(
+    fn archive_records(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError>;
 
     /// Removes calls for good, with their history and associations (GDPR delete).
-    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError>;
+    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError>;
 
     /// Removes everything of a portal: calls, history, associations, custom properties and
     /// groups (the admin reset, so a test suite can start from nothing).
@@ -109,15 +109,15 @@ pub trait CallStore: Send + Sync {
     fn history(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         names: &[String],
-    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError>;
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError>;
 
     /// Every association of the calls.
     fn associations(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError>;
 
     /// Live calls whose property `name` holds `value`, compared as unique values are: numbers
@@ -127,7 +127,7 @@ pub trait CallStore: Send + Sync {
         portal: PortalId,
         name: &str,
         value: &str,
-    ) -> Result<Vec<CallId>, StoreError>;
+    ) -> Result<Vec<RecordId>, StoreError>;
 
     /// Every portal that holds calls, property definitions or groups, ascending.
     fn portals(&self) -> Result<Vec<PortalId>, StoreError>;
@@ -137,11 +137,11 @@ pub trait CallStore: Send + Sync {
     /// belongs to another portal fails everything with `IdTaken`; a live call's unique
     /// values are checked as on any write (`UniqueViolation`). Ids allocated afterwards
     /// are above every restored id.
-    fn restore_calls(
+    fn restore_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[RestoredCall],
+        calls: &[RestoredRecord],
     ) -> Result<(), StoreError>;
 
     /// Runs a search plan over the portal's live calls. Must return exactly what
@@ -156,7 +156,7 @@ pub trait CallStore: Send + Sync {
     fn replace_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         associations: &[Association],
@@ -174,7 +174,7 @@ pub trait CallStore: Send + Sync {
     fn remove_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,
@@ -219,8 +219,8 @@ pub trait CallStore: Send + Sync {
     /// Whether writes made under [`crate::crm::staging::stage`] are staged now: written
     /// into an open group without waiting for its commit (see that module). Only a store
     /// whose writes are short, local and need nothing to wait for says yes; it then
-    /// commits a group on [`CallStore::commit_group`] and tells its outcome through
-    /// [`CallStore::group_outcome`].
+    /// commits a group on [`RecordStore::commit_group`] and tells its outcome through
+    /// [`RecordStore::group_outcome`].
     fn stages_writes(&self) -> bool {
         false
     }
@@ -234,6 +234,6 @@ pub trait CallStore: Send + Sync {
     }
 }
 
-/// How a staged group ended, once it has (see [`CallStore::group_outcome`]).
+/// How a staged group ended, once it has (see [`RecordStore::group_outcome`]).
 pub type GroupOutcome<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;

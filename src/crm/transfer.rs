@@ -13,7 +13,7 @@
 //!                   "associationCategory":"HUBSPOT_DEFINED"}]}
 //! ```
 //!
-//! Everything here works over `&dyn CallStore`, so the same code exports from one engine and
+//! Everything here works over `&dyn RecordStore`, so the same code exports from one engine and
 //! imports into another.
 //!
 //! Atomicity: an import reads its input twice. The first pass checks every line (syntax,
@@ -32,19 +32,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::associations::{AssociatedKind, Association, AssociationCategory};
-use super::call::{Call, CallId, PortalId, WriteSource, CALL_OBJECT_TYPE_ID};
 use super::error::{CrmError, StoreError};
 use super::history::{HistoryEntry, PropertyChange};
 use super::properties::{
     normalize_value, ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption,
     PropertyType,
 };
+use super::record::{PortalId, Record, RecordId, WriteSource, CALL_OBJECT_TYPE_ID};
 use super::schema::{
     bool_options, builtin_groups, check_definition, check_name, parse_type, PropertyGroup,
     PropertyRecord, MAX_UNIQUE_PROPERTIES,
 };
-use super::service::CallService;
-use super::store::{CallStore, RestoredCall};
+use super::service::RecordService;
+use super::store::{RecordStore, RestoredRecord};
 use super::time::{format_datetime, now_millis, parse_datetime, EpochMillis};
 
 /// The `format` of the header record.
@@ -236,14 +236,14 @@ fn hubspot_defined() -> String {
 }
 
 /// A line split into its kind and its fields.
-enum Record {
+enum Line {
     Header(HeaderLine),
     Group(GroupLine),
     Property(PropertyLine),
     Call(CallLine),
 }
 
-fn parse_record(text: &str) -> Result<Record, String> {
+fn parse_record(text: &str) -> Result<Line, String> {
     let mut value: Value =
         serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let Some(object) = value.as_object_mut() else {
@@ -256,10 +256,10 @@ fn parse_record(text: &str) -> Result<Record, String> {
     };
     let fields = |e: serde_json::Error| format!("invalid {kind} record: {e}");
     Ok(match kind.as_str() {
-        "header" => Record::Header(serde_json::from_value(value).map_err(fields)?),
-        "group" => Record::Group(serde_json::from_value(value).map_err(fields)?),
-        "property" => Record::Property(serde_json::from_value(value).map_err(fields)?),
-        "call" => Record::Call(serde_json::from_value(value).map_err(fields)?),
+        "header" => Line::Header(serde_json::from_value(value).map_err(fields)?),
+        "group" => Line::Group(serde_json::from_value(value).map_err(fields)?),
+        "property" => Line::Property(serde_json::from_value(value).map_err(fields)?),
+        "call" => Line::Call(serde_json::from_value(value).map_err(fields)?),
         other => {
             return Err(format!(
                 "unknown record \"{other}\": expected header, group, property or call"
@@ -312,19 +312,19 @@ pub(super) fn all_property_names(
 
 /// Reads up to [`CHUNK`] calls with id >= `from` (live or archived ones), whole.
 fn read_chunk(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     portal: PortalId,
     names: &[String],
     archived: bool,
-    from: CallId,
-) -> Result<Vec<RestoredCall>, StoreError> {
-    let calls = store.list_calls(portal, archived, from, CHUNK)?;
+    from: RecordId,
+) -> Result<Vec<RestoredRecord>, StoreError> {
+    let calls = store.list_records(portal, archived, from, CHUNK)?;
     if calls.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<CallId> = calls.iter().map(|c| c.id).collect();
+    let ids: Vec<RecordId> = calls.iter().map(|c| c.id).collect();
     // The store answers newest first per property; a restore wants oldest first.
-    let mut history: HashMap<CallId, BTreeMap<String, Vec<HistoryEntry>>> = HashMap::new();
+    let mut history: HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>> = HashMap::new();
     for (id, name, entry) in store.history(portal, &ids, names)? {
         history
             .entry(id)
@@ -333,7 +333,7 @@ fn read_chunk(
             .or_default()
             .push(entry);
     }
-    let mut associations: HashMap<CallId, Vec<Association>> = HashMap::new();
+    let mut associations: HashMap<RecordId, Vec<Association>> = HashMap::new();
     for association in store.associations(portal, &ids)? {
         associations
             .entry(association.call_id)
@@ -357,7 +357,7 @@ fn read_chunk(
                 .collect();
             let mut links = associations.remove(&call.id).unwrap_or_default();
             links.sort();
-            RestoredCall {
+            RestoredRecord {
                 associations: links,
                 history: changes,
                 call,
@@ -368,10 +368,10 @@ fn read_chunk(
 
 /// Walks every call of the portal, live ones then archived ones, chunk by chunk.
 pub(super) fn for_each_chunk(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     portal: PortalId,
     names: &[String],
-    mut visit: impl FnMut(Vec<RestoredCall>) -> Result<(), TransferError>,
+    mut visit: impl FnMut(Vec<RestoredRecord>) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
     for archived in [false, true] {
         let mut from = 0;
@@ -413,7 +413,7 @@ fn property_line(record: &PropertyRecord) -> PropertyLine {
     }
 }
 
-fn call_line(restored: &RestoredCall) -> CallLine {
+fn call_line(restored: &RestoredRecord) -> CallLine {
     let call = &restored.call;
     let mut history: BTreeMap<String, Vec<HistoryLine>> = BTreeMap::new();
     for change in &restored.history {
@@ -470,7 +470,7 @@ fn write_record(out: &mut dyn Write, kind: &str, record: &impl Serialize) -> std
 /// archived, by id) with history and associations. `progress` hears the running count of
 /// calls after each chunk. Not a snapshot: calls written meanwhile may or may not appear.
 pub fn export_portal(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     builtin: &PropertyCatalogue,
     portal: PortalId,
     out: &mut dyn Write,
@@ -519,8 +519,8 @@ pub fn export_portal(
 /// Copies one portal whole from one store into another (e.g. from SQLite to PostgreSQL),
 /// without going through text. Calls of the portal in `to` with the same ids are replaced.
 pub fn copy_portal(
-    from: &dyn CallStore,
-    to: &dyn CallStore,
+    from: &dyn RecordStore,
+    to: &dyn RecordStore,
     builtin: &PropertyCatalogue,
     portal: PortalId,
     progress: &mut dyn FnMut(usize),
@@ -537,7 +537,7 @@ pub fn copy_portal(
     let names = all_property_names(builtin, &properties);
     let mut calls = 0;
     for_each_chunk(from, portal, &names, |chunk| {
-        to.restore_calls(portal, &schema, &chunk)
+        to.restore_records(portal, &schema, &chunk)
             .map_err(|source| TransferError::Store {
                 written: calls,
                 source,
@@ -674,15 +674,18 @@ fn unique_key(def: &PropertyDefinition, value: &str) -> String {
 }
 
 /// The record id in a call line: a positive integer as a number or a string.
-fn call_id(value: &Value) -> Result<CallId, String> {
+fn call_id(value: &Value) -> Result<RecordId, String> {
     scalar_text(value)
-        .and_then(|text| text.trim().parse::<CallId>().ok())
+        .and_then(|text| text.trim().parse::<RecordId>().ok())
         .filter(|id| *id > 0)
         .ok_or_else(|| format!("call id {value} is not a positive integer"))
 }
 
 /// Turns a call line into a call to restore, checking every field against `values`.
-fn restored_call(line: CallLine, values: &PropertyCatalogue) -> Result<RestoredCall, Vec<String>> {
+fn restored_call(
+    line: CallLine,
+    values: &PropertyCatalogue,
+) -> Result<RestoredRecord, Vec<String>> {
     let mut errors = Vec::new();
     let id = call_id(&line.id).map_err(|e| vec![e])?;
     let mut properties = BTreeMap::new();
@@ -764,7 +767,7 @@ fn restored_call(line: CallLine, values: &PropertyCatalogue) -> Result<RestoredC
     }
     let created_at = created_at.unwrap_or_else(now_millis);
     let updated_at = updated_at.unwrap_or(created_at);
-    let mut call = Call {
+    let mut call = Record {
         id,
         properties,
         created_at,
@@ -774,7 +777,7 @@ fn restored_call(line: CallLine, values: &PropertyCatalogue) -> Result<RestoredC
     fill_identity(&mut call, values, &mut history).map_err(|e| vec![e])?;
     associations.sort();
     associations.dedup();
-    Ok(RestoredCall {
+    Ok(RestoredRecord {
         call,
         history,
         associations,
@@ -785,7 +788,7 @@ fn restored_call(line: CallLine, values: &PropertyCatalogue) -> Result<RestoredC
 /// coordinates, create and modification dates) and a history entry for each value that has
 /// none, so it reads like any other call. An export already has all of it.
 fn fill_identity(
-    call: &mut Call,
+    call: &mut Record,
     values: &PropertyCatalogue,
     history: &mut Vec<PropertyChange>,
 ) -> Result<(), String> {
@@ -828,7 +831,7 @@ fn fill_identity(
     Ok(())
 }
 
-fn association(call_id: CallId, link: &AssociationLine) -> Result<Association, String> {
+fn association(call_id: RecordId, link: &AssociationLine) -> Result<Association, String> {
     let kind = AssociatedKind::parse(&link.to_object_type).ok_or_else(|| {
         format!(
             "association to \"{}\": calls associate with contacts, companies, deals or tickets",
@@ -949,7 +952,7 @@ enum Stage {
 
 /// The first pass: checks the whole input and writes nothing.
 pub fn check_import(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     builtin: &PropertyCatalogue,
     input: impl BufRead,
     options: ImportOptions,
@@ -961,10 +964,10 @@ pub fn check_import(
     let mut properties: Vec<(usize, PropertyRecord)> = Vec::new();
     // Built when the first call arrives: definitions are complete by then.
     let mut catalogues: Option<(PropertyCatalogue, PropertyCatalogue)> = None;
-    let mut ids: HashMap<CallId, usize> = HashMap::new();
+    let mut ids: HashMap<RecordId, usize> = HashMap::new();
     // (property, comparison key) -> (line, call id) of live calls' unique values.
-    let mut unique: HashMap<(String, String), (usize, CallId)> = HashMap::new();
-    let mut unique_values: Vec<(usize, CallId, String, String)> = Vec::new();
+    let mut unique: HashMap<(String, String), (usize, RecordId)> = HashMap::new();
+    let mut unique_values: Vec<(usize, RecordId, String, String)> = Vec::new();
     let mut portal_known: Option<PortalId> = options.portal;
     let mut existing: Option<(Vec<PropertyRecord>, Vec<PropertyGroup>)> = None;
     let mut calls = 0;
@@ -984,10 +987,10 @@ pub fn check_import(
             }
         };
         let this_stage = match &record {
-            Record::Header(_) => Stage::Start,
-            Record::Group(_) => Stage::Groups,
-            Record::Property(_) => Stage::Properties,
-            Record::Call(_) => Stage::Calls,
+            Line::Header(_) => Stage::Start,
+            Line::Group(_) => Stage::Groups,
+            Line::Property(_) => Stage::Properties,
+            Line::Call(_) => Stage::Calls,
         };
         if this_stage == Stage::Start && seen_any {
             problems.add(line, "the header must be the first record");
@@ -1003,7 +1006,7 @@ pub fn check_import(
         }
         stage = this_stage.max(stage);
         match record {
-            Record::Header(header) => {
+            Line::Header(header) => {
                 if header.format != FORMAT_NAME {
                     problems.add(
                         line,
@@ -1021,7 +1024,7 @@ pub fn check_import(
                 }
                 portal_known = portal_known.or(header.portal);
             }
-            Record::Group(group) => match group_record(group) {
+            Line::Group(group) => match group_record(group) {
                 Ok(group) if groups.iter().any(|(_, g)| g.name == group.name) => problems.add(
                     line,
                     format!("property group \"{}\" appears twice", group.name),
@@ -1029,7 +1032,7 @@ pub fn check_import(
                 Ok(group) => groups.push((line, group)),
                 Err(message) => problems.add(line, message),
             },
-            Record::Property(property) => match property_record(property) {
+            Line::Property(property) => match property_record(property) {
                 Ok(record)
                     if properties
                         .iter()
@@ -1043,7 +1046,7 @@ pub fn check_import(
                 Ok(record) => properties.push((line, record)),
                 Err(message) => problems.add(line, message),
             },
-            Record::Call(call) => {
+            Line::Call(call) => {
                 calls += 1;
                 if catalogues.is_none() {
                     let Some(portal) = portal_known else {
@@ -1133,7 +1136,7 @@ pub fn check_import(
 
 /// The portal's own definitions that stay (none when the portal is reset first).
 fn current_definitions(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     portal: PortalId,
     reset: bool,
 ) -> Result<(Vec<PropertyRecord>, Vec<PropertyGroup>), StoreError> {
@@ -1229,11 +1232,11 @@ fn check_definitions(
     }
 }
 
-/// Call ids are unique across portals: an id another portal holds cannot be loaded.
+/// Record ids are unique across portals: an id another portal holds cannot be loaded.
 fn check_ids_elsewhere(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     portal: PortalId,
-    ids: &HashMap<CallId, usize>,
+    ids: &HashMap<RecordId, usize>,
     problems: &mut Problems,
 ) -> Result<(), StoreError> {
     let others: Vec<PortalId> = store
@@ -1244,10 +1247,10 @@ fn check_ids_elsewhere(
     if others.is_empty() || ids.is_empty() {
         return Ok(());
     }
-    let all: Vec<CallId> = ids.keys().copied().collect();
+    let all: Vec<RecordId> = ids.keys().copied().collect();
     for chunk in all.chunks(CHUNK) {
         for other in &others {
-            for call in store.get_calls(*other, chunk)? {
+            for call in store.get_records(*other, chunk)? {
                 let line = ids.get(&call.id).copied().unwrap_or(0);
                 problems.add(
                     line,
@@ -1262,10 +1265,10 @@ fn check_ids_elsewhere(
 /// A unique value may not repeat one a call of the portal already holds, unless that call
 /// is itself replaced by the import.
 fn check_unique_in_store(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     portal: PortalId,
-    ids: &HashMap<CallId, usize>,
-    values: &[(usize, CallId, String, String)],
+    ids: &HashMap<RecordId, usize>,
+    values: &[(usize, RecordId, String, String)],
     problems: &mut Problems,
 ) -> Result<(), StoreError> {
     for (line, id, name, value) in values {
@@ -1284,7 +1287,7 @@ fn check_unique_in_store(
 /// The second pass: writes what [`check_import`] accepted. `progress` hears the running
 /// count of calls after each chunk.
 pub fn apply_import(
-    store: &dyn CallStore,
+    store: &dyn RecordStore,
     plan: &ImportPlan,
     input: impl BufRead,
     progress: &mut dyn FnMut(usize),
@@ -1301,9 +1304,9 @@ pub fn apply_import(
     }
     let mut written = 0;
     let mut chunk = Vec::with_capacity(CHUNK);
-    let flush = |chunk: &mut Vec<RestoredCall>, written: &mut usize| {
+    let flush = |chunk: &mut Vec<RestoredRecord>, written: &mut usize| {
         store
-            .restore_calls(portal, &plan.schema, chunk)
+            .restore_records(portal, &plan.schema, chunk)
             .map_err(|source| TransferError::Store {
                 written: *written,
                 source,
@@ -1324,7 +1327,7 @@ pub fn apply_import(
             .map_err(str::to_owned)
             .and_then(parse_record)
             .map_err(changed)?;
-        if let Record::Call(call) = record {
+        if let Line::Call(call) = record {
             let restored = restored_call(call, &plan.values).map_err(|e| changed(e.join("; ")))?;
             chunk.push(restored);
             if chunk.len() == CHUNK {
@@ -1344,7 +1347,7 @@ pub fn apply_import(
     })
 }
 
-impl CallService {
+impl RecordService {
     /// Loads an NDJSON fixture held in memory (the admin API): checks it whole, then writes.
     pub fn load_fixture(
         &self,
@@ -1387,7 +1390,7 @@ mod tests {
     fn records_name_their_kind() {
         assert!(matches!(
             parse_record(r#"{"record":"call","id":"5"}"#),
-            Ok(Record::Call(_))
+            Ok(Line::Call(_))
         ));
         let error = parse_record(r#"{"id":"5"}"#).err().unwrap();
         assert!(error.contains("missing \"record\""), "{error}");

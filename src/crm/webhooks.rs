@@ -4,41 +4,41 @@
 //! The wrapper sits between the rules and the engine, so every write path (single, batch,
 //! upsert, archive, GDPR delete, associations) is covered without the rules knowing about
 //! webhooks, and a change is reported only once the engine has committed it: a write that
-//! fails or is rolled back reports nothing. Import and restore (`restore_calls`) and the
+//! fails or is rolled back reports nothing. Import and restore (`restore_records`) and the
 //! admin reset report nothing either: they load known data, they are not user activity.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::associations::{AssociatedKind, Association};
-use super::call::{Call, CallId, PortalId, WriteSource};
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::properties::PropertyCatalogue;
+use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
 use super::staging;
-use super::store::{CallMutation, CallStore, GroupOutcome, NewCall, RestoredCall};
+use super::store::{GroupOutcome, NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use super::time::{now_millis, EpochMillis};
 
 /// One committed change of a call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Created {
-        call_id: CallId,
+        call_id: RecordId,
         at: EpochMillis,
         source: WriteSource,
     },
     /// A property got a new value (`None`: it was cleared).
     PropertyChanged {
-        call_id: CallId,
+        call_id: RecordId,
         at: EpochMillis,
         name: String,
         value: Option<String>,
         source: WriteSource,
     },
     /// The call left the live calls (archived, or deleted for good while live).
-    Deleted { call_id: CallId, at: EpochMillis },
+    Deleted { call_id: RecordId, at: EpochMillis },
     AssociationChanged {
         at: EpochMillis,
         association: Association,
@@ -64,14 +64,14 @@ pub trait ChangeSink: Send + Sync {
     fn publish(&self, portal: PortalId, changes: Vec<Change>);
 }
 
-/// A [`CallStore`] that reports the changes of committed writes to a [`ChangeSink`].
+/// A [`RecordStore`] that reports the changes of committed writes to a [`ChangeSink`].
 pub struct ReportingStore {
-    inner: Arc<dyn CallStore>,
+    inner: Arc<dyn RecordStore>,
     sink: Arc<dyn ChangeSink>,
 }
 
 impl ReportingStore {
-    pub fn new(inner: Arc<dyn CallStore>, sink: Arc<dyn ChangeSink>) -> Self {
+    pub fn new(inner: Arc<dyn RecordStore>, sink: Arc<dyn ChangeSink>) -> Self {
         Self { inner, sink }
     }
 
@@ -99,7 +99,7 @@ impl ReportingStore {
     fn pair(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
     ) -> Result<BTreeSet<Association>, StoreError> {
@@ -112,7 +112,7 @@ impl ReportingStore {
     }
 
     /// Reports `deleted` as deletions when they were live before the write.
-    fn report_deletions(&self, portal: PortalId, live_before: Vec<CallId>, at: EpochMillis) {
+    fn report_deletions(&self, portal: PortalId, live_before: Vec<RecordId>, at: EpochMillis) {
         let changes = live_before
             .into_iter()
             .map(|call_id| Change::Deleted { call_id, at })
@@ -120,10 +120,10 @@ impl ReportingStore {
         self.publish(portal, changes);
     }
 
-    fn live_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<CallId>, StoreError> {
+    fn live_calls(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<RecordId>, StoreError> {
         Ok(self
             .inner
-            .get_calls(portal, ids)?
+            .get_records(portal, ids)?
             .into_iter()
             .filter(|call| !call.is_archived())
             .map(|call| call.id)
@@ -132,7 +132,7 @@ impl ReportingStore {
 }
 
 fn property_changes(
-    call_id: CallId,
+    call_id: RecordId,
     changes: &[PropertyChange],
 ) -> impl Iterator<Item = Change> + '_ {
     changes.iter().map(move |change| Change::PropertyChanged {
@@ -146,7 +146,7 @@ fn property_changes(
 
 /// Who created a call: the source hubcalls records in `hs_object_source` and
 /// `hs_object_source_id` (its identity properties are written by "CALCULATED").
-fn creation_source(call: &Call) -> WriteSource {
+fn creation_source(call: &Record) -> WriteSource {
     WriteSource {
         source_type: call
             .property("hs_object_source")
@@ -170,34 +170,34 @@ fn association_changes(
         })
 }
 
-impl CallStore for ReportingStore {
+impl RecordStore for ReportingStore {
     fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping()
     }
 
-    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         self.inner.allocate_ids(count)
     }
 
-    fn write_calls(
+    fn write_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        inserts: &[NewCall],
-        update_ids: &[CallId],
-        apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError> {
+        inserts: &[NewRecord],
+        update_ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
         if !self.wants_any(portal) {
             return self
                 .inner
-                .write_calls(portal, schema, inserts, update_ids, apply);
+                .write_records(portal, schema, inserts, update_ids, apply);
         }
         // The engine may run the mutation again if it retries its transaction: the last
         // run of each position is what was committed.
         let mut applied: HashMap<usize, Vec<PropertyChange>> = HashMap::new();
         let updated =
             self.inner
-                .write_calls(portal, schema, inserts, update_ids, &mut |at, call| {
+                .write_records(portal, schema, inserts, update_ids, &mut |at, call| {
                     let changes = apply(at, call);
                     applied.insert(at, changes.clone());
                     changes
@@ -225,42 +225,42 @@ impl CallStore for ReportingStore {
         Ok(updated)
     }
 
-    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
-        self.inner.get_calls(portal, ids)
+    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
+        self.inner.get_records(portal, ids)
     }
 
-    fn list_calls(
+    fn list_records(
         &self,
         portal: PortalId,
         archived: bool,
-        from_id: CallId,
+        from_id: RecordId,
         limit: usize,
-    ) -> Result<Vec<Call>, StoreError> {
-        self.inner.list_calls(portal, archived, from_id, limit)
+    ) -> Result<Vec<Record>, StoreError> {
+        self.inner.list_records(portal, archived, from_id, limit)
     }
 
-    fn archive_calls(
+    fn archive_records(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError> {
         if !self.sink.wants(portal, ChangeKind::Deletion) {
-            return self.inner.archive_calls(portal, ids, at);
+            return self.inner.archive_records(portal, ids, at);
         }
         let live = self.live_calls(portal, ids)?;
-        self.inner.archive_calls(portal, ids, at)?;
+        self.inner.archive_records(portal, ids, at)?;
         self.report_deletions(portal, live, at);
         Ok(())
     }
 
-    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
         if !self.sink.wants(portal, ChangeKind::Deletion) {
-            return self.inner.purge_calls(portal, ids);
+            return self.inner.purge_records(portal, ids);
         }
         // An archived call was reported when it was archived.
         let live = self.live_calls(portal, ids)?;
-        self.inner.purge_calls(portal, ids)?;
+        self.inner.purge_records(portal, ids)?;
         self.report_deletions(portal, live, now_millis());
         Ok(())
     }
@@ -272,16 +272,16 @@ impl CallStore for ReportingStore {
     fn history(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         names: &[String],
-    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
         self.inner.history(portal, ids, names)
     }
 
     fn associations(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.inner.associations(portal, ids)
     }
@@ -291,7 +291,7 @@ impl CallStore for ReportingStore {
         portal: PortalId,
         name: &str,
         value: &str,
-    ) -> Result<Vec<CallId>, StoreError> {
+    ) -> Result<Vec<RecordId>, StoreError> {
         self.inner.find_by_value(portal, name, value)
     }
 
@@ -299,13 +299,13 @@ impl CallStore for ReportingStore {
         self.inner.portals()
     }
 
-    fn restore_calls(
+    fn restore_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[RestoredCall],
+        calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
-        self.inner.restore_calls(portal, schema, calls)
+        self.inner.restore_records(portal, schema, calls)
     }
 
     fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
@@ -319,7 +319,7 @@ impl CallStore for ReportingStore {
     fn replace_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         associations: &[Association],
@@ -353,7 +353,7 @@ impl CallStore for ReportingStore {
         if !self.sink.wants(portal, ChangeKind::AssociationChange) {
             return self.inner.add_associations(portal, associations);
         }
-        let mut call_ids: Vec<CallId> = associations.iter().map(|a| a.call_id).collect();
+        let mut call_ids: Vec<RecordId> = associations.iter().map(|a| a.call_id).collect();
         call_ids.sort_unstable();
         call_ids.dedup();
         let before: BTreeSet<Association> = self
@@ -377,7 +377,7 @@ impl CallStore for ReportingStore {
     fn remove_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,

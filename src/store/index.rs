@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use crate::crm::associations::AssociatedKind;
-use crate::crm::call::{CallId, PortalId};
 use crate::crm::properties::PropertyType;
+use crate::crm::record::{PortalId, RecordId};
 use crate::crm::search::{
     value_operand, wildcard_match, Condition, Filter, FilterTarget, IndexedValue, Operand,
     SearchPlan, SortKey, TokenPattern, QUERY_PROPERTIES,
@@ -291,9 +291,9 @@ pub enum IndexOp {
     /// `after_created` when it is live afterwards; `remove` holds the stored values (name,
     /// text) that stop holding, typed when applied as the index typed them, and `add` the
     /// values that start holding (for a call going away, all are removed).
-    Call {
+    Record {
         portal: PortalId,
-        id: CallId,
+        id: RecordId,
         before_created: Option<i64>,
         after_created: Option<i64>,
         remove: Vec<(String, String)>,
@@ -301,7 +301,7 @@ pub enum IndexOp {
     },
     AddAssociation {
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_id: u32,
@@ -309,7 +309,7 @@ pub enum IndexOp {
     /// Removes one association row, or every type between the pair when `type_id` is `None`.
     RemoveAssociation {
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_id: Option<u32>,
@@ -330,12 +330,12 @@ struct AssociationIndex {
 
 #[derive(Debug, Default, PartialEq)]
 pub struct PortalIndex {
-    slot_of: HashMap<CallId, u32>,
-    ids: Vec<CallId>,
+    slot_of: HashMap<RecordId, u32>,
+    ids: Vec<RecordId>,
     created: Vec<i64>,
     live: Bitmap,
     live_count: usize,
-    by_created: BTreeSet<(i64, CallId, u32)>,
+    by_created: BTreeSet<(i64, RecordId, u32)>,
     properties: HashMap<String, PropertyIndex>,
     associations: HashMap<AssociatedKind, AssociationIndex>,
 }
@@ -350,7 +350,7 @@ pub struct SearchIndex {
 /// calls themselves are read from SQLite.
 pub struct PageIds {
     pub total: usize,
-    pub ids: Vec<CallId>,
+    pub ids: Vec<RecordId>,
 }
 
 impl SearchIndex {
@@ -364,7 +364,7 @@ impl SearchIndex {
 
     pub fn apply(&mut self, op: IndexOp) {
         match op {
-            IndexOp::Call {
+            IndexOp::Record {
                 portal,
                 id,
                 before_created,
@@ -414,7 +414,7 @@ impl SearchIndex {
 const BTREE_OVERHEAD: usize = 16;
 
 impl PortalIndex {
-    fn slot_for(&mut self, id: CallId) -> u32 {
+    fn slot_for(&mut self, id: RecordId) -> u32 {
         if let Some(slot) = self.slot_of.get(&id) {
             return *slot;
         }
@@ -431,7 +431,7 @@ impl PortalIndex {
 
     fn apply_call(
         &mut self,
-        id: CallId,
+        id: RecordId,
         before_created: Option<i64>,
         after_created: Option<i64>,
         remove: &[(String, String)],
@@ -484,7 +484,13 @@ impl PortalIndex {
         }
     }
 
-    fn add_association(&mut self, call_id: CallId, kind: AssociatedKind, to_id: u64, type_id: u32) {
+    fn add_association(
+        &mut self,
+        call_id: RecordId,
+        kind: AssociatedKind,
+        to_id: u64,
+        type_id: u32,
+    ) {
         let slot = self.slot_for(call_id);
         let index = self.associations.entry(kind).or_default();
         if index.rows.insert((to_id, slot, type_id)) {
@@ -494,7 +500,7 @@ impl PortalIndex {
 
     fn remove_association(
         &mut self,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_id: Option<u32>,
@@ -531,8 +537,8 @@ impl PortalIndex {
     }
 
     /// Live calls whose property holds `key` (ids ascending).
-    pub fn holders(&self, name: &str, key: &Key) -> Vec<CallId> {
-        let mut ids: Vec<CallId> = self
+    pub fn holders(&self, name: &str, key: &Key) -> Vec<RecordId> {
+        let mut ids: Vec<RecordId> = self
             .properties
             .get(name)
             .and_then(|p| p.values.get(key))
@@ -554,7 +560,7 @@ impl PortalIndex {
         &mut self,
         name: &str,
         property_type: PropertyType,
-        values: &[(CallId, String)],
+        values: &[(RecordId, String)],
     ) {
         self.properties.remove(name);
         let mut property = PropertyIndex {
@@ -834,7 +840,7 @@ impl PortalIndex {
         matches: &Bitmap,
         total: usize,
         scan_budget: usize,
-    ) -> Vec<CallId> {
+    ) -> Vec<RecordId> {
         // Walking the created order touches about (offset + limit) * live / total entries.
         let touched = (plan.offset + plan.limit) as u128 * self.live_count as u128 / total as u128;
         if touched <= scan_budget as u128 {
@@ -847,7 +853,7 @@ impl PortalIndex {
                 .map(|(_, id, _)| *id)
                 .collect();
         }
-        let mut keyed: Vec<(i64, CallId)> = matches
+        let mut keyed: Vec<(i64, RecordId)> = matches
             .ones()
             .map(|slot| (self.created[slot as usize], self.ids[slot as usize]))
             .collect();
@@ -873,11 +879,11 @@ impl PortalIndex {
         matches: &Bitmap,
         name: &str,
         descending: bool,
-    ) -> Vec<CallId> {
+    ) -> Vec<RecordId> {
         let mut skip = plan.offset;
         let mut page = Vec::with_capacity(plan.limit);
         let mut valued = Bitmap::empty(self.slots());
-        let mut group: Vec<CallId> = Vec::new();
+        let mut group: Vec<RecordId> = Vec::new();
         let values = self.properties.get(name).map(|p| &p.values);
         let walk: Box<dyn Iterator<Item = &Posting>> = match values {
             None => Box::new(std::iter::empty()),
@@ -910,7 +916,7 @@ impl PortalIndex {
         }
         let mut rest = matches.clone();
         rest.and_not(&valued);
-        let mut tail: Vec<CallId> = rest.ones().map(|slot| self.ids[slot as usize]).collect();
+        let mut tail: Vec<RecordId> = rest.ones().map(|slot| self.ids[slot as usize]).collect();
         tail.sort_unstable();
         if descending {
             tail.reverse();

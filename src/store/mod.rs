@@ -1,4 +1,4 @@
-//! Storage engines. Each implements `crm::store::CallStore`: SQLite embedded in the
+//! Storage engines. Each implements `crm::store::RecordStore`: SQLite embedded in the
 //! process (the default), PostgreSQL shared by several servers.
 
 mod index;

@@ -25,13 +25,13 @@ use r2d2_postgres::PostgresConnectionManager;
 
 use crate::config::PostgresSettings;
 use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
-use crate::crm::call::{Call, CallId, PortalId, WriteSource};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::properties::PropertyCatalogue;
+use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
-use crate::crm::store::{CallMutation, CallStore, NewCall, RestoredCall};
+use crate::crm::store::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 
 use super::postgres_schema;
 use super::postgres_search;
@@ -194,16 +194,16 @@ impl Drop for PostgresStore {
     }
 }
 
-fn ids_param(ids: &[CallId]) -> Vec<i64> {
+fn ids_param(ids: &[RecordId]) -> Vec<i64> {
     ids.iter()
         .map(|id| (*id).min(i64::MAX as u64) as i64)
         .collect()
 }
 
-fn call_from_row(row: &Row) -> Result<Call, StoreError> {
+fn call_from_row(row: &Row) -> Result<Record, StoreError> {
     let properties: Json<BTreeMap<String, String>> = row.try_get(1)?;
-    Ok(Call {
-        id: row.try_get::<_, i64>(0)? as CallId,
+    Ok(Record {
+        id: row.try_get::<_, i64>(0)? as RecordId,
         properties: properties.0,
         created_at: row.try_get(2)?,
         updated_at: row.try_get(3)?,
@@ -211,7 +211,7 @@ fn call_from_row(row: &Row) -> Result<Call, StoreError> {
     })
 }
 
-fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Call>, StoreError> {
+fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
     rows.iter().map(call_from_row).collect()
 }
 
@@ -225,7 +225,7 @@ fn association_from_row(row: &Row) -> Result<Option<Association>, StoreError> {
         return Ok(None);
     };
     Ok(Some(Association {
-        call_id: row.try_get::<_, i64>(0)? as CallId,
+        call_id: row.try_get::<_, i64>(0)? as RecordId,
         kind,
         to_id: row.try_get::<_, i64>(2)? as u64,
         type_id: row.try_get::<_, i32>(3)? as u32,
@@ -260,8 +260,8 @@ fn taken_by(
     portal: PortalId,
     name: &str,
     indexed: &IndexedValue,
-    call_id: CallId,
-) -> Result<Option<CallId>, StoreError> {
+    call_id: RecordId,
+) -> Result<Option<RecordId>, StoreError> {
     let (portal, id) = (i64::from(portal), call_id as i64);
     let row = match indexed.number {
         Some(number) => tx.query_opt(
@@ -276,7 +276,7 @@ fn taken_by(
         )?,
     };
     Ok(match row {
-        Some(row) => Some(row.try_get::<_, i64>(0)? as CallId),
+        Some(row) => Some(row.try_get::<_, i64>(0)? as RecordId),
         None => None,
     })
 }
@@ -286,7 +286,7 @@ fn index_change(
     tx: &mut Transaction<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    call_id: CallId,
+    call_id: RecordId,
     change: &PropertyChange,
 ) -> Result<(), StoreError> {
     let id = call_id as i64;
@@ -361,7 +361,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 
 fn record_history(
     tx: &mut Transaction<'_>,
-    call_id: CallId,
+    call_id: RecordId,
     changes: &[PropertyChange],
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -395,7 +395,7 @@ fn insert_association(
 }
 
 /// Removes what hangs off a call's row: index entries, history and associations.
-fn delete_call_rows(tx: &mut Transaction<'_>, id: CallId) -> Result<(), StoreError> {
+fn delete_call_rows(tx: &mut Transaction<'_>, id: RecordId) -> Result<(), StoreError> {
     for table in [
         "call_values",
         "call_tokens",
@@ -416,7 +416,7 @@ fn insert_in(
     tx: &mut Transaction<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    calls: &[NewCall],
+    calls: &[NewRecord],
 ) -> Result<(), StoreError> {
     if calls.is_empty() {
         return Ok(());
@@ -485,7 +485,7 @@ struct ValueRows {
 }
 
 impl ValueRows {
-    fn push(&mut self, call_id: CallId, name: &str, indexed: IndexedValue) {
+    fn push(&mut self, call_id: RecordId, name: &str, indexed: IndexedValue) {
         for token in indexed.tokens {
             self.token_call_ids.push(call_id as i64);
             self.token_names.push(name.to_owned());
@@ -531,9 +531,9 @@ fn check_unique_values_of_new_calls(
     tx: &mut Transaction<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    calls: &[NewCall],
+    calls: &[NewRecord],
 ) -> Result<(), StoreError> {
-    let mut unique: BTreeMap<&str, Vec<(CallId, &str, IndexedValue)>> = BTreeMap::new();
+    let mut unique: BTreeMap<&str, Vec<(RecordId, &str, IndexedValue)>> = BTreeMap::new();
     for new in calls {
         for change in &new.changes {
             if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
@@ -580,9 +580,9 @@ fn update_in(
     tx: &mut Transaction<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    ids: &[CallId],
-    apply: &mut CallMutation<'_>,
-) -> Result<Vec<Option<Call>>, StoreError> {
+    ids: &[RecordId],
+    apply: &mut RecordMutation<'_>,
+) -> Result<Vec<Option<Record>>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -595,7 +595,7 @@ fn update_in(
         ),
         &[&ids_param(ids), &i64::from(portal)],
     )?;
-    let mut current: BTreeMap<CallId, Call> = BTreeMap::new();
+    let mut current: BTreeMap<RecordId, Record> = BTreeMap::new();
     for row in &rows {
         let call = call_from_row(row)?;
         current.insert(call.id, call);
@@ -620,7 +620,7 @@ fn update_in(
     Ok(results)
 }
 
-impl CallStore for PostgresStore {
+impl RecordStore for PostgresStore {
     fn ping(&self) -> Result<(), StoreError> {
         self.read(|client| {
             client.query_one("SELECT 1", &[])?;
@@ -628,7 +628,7 @@ impl CallStore for PostgresStore {
         })
     }
 
-    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         if count == 0 {
             return Ok(Vec::new());
         }
@@ -638,19 +638,19 @@ impl CallStore for PostgresStore {
                 &[&(count as i32)],
             )?;
             rows.iter()
-                .map(|row| Ok(row.try_get::<_, i64>(0)? as CallId))
+                .map(|row| Ok(row.try_get::<_, i64>(0)? as RecordId))
                 .collect()
         })
     }
 
-    fn write_calls(
+    fn write_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        inserts: &[NewCall],
-        update_ids: &[CallId],
-        apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError> {
+        inserts: &[NewRecord],
+        update_ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
         if inserts.is_empty() && update_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -661,7 +661,7 @@ impl CallStore for PostgresStore {
         })
     }
 
-    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
+    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -676,13 +676,13 @@ impl CallStore for PostgresStore {
         })
     }
 
-    fn list_calls(
+    fn list_records(
         &self,
         portal: PortalId,
         archived: bool,
-        from_id: CallId,
+        from_id: RecordId,
         limit: usize,
-    ) -> Result<Vec<Call>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         self.read(|client| {
             let rows = client.query(
                 &format!(
@@ -701,7 +701,12 @@ impl CallStore for PostgresStore {
         })
     }
 
-    fn archive_calls(&self, portal: PortalId, ids: &[CallId], at: i64) -> Result<(), StoreError> {
+    fn archive_records(
+        &self,
+        portal: PortalId,
+        ids: &[RecordId],
+        at: i64,
+    ) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -726,14 +731,14 @@ impl CallStore for PostgresStore {
         })
     }
 
-    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write(|tx| {
             let deleted = tx.query(
                 "DELETE FROM calls WHERE id = ANY($1) AND portal = $2 RETURNING id",
                 &[&ids_param(ids), &i64::from(portal)],
             )?;
             for row in &deleted {
-                delete_call_rows(tx, row.try_get::<_, i64>(0)? as CallId)?;
+                delete_call_rows(tx, row.try_get::<_, i64>(0)? as RecordId)?;
             }
             Ok(())
         })
@@ -767,9 +772,9 @@ impl CallStore for PostgresStore {
     fn history(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         names: &[String],
-    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
         let rows = self.read(|client| {
             Ok(client.query(
                 "SELECT h.call_id, h.changes FROM call_history h JOIN calls c ON c.id = h.call_id
@@ -780,7 +785,7 @@ impl CallStore for PostgresStore {
         let mut entries = Vec::new();
         // Writes come newest first, so each property's entries do too.
         for row in &rows {
-            let call_id = row.try_get::<_, i64>(0)? as CallId;
+            let call_id = row.try_get::<_, i64>(0)? as RecordId;
             let Json(changes): Json<Vec<StoredChange>> = row.try_get(1)?;
             for (name, value, timestamp, source_type, source_id) in changes {
                 if names.contains(&name) {
@@ -802,7 +807,7 @@ impl CallStore for PostgresStore {
     fn associations(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.read(|client| {
             let rows = client.query(
@@ -819,7 +824,7 @@ impl CallStore for PostgresStore {
         portal: PortalId,
         name: &str,
         value: &str,
-    ) -> Result<Vec<CallId>, StoreError> {
+    ) -> Result<Vec<RecordId>, StoreError> {
         // The same equality the unique-value check uses: numbers by value, text folded (or
         // exact, for case-sensitive types, which the index keeps unfolded).
         let folded = value.to_lowercase();
@@ -835,7 +840,7 @@ impl CallStore for PostgresStore {
                 &[&i64::from(portal), &name, &value, &folded, &number],
             )?;
             rows.iter()
-                .map(|row| Ok(row.try_get::<_, i64>(0)? as CallId))
+                .map(|row| Ok(row.try_get::<_, i64>(0)? as RecordId))
                 .collect()
         })
     }
@@ -857,11 +862,11 @@ impl CallStore for PostgresStore {
         })
     }
 
-    fn restore_calls(
+    fn restore_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[RestoredCall],
+        calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
         if calls.is_empty() {
             return Ok(());
@@ -975,7 +980,7 @@ impl CallStore for PostgresStore {
     fn replace_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         associations: &[Association],
@@ -1014,7 +1019,7 @@ impl CallStore for PostgresStore {
     fn remove_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,

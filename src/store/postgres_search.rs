@@ -9,8 +9,8 @@
 
 use postgres::types::ToSql;
 
-use crate::crm::call::PortalId;
 use crate::crm::properties::PropertyType;
+use crate::crm::record::PortalId;
 use crate::crm::search::{
     Condition, Filter, FilterTarget, Operand, SearchPlan, SortKey, QUERY_PROPERTIES,
 };

@@ -20,15 +20,15 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 
 use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
-use crate::crm::call::{Call, CallId, PortalId, WriteSource};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::properties::PropertyDefinition;
+use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{FilterTarget, SearchHits, SearchPlan, SortKey};
 use crate::crm::staging;
-use crate::crm::store::{CallMutation, CallStore, GroupOutcome, NewCall, RestoredCall};
+use crate::crm::store::{GroupOutcome, NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::time::EpochMillis;
 
 use super::index::{snapshot as index_snapshot, Entry, IndexOp, Key, SearchIndex};
@@ -36,7 +36,7 @@ use super::sqlite_history;
 
 /// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
-const FIRST_CALL_ID: CallId = 10_000_000_001;
+const FIRST_CALL_ID: RecordId = 10_000_000_001;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (
@@ -832,11 +832,11 @@ fn load_or_build_index(
     Ok(outcome)
 }
 
-fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Call> {
+fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
     let id: i64 = row.get(0)?;
     let properties: BTreeMap<String, String> = json_column(row, 1)?;
-    Ok(Call {
-        id: id as CallId,
+    Ok(Record {
+        id: id as RecordId,
         properties,
         created_at: row.get(2)?,
         updated_at: row.get(3)?,
@@ -844,7 +844,7 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Call> {
     })
 }
 
-fn properties_json(call: &Call) -> String {
+fn properties_json(call: &Record) -> String {
     // A map of strings always serialises.
     serde_json::to_string(&call.properties).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -896,7 +896,7 @@ fn check_unique<'a>(
     tx: &Tx<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    call_id: CallId,
+    call_id: RecordId,
     values: impl IntoIterator<Item = (&'a String, &'a String)>,
 ) -> Result<(), StoreError> {
     for (name, value) in values {
@@ -904,7 +904,7 @@ fn check_unique<'a>(
             continue;
         };
         let key = Entry::new(name, def.property_type, value).key().clone();
-        let mut holders: std::collections::BTreeSet<CallId> = read_index(tx.index)
+        let mut holders: std::collections::BTreeSet<RecordId> = read_index(tx.index)
             .portal(portal)
             .map(|index| index.holders(name, &key))
             .unwrap_or_default()
@@ -912,7 +912,7 @@ fn check_unique<'a>(
             .collect();
         for op in tx.pending.iter() {
             match op {
-                IndexOp::Call {
+                IndexOp::Record {
                     portal: p,
                     id,
                     after_created,
@@ -951,7 +951,7 @@ fn check_unique<'a>(
 
 fn record_history(
     tx: &Connection,
-    call_id: CallId,
+    call_id: RecordId,
     changes: &[PropertyChange],
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -976,7 +976,7 @@ fn insert_in(
     tx: &mut Tx<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    calls: &[NewCall],
+    calls: &[NewRecord],
 ) -> Result<(), StoreError> {
     if calls.is_empty() {
         return Ok(());
@@ -996,7 +996,7 @@ fn insert_in(
             call.updated_at,
             properties_json(call)
         ])?;
-        tx.pending.push(IndexOp::Call {
+        tx.pending.push(IndexOp::Record {
             portal,
             id: call.id,
             before_created: None,
@@ -1023,9 +1023,9 @@ fn update_in(
     tx: &mut Tx<'_>,
     portal: PortalId,
     schema: &PropertyCatalogue,
-    ids: &[CallId],
-    apply: &mut CallMutation<'_>,
-) -> Result<Vec<Option<Call>>, StoreError> {
+    ids: &[RecordId],
+    apply: &mut RecordMutation<'_>,
+) -> Result<Vec<Option<Record>>, StoreError> {
     let conn = tx.conn;
     let mut results = Vec::with_capacity(ids.len());
     for (at, id) in ids.iter().enumerate() {
@@ -1049,7 +1049,7 @@ fn update_in(
                 call.id as i64
             ])?;
         let (remove, add) = diff(schema, &before, &call.properties);
-        tx.pending.push(IndexOp::Call {
+        tx.pending.push(IndexOp::Record {
             portal,
             id: call.id,
             before_created: Some(call.created_at),
@@ -1066,7 +1066,7 @@ fn update_in(
 /// A call row as the index needs it: archived or not, created when, and its values.
 type IndexedState = (bool, i64, BTreeMap<String, String>);
 
-fn indexed_state(conn: &Connection, id: CallId) -> rusqlite::Result<Option<IndexedState>> {
+fn indexed_state(conn: &Connection, id: RecordId) -> rusqlite::Result<Option<IndexedState>> {
     conn.prepare_cached("SELECT archived, created_at, properties FROM calls WHERE id = ?1")?
         .query_row(params![id as i64], |row| {
             Ok((row.get::<_, bool>(0)?, row.get(1)?, json_column(row, 2)?))
@@ -1076,7 +1076,7 @@ fn indexed_state(conn: &Connection, id: CallId) -> rusqlite::Result<Option<Index
 
 /// Removes a call's row and what hangs off it (history, associations), and queues its
 /// removal from the index.
-fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: CallId) -> Result<(), StoreError> {
+fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: RecordId) -> Result<(), StoreError> {
     let conn = tx.conn;
     let Some((archived, created, properties)) = indexed_state(conn, id)? else {
         return Ok(());
@@ -1096,7 +1096,7 @@ fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: CallId) -> Result<(), Stor
             });
         }
     }
-    tx.pending.push(IndexOp::Call {
+    tx.pending.push(IndexOp::Record {
         portal,
         id,
         before_created: (!archived).then_some(created),
@@ -1170,9 +1170,9 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
         let portal: PortalId = row.get(1)?;
         let properties: BTreeMap<String, String> = json_column(row, 3)?;
         let schema = schemas.get(&portal).unwrap_or(&builtin);
-        index.apply(IndexOp::Call {
+        index.apply(IndexOp::Record {
             portal,
-            id: id as CallId,
+            id: id as RecordId,
             before_created: None,
             after_created: Some(row.get(2)?),
             remove: Vec::new(),
@@ -1191,7 +1191,7 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
         let to_id: i64 = row.get(2)?;
         index.apply(IndexOp::AddAssociation {
             portal: row.get(4)?,
-            call_id: call_id as CallId,
+            call_id: call_id as RecordId,
             kind,
             to_id: to_id as u64,
             type_id: row.get(3)?,
@@ -1212,7 +1212,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-impl CallStore for SqliteStore {
+impl RecordStore for SqliteStore {
     fn stages_writes(&self) -> bool {
         // Until the index is built a write would wait for it: not on a serving thread.
         self.group_commit && *lock(&self.index_state.0) == IndexState::Ready
@@ -1249,19 +1249,19 @@ impl CallStore for SqliteStore {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
     }
 
-    fn allocate_ids(&self, count: usize) -> Result<Vec<CallId>, StoreError> {
+    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         let first = self.next_id.fetch_add(count as u64, Ordering::SeqCst);
         Ok((first..first + count as u64).collect())
     }
 
-    fn write_calls(
+    fn write_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        inserts: &[NewCall],
-        update_ids: &[CallId],
-        apply: &mut CallMutation<'_>,
-    ) -> Result<Vec<Option<Call>>, StoreError> {
+        inserts: &[NewRecord],
+        update_ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
         if inserts.is_empty() && update_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1272,20 +1272,20 @@ impl CallStore for SqliteStore {
         })
     }
 
-    fn get_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<Vec<Call>, StoreError> {
+    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         self.read(|conn| fetch_calls(conn, portal, ids))
     }
 
-    fn list_calls(
+    fn list_records(
         &self,
         portal: PortalId,
         archived: bool,
-        from_id: CallId,
+        from_id: RecordId,
         limit: usize,
-    ) -> Result<Vec<Call>, StoreError> {
+    ) -> Result<Vec<Record>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT {CALL_COLUMNS} FROM calls c
@@ -1305,10 +1305,10 @@ impl CallStore for SqliteStore {
         })
     }
 
-    fn archive_calls(
+    fn archive_records(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError> {
         if ids.is_empty() {
@@ -1327,7 +1327,7 @@ impl CallStore for SqliteStore {
                     .execute(params![at, *id as i64, portal])?;
                 if changed > 0 && !archived {
                     // Archived calls are never searched: they leave the index whole.
-                    tx.pending.push(IndexOp::Call {
+                    tx.pending.push(IndexOp::Record {
                         portal,
                         id: *id,
                         before_created: Some(created),
@@ -1341,7 +1341,7 @@ impl CallStore for SqliteStore {
         })
     }
 
-    fn purge_calls(&self, portal: PortalId, ids: &[CallId]) -> Result<(), StoreError> {
+    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write(|tx| {
             for id in ids {
                 let owner: Option<PortalId> = tx
@@ -1359,9 +1359,9 @@ impl CallStore for SqliteStore {
     fn history(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
         names: &[String],
-    ) -> Result<Vec<(CallId, String, HistoryEntry)>, StoreError> {
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
         let writes: Vec<(i64, String)> = self.read(|conn| {
             let sql = format!(
                 "SELECT h.call_id, h.changes FROM call_history h JOIN calls c ON c.id = h.call_id
@@ -1391,7 +1391,7 @@ impl CallStore for SqliteStore {
                         timestamp,
                         source,
                     };
-                    entries.push((call_id as CallId, name, entry));
+                    entries.push((call_id as RecordId, name, entry));
                 }
             }
         }
@@ -1401,7 +1401,7 @@ impl CallStore for SqliteStore {
     fn associations(
         &self,
         portal: PortalId,
-        ids: &[CallId],
+        ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.read(|conn| {
             let sql = format!(
@@ -1421,7 +1421,7 @@ impl CallStore for SqliteStore {
         portal: PortalId,
         name: &str,
         value: &str,
-    ) -> Result<Vec<CallId>, StoreError> {
+    ) -> Result<Vec<RecordId>, StoreError> {
         // The same equality the unique-value check uses: numbers by value, text folded (or
         // exact, for case-sensitive types, which the index keeps unfolded).
         let mut keys = vec![
@@ -1437,7 +1437,7 @@ impl CallStore for SqliteStore {
         let Some(index) = index.portal(portal) else {
             return Ok(Vec::new());
         };
-        let mut ids: Vec<CallId> = keys
+        let mut ids: Vec<RecordId> = keys
             .iter()
             .flat_map(|key| index.holders(name, key))
             .collect();
@@ -1487,7 +1487,7 @@ impl CallStore for SqliteStore {
     fn replace_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         associations: &[Association],
@@ -1533,7 +1533,7 @@ impl CallStore for SqliteStore {
     fn remove_associations(
         &self,
         portal: PortalId,
-        call_id: CallId,
+        call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,
@@ -1683,11 +1683,11 @@ impl CallStore for SqliteStore {
         })
     }
 
-    fn restore_calls(
+    fn restore_records(
         &self,
         portal: PortalId,
         schema: &PropertyCatalogue,
-        calls: &[RestoredCall],
+        calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
         if calls.is_empty() {
             return Ok(());
@@ -1723,7 +1723,7 @@ impl CallStore for SqliteStore {
                 // Archived calls are never searched, so only live ones are indexed.
                 if !call.is_archived() {
                     check_unique(tx, portal, schema, call.id, &call.properties)?;
-                    tx.pending.push(IndexOp::Call {
+                    tx.pending.push(IndexOp::Record {
                         portal,
                         id: call.id,
                         before_created: None,
@@ -1770,7 +1770,7 @@ impl CallStore for SqliteStore {
             Some(writer) => fetch_calls(&writer.conn, portal, &page.ids)?,
             None => self.read(|conn| fetch_calls(conn, portal, &page.ids))?,
         };
-        let mut by_id: HashMap<CallId, Call> = calls.into_iter().map(|c| (c.id, c)).collect();
+        let mut by_id: HashMap<RecordId, Record> = calls.into_iter().map(|c| (c.id, c)).collect();
         let calls = page.ids.iter().filter_map(|id| by_id.remove(id)).collect();
         Ok(SearchHits {
             total: page.total,
@@ -1827,13 +1827,13 @@ impl SqliteStore {
             let path = format!("$.\"{name}\"");
             let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
             let mut index = write_index(&self.index);
-            let select = |conn: &Connection| -> rusqlite::Result<Vec<(CallId, String)>> {
+            let select = |conn: &Connection| -> rusqlite::Result<Vec<(RecordId, String)>> {
                 let mut statement = conn.prepare(
                     "SELECT id, json_extract(properties, ?1) FROM calls
                      WHERE portal = ?2 AND archived = 0 AND json_type(properties, ?1) IS NOT NULL",
                 )?;
                 let rows = statement.query_map(params![path, portal], |row| {
-                    Ok((row.get::<_, i64>(0)? as CallId, row.get(1)?))
+                    Ok((row.get::<_, i64>(0)? as RecordId, row.get(1)?))
                 })?;
                 rows.collect()
             };
@@ -1850,7 +1850,11 @@ impl SqliteStore {
 }
 
 /// The calls of `ids` in the portal, in any order.
-fn fetch_calls(conn: &Connection, portal: PortalId, ids: &[CallId]) -> rusqlite::Result<Vec<Call>> {
+fn fetch_calls(
+    conn: &Connection,
+    portal: PortalId,
+    ids: &[RecordId],
+) -> rusqlite::Result<Vec<Record>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -1878,7 +1882,7 @@ fn association_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Association>> 
         return Ok(None);
     };
     Ok(Some(Association {
-        call_id: call_id as CallId,
+        call_id: call_id as RecordId,
         kind,
         to_id: to_id as u64,
         type_id: row.get(3)?,

@@ -83,8 +83,8 @@ pub fn decode(text: &str) -> Result<Vec<StoredChange>, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::call::WriteSource;
     use crate::crm::history::HistoryEntry;
+    use crate::crm::record::WriteSource;
 
     fn change(
         name: &str,

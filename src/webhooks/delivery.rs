@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::crm::call::PortalId;
+use crate::crm::record::PortalId;
 use crate::crm::time::{format_datetime, now_millis};
 
 use super::{signature, PortalHook};

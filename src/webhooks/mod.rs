@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::crm::associations::{AssociationSpec, Direction};
-use crate::crm::call::{PortalId, CALL_OBJECT_TYPE_ID};
+use crate::crm::record::{PortalId, CALL_OBJECT_TYPE_ID};
 use crate::crm::webhooks::{Change, ChangeKind, ChangeSink};
 
 pub use delivery::DeliverySettings;
@@ -441,7 +441,7 @@ impl Webhooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::call::WriteSource;
+    use crate::crm::record::WriteSource;
 
     fn settings(subscriptions: Value) -> WebhookSettings {
         serde_json::from_value(json!({

@@ -256,12 +256,12 @@ pub fn open_file_store(dir: &std::path::Path) -> hubcalls::store::SqliteStore {
 
 /// A new call of portal 1 with a fresh id of `store` and only a title.
 pub fn titled_call(
-    store: &dyn hubcalls::crm::store::CallStore,
+    store: &dyn hubcalls::crm::store::RecordStore,
     title: &str,
-) -> hubcalls::crm::store::NewCall {
+) -> hubcalls::crm::store::NewRecord {
     let id = store.allocate_ids(1).expect("an id")[0];
-    hubcalls::crm::store::NewCall {
-        call: hubcalls::crm::call::Call {
+    hubcalls::crm::store::NewRecord {
+        call: hubcalls::crm::record::Record {
             id,
             properties: std::collections::BTreeMap::from([(
                 "hs_call_title".to_owned(),

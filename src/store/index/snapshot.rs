@@ -466,7 +466,7 @@ mod tests {
     use super::*;
 
     fn call(portal: u32, id: u64, created: i64, values: &[(&str, PropertyType, &str)]) -> IndexOp {
-        IndexOp::Call {
+        IndexOp::Record {
             portal,
             id,
             before_created: None,
@@ -513,7 +513,7 @@ mod tests {
             5,
             &[("hs_call_title", PropertyType::String, "other portal")],
         ));
-        index.apply(IndexOp::Call {
+        index.apply(IndexOp::Record {
             portal: 1,
             id: 7,
             before_created: Some(1_700_000_000_007),

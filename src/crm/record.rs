@@ -8,14 +8,14 @@ use super::time::EpochMillis;
 pub type PortalId = u32;
 
 /// A call's record id. Ids are unique across portals, as HubSpot's are within an object type.
-pub type CallId = u64;
+pub type RecordId = u64;
 
 /// HubSpot's object type id for calls, used in `hs_obj_coords` and in paths.
 pub const CALL_OBJECT_TYPE_ID: &str = "0-48";
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub id: CallId,
+pub struct Record {
+    pub id: RecordId,
     /// Every property that has a value, in its stored (normalised) text form. Absent means
     /// "no value"; the empty string is never stored.
     pub properties: BTreeMap<String, String>,
@@ -24,7 +24,7 @@ pub struct Call {
     pub archived_at: Option<EpochMillis>,
 }
 
-impl Call {
+impl Record {
     pub fn is_archived(&self) -> bool {
         self.archived_at.is_some()
     }
