@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hubcalls::config::PostgresSettings;
-use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest, SortSpec};
 use hubcalls::crm::service::{CreateRequest, RecordService};
@@ -347,7 +346,7 @@ fn run(size: usize) {
         (None, Some(sqlite)) => (sqlite.clone(), DropSchema(None)),
         (None, None) => unreachable!("one store is always open"),
     };
-    let service = RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
+    let service = RecordService::new(store, SearchLimits::default());
     let source = WriteSource::integration(1);
     let mut rng = StdRng::seed_from_u64(42);
     let started = Instant::now();
@@ -357,7 +356,11 @@ fn run(size: usize) {
             .map(|_| realistic_call(&mut rng))
             .collect();
         service
-            .create_batch(PORTAL, &source, &batch)
+            .create_batch(
+                hubcalls::crm::objects::Partition::calls(PORTAL),
+                &source,
+                &batch,
+            )
             .expect("load batch");
         loaded += batch.len();
     }
@@ -411,7 +414,7 @@ fn run(size: usize) {
                 "start-up with {size} calls without a saved index (after a crash): searches and writes served after {:.2} s (rebuilt from the rows)",
                 reopening.elapsed().as_secs_f64(),
             );
-            RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
+            RecordService::new(store, SearchLimits::default())
         }
         None => service,
     };
@@ -422,11 +425,21 @@ fn run(size: usize) {
         let mut samples = Vec::with_capacity(runs);
         let mut total = 0;
         // One warm-up run so the page cache holds what the query touches.
-        service.search(PORTAL, request.clone()).expect("search");
+        service
+            .search(
+                hubcalls::crm::objects::Partition::calls(PORTAL),
+                request.clone(),
+            )
+            .expect("search");
         let all = Instant::now();
         for _ in 0..runs {
             let t = Instant::now();
-            let hits = service.search(PORTAL, request.clone()).expect("search");
+            let hits = service
+                .search(
+                    hubcalls::crm::objects::Partition::calls(PORTAL),
+                    request.clone(),
+                )
+                .expect("search");
             samples.push(t.elapsed());
             total = hits.total;
         }

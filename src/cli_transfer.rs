@@ -232,8 +232,7 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
         }
         Format::Csv => {
             let portal = args.portal.unwrap_or(1);
-            let service =
-                RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default());
+            let service = RecordService::new(store, SearchLimits::default());
             if args.reset {
                 service.reset_portal(portal).map_err(|e| e.to_string())?;
             }

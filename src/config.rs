@@ -13,8 +13,6 @@ use crate::webhooks::{DeliverySettings, WebhookSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./hubcalls-data";
-/// Scopes of a token that may do everything.
-pub const FULL_SCOPES: [&str; 2] = ["crm.objects.contacts.read", "crm.objects.contacts.write"];
 /// Where a generated token is kept, inside the data directory.
 const TOKEN_FILE: &str = "token";
 
@@ -117,8 +115,15 @@ pub struct TokenGrant {
     pub app_id: u64,
 }
 
-fn full_scopes() -> Vec<String> {
-    FULL_SCOPES.iter().map(|s| s.to_string()).collect()
+/// Scopes of a token that may do everything: every scope of every object type.
+pub fn full_scopes() -> Vec<String> {
+    let mut scopes: Vec<String> = crate::crm::objects::ObjectType::all()
+        .flat_map(|t| t.read_scopes.iter().chain(t.write_scopes))
+        .map(|s| (*s).to_owned())
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
 }
 
 fn default_app_id() -> u64 {
@@ -624,7 +629,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.tokens[0].scopes, vec!["crm.objects.contacts.read"]);
-        assert_eq!(file.tokens[1].scopes.len(), 2);
+        assert_eq!(file.tokens[1].scopes, full_scopes());
         assert_eq!(file.tokens[1].portal, 2);
     }
 

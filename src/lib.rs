@@ -20,7 +20,6 @@ use crate::api::auth::TokenRegistry;
 use crate::api::AppState;
 use crate::config::{Config, Storage};
 use crate::crm::error::StoreError;
-use crate::crm::properties::PropertyCatalogue;
 use crate::crm::service::RecordService;
 use crate::crm::store::RecordStore;
 use crate::store::{PostgresStore, SqliteStore};
@@ -86,7 +85,7 @@ impl App {
             store,
             Arc::new(webhooks.clone()),
         ));
-        let service = RecordService::new(store, PropertyCatalogue::builtin(), config.search_limits);
+        let service = RecordService::new(store, config.search_limits);
         let state = AppState {
             service: Arc::new(service),
             webhooks,

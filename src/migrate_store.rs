@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use crate::config::{PostgresSettings, Storage};
 use crate::crm::migration::{copy_store, PortalCounts};
-use crate::crm::properties::PropertyCatalogue;
 
 #[derive(Debug, clap::Args)]
 pub struct MigrateStoreArgs {
@@ -63,15 +62,13 @@ pub fn run(args: MigrateStoreArgs) -> Result<String, String> {
     let destination =
         crate::open_store(&to, None).map_err(|e| format!("{}: {e}", describe(&to)))?;
     eprintln!("copying {} → {}", describe(&from), describe(&to));
-    let builtin = PropertyCatalogue::builtin();
     let mut last_report = std::time::Instant::now();
     let report = copy_store(
         source.as_ref(),
         destination.as_ref(),
-        &builtin,
         &mut |portal, copied| {
             if last_report.elapsed() >= std::time::Duration::from_secs(1) {
-                eprintln!("  portal {portal}: {copied} calls copied");
+                eprintln!("  portal {portal}: {copied} records copied");
                 last_report = std::time::Instant::now();
             }
         },

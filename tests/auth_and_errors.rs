@@ -375,21 +375,13 @@ async fn every_response_has_a_correlation_id() {
 }
 
 #[tokio::test]
-async fn unknown_object_type_is_501_envelope() {
+async fn unknown_object_type_is_hubspots_400() {
     let app = spawn_app().await;
-    let reply = app.get("/crm/v3/objects/contacts").await;
-    let body = reply.assert_error(501, "NOT_IMPLEMENTED");
-    assert!(body["message"].as_str().unwrap().contains("contacts"));
-    let reply = app
-        .post(
-            "/crm/v3/objects/contacts",
-            json!({"properties": {"email": "a@b.c"}}),
-        )
-        .await;
-    reply.assert_error(501, "NOT_IMPLEMENTED");
-    let reply = app.get("/crm/v3/objects/0-1/123").await;
-    reply.assert_error(501, "NOT_IMPLEMENTED");
     // Something HubSpot does not know at all.
     let reply = app.get("/crm/v3/objects/widgets").await;
-    reply.assert_error(400, "VALIDATION_ERROR");
+    let body = reply.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(body["message"], "Unable to infer object type from: widgets");
+    // The standard objects are served, by name or id.
+    let reply = app.get("/crm/v3/objects/0-1/123").await;
+    reply.assert_error(404, "OBJECT_NOT_FOUND");
 }

@@ -16,6 +16,7 @@ use hubcalls::config::{Config, Storage, TokenGrant};
 use hubcalls::crm::associations::{AssociatedKind, Association};
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::HistoryEntry;
+use hubcalls::crm::objects::Partition;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, Record, RecordId};
 use hubcalls::crm::schema::{PropertyGroup, PropertyRecord};
@@ -67,7 +68,7 @@ impl RecordStore for SwitchedStore {
     }
     fn write_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         inserts: &[NewRecord],
         update_ids: &[RecordId],
@@ -75,34 +76,38 @@ impl RecordStore for SwitchedStore {
     ) -> Result<Vec<Option<Record>>, StoreError> {
         self.write()?;
         self.inner
-            .write_records(portal, schema, inserts, update_ids, apply)
+            .write_records(partition, schema, inserts, update_ids, apply)
     }
-    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
+    fn get_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Record>, StoreError> {
         self.read()?;
-        self.inner.get_records(portal, ids)
+        self.inner.get_records(partition, ids)
     }
     fn list_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
         from_id: RecordId,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
         self.read()?;
-        self.inner.list_records(portal, archived, from_id, limit)
+        self.inner.list_records(partition, archived, from_id, limit)
     }
     fn archive_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.archive_records(portal, ids, at)
+        self.inner.archive_records(partition, ids, at)
     }
-    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
+    fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.purge_records(portal, ids)
+        self.inner.purge_records(partition, ids)
     }
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
         self.write()?;
@@ -110,29 +115,29 @@ impl RecordStore for SwitchedStore {
     }
     fn history(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         names: &[String],
     ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
         self.read()?;
-        self.inner.history(portal, ids, names)
+        self.inner.history(partition, ids, names)
     }
     fn associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.read()?;
-        self.inner.associations(portal, ids)
+        self.inner.associations(partition, ids)
     }
     fn find_by_value(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError> {
         self.read()?;
-        self.inner.find_by_value(portal, name, value)
+        self.inner.find_by_value(partition, name, value)
     }
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read()?;
@@ -140,24 +145,24 @@ impl RecordStore for SwitchedStore {
     }
     fn restore_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.restore_records(portal, schema, calls)
+        self.inner.restore_records(partition, schema, calls)
     }
-    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.read()?;
-        self.inner.search(portal, plan)
+        self.inner.search(partition, plan)
     }
-    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.purge_property_values(portal, name)
+        self.inner.purge_property_values(partition, name)
     }
     fn replace_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -165,19 +170,19 @@ impl RecordStore for SwitchedStore {
     ) -> Result<(), StoreError> {
         self.write()?;
         self.inner
-            .replace_associations(portal, call_id, kind, to_id, associations)
+            .replace_associations(partition, call_id, kind, to_id, associations)
     }
     fn add_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         associations: &[Association],
     ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.add_associations(portal, associations)
+        self.inner.add_associations(partition, associations)
     }
     fn remove_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -185,32 +190,36 @@ impl RecordStore for SwitchedStore {
     ) -> Result<(), StoreError> {
         self.write()?;
         self.inner
-            .remove_associations(portal, call_id, kind, to_id, type_ids)
+            .remove_associations(partition, call_id, kind, to_id, type_ids)
     }
     fn associations_to(
         &self,
-        portal: PortalId,
+        partition: Partition,
         kind: AssociatedKind,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
         self.read()?;
-        self.inner.associations_to(portal, kind, to_ids)
+        self.inner.associations_to(partition, kind, to_ids)
     }
-    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
+    fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
         self.read()?;
-        self.inner.custom_properties(portal)
+        self.inner.custom_properties(partition)
     }
-    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
+    fn save_property(
+        &self,
+        partition: Partition,
+        property: &PropertyRecord,
+    ) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.save_property(portal, property)
+        self.inner.save_property(partition, property)
     }
-    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
+    fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
         self.read()?;
-        self.inner.custom_groups(portal)
+        self.inner.custom_groups(partition)
     }
-    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
+    fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
         self.write()?;
-        self.inner.save_group(portal, group)
+        self.inner.save_group(partition, group)
     }
 }
 

@@ -5,9 +5,10 @@ mod common;
 
 use common::{spawn_with, Reply, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
 use hubcalls::config::{Config, TokenGrant};
+use hubcalls::crm::objects::Partition;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::store::RecordStore;
-use hubcalls::crm::transfer::{copy_portal, export_portal};
+use hubcalls::crm::transfer::{copy_partition, export_portal};
 use hubcalls::store::SqliteStore;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -412,7 +413,7 @@ fn a_portal_copies_from_one_store_to_another() {
     hubcalls::crm::transfer::apply_import(&from, &plan, fixture.as_bytes(), &mut |_| {}).unwrap();
 
     let mut seen = Vec::new();
-    let summary = copy_portal(&from, &to, &builtin, 4, &mut |n| seen.push(n)).unwrap();
+    let summary = copy_partition(&from, &to, Partition::calls(4), &mut |n| seen.push(n)).unwrap();
     assert_eq!(
         (summary.groups, summary.properties, summary.calls),
         (1, 1, 2)

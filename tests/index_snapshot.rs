@@ -17,14 +17,24 @@ fn create(store: &SqliteStore, title: &str) -> u64 {
     let call = common::titled_call(store, title);
     let id = call.call.id;
     store
-        .insert_records(1, &PropertyCatalogue::builtin(), &[call])
+        .insert_records(
+            hubcalls::crm::objects::Partition::calls(1),
+            &PropertyCatalogue::builtin(),
+            &[call],
+        )
         .unwrap();
     id
 }
 
 /// What the search index answers for a title (the index alone serves this lookup).
 fn holders(store: &SqliteStore, title: &str) -> Vec<u64> {
-    store.find_by_value(1, "hs_call_title", title).unwrap()
+    store
+        .find_by_value(
+            hubcalls::crm::objects::Partition::calls(1),
+            "hs_call_title",
+            title,
+        )
+        .unwrap()
 }
 
 #[test]

@@ -169,10 +169,10 @@ async fn create_custom_property_by_name_and_by_type_id() {
     assert!(listed.contains(&"ext_ref".to_owned()));
     assert!(listed.contains(&"by_type_id".to_owned()));
 
-    // Other object types are not served; nonsense types are refused.
-    app.post("/crm/v3/properties/contacts", text_property("x1"))
+    // Each type has its own properties; nonsense types are refused.
+    app.get("/crm/v3/properties/contacts/ext_ref")
         .await
-        .assert_error(501, "NOT_IMPLEMENTED");
+        .assert_error(404, "OBJECT_NOT_FOUND");
     app.get("/crm/v3/properties/widgets")
         .await
         .assert_error(400, "VALIDATION_ERROR");

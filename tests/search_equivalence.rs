@@ -307,12 +307,15 @@ fn postgres_store() -> Option<&'static Arc<dyn RecordStore>> {
 /// Writes the generated calls through the rules: creates, updates, association removals,
 /// archives, and one call of another portal that must never show up.
 fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSpec]) {
-    let schema = PropertyCatalogue::builtin();
-    let service = RecordService::new(store.clone(), schema, SearchLimits::default());
+    let service = RecordService::new(store.clone(), SearchLimits::default());
     let source = WriteSource::integration(1);
     for spec in specs {
         let call = service
-            .create(portal, &source, &create_request(spec))
+            .create(
+                hubcalls::crm::objects::Partition::calls(portal),
+                &source,
+                &create_request(spec),
+            )
             .expect("generated calls are valid");
         let id = call.id.to_string();
         for (name, value) in &spec.update {
@@ -322,7 +325,7 @@ fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSp
             };
             service
                 .update(
-                    portal,
+                    hubcalls::crm::objects::Partition::calls(portal),
                     &source,
                     locator,
                     &vec![(name.to_string(), value.clone())],
@@ -331,15 +334,27 @@ fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSp
         }
         for to_id in &spec.dissociate {
             store
-                .remove_associations(portal, call.id, AssociatedKind::Contact, *to_id, None)
+                .remove_associations(
+                    hubcalls::crm::objects::Partition::calls(portal),
+                    call.id,
+                    AssociatedKind::Contact,
+                    *to_id,
+                    None,
+                )
                 .unwrap();
         }
         if spec.archived {
-            service.archive(portal, &id).unwrap();
+            service
+                .archive(hubcalls::crm::objects::Partition::calls(portal), &id)
+                .unwrap();
         }
     }
     service
-        .create(portal + 1, &source, &create_request(&specs[0]))
+        .create(
+            hubcalls::crm::objects::Partition::calls(portal + 1),
+            &source,
+            &create_request(&specs[0]),
+        )
         .unwrap();
 }
 
@@ -352,17 +367,26 @@ fn compare(
     let schema = PropertyCatalogue::builtin();
 
     let live = store
-        .list_records(portal, false, 0, usize::MAX >> 1)
+        .list_records(
+            hubcalls::crm::objects::Partition::calls(portal),
+            false,
+            0,
+            usize::MAX >> 1,
+        )
         .unwrap();
     let ids: Vec<_> = live.iter().map(|c| c.id).collect();
-    let associations = store.associations(portal, &ids).unwrap();
+    let associations = store
+        .associations(hubcalls::crm::objects::Partition::calls(portal), &ids)
+        .unwrap();
     for request in requests {
         let Ok(plan) = SearchPlan::build(&schema, request.clone(), &SearchLimits::default()) else {
             // Requests the rules refuse (e.g. tokens on numbers) are tested over HTTP.
             continue;
         };
         let expected = plan.evaluate(&live, &associations);
-        let actual = store.search(portal, &plan).unwrap();
+        let actual = store
+            .search(hubcalls::crm::objects::Partition::calls(portal), &plan)
+            .unwrap();
         let expected_ids: Vec<_> = expected.calls.iter().map(|c| c.id).collect();
         let actual_ids: Vec<_> = actual.calls.iter().map(|c| c.id).collect();
         prop_assert_eq!(
@@ -440,10 +464,14 @@ fn fixed_case_matches_known_answers() {
     let specs = vec![spec("alpha beta", "900000"), spec("gamma", "1800000")];
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let schema = PropertyCatalogue::builtin();
-    let service = RecordService::new(store.clone(), schema.clone(), SearchLimits::default());
+    let service = RecordService::new(store.clone(), SearchLimits::default());
     for s in &specs {
         service
-            .create(PORTAL, &WriteSource::integration(1), &create_request(s))
+            .create(
+                hubcalls::crm::objects::Partition::calls(PORTAL),
+                &WriteSource::integration(1),
+                &create_request(s),
+            )
             .unwrap();
     }
     let request = SearchRequest {
@@ -456,7 +484,9 @@ fn fixed_case_matches_known_answers() {
         ..SearchRequest::default()
     };
     let plan = SearchPlan::build(&schema, request, &SearchLimits::default()).unwrap();
-    let hits = store.search(PORTAL, &plan).unwrap();
+    let hits = store
+        .search(hubcalls::crm::objects::Partition::calls(PORTAL), &plan)
+        .unwrap();
     assert_eq!(hits.total, 1);
     assert_eq!(hits.calls[0].property("hs_call_title"), Some("alpha beta"));
 }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::WriteSource;
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest};
 use hubcalls::crm::service::{CreateRequest, RecordService};
@@ -12,7 +11,7 @@ use hubcalls::store::SqliteStore;
 use rusqlite::Connection;
 
 fn service(store: Arc<SqliteStore>) -> RecordService {
-    RecordService::new(store, PropertyCatalogue::builtin(), SearchLimits::default())
+    RecordService::new(store, SearchLimits::default())
 }
 
 #[test]
@@ -29,7 +28,11 @@ fn version_2_database_is_migrated_and_searchable() {
             object_write_trace_id: None,
         };
         service(store)
-            .create(3, &WriteSource::integration(1), &request)
+            .create(
+                hubcalls::crm::objects::Partition::calls(3),
+                &WriteSource::integration(1),
+                &request,
+            )
             .unwrap()
     };
     // Turn the file back into what version 2 left: its index tables and version number.
@@ -51,7 +54,7 @@ fn version_2_database_is_migrated_and_searchable() {
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let hits = service(store.clone())
         .search(
-            3,
+            hubcalls::crm::objects::Partition::calls(3),
             SearchRequest {
                 filter_groups: vec![vec![FilterSpec {
                     property_name: "hs_call_title".to_owned(),
@@ -105,7 +108,7 @@ fn unique_values_hold_across_a_restart() {
         let service = service(store);
         service
             .create_property(
-                5,
+                hubcalls::crm::objects::Partition::calls(5),
                 PropertyDraft {
                     name: "ext_id".to_owned(),
                     label: "External id".to_owned(),
@@ -117,15 +120,31 @@ fn unique_values_hold_across_a_restart() {
                 },
             )
             .unwrap();
-        service.create(5, &source, &create("ABC-1")).unwrap()
+        service
+            .create(
+                hubcalls::crm::objects::Partition::calls(5),
+                &source,
+                &create("ABC-1"),
+            )
+            .unwrap()
     };
 
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     assert_eq!(
-        store.find_by_value(5, "ext_id", "abc-1").unwrap(),
+        store
+            .find_by_value(
+                hubcalls::crm::objects::Partition::calls(5),
+                "ext_id",
+                "abc-1"
+            )
+            .unwrap(),
         vec![first.id]
     );
-    let refused = service(store.clone()).create(5, &source, &create("abc-1"));
+    let refused = service(store.clone()).create(
+        hubcalls::crm::objects::Partition::calls(5),
+        &source,
+        &create("abc-1"),
+    );
     assert!(
         matches!(
             refused,
@@ -134,7 +153,13 @@ fn unique_values_hold_across_a_restart() {
         "{refused:?}"
     );
     assert_eq!(
-        store.find_by_value(5, "ext_id", "ABC-1").unwrap(),
+        store
+            .find_by_value(
+                hubcalls::crm::objects::Partition::calls(5),
+                "ext_id",
+                "ABC-1"
+            )
+            .unwrap(),
         vec![first.id]
     );
 }

@@ -79,7 +79,7 @@ fn restored_calls_come_back_whole_on(store: &dyn RecordStore) {
     let schema = PropertyCatalogue::builtin();
     store
         .restore_records(
-            7,
+            hubcalls::crm::objects::Partition::calls(7),
             &schema,
             &[
                 restored(20_000_000_000, "Renewal", None),
@@ -89,7 +89,10 @@ fn restored_calls_come_back_whole_on(store: &dyn RecordStore) {
         .unwrap();
 
     let mut calls = store
-        .get_records(7, &[20_000_000_000, 20_000_000_005])
+        .get_records(
+            hubcalls::crm::objects::Partition::calls(7),
+            &[20_000_000_000, 20_000_000_005],
+        )
         .unwrap();
     calls.sort_by_key(|c| c.id);
     assert_eq!(calls.len(), 2);
@@ -100,13 +103,22 @@ fn restored_calls_come_back_whole_on(store: &dyn RecordStore) {
     assert_eq!(calls[1].archived_at, Some(1_700_000_900_000));
 
     let history = store
-        .history(7, &[20_000_000_000], &["hs_call_title".to_owned()])
+        .history(
+            hubcalls::crm::objects::Partition::calls(7),
+            &[20_000_000_000],
+            &["hs_call_title".to_owned()],
+        )
         .unwrap();
     let values: Vec<&str> = history.iter().map(|(_, _, e)| e.value.as_str()).collect();
     assert_eq!(values, ["Renewal", "first title"], "newest first");
     assert_eq!(history[0].2.source.source_type, "IMPORT");
 
-    let associations = store.associations(7, &[20_000_000_000]).unwrap();
+    let associations = store
+        .associations(
+            hubcalls::crm::objects::Partition::calls(7),
+            &[20_000_000_000],
+        )
+        .unwrap();
     assert_eq!(associations.len(), 1);
     assert_eq!(associations[0].to_id, 501);
 
@@ -115,11 +127,21 @@ fn restored_calls_come_back_whole_on(store: &dyn RecordStore) {
     assert!(next > 20_000_000_005, "allocated {next}");
     assert_eq!(store.portals().unwrap(), vec![7]);
     assert_eq!(
-        store.find_by_value(7, "hs_call_title", "renewal").unwrap(),
+        store
+            .find_by_value(
+                hubcalls::crm::objects::Partition::calls(7),
+                "hs_call_title",
+                "renewal"
+            )
+            .unwrap(),
         vec![20_000_000_000]
     );
     assert!(store
-        .find_by_value(7, "hs_call_title", "old")
+        .find_by_value(
+            hubcalls::crm::objects::Partition::calls(7),
+            "hs_call_title",
+            "old"
+        )
         .unwrap()
         .is_empty());
 }
@@ -134,21 +156,47 @@ fn restoring_again_replaces_and_another_portals_id_is_refused() {
 fn restoring_again_replaces_on(store: &dyn RecordStore) {
     let schema = PropertyCatalogue::builtin();
     store
-        .restore_records(7, &schema, &[restored(30_000_000_000, "One", None)])
+        .restore_records(
+            hubcalls::crm::objects::Partition::calls(7),
+            &schema,
+            &[restored(30_000_000_000, "One", None)],
+        )
         .unwrap();
     store
-        .restore_records(7, &schema, &[restored(30_000_000_000, "Two", None)])
+        .restore_records(
+            hubcalls::crm::objects::Partition::calls(7),
+            &schema,
+            &[restored(30_000_000_000, "Two", None)],
+        )
         .unwrap();
-    let calls = store.get_records(7, &[30_000_000_000]).unwrap();
+    let calls = store
+        .get_records(
+            hubcalls::crm::objects::Partition::calls(7),
+            &[30_000_000_000],
+        )
+        .unwrap();
     assert_eq!(calls[0].property("hs_call_title"), Some("Two"));
     let history = store
-        .history(7, &[30_000_000_000], &["hs_call_title".to_owned()])
+        .history(
+            hubcalls::crm::objects::Partition::calls(7),
+            &[30_000_000_000],
+            &["hs_call_title".to_owned()],
+        )
         .unwrap();
     assert_eq!(history.len(), 2, "the replaced call's history is gone");
-    assert_eq!(store.associations(7, &[30_000_000_000]).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .associations(
+                hubcalls::crm::objects::Partition::calls(7),
+                &[30_000_000_000]
+            )
+            .unwrap()
+            .len(),
+        1
+    );
 
     let refused = store.restore_records(
-        8,
+        hubcalls::crm::objects::Partition::calls(8),
         &schema,
         &[
             restored(30_000_000_001, "Fresh", None),
@@ -160,11 +208,23 @@ fn restoring_again_replaces_on(store: &dyn RecordStore) {
         Err(StoreError::IdTaken { id: 30_000_000_000 })
     ));
     assert!(
-        store.get_records(8, &[30_000_000_001]).unwrap().is_empty(),
+        store
+            .get_records(
+                hubcalls::crm::objects::Partition::calls(8),
+                &[30_000_000_001]
+            )
+            .unwrap()
+            .is_empty(),
         "nothing of the refused restore is written"
     );
     assert_eq!(
-        store.get_records(7, &[30_000_000_000]).unwrap()[0].property("hs_call_title"),
+        store
+            .get_records(
+                hubcalls::crm::objects::Partition::calls(7),
+                &[30_000_000_000]
+            )
+            .unwrap()[0]
+            .property("hs_call_title"),
         Some("Two")
     );
 }

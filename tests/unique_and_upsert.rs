@@ -477,7 +477,11 @@ async fn upsert_is_all_or_nothing_without_trace_ids() {
         )
         .await;
     let body = reply.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(body["errors"][0]["code"], "REQUIRED_PROPERTY", "{body}");
+    assert_eq!(
+        body["context"]["properties"],
+        json!(["hs_timestamp"]),
+        "{body}"
+    );
     assert!(live_ids(&app).await.is_empty());
 
     // With a trace id on every input, the valid one is applied and the other reported.

@@ -10,6 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::record::PortalId;
 use crate::crm::transfer::{TransferError, TransferSummary};
 
@@ -57,7 +58,9 @@ pub async fn reset_portal(
     PathParams(portal): PathParams<PortalId>,
 ) -> Result<Response, ApiError> {
     state
-        .run(portal, move |service| service.reset_portal(portal))
+        .run(Partition::new(portal, ObjectType::CALLS), move |service| {
+            service.reset_portal(portal)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -117,9 +120,10 @@ fn transfer_error(error: TransferError, portal: PortalId) -> ApiError {
                 .collect();
             api
         }
-        TransferError::Store { source, .. } => {
-            ApiError::from_crm(crate::crm::error::CrmError::Store(source), portal)
-        }
+        TransferError::Store { source, .. } => ApiError::from_crm(
+            crate::crm::error::CrmError::Store(source),
+            Partition::new(portal, ObjectType::CALLS),
+        ),
         TransferError::Io(error) => ApiError::internal(format!("fixture read failed: {error}")),
     }
 }

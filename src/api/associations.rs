@@ -14,7 +14,8 @@ use crate::crm::associations::{
     AssociatedKind, Association, AssociationCategory, AssociationSpec, Direction,
 };
 use crate::crm::error::CrmError;
-use crate::crm::record::{PortalId, RecordId, CALL_OBJECT_TYPE_ID};
+use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::record::{RecordId, CALL_OBJECT_TYPE_ID};
 use crate::crm::service::{ArchiveFilter, Locator, RecordService};
 use crate::crm::time::now_millis;
 
@@ -24,7 +25,7 @@ use super::json::{HubJson, HubJsonList};
 use super::query::QueryParams;
 use super::render::{render_records, ReadOptions};
 use super::wire::{instant, AssociationTypeInput, BatchInput, IdText, ObjectIdInput};
-use super::{check_object_type, is_hubspot_object, AppState, PathParams};
+use super::{object_type_of, AppState, PathParams};
 
 /// Page size of the v4 list endpoint: default and maximum 500, as HubSpot.
 const V4_PAGE_SIZE: usize = 500;
@@ -50,7 +51,7 @@ impl Pair {
                 ),
             )
         };
-        let is_calls = |t: &str| check_object_type(t).is_ok();
+        let is_calls = |t: &str| ObjectType::parse(t) == Some(ObjectType::CALLS);
         let (direction, other) = match (is_calls(from), is_calls(to)) {
             (true, false) => (Direction::FromCall, to),
             (false, true) => (Direction::ToCall, from),
@@ -60,7 +61,7 @@ impl Pair {
             Some(kind) => Ok(Self { direction, kind }),
             // A HubSpot object hubcalls does not keep: 501; a name HubSpot has no object
             // for: HubSpot's 400.
-            None if is_hubspot_object(other) => Err(unsupported()),
+            None if ObjectType::parse(other).is_some() => Err(unsupported()),
             None => Err(ApiError::validation(format!(
                 "Unable to infer object type from: {other}"
             ))),
@@ -114,12 +115,16 @@ impl Pair {
 
 /// Reads a record id; HubSpot answers `INVALID_OBJECT_IDS` for one that is not numeric.
 fn record_id(text: &str, object_word: &str) -> Result<u64, ApiError> {
-    parse_record_id(text)
-        .ok_or_else(|| to_api(invalid_object_ids(object_word, &[text.to_owned()]), 0))
+    parse_record_id(text).ok_or_else(|| {
+        to_api(
+            invalid_object_ids(object_word, &[text.to_owned()]),
+            Partition::new(0, ObjectType::CALLS),
+        )
+    })
 }
 
-fn to_api(error: CrmError, portal: PortalId) -> ApiError {
-    ApiError::from_crm(error, portal)
+fn to_api(error: CrmError, partition: Partition) -> ApiError {
+    ApiError::from_crm(error, partition)
 }
 
 fn spec(input: &AssociationTypeInput) -> Result<AssociationSpec, ApiError> {
@@ -213,7 +218,7 @@ impl<T> BatchOut<T> {
 /// the pair's direction.
 fn links_of(
     service: &RecordService,
-    portal: PortalId,
+    partition: Partition,
     pair: Pair,
     from_ids: &[u64],
 ) -> Result<HashMap<u64, BTreeMap<u64, Vec<AssociationSpec>>>, CrmError> {
@@ -229,8 +234,11 @@ fn links_of(
     match pair.direction {
         Direction::FromCall => {
             // Archived calls have no associations to show, as from the other side.
-            let live: Vec<RecordId> = service.live_calls(portal, from_ids)?.into_iter().collect();
-            for list in service.associations(portal, &live)?.values() {
+            let live: Vec<RecordId> = service
+                .live_calls(partition, from_ids)?
+                .into_iter()
+                .collect();
+            for list in service.associations(partition, &live)?.values() {
                 for a in list.iter().filter(|a| a.kind == pair.kind) {
                     add(a.call_id, a.to_id, a);
                 }
@@ -238,7 +246,7 @@ fn links_of(
         }
         Direction::ToCall => {
             for list in service
-                .associations_of_records(portal, pair.kind, from_ids)?
+                .associations_of_records(partition, pair.kind, from_ids)?
                 .values()
             {
                 for a in list {
@@ -334,16 +342,16 @@ pub async fn put_v3(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, call_id, to_type, to_id, type_text)): PathParams<V3Path>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    object_type_of(&object_type)?;
     let pair = Pair::from_path(&object_type, &to_type)?;
     let spec = v3_spec(pair.kind, &type_text)?;
     let call = record_id(&call_id, "CALL")?;
     let to = record_id(&to_id, pair.kind.internal_name())?;
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     let body = state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             service.associate(
-                portal,
+                partition,
                 Direction::FromCall,
                 &[(call, pair.kind, to, vec![spec])],
             )?;
@@ -351,10 +359,10 @@ pub async fn put_v3(
                 value: &call_id,
                 id_property: None,
             };
-            let call = service.get(portal, locator, ArchiveFilter::Live)?;
+            let call = service.get(partition, locator, ArchiveFilter::Live)?;
             let mut options = ReadOptions::requested(Vec::new());
             options.associations = AssociatedKind::ALL.to_vec();
-            render_records(service, portal, &[call], &options)
+            render_records(service, partition, &[call], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -365,16 +373,16 @@ pub async fn delete_v3(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, call_id, to_type, to_id, type_text)): PathParams<V3Path>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    object_type_of(&object_type)?;
     let pair = Pair::from_path(&object_type, &to_type)?;
     let spec = v3_spec(pair.kind, &type_text)?;
     let call = record_id(&call_id, "CALL")?;
     let to = record_id(&to_id, pair.kind.internal_name())?;
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             service.dissociate(
-                portal,
+                partition,
                 Direction::FromCall,
                 call,
                 pair.kind,
@@ -398,14 +406,14 @@ pub async fn list_v3(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, call_id, to_type)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    object_type_of(&object_type)?;
     let pair = Pair::from_path(&object_type, &to_type)?;
     let call = record_id(&call_id, "CALL")?;
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     let links = state
-        .run(portal, move |service| {
-            service.require_live_calls(portal, &[call])?;
-            links_of(service, portal, pair, &[call])
+        .run(partition, move |service| {
+            service.require_live_calls(partition, &[call])?;
+            links_of(service, partition, pair, &[call])
         })
         .await?;
     let default = AssociationSpec::default_for(pair.kind, Direction::FromCall);
@@ -449,12 +457,12 @@ pub async fn put_default_v4(
     let started_at = now_millis();
     let (pair, from, to) = v4_target(&path)?;
     let (call, record) = pair.call_and_record(from, to);
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             let spec = AssociationSpec::default_for(pair.kind, pair.direction);
             service.associate(
-                portal,
+                partition,
                 pair.direction,
                 &[(call, pair.kind, record, vec![spec])],
             )
@@ -477,10 +485,10 @@ pub async fn put_labelled_v4(
     let (pair, from, to) = v4_target(&path)?;
     let specs = types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
     let (call, record) = pair.call_and_record(from, to);
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
-            service.set_associations(portal, pair.direction, (call, pair.kind, record, specs))
+        .run(partition, move |service| {
+            service.set_associations(partition, pair.direction, (call, pair.kind, record, specs))
         })
         .await?;
     Ok(json_response(
@@ -496,10 +504,10 @@ pub async fn delete_v4(
 ) -> Result<Response, ApiError> {
     let (pair, from, to) = v4_target(&path)?;
     let (call, record) = pair.call_and_record(from, to);
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
-            service.dissociate(portal, pair.direction, call, pair.kind, record, None)
+        .run(partition, move |service| {
+            service.dissociate(partition, pair.direction, call, pair.kind, record, None)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -524,14 +532,14 @@ pub async fn list_v4(
     let limit =
         (query.number("limit")?.unwrap_or(V4_PAGE_SIZE as u64) as usize).clamp(1, V4_PAGE_SIZE);
     let offset = query.number("after")?.unwrap_or(0) as usize;
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     let mut links = state
-        .run(portal, move |service| {
-            // Read from a call, the call must be one of this portal's live calls.
+        .run(partition, move |service| {
+            // Read from a call, the call must be one of this partition's live calls.
             if pair.direction == Direction::FromCall {
-                service.require_live_calls(portal, &[from])?;
+                service.require_live_calls(partition, &[from])?;
             }
-            links_of(service, portal, pair, &[from])
+            links_of(service, partition, pair, &[from])
         })
         .await?;
     let all = associated_objects(links.remove(&from).unwrap_or_default());
@@ -607,10 +615,10 @@ pub async fn batch_default_v4(
             (call, pair.kind, record, vec![spec])
         })
         .collect();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
-            service.associate(portal, pair.direction, &links)
+        .run(partition, move |service| {
+            service.associate(partition, pair.direction, &links)
         })
         .await?;
     let results: Vec<DefaultAssociationOut> = pairs
@@ -641,10 +649,10 @@ pub async fn batch_create_v4(
         links.push((call, pair.kind, record, specs));
         pairs.push((from, to));
     }
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
-            service.associate(portal, pair.direction, &links)
+        .run(partition, move |service| {
+            service.associate(partition, pair.direction, &links)
         })
         .await?;
     let results: Vec<LabelsBetweenObjectPair> = pairs
@@ -677,11 +685,11 @@ pub async fn batch_read_v4(
         .iter()
         .map(|i| record_id(&i.id.0, pair.source_word()))
         .collect::<Result<Vec<_>, _>>()?;
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     let wanted = from_ids.clone();
     let mut links = state
-        .run(portal, move |service| {
-            links_of(service, portal, pair, &wanted)
+        .run(partition, move |service| {
+            links_of(service, partition, pair, &wanted)
         })
         .await?;
     let (from_name, to_name) = match pair.direction {
@@ -736,12 +744,12 @@ pub async fn batch_archive_v4(
             pairs.push(ids(pair, &item.from.id, &to.id)?);
         }
     }
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             for (from, to) in pairs {
                 let (call, record) = pair.call_and_record(from, to);
-                service.dissociate(portal, pair.direction, call, pair.kind, record, None)?;
+                service.dissociate(partition, pair.direction, call, pair.kind, record, None)?;
             }
             Ok(())
         })
@@ -763,13 +771,13 @@ pub async fn batch_archive_labels_v4(
         let specs = item.types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
         removals.push((from, to, specs));
     }
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, ObjectType::CALLS);
     state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             for (from, to, specs) in removals {
                 let (call, record) = pair.call_and_record(from, to);
                 service.dissociate(
-                    portal,
+                    partition,
                     pair.direction,
                     call,
                     pair.kind,

@@ -8,12 +8,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::TokenGrant;
+use crate::crm::objects::ObjectType;
 use crate::crm::record::{PortalId, WriteSource};
 
 use super::error::{ApiError, ErrorDetail};
-
-pub const READ_SCOPE: &str = "crm.objects.contacts.read";
-pub const WRITE_SCOPE: &str = "crm.objects.contacts.write";
 
 /// What an endpoint needs from the caller's token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +32,30 @@ impl Access {
         }
     }
 
-    pub fn scope(self) -> &'static str {
+    /// The scopes that grant this access to `object_type`; any one suffices.
+    pub fn scopes(self, object_type: ObjectType) -> &'static [&'static str] {
         match self {
-            Self::Read => READ_SCOPE,
-            Self::Write => WRITE_SCOPE,
+            Self::Read => object_type.read_scopes,
+            Self::Write => object_type.write_scopes,
         }
     }
+}
+
+/// The object type a request's path is about, for its scope: the type after
+/// `/crm/v3/objects/`, `/crm/v3/properties/`, `/crm/v4/objects/` or the first of
+/// `/crm/v4/associations/`. Paths of no type (and types no one knows, which the handler
+/// refuses) need the contacts scopes, as the engagements do.
+pub fn object_type_of_path(path: &str) -> ObjectType {
+    let mut segments = path.trim_matches('/').split('/');
+    let named = match (segments.next(), segments.next(), segments.next()) {
+        (Some("crm"), Some("v3" | "v4"), Some("objects" | "properties" | "associations")) => {
+            segments.next()
+        }
+        _ => None,
+    };
+    named
+        .and_then(ObjectType::parse)
+        .unwrap_or(ObjectType::CONTACTS)
 }
 
 /// The authenticated caller of a request.
@@ -51,10 +67,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Checks a scope; HubSpot answers 403 `MISSING_SCOPES` without it.
-    pub fn require(&self, access: Access) -> Result<(), ApiError> {
-        let scope = access.scope();
-        if self.scopes.iter().any(|s| s == scope) {
+    /// Checks the caller holds one of the scopes `access` to `object_type` needs; HubSpot
+    /// answers 403 `MISSING_SCOPES` otherwise.
+    pub fn require(&self, access: Access, object_type: ObjectType) -> Result<(), ApiError> {
+        let needed = access.scopes(object_type);
+        if self.scopes.iter().any(|s| needed.contains(&s.as_str())) {
             return Ok(());
         }
         let mut error = ApiError::new(
@@ -67,7 +84,7 @@ impl Principal {
             code: None,
             context: super::error::context_map(&vec![(
                 "requiredGranularScopes".to_owned(),
-                vec![scope.to_owned()],
+                needed.iter().map(|s| (*s).to_owned()).collect(),
             )]),
         }];
         error.links = vec![("scopes", "https://developers.hubspot.com/scopes")];
@@ -133,8 +150,9 @@ pub async fn authenticate(
 ) -> Response {
     match bearer_token(&request).and_then(|token| registry.authenticate(token)) {
         Some(principal) => {
-            let access = Access::for_request(request.method(), request.uri().path());
-            if let Err(missing_scope) = principal.require(access) {
+            let path = request.uri().path();
+            let access = Access::for_request(request.method(), path);
+            if let Err(missing_scope) = principal.require(access, object_type_of_path(path)) {
                 return missing_scope.into_response();
             }
             request.extensions_mut().insert(principal);

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use crate::crm::record::PortalId;
+use crate::crm::objects::Partition;
 use crate::crm::record::Record;
 use crate::crm::service::{
     ArchiveFilter, BatchFailure, BatchOutcome, UpdateRequest, UpsertRequest,
@@ -22,15 +22,15 @@ use super::wire::{
     instant, BatchInput, BatchReadInput, BatchResponse, BatchUpdateItem, BatchUpsertItem,
     CreateInput, ObjectIdInput, StandardError, UpsertedObject,
 };
-use super::{check_object_type, AppState, PathParams};
+use super::{object_type_of, AppState, PathParams};
 
 /// The word HubSpot uses for calls in batch "not found" messages.
 const OBJECT_WORD: &str = "CALL";
 
-fn standard_error(failure: BatchFailure, portal: PortalId) -> StandardError {
+fn standard_error(failure: BatchFailure, partition: Partition) -> StandardError {
     match failure {
         BatchFailure::Rejected { trace_id, error } => {
-            let error = ApiError::from_crm(error, portal);
+            let error = ApiError::from_crm(error, partition);
             let mut context = error.context.clone();
             context.extend(trace_id.map(|t| ("objectWriteTraceId".to_owned(), vec![t])));
             StandardError {
@@ -60,7 +60,7 @@ fn standard_error(failure: BatchFailure, portal: PortalId) -> StandardError {
 /// Renders a batch outcome: `success` when nothing failed, 207 with `numErrors` otherwise.
 async fn respond(
     state: &AppState,
-    portal: PortalId,
+    partition: Partition,
     outcome: BatchOutcome,
     options: ReadOptions,
     started_at: i64,
@@ -69,14 +69,14 @@ async fn respond(
     let calls = outcome.calls;
     // Rendering reads at most history and associations by id: no hop to the blocking pool.
     let results = state
-        .run_read_by_id(portal, move |service| {
-            render_records(service, portal, &calls, &options)
+        .run_read_by_id(partition, move |service| {
+            render_records(service, partition, &calls, &options)
         })
         .await?;
     Ok(batch_response(
         results,
         outcome.failures,
-        portal,
+        partition,
         started_at,
         success,
     ))
@@ -85,13 +85,13 @@ async fn respond(
 fn batch_response<T: serde::Serialize>(
     results: Vec<T>,
     failures: Vec<BatchFailure>,
-    portal: PortalId,
+    partition: Partition,
     started_at: i64,
     success: StatusCode,
 ) -> Response {
     let errors: Vec<StandardError> = failures
         .into_iter()
-        .map(|f| standard_error(f, portal))
+        .map(|f| standard_error(f, partition))
         .collect();
     let status = if errors.is_empty() {
         success
@@ -115,19 +115,19 @@ pub async fn create(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<CreateInput>>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let started_at = now_millis();
     let requests: Vec<_> = input.inputs.into_iter().map(create_request).collect();
     let source = principal.write_source();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let outcome = state
-        .run_write(portal, move |service| {
-            service.create_batch(portal, &source, &requests)
+        .run_write(partition, move |service| {
+            service.create_batch(partition, &source, &requests)
         })
         .await?;
     respond(
         &state,
-        portal,
+        partition,
         outcome,
         ReadOptions::stored(),
         started_at,
@@ -143,7 +143,7 @@ pub async fn read(
     RawQuery(raw): RawQuery,
     HubJson(input): HubJson<BatchReadInput>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let started_at = now_millis();
     let query = QueryParams::parse(raw.as_deref());
     let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
@@ -151,11 +151,11 @@ pub async fn read(
     options.with_history = input.properties_with_history.unwrap_or_default();
     let ids: Vec<String> = input.inputs.into_iter().map(|i| i.id.0).collect();
     let with_history = !options.with_history.is_empty();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let outcome = state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             service.read_batch(
-                portal,
+                partition,
                 &ids,
                 input.id_property.as_deref(),
                 filter,
@@ -163,7 +163,15 @@ pub async fn read(
             )
         })
         .await?;
-    respond(&state, portal, outcome, options, started_at, StatusCode::OK).await
+    respond(
+        &state,
+        partition,
+        outcome,
+        options,
+        started_at,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn update(
@@ -172,7 +180,7 @@ pub async fn update(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<BatchUpdateItem>>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let started_at = now_millis();
     let requests: Vec<UpdateRequest> = input
         .inputs
@@ -185,15 +193,15 @@ pub async fn update(
         })
         .collect();
     let source = principal.write_source();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let outcome = state
-        .run_write(portal, move |service| {
-            service.update_batch(portal, &source, &requests)
+        .run_write(partition, move |service| {
+            service.update_batch(partition, &source, &requests)
         })
         .await?;
     respond(
         &state,
-        portal,
+        partition,
         outcome,
         ReadOptions::stored(),
         started_at,
@@ -209,7 +217,7 @@ pub async fn upsert(
     RawQuery(raw): RawQuery,
     HubJson(input): HubJson<BatchInput<BatchUpsertItem>>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let started_at = now_millis();
     // The spec also names a query-string idProperty: the default for inputs without one.
     let default_id_property = QueryParams::parse(raw.as_deref())
@@ -226,12 +234,12 @@ pub async fn upsert(
         })
         .collect();
     let source = principal.write_source();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let (results, failures) = state
-        .run_write(portal, move |service| {
-            let outcome = service.upsert_batch(portal, &source, &requests)?;
+        .run_write(partition, move |service| {
+            let outcome = service.upsert_batch(partition, &source, &requests)?;
             let (calls, created): (Vec<Record>, Vec<bool>) = outcome.calls.into_iter().unzip();
-            let objects = render_records(service, portal, &calls, &ReadOptions::stored())?;
+            let objects = render_records(service, partition, &calls, &ReadOptions::stored())?;
             let results: Vec<UpsertedObject> = objects
                 .into_iter()
                 .zip(created)
@@ -243,7 +251,7 @@ pub async fn upsert(
     Ok(batch_response(
         results,
         failures,
-        portal,
+        partition,
         started_at,
         StatusCode::OK,
     ))
@@ -255,11 +263,13 @@ pub async fn archive(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<ObjectIdInput>>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let ids: Vec<String> = input.inputs.into_iter().map(|i| i.id.0).collect();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     state
-        .run_write(portal, move |service| service.archive_batch(portal, &ids))
+        .run_write(partition, move |service| {
+            service.archive_batch(partition, &ids)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

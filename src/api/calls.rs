@@ -5,6 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
+use crate::crm::objects::Partition;
 use crate::crm::record::RecordId;
 use crate::crm::service::{
     ArchiveFilter, AssociationRequest, CreateRequest, Locator, RecordService,
@@ -18,7 +19,7 @@ use super::render::{render_records, ReadOptions};
 use super::wire::{
     AssociationInput, CollectionResponse, CreateInput, NextPage, Paging, UpdateInput,
 };
-use super::{check_object_type, AppState, PathParams};
+use super::{object_type_of, AppState, PathParams};
 
 /// The list endpoint's page size: default 10, at most 100 (50 with history), as HubSpot.
 const DEFAULT_PAGE_SIZE: u64 = 10;
@@ -55,14 +56,14 @@ pub async fn create(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<CreateInput>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let request = create_request(input);
     let source = principal.write_source();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let body = state
-        .run_write(portal, move |service| {
-            let call = service.create(portal, &source, &request)?;
-            render_records(service, portal, &[call], &ReadOptions::stored())
+        .run_write(partition, move |service| {
+            let call = service.create(partition, &source, &request)?;
+            render_records(service, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &body[0]))
@@ -74,12 +75,12 @@ pub async fn get_one(
     PathParams((object_type, call_id)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let query = QueryParams::parse(raw.as_deref());
     let options = ReadOptions::from_query(&query);
     let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
     let id_property = query.get("idProperty").map(str::to_owned);
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     // An `idProperty` lookup goes through the search index, which may still be building
     // at start-up: only plain reads by id may skip the blocking pool.
     let by_id = id_property.is_none();
@@ -88,13 +89,13 @@ pub async fn get_one(
             value: &call_id,
             id_property: id_property.as_deref(),
         };
-        let call = service.get(portal, locator, filter)?;
-        render_records(service, portal, &[call], &options)
+        let call = service.get(partition, locator, filter)?;
+        render_records(service, partition, &[call], &options)
     };
     let body = if by_id {
-        state.run_read_by_id(portal, read).await?
+        state.run_read_by_id(partition, read).await?
     } else {
-        state.run(portal, read).await?
+        state.run(partition, read).await?
     };
     Ok(json_response(StatusCode::OK, &body[0]))
 }
@@ -106,19 +107,19 @@ pub async fn update(
     RawQuery(raw): RawQuery,
     HubJson(input): HubJson<UpdateInput>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let query = QueryParams::parse(raw.as_deref());
     let id_property = query.get("idProperty").map(str::to_owned);
     let source = principal.write_source();
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let body = state
-        .run_write(portal, move |service| {
+        .run_write(partition, move |service| {
             let locator = Locator {
                 value: &call_id,
                 id_property: id_property.as_deref(),
             };
-            let call = service.update(portal, &source, locator, &input.properties.0)?;
-            render_records(service, portal, &[call], &ReadOptions::stored())
+            let call = service.update(partition, &source, locator, &input.properties.0)?;
+            render_records(service, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -129,10 +130,12 @@ pub async fn archive(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, call_id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
-    let portal = principal.portal;
+    let object_type = object_type_of(&object_type)?;
+    let partition = Partition::new(principal.portal, object_type);
     state
-        .run_write(portal, move |service| service.archive(portal, &call_id))
+        .run_write(partition, move |service| {
+            service.archive(partition, &call_id)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -145,7 +148,7 @@ pub async fn list(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let query = QueryParams::parse(raw.as_deref());
     let options = ReadOptions::from_query(&query);
     let filter = ArchiveFilter::from_flag(query.flag("archived", false)?);
@@ -166,11 +169,11 @@ pub async fn list(
             ))
         })?,
     };
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let (results, next_after) = state
-        .run(portal, move |service| {
-            let page = service.list(portal, filter, after, limit)?;
-            let results = render_records(service, portal, &page.calls, &options)?;
+        .run(partition, move |service| {
+            let page = service.list(partition, filter, after, limit)?;
+            let results = render_records(service, partition, &page.calls, &options)?;
             Ok((results, page.next_after))
         })
         .await?;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::crm::error::{CrmError, StoreError};
+use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyProblem;
 use crate::crm::record::PortalId;
 
@@ -187,9 +188,9 @@ impl ApiError {
         error
     }
 
-    pub fn from_crm(error: CrmError, portal: PortalId) -> Self {
+    pub fn from_crm(error: CrmError, partition: Partition) -> Self {
         match error {
-            CrmError::InvalidProperties(problems) => Self::invalid_properties(&problems, portal),
+            CrmError::InvalidProperties(problems) => Self::invalid_properties(&problems, partition.portal),
             CrmError::NotFound { id } => Self::object_not_found(&id),
             CrmError::Invalid { message, context } => {
                 Self::validation(message).with_context(context)
@@ -203,13 +204,29 @@ impl ApiError {
             }
             CrmError::UnknownResource(message) => Self::not_found(message),
             // HubSpot's words for a unique-value clash, object type and all.
+            // A second contact with an existing email: HubSpot's 409, naming the holder.
+            CrmError::Store(StoreError::UniqueViolation {
+                property, existing, ..
+            }) if partition.object_type.conflict_properties.contains(&property.as_str()) => {
+                Self::new(
+                    StatusCode::CONFLICT,
+                    "CONFLICT",
+                    format!(
+                        "{} already exists. Existing ID: {existing}",
+                        capitalized(partition.object_type.singular)
+                    ),
+                )
+            }
+            // HubSpot's words for a unique-value clash, object type and all.
             CrmError::Store(StoreError::UniqueViolation {
                 property,
                 value,
                 call_id,
                 existing,
             }) => Self::validation(format!(
-                "Cannot set PropertyValueCoordinates{{portalId={portal}, objectTypeId=ObjectTypeId{{legacyObjectType=CALL}}, propertyName={property}, value={value}}} on {call_id}. {existing} already has that value."
+                "Cannot set PropertyValueCoordinates{{portalId={portal}, objectTypeId=ObjectTypeId{{legacyObjectType={object}}}, propertyName={property}, value={value}}} on {call_id}. {existing} already has that value.",
+                portal = partition.portal,
+                object = partition.object_type.internal_name,
             )),
             CrmError::Store(StoreError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "store unavailable");
@@ -269,4 +286,13 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// `contact` -> `Contact`, for messages that name a type.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }

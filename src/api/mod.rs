@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::error::CrmError;
-use crate::crm::record::PortalId;
+use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::service::RecordService;
 use crate::crm::staging;
 
@@ -50,8 +50,8 @@ pub struct AppState {
 
 impl AppState {
     /// Runs store work on the blocking pool (SQLite calls block), turning rule failures into
-    /// HubSpot errors for `portal`.
-    pub async fn run<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
+    /// HubSpot errors for `partition`.
+    pub async fn run<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
@@ -62,19 +62,19 @@ impl AppState {
             .await
             .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
         self.metrics.observe_store(started.elapsed());
-        outcome.map_err(|e| ApiError::from_crm(e, portal))
+        outcome.map_err(|e| ApiError::from_crm(e, partition))
     }
 
     /// Like [`AppState::run`], for a read of calls by id: done right here when the store
     /// says such reads are short and local (the hop to the blocking pool and back cost more
     /// than the read itself), on the blocking pool otherwise.
-    pub async fn run_read_by_id<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
+    pub async fn run_read_by_id<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
         if !self.service.reads_by_id_are_local() {
-            return self.run(portal, work).await;
+            return self.run(partition, work).await;
         }
         let started = std::time::Instant::now();
         // A panic becomes a 500, as it does on the blocking pool.
@@ -82,7 +82,7 @@ impl AppState {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
                 .map_err(|_| ApiError::internal("worker failed: the read panicked"))?;
         self.metrics.observe_store(started.elapsed());
-        outcome.map_err(|e| ApiError::from_crm(e, portal))
+        outcome.map_err(|e| ApiError::from_crm(e, partition))
     }
 
     /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
@@ -91,20 +91,20 @@ impl AppState {
     /// the group too) has committed it. Elsewhere, the blocking pool; there too when the
     /// store's writer is held by a long write (the work then runs again, having written
     /// nothing), so such a write never holds up the thread serving requests.
-    pub async fn run_write<T, F>(&self, portal: PortalId, work: F) -> Result<T, ApiError>
+    pub async fn run_write<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
         F: Fn(&RecordService) -> Result<T, CrmError> + Send + Sync + 'static,
         T: Send + 'static,
     {
         if !self.service.stages_writes() {
-            return self.run(portal, work).await;
+            return self.run(partition, work).await;
         }
         let started = std::time::Instant::now();
         let (outcome, staged) = staging::stage(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
         });
         if staged.writer_busy {
-            return self.run(portal, work).await;
+            return self.run(partition, work).await;
         }
         // Even after a panic: what the work wrote before it sits in an open group.
         if let (true, Some(group)) = (staged.needs_committer, staged.last_group()) {
@@ -127,7 +127,7 @@ impl AppState {
             }
         }
         self.metrics.observe_store(started.elapsed());
-        outcome.map_err(|e| ApiError::from_crm(e, portal))
+        outcome.map_err(|e| ApiError::from_crm(e, partition))
     }
 
     /// Waits for the groups staged writes went into; the first that failed fails them all.
@@ -159,57 +159,11 @@ where
     }
 }
 
-/// Object types HubSpot has that hubcalls does not serve: answered with a clear 501.
-const OTHER_HUBSPOT_OBJECTS: [&str; 24] = [
-    "contacts",
-    "contact",
-    "0-1",
-    "companies",
-    "company",
-    "0-2",
-    "deals",
-    "deal",
-    "0-3",
-    "tickets",
-    "ticket",
-    "0-5",
-    "notes",
-    "0-46",
-    "emails",
-    "0-49",
-    "meetings",
-    "0-47",
-    "tasks",
-    "0-27",
-    "products",
-    "line_items",
-    "quotes",
-    "communications",
-];
-
-/// Whether HubSpot has an object of this name (other than calls).
-pub fn is_hubspot_object(object_type: &str) -> bool {
-    OTHER_HUBSPOT_OBJECTS.contains(&object_type.to_ascii_lowercase().as_str())
-}
-
-/// Checks that a path's object type names calls (`calls`, `call` or `0-48`, any case).
-pub fn check_object_type(object_type: &str) -> Result<(), ApiError> {
-    let lower = object_type.to_ascii_lowercase();
-    if matches!(lower.as_str(), "calls" | "call" | "0-48") {
-        return Ok(());
-    }
-    if is_hubspot_object(&lower) {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "NOT_IMPLEMENTED",
-            format!(
-                "hubcalls serves only the calls object (calls, 0-48); the {object_type} object is not available here"
-            ),
-        ));
-    }
-    Err(ApiError::validation(format!(
-        "Unable to infer object type from: {object_type}"
-    )))
+/// The object type a path or parameter names: plural or singular name in any case, or the
+/// type id. HubSpot's 400 for anything else.
+pub fn object_type_of(text: &str) -> Result<ObjectType, ApiError> {
+    ObjectType::parse(text)
+        .ok_or_else(|| ApiError::validation(format!("Unable to infer object type from: {text}")))
 }
 
 /// HubSpot endpoints around calls that hubcalls knows of but does not serve: answered with
@@ -283,7 +237,12 @@ async fn openapi_description() -> Response {
 
 /// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
 async fn readiness(State(state): State<AppState>) -> Response {
-    match state.run(0, |service| service.check_store()).await {
+    match state
+        .run(Partition::new(0, ObjectType::CALLS), |service| {
+            service.check_store()
+        })
+        .await
+    {
         Ok(()) => json_response(StatusCode::OK, &serde_json::json!({"status": "ready"})),
         Err(error) => error.into_response(),
     }
@@ -527,16 +486,13 @@ mod tests {
     }
 
     #[test]
-    fn object_types_name_calls_only() {
+    fn object_types_are_read_by_name_or_id() {
         for ok in ["calls", "CALLS", "call", "0-48"] {
-            assert!(check_object_type(ok).is_ok(), "{ok}");
+            assert_eq!(object_type_of(ok).ok(), Some(ObjectType::CALLS), "{ok}");
         }
+        assert_eq!(object_type_of("0-3").ok(), Some(ObjectType::DEALS));
         assert_eq!(
-            check_object_type("contacts").unwrap_err().status,
-            StatusCode::NOT_IMPLEMENTED
-        );
-        assert_eq!(
-            check_object_type("widgets").unwrap_err().status,
+            object_type_of("widgets").unwrap_err().status,
             StatusCode::BAD_REQUEST
         );
     }

@@ -7,6 +7,7 @@ use axum::Extension;
 use serde::{Deserialize, Serialize};
 
 use crate::crm::error::CrmError;
+use crate::crm::objects::Partition;
 use crate::crm::properties::{PropertyDefinition, PropertyOption};
 use crate::crm::schema::{GroupPatch, PropertyDraft, PropertyGroup, PropertyPatch, PropertyRecord};
 use crate::crm::time::now_millis;
@@ -16,7 +17,7 @@ use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
 use super::wire::{instant, BatchInput};
-use super::{check_object_type, AppState, PathParams};
+use super::{object_type_of, AppState, PathParams};
 
 /// HubSpot's `Property` response: the definition plus bookkeeping.
 #[derive(Debug, Serialize)]
@@ -156,10 +157,12 @@ pub struct GroupUpdateInput {
     display_order: Option<i32>,
 }
 
-/// Checks the path's object type and scopes the request to the caller's portal.
-fn admit(principal: &Principal, object_type: &str) -> Result<u32, ApiError> {
-    check_object_type(object_type)?;
-    Ok(principal.portal)
+/// The partition a request's properties live in: the caller's partition, the path's type.
+fn admit(principal: &Principal, object_type: &str) -> Result<Partition, ApiError> {
+    Ok(Partition::new(
+        principal.portal,
+        object_type_of(object_type)?,
+    ))
 }
 
 pub async fn list(
@@ -168,12 +171,14 @@ pub async fn list(
     PathParams(object_type): PathParams<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let query = QueryParams::parse(raw.as_deref());
     let archived = query.flag("archived", false)?;
     let only = query.list("properties");
     let records = state
-        .run(portal, move |service| service.properties(portal, archived))
+        .run(partition, move |service| {
+            service.properties(partition, archived)
+        })
         .await?;
     let results = records
         .into_iter()
@@ -192,11 +197,11 @@ pub async fn get_one(
     PathParams((object_type, name)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let archived = QueryParams::parse(raw.as_deref()).flag("archived", false)?;
     let record = state
-        .run(portal, move |service| {
-            service.property(portal, &name, archived)
+        .run(partition, move |service| {
+            service.property(partition, &name, archived)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &PropertyOut::from(record)))
@@ -208,10 +213,10 @@ pub async fn create(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<PropertyCreateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let record = state
-        .run(portal, move |service| {
-            service.create_property(portal, input.into())
+        .run(partition, move |service| {
+            service.create_property(partition, input.into())
         })
         .await?;
     Ok(json_response(
@@ -226,7 +231,7 @@ pub async fn update(
     PathParams((object_type, name)): PathParams<(String, String)>,
     HubJson(input): HubJson<PropertyUpdateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let patch = PropertyPatch {
         label: input.label,
         property_type: input.property_type,
@@ -240,8 +245,8 @@ pub async fn update(
         form_field: input.form_field,
     };
     let record = state
-        .run(portal, move |service| {
-            service.update_property(portal, &name, patch)
+        .run(partition, move |service| {
+            service.update_property(partition, &name, patch)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &PropertyOut::from(record)))
@@ -252,10 +257,10 @@ pub async fn archive(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     state
-        .run(portal, move |service| {
-            service.archive_property(portal, &name)
+        .run(partition, move |service| {
+            service.archive_property(partition, &name)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -276,12 +281,12 @@ pub async fn batch_create(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<PropertyCreateInput>>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let started_at = now_millis();
     let drafts: Vec<PropertyDraft> = input.inputs.into_iter().map(Into::into).collect();
     let records = state
-        .run(portal, move |service| {
-            service.create_properties(portal, drafts)
+        .run(partition, move |service| {
+            service.create_properties(partition, drafts)
         })
         .await?;
     Ok(json_response(
@@ -296,11 +301,13 @@ pub async fn batch_read(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchReadPropertiesInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let started_at = now_millis();
     let archived = input.archived;
     let records = state
-        .run(portal, move |service| service.properties(portal, archived))
+        .run(partition, move |service| {
+            service.properties(partition, archived)
+        })
         .await?;
     // Names that match nothing are skipped, results follow the input order.
     let results = input
@@ -325,13 +332,13 @@ pub async fn batch_archive(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<BatchInput<PropertyName>>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             // HubSpot answers 204 whatever the state of each property; a HubSpot-defined
             // one still cannot be archived, and stays as it is.
             for PropertyName { name } in &input.inputs {
-                match service.archive_property(portal, name) {
+                match service.archive_property(partition, name) {
                     Ok(()) | Err(CrmError::UnknownResource(_) | CrmError::Invalid { .. }) => {}
                     Err(other) => return Err(other),
                 }
@@ -347,10 +354,10 @@ pub async fn list_groups(
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let results = state
-        .run(portal, move |service| {
-            service.property_groups(portal, false)
+        .run(partition, move |service| {
+            service.property_groups(partition, false)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &Results { results }))
@@ -361,9 +368,11 @@ pub async fn get_group(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let group = state
-        .run(portal, move |service| service.property_group(portal, &name))
+        .run(partition, move |service| {
+            service.property_group(partition, &name)
+        })
         .await?;
     Ok(json_response(StatusCode::OK, &group))
 }
@@ -374,7 +383,7 @@ pub async fn create_group(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<GroupCreateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let group = PropertyGroup {
         name: input.name,
         label: input.label,
@@ -382,8 +391,8 @@ pub async fn create_group(
         archived: false,
     };
     let group = state
-        .run(portal, move |service| {
-            service.create_property_group(portal, group)
+        .run(partition, move |service| {
+            service.create_property_group(partition, group)
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &group))
@@ -395,14 +404,14 @@ pub async fn update_group(
     PathParams((object_type, name)): PathParams<(String, String)>,
     HubJson(input): HubJson<GroupUpdateInput>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     let patch = GroupPatch {
         label: input.label,
         display_order: input.display_order,
     };
     let group = state
-        .run(portal, move |service| {
-            service.update_property_group(portal, &name, patch)
+        .run(partition, move |service| {
+            service.update_property_group(partition, &name, patch)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &group))
@@ -413,10 +422,10 @@ pub async fn archive_group(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, name)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let portal = admit(&principal, &object_type)?;
+    let partition = admit(&principal, &object_type)?;
     state
-        .run(portal, move |service| {
-            service.archive_property_group(portal, &name)
+        .run(partition, move |service| {
+            service.archive_property_group(partition, &name)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -4,15 +4,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::crm::associations::{AssociatedKind, Association};
 use crate::crm::error::CrmError;
+use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::properties::PropertyCatalogue;
-use crate::crm::record::{PortalId, Record, RecordId};
+use crate::crm::record::{Record, RecordId};
 use crate::crm::service::{HistoryByRecord, RecordService};
 
 use super::query::QueryParams;
 use super::wire::{instant, AssociatedId, AssociatedIds, SimplePublicObject, ValueWithTimestamp};
-
-/// Properties every read returns, requested or not (HubSpot's defaults for calls).
-pub const DEFAULT_PROPERTIES: [&str; 3] = ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"];
 
 /// Which properties a response shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +70,7 @@ impl ReadOptions {
 /// store read each.
 pub fn render_records(
     service: &RecordService,
-    portal: PortalId,
+    partition: Partition,
     calls: &[Record],
     options: &ReadOptions,
 ) -> Result<Vec<SimplePublicObject>, CrmError> {
@@ -80,21 +78,31 @@ pub fn render_records(
     let history = if options.with_history.is_empty() {
         HistoryByRecord::new()
     } else {
-        service.history(portal, &ids, &options.with_history)?
+        service.history(partition, &ids, &options.with_history)?
     };
     let associations = if options.associations.is_empty() {
         HashMap::new()
     } else {
-        service.associations(portal, &ids)?
+        service.associations(partition, &ids)?
     };
-    let schema = service.schema(portal)?;
+    let schema = service.schema(partition)?;
     Ok(calls
         .iter()
-        .map(|call| render_call(&schema, call, options, &history, &associations))
+        .map(|call| {
+            render_call(
+                partition.object_type,
+                &schema,
+                call,
+                options,
+                &history,
+                &associations,
+            )
+        })
         .collect())
 }
 
 fn render_call(
+    object_type: ObjectType,
     schema: &PropertyCatalogue,
     call: &Record,
     options: &ReadOptions,
@@ -109,8 +117,15 @@ fn render_call(
             .filter(|(k, _)| schema.contains(k))
             .map(|(k, v)| (k.clone(), Some(v.clone())))
             .collect(),
-        PropertySelection::Requested(names) => DEFAULT_PROPERTIES
+        // The type's id and timestamps always; its usual properties when none are asked.
+        PropertySelection::Requested(names) => object_type
+            .always_returned
             .iter()
+            .chain(if names.is_empty() {
+                object_type.returned_by_default
+            } else {
+                &[]
+            })
             .map(|name| name.to_string())
             .chain(names.iter().filter(|n| schema.contains(n)).cloned())
             .map(|name| {

@@ -7,6 +7,7 @@ use axum::response::Response;
 use axum::Extension;
 use serde::Deserialize;
 
+use crate::crm::objects::Partition;
 use crate::crm::search::{FilterSpec, SearchRequest, SortSpec};
 
 use super::auth::Principal;
@@ -14,7 +15,7 @@ use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::render::{render_records, ReadOptions};
 use super::wire::{NextPage, Paging, SearchResponse, Text};
-use super::{check_object_type, AppState, PathParams};
+use super::{object_type_of, AppState, PathParams};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -169,19 +170,19 @@ pub async fn search(
     PathParams(object_type): PathParams<String>,
     HubJson(input): HubJson<SearchInput>,
 ) -> Result<Response, ApiError> {
-    check_object_type(&object_type)?;
+    let object_type = object_type_of(&object_type)?;
     let options = ReadOptions::requested(input.properties.clone().unwrap_or_default());
     let request = search_request(input)?;
-    let portal = principal.portal;
+    let partition = Partition::new(principal.portal, object_type);
     let (total, results, offset) = state
-        .run(portal, move |service| {
+        .run(partition, move |service| {
             let offset = request
                 .after
                 .as_deref()
                 .and_then(|a| a.trim().parse::<usize>().ok())
                 .unwrap_or(0);
-            let hits = service.search(portal, request)?;
-            let results = render_records(service, portal, &hits.calls, &options)?;
+            let hits = service.search(partition, request)?;
+            let results = render_records(service, partition, &hits.calls, &options)?;
             Ok((hits.total, results, offset))
         })
         .await?;

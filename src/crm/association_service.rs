@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use super::associations::{AssociatedKind, Association, AssociationSpec, Direction};
 use super::error::CrmError;
-use super::record::{PortalId, RecordId};
+use super::objects::Partition;
+use super::record::RecordId;
 use super::service::RecordService;
 
 /// Reads the id of a record: digits only, within the range HubSpot's (Java `long`) ids have.
@@ -52,12 +53,12 @@ impl RecordService {
     /// The ids among `ids` that are live calls of the portal.
     pub fn live_calls(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<RecordId>, CrmError> {
         Ok(self
             .store()
-            .get_records(portal, ids)?
+            .get_records(partition, ids)?
             .into_iter()
             .filter(|c| !c.is_archived())
             .map(|c| c.id)
@@ -65,8 +66,12 @@ impl RecordService {
     }
 
     /// Fails with `INVALID_OBJECT_IDS` unless every id is a live call of the portal.
-    pub fn require_live_calls(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), CrmError> {
-        let live = self.live_calls(portal, ids)?;
+    pub fn require_live_calls(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<(), CrmError> {
+        let live = self.live_calls(partition, ids)?;
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !live.contains(id))
@@ -83,12 +88,12 @@ impl RecordService {
     /// `direction`. Returns the associations as stored.
     pub fn associate(
         &self,
-        portal: PortalId,
+        partition: Partition,
         direction: Direction,
         links: &[Link],
     ) -> Result<Vec<Association>, CrmError> {
-        let associations = self.checked_associations(portal, direction, links)?;
-        self.store().add_associations(portal, &associations)?;
+        let associations = self.checked_associations(partition, direction, links)?;
+        self.store().add_associations(partition, &associations)?;
         Ok(associations)
     }
 
@@ -96,15 +101,15 @@ impl RecordService {
     /// labelled PUT replaces what the pair had).
     pub fn set_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         direction: Direction,
         link: Link,
     ) -> Result<Vec<Association>, CrmError> {
         let (call_id, kind, to_id, _) = link;
         let associations =
-            self.checked_associations(portal, direction, std::slice::from_ref(&link))?;
+            self.checked_associations(partition, direction, std::slice::from_ref(&link))?;
         self.store()
-            .replace_associations(portal, call_id, kind, to_id, &associations)?;
+            .replace_associations(partition, call_id, kind, to_id, &associations)?;
         Ok(associations)
     }
 
@@ -112,7 +117,7 @@ impl RecordService {
     /// them into associations as stored.
     fn checked_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         direction: Direction,
         links: &[Link],
     ) -> Result<Vec<Association>, CrmError> {
@@ -124,7 +129,7 @@ impl RecordService {
         let mut call_ids: Vec<RecordId> = links.iter().map(|(id, ..)| *id).collect();
         call_ids.sort_unstable();
         call_ids.dedup();
-        self.require_live_calls(portal, &call_ids)?;
+        self.require_live_calls(partition, &call_ids)?;
         let mut associations = Vec::new();
         for (call_id, kind, to_id, specs) in links {
             for spec in specs {
@@ -152,7 +157,7 @@ impl RecordService {
     /// does. Unknown pairs are not an error.
     pub fn dissociate(
         &self,
-        portal: PortalId,
+        partition: Partition,
         direction: Direction,
         call_id: RecordId,
         kind: AssociatedKind,
@@ -170,19 +175,19 @@ impl RecordService {
             _ => None,
         };
         self.store()
-            .remove_associations(portal, call_id, kind, to_id, type_ids.as_deref())?;
+            .remove_associations(partition, call_id, kind, to_id, type_ids.as_deref())?;
         Ok(())
     }
 
     /// Associations of live calls with the given records, by record id.
     pub fn associations_of_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         kind: AssociatedKind,
         to_ids: &[u64],
     ) -> Result<HashMap<u64, Vec<Association>>, CrmError> {
         let mut by_record: HashMap<u64, Vec<Association>> = HashMap::new();
-        for association in self.store().associations_to(portal, kind, to_ids)? {
+        for association in self.store().associations_to(partition, kind, to_ids)? {
             by_record
                 .entry(association.to_id)
                 .or_default()

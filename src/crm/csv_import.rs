@@ -11,6 +11,7 @@ use std::io::Read;
 
 use super::associations::AssociatedKind;
 use super::error::{CrmError, StoreError};
+use super::objects::{ObjectType, Partition};
 use super::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
 use super::record::{PortalId, WriteSource};
 use super::service::{
@@ -134,6 +135,15 @@ fn describe(error: &CrmError) -> String {
             .map(|p| format!("{}: {}", p.name, p.message))
             .collect::<Vec<_>>()
             .join("; "),
+        // A required property missing: name it, as the property problems are named.
+        CrmError::Invalid { message, context } if !context.is_empty() => format!(
+            "{}: {message}",
+            context
+                .iter()
+                .flat_map(|(_, values)| values.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         CrmError::InvalidAssociations { context } => context
             .iter()
             .filter(|(key, _)| key != "associationSpec")
@@ -160,7 +170,9 @@ impl RecordService {
         import_name: &str,
         progress: &mut dyn FnMut(usize),
     ) -> Result<CsvReport, TransferError> {
-        let schema = self.schema(portal)?;
+        // HubSpot's call exports are what this reads: rows become calls.
+        let partition = Partition::new(portal, ObjectType::CALLS);
+        let schema = self.schema(partition)?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
         let headers = reader.headers().map_err(|e| csv_problem(1, &e))?.clone();
         let mut report = CsvReport::default();
@@ -274,7 +286,7 @@ impl RecordService {
             return Ok(());
         }
         let requests: Vec<CreateRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
-        match self.create_batch(portal, source, &requests) {
+        match self.create_batch(Partition::new(portal, ObjectType::CALLS), source, &requests) {
             Ok(outcome) => {
                 report.created += outcome.calls.len();
                 for failure in outcome.failures {
@@ -289,7 +301,7 @@ impl RecordService {
             // A unique value repeated somewhere in the batch: find the rows one by one.
             Err(CrmError::Store(StoreError::UniqueViolation { .. })) => {
                 for (line, request) in pending.iter() {
-                    match self.create(portal, source, request) {
+                    match self.create(Partition::new(portal, ObjectType::CALLS), source, request) {
                         Ok(_) => report.created += 1,
                         Err(error @ CrmError::Store(StoreError::UniqueViolation { .. })) => {
                             report.failed.push(RowProblem {

@@ -8,7 +8,7 @@
 //! destination's portal is replaced, which makes a rerun after an interruption safe.
 
 use super::error::StoreError;
-use super::properties::PropertyCatalogue;
+use super::objects::{ObjectType, Partition};
 use super::record::PortalId;
 use super::store::RecordStore;
 use super::transfer::{self, TransferError};
@@ -40,20 +40,19 @@ pub enum MigrationError {
     },
 }
 
-/// Counts what a portal holds.
-pub fn count_portal(
+/// Counts what a partition (a portal's records of one type) holds.
+pub fn count_partition(
     store: &dyn RecordStore,
-    builtin: &PropertyCatalogue,
-    portal: PortalId,
+    partition: Partition,
 ) -> Result<PortalCounts, TransferError> {
-    let properties = store.custom_properties(portal)?;
-    let names = transfer::all_property_names(builtin, &properties);
+    let properties = store.custom_properties(partition)?;
+    let names = transfer::all_property_names(partition.object_type.catalogue(), &properties);
     let mut counts = PortalCounts {
         properties: properties.len(),
-        groups: store.custom_groups(portal)?.len(),
+        groups: store.custom_groups(partition)?.len(),
         ..PortalCounts::default()
     };
-    transfer::for_each_chunk(store, portal, &names, |chunk| {
+    transfer::for_each_chunk(store, partition, &names, |chunk| {
         for restored in &chunk {
             if restored.call.is_archived() {
                 counts.archived_calls += 1;
@@ -68,21 +67,26 @@ pub fn count_portal(
     Ok(counts)
 }
 
-/// Copies every portal of `from` into `to`, then checks each portal's counts. `progress`
-/// hears of every chunk written (portal, calls copied so far in it).
+/// Copies every portal of `from` into `to`, every object type of it, then checks each
+/// portal's counts. `progress` hears of every chunk written (portal, records copied so far
+/// in it).
 pub fn copy_store(
     from: &dyn RecordStore,
     to: &dyn RecordStore,
-    builtin: &PropertyCatalogue,
     progress: &mut dyn FnMut(PortalId, usize),
 ) -> Result<Vec<(PortalId, PortalCounts)>, MigrationError> {
     let mut report = Vec::new();
     for portal in from.portals()? {
-        transfer::copy_portal(from, to, builtin, portal, &mut |copied| {
-            progress(portal, copied)
-        })?;
-        let original = count_portal(from, builtin, portal)?;
-        let copy = count_portal(to, builtin, portal)?;
+        let mut copied_before = 0;
+        for object_type in ObjectType::all() {
+            let partition = Partition::new(portal, object_type);
+            let summary = transfer::copy_partition(from, to, partition, &mut |copied| {
+                progress(portal, copied_before + copied)
+            })?;
+            copied_before += summary.calls;
+        }
+        let original = count_portal(from, portal)?;
+        let copy = count_portal(to, portal)?;
         if original != copy {
             return Err(MigrationError::Mismatch {
                 portal,
@@ -93,4 +97,22 @@ pub fn copy_store(
         report.push((portal, original));
     }
     Ok(report)
+}
+
+/// Counts what a portal holds, every object type of it.
+pub fn count_portal(
+    store: &dyn RecordStore,
+    portal: PortalId,
+) -> Result<PortalCounts, TransferError> {
+    let mut total = PortalCounts::default();
+    for object_type in ObjectType::all() {
+        let counts = count_partition(store, Partition::new(portal, object_type))?;
+        total.properties += counts.properties;
+        total.groups += counts.groups;
+        total.live_calls += counts.live_calls;
+        total.archived_calls += counts.archived_calls;
+        total.history_entries += counts.history_entries;
+        total.associations += counts.associations;
+    }
+    Ok(total)
 }

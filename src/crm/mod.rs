@@ -1,12 +1,14 @@
-//! The rules of HubSpot's calls object, independent of HTTP and of any storage engine.
+//! The rules of HubSpot's CRM objects, independent of HTTP and of any storage engine.
 
 pub mod association_service;
 pub mod associations;
 pub mod body_preview;
 pub mod csv_import;
+pub mod derived;
 pub mod error;
 pub mod history;
 pub mod migration;
+pub mod objects;
 pub mod properties;
 pub mod record;
 pub mod schema;

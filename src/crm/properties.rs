@@ -14,8 +14,6 @@ use super::time::{format_date, format_datetime, parse_date, parse_datetime};
 /// The longest string value HubSpot accepts (documented for string properties).
 pub const MAX_STRING_LENGTH: usize = 65_536;
 
-const BUILTIN_CATALOGUE: &str = include_str!("../../catalogue/call-properties.json");
-
 /// A property's value type, as HubSpot names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,11 +159,10 @@ pub struct PropertyCatalogue {
 }
 
 impl PropertyCatalogue {
-    /// The built-in call properties shipped with hubcalls.
+    /// The built-in call properties shipped with hubcalls (see
+    /// [`ObjectType::catalogue`](super::objects::ObjectType::catalogue) for every type).
     pub fn builtin() -> Self {
-        let definitions: Vec<PropertyDefinition> = serde_json::from_str(BUILTIN_CATALOGUE)
-            .expect("catalogue/call-properties.json is part of the build and must parse");
-        Self::from_definitions(definitions)
+        super::objects::ObjectType::CALLS.catalogue().clone()
     }
 
     pub fn from_definitions(definitions: impl IntoIterator<Item = PropertyDefinition>) -> Self {

@@ -7,14 +7,13 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::error::CrmError;
+use super::objects::{ObjectType, Partition};
 use super::properties::{
     ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption, PropertyType,
 };
 use super::record::PortalId;
 use super::service::RecordService;
 use super::time::{now_millis, EpochMillis};
-
-const BUILTIN_GROUPS: &str = include_str!("../../catalogue/call-property-groups.json");
 
 /// HubSpot's cap on unique-value properties per object.
 pub const MAX_UNIQUE_PROPERTIES: usize = 10;
@@ -95,15 +94,9 @@ pub struct GroupPatch {
     pub display_order: Option<i32>,
 }
 
-/// The built-in groups of call properties (parsed once).
+/// The built-in groups of call properties (parsed once), for the calls-only transfer format.
 pub fn builtin_groups() -> Vec<PropertyGroup> {
-    static GROUPS: std::sync::OnceLock<Vec<PropertyGroup>> = std::sync::OnceLock::new();
-    GROUPS
-        .get_or_init(|| {
-            serde_json::from_str(BUILTIN_GROUPS)
-                .expect("catalogue/call-property-groups.json is part of the build and must parse")
-        })
-        .clone()
+    ObjectType::CALLS.groups().to_vec()
 }
 
 /// Field types HubSpot allows for each property type.
@@ -224,56 +217,68 @@ pub(super) fn check_definition(
     check_options(definition.property_type, &definition.options)
 }
 
-/// Cached schemas per portal, rebuilt after any change of the portal's properties.
+/// Cached schemas per partition (a portal's properties of one type), rebuilt after any
+/// change of them.
 #[derive(Debug, Default)]
 pub struct SchemaCache {
-    /// Each portal's schema with the store's schema version it was read at.
-    portals: RwLock<HashMap<PortalId, (u64, Arc<PropertyCatalogue>)>>,
+    /// Each partition's schema with the store's schema version it was read at.
+    partitions: RwLock<HashMap<Partition, (u64, Arc<PropertyCatalogue>)>>,
 }
 
 impl SchemaCache {
     /// The cached schema, if it was read at `version`.
-    pub fn get(&self, portal: PortalId, version: u64) -> Option<Arc<PropertyCatalogue>> {
-        self.portals
+    pub fn get(&self, partition: Partition, version: u64) -> Option<Arc<PropertyCatalogue>> {
+        self.partitions
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&portal)
+            .get(&partition)
             .filter(|(cached, _)| *cached == version)
             .map(|(_, schema)| Arc::clone(schema))
     }
 
-    pub fn put(&self, portal: PortalId, version: u64, schema: Arc<PropertyCatalogue>) {
-        self.portals
+    pub fn put(&self, partition: Partition, version: u64, schema: Arc<PropertyCatalogue>) {
+        self.partitions
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(portal, (version, schema));
+            .insert(partition, (version, schema));
     }
 
-    pub fn forget(&self, portal: PortalId) {
-        self.portals
+    pub fn forget(&self, partition: Partition) {
+        self.partitions
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&portal);
+            .remove(&partition);
+    }
+
+    /// Forgets every cached schema of a portal (after a reset).
+    pub fn forget_portal(&self, portal: PortalId) {
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|partition, _| partition.portal != portal);
     }
 }
 
 impl RecordService {
     /// Every property record of the portal: built-in first, then its own.
-    fn property_records(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, CrmError> {
-        let mut records: Vec<PropertyRecord> = self
-            .builtin_schema()
+    fn property_records(&self, partition: Partition) -> Result<Vec<PropertyRecord>, CrmError> {
+        let mut records: Vec<PropertyRecord> = partition
+            .object_type
+            .catalogue()
             .iter()
             .map(|def| PropertyRecord::builtin(def.as_ref().clone()))
             .collect();
-        records.extend(self.store().custom_properties(portal)?);
+        records.extend(self.store().custom_properties(partition)?);
         Ok(records)
     }
 
-    /// The live properties of a portal's calls, built-in and custom.
-    pub(super) fn load_schema(&self, portal: PortalId) -> Result<PropertyCatalogue, CrmError> {
-        let custom = self.store().custom_properties(portal)?;
+    /// The live properties of a partition: its type's built-in ones and the portal's own.
+    pub(super) fn load_schema(&self, partition: Partition) -> Result<PropertyCatalogue, CrmError> {
+        let custom = self.store().custom_properties(partition)?;
         Ok(PropertyCatalogue::from_definitions(
-            self.builtin_schema()
+            partition
+                .object_type
+                .catalogue()
                 .iter()
                 .map(|def| def.as_ref().clone())
                 .chain(
@@ -287,11 +292,11 @@ impl RecordService {
 
     pub fn properties(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
     ) -> Result<Vec<PropertyRecord>, CrmError> {
         Ok(self
-            .property_records(portal)?
+            .property_records(partition)?
             .into_iter()
             .filter(|r| r.is_archived() == archived)
             .collect())
@@ -299,11 +304,11 @@ impl RecordService {
 
     pub fn property(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         archived: bool,
     ) -> Result<PropertyRecord, CrmError> {
-        self.properties(portal, archived)?
+        self.properties(partition, archived)?
             .into_iter()
             .find(|r| r.definition.name == name)
             .ok_or_else(|| CrmError::UnknownResource(format!("Unable to find property {name}")))
@@ -311,10 +316,10 @@ impl RecordService {
 
     pub fn create_property(
         &self,
-        portal: PortalId,
+        partition: Partition,
         draft: PropertyDraft,
     ) -> Result<PropertyRecord, CrmError> {
-        let mut created = self.create_properties(portal, vec![draft])?;
+        let mut created = self.create_properties(partition, vec![draft])?;
         created
             .pop()
             .ok_or_else(|| CrmError::invalid("No property was created"))
@@ -323,11 +328,11 @@ impl RecordService {
     /// Creates properties; all are checked before any is saved.
     pub fn create_properties(
         &self,
-        portal: PortalId,
+        partition: Partition,
         drafts: Vec<PropertyDraft>,
     ) -> Result<Vec<PropertyRecord>, CrmError> {
-        let existing = self.property_records(portal)?;
-        let groups = self.property_groups(portal, false)?;
+        let existing = self.property_records(partition)?;
+        let groups = self.property_groups(partition, false)?;
         let mut unique_count = existing
             .iter()
             .filter(|r| !r.is_archived() && r.definition.has_unique_value)
@@ -399,21 +404,21 @@ impl RecordService {
                 .any(|r| r.definition.name == record.definition.name && r.is_archived())
             {
                 self.store()
-                    .purge_property_values(portal, &record.definition.name)?;
+                    .purge_property_values(partition, &record.definition.name)?;
             }
-            self.store().save_property(portal, record)?;
+            self.store().save_property(partition, record)?;
         }
-        self.forget_schema(portal);
+        self.forget_schema(partition);
         Ok(records)
     }
 
     pub fn update_property(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         patch: PropertyPatch,
     ) -> Result<PropertyRecord, CrmError> {
-        let mut record = self.property(portal, name, false)?;
+        let mut record = self.property(partition, name, false)?;
         if record.definition.modification_metadata.read_only_definition {
             return Err(CrmError::invalid(format!(
                 "Property \"{name}\" is defined by HubSpot and its definition cannot be changed"
@@ -458,16 +463,16 @@ impl RecordService {
         if let Some(form_field) = patch.form_field {
             def.form_field = form_field;
         }
-        check_definition(&record.definition, &self.property_groups(portal, false)?)?;
+        check_definition(&record.definition, &self.property_groups(partition, false)?)?;
         record.updated_at = Some(now_millis());
-        self.store().save_property(portal, &record)?;
-        self.forget_schema(portal);
+        self.store().save_property(partition, &record)?;
+        self.forget_schema(partition);
         Ok(record)
     }
 
     /// Archives a custom property. HubSpot-defined properties cannot be archived.
-    pub fn archive_property(&self, portal: PortalId, name: &str) -> Result<(), CrmError> {
-        let mut record = self.property(portal, name, false)?;
+    pub fn archive_property(&self, partition: Partition, name: &str) -> Result<(), CrmError> {
+        let mut record = self.property(partition, name, false)?;
         if record.definition.hubspot_defined || !record.definition.modification_metadata.archivable
         {
             return Err(CrmError::invalid(format!(
@@ -477,26 +482,30 @@ impl RecordService {
         let now = now_millis();
         record.archived_at = Some(now);
         record.updated_at = Some(now);
-        self.store().save_property(portal, &record)?;
-        self.forget_schema(portal);
+        self.store().save_property(partition, &record)?;
+        self.forget_schema(partition);
         Ok(())
     }
 
     pub fn property_groups(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
     ) -> Result<Vec<PropertyGroup>, CrmError> {
-        let mut groups = builtin_groups();
-        groups.extend(self.store().custom_groups(portal)?);
+        let mut groups = partition.object_type.groups().to_vec();
+        groups.extend(self.store().custom_groups(partition)?);
         Ok(groups
             .into_iter()
             .filter(|g| g.archived == archived)
             .collect())
     }
 
-    pub fn property_group(&self, portal: PortalId, name: &str) -> Result<PropertyGroup, CrmError> {
-        self.property_groups(portal, false)?
+    pub fn property_group(
+        &self,
+        partition: Partition,
+        name: &str,
+    ) -> Result<PropertyGroup, CrmError> {
+        self.property_groups(partition, false)?
             .into_iter()
             .find(|g| g.name == name)
             .ok_or_else(|| {
@@ -506,7 +515,7 @@ impl RecordService {
 
     pub fn create_property_group(
         &self,
-        portal: PortalId,
+        partition: Partition,
         group: PropertyGroup,
     ) -> Result<PropertyGroup, CrmError> {
         check_name("property group", &group.name)?;
@@ -516,7 +525,7 @@ impl RecordService {
             ));
         }
         if self
-            .property_groups(portal, false)?
+            .property_groups(partition, false)?
             .iter()
             .any(|g| g.name == group.name)
         {
@@ -529,31 +538,31 @@ impl RecordService {
             archived: false,
             ..group
         };
-        self.store().save_group(portal, &group)?;
+        self.store().save_group(partition, &group)?;
         Ok(group)
     }
 
     pub fn update_property_group(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         patch: GroupPatch,
     ) -> Result<PropertyGroup, CrmError> {
-        let mut group = self.custom_group(portal, name)?;
+        let mut group = self.custom_group(partition, name)?;
         if let Some(label) = patch.label {
             group.label = label;
         }
         if let Some(order) = patch.display_order {
             group.display_order = order;
         }
-        self.store().save_group(portal, &group)?;
+        self.store().save_group(partition, &group)?;
         Ok(group)
     }
 
-    pub fn archive_property_group(&self, portal: PortalId, name: &str) -> Result<(), CrmError> {
-        let mut group = self.custom_group(portal, name)?;
+    pub fn archive_property_group(&self, partition: Partition, name: &str) -> Result<(), CrmError> {
+        let mut group = self.custom_group(partition, name)?;
         let members: Vec<String> = self
-            .properties(portal, false)?
+            .properties(partition, false)?
             .into_iter()
             .filter(|r| r.definition.group_name == name)
             .map(|r| r.definition.name)
@@ -565,19 +574,24 @@ impl RecordService {
             )));
         }
         group.archived = true;
-        self.store().save_group(portal, &group)?;
+        self.store().save_group(partition, &group)?;
         Ok(())
     }
 
     /// A group the portal created (built-in groups cannot change).
-    fn custom_group(&self, portal: PortalId, name: &str) -> Result<PropertyGroup, CrmError> {
-        if builtin_groups().iter().any(|g| g.name == name) {
+    fn custom_group(&self, partition: Partition, name: &str) -> Result<PropertyGroup, CrmError> {
+        if partition
+            .object_type
+            .groups()
+            .iter()
+            .any(|g| g.name == name)
+        {
             return Err(CrmError::invalid(format!(
                 "Property group \"{name}\" is defined by HubSpot and cannot be changed"
             )));
         }
         self.store()
-            .custom_groups(portal)?
+            .custom_groups(partition)?
             .into_iter()
             .find(|g| g.name == name && !g.archived)
             .ok_or_else(|| {

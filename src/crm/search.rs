@@ -44,7 +44,7 @@ impl Default for SearchLimits {
     }
 }
 
-/// The properties full-text `query` looks in, for calls.
+/// The properties full-text `query` looks in, for calls (each type declares its own).
 pub const QUERY_PROPERTIES: [&str; 2] = ["hs_call_title", "hs_body_preview"];
 
 /// A search request as the API decoded it, before any rule is applied.
@@ -152,6 +152,8 @@ pub struct SearchPlan {
     pub groups: Vec<Vec<Filter>>,
     /// Full-text query tokens: each must be a prefix of some token of a query property.
     pub query_tokens: Vec<String>,
+    /// The properties `query_tokens` look in: the searched type's (calls' by default).
+    pub query_properties: &'static [&'static str],
     pub sort: SortKey,
     pub offset: usize,
     pub limit: usize,
@@ -351,7 +353,8 @@ impl SearchPlan {
         if self.query_tokens.is_empty() {
             return true;
         }
-        let tokens: Vec<String> = QUERY_PROPERTIES
+        let tokens: Vec<String> = self
+            .query_properties
             .iter()
             .filter_map(|name| call.property(name))
             .flat_map(tokenize)
@@ -506,6 +509,7 @@ impl SearchPlan {
         Ok(Self {
             groups,
             query_tokens: tokenize_query(&query),
+            query_properties: &QUERY_PROPERTIES,
             sort,
             offset,
             limit,

@@ -13,8 +13,9 @@
 use std::collections::HashMap;
 
 use super::error::StoreError;
+use super::objects::Partition;
 use super::properties::{PropertyCatalogue, PropertyType};
-use super::record::{PortalId, Record, RecordId};
+use super::record::{Record, RecordId};
 use super::search::{Condition, Filter, FilterTarget, Operand, SearchHits, SearchPlan, SortKey};
 use super::store::RecordStore;
 use super::time::EpochMillis;
@@ -39,7 +40,7 @@ fn instant_filter(name: &str, condition: fn(Operand) -> Condition, at: EpochMill
 pub fn search_as_of(
     store: &dyn RecordStore,
     schema: &PropertyCatalogue,
-    portal: PortalId,
+    partition: Partition,
     plan: &SearchPlan,
     cutoff: EpochMillis,
 ) -> Result<SearchHits, StoreError> {
@@ -58,17 +59,17 @@ pub fn search_as_of(
     }
     stable.offset = 0;
     stable.limit = plan.offset.saturating_add(plan.limit);
-    let stable_hits = store.search(portal, &stable)?;
+    let stable_hits = store.search(partition, &stable)?;
 
     let recent = as_of_cutoff(
         store,
         schema,
-        portal,
-        recently_changed(store, portal, cutoff)?,
+        partition,
+        recently_changed(store, partition, cutoff)?,
         cutoff,
     )?;
     let ids: Vec<RecordId> = recent.iter().map(|call| call.id).collect();
-    let associations = store.associations(portal, &ids)?;
+    let associations = store.associations(partition, &ids)?;
     let mut everything = plan.clone();
     everything.offset = 0;
     everything.limit = usize::MAX;
@@ -91,23 +92,32 @@ pub fn search_as_of(
 /// ones archived since.
 fn recently_changed(
     store: &dyn RecordStore,
-    portal: PortalId,
+    partition: Partition,
     cutoff: EpochMillis,
 ) -> Result<Vec<Record>, StoreError> {
     let modified = SearchPlan {
         groups: vec![vec![
-            instant_filter("hs_createdate", Condition::Lte, cutoff),
-            instant_filter("hs_lastmodifieddate", Condition::Gt, cutoff),
+            instant_filter(
+                partition.object_type.created_property,
+                Condition::Lte,
+                cutoff,
+            ),
+            instant_filter(
+                partition.object_type.modified_property,
+                Condition::Gt,
+                cutoff,
+            ),
         ]],
         query_tokens: Vec::new(),
+        query_properties: partition.object_type.query_properties,
         sort: SortKey::Created,
         offset: 0,
         limit: MAX_RECENT,
     };
-    let mut calls = store.search(portal, &modified)?.calls;
+    let mut calls = store.search(partition, &modified)?.calls;
     let mut from_id = 0;
     loop {
-        let page = store.list_records(portal, true, from_id, ARCHIVE_PAGE)?;
+        let page = store.list_records(partition, true, from_id, ARCHIVE_PAGE)?;
         let Some(last) = page.last() else { break };
         from_id = last.id.saturating_add(1);
         let full = page.len() == ARCHIVE_PAGE;
@@ -128,7 +138,7 @@ fn recently_changed(
 fn as_of_cutoff(
     store: &dyn RecordStore,
     schema: &PropertyCatalogue,
-    portal: PortalId,
+    partition: Partition,
     mut calls: Vec<Record>,
     cutoff: EpochMillis,
 ) -> Result<Vec<Record>, StoreError> {
@@ -139,7 +149,7 @@ fn as_of_cutoff(
     let names: Vec<String> = schema.iter().map(|def| def.name.clone()).collect();
     // call -> property -> value at the cutoff; history comes newest first per property.
     let mut then: HashMap<RecordId, HashMap<String, Option<String>>> = HashMap::new();
-    for (id, name, entry) in store.history(portal, &ids, &names)? {
+    for (id, name, entry) in store.history(partition, &ids, &names)? {
         let slot = then.entry(id).or_default().entry(name).or_insert(None);
         if slot.is_none() && entry.timestamp <= cutoff {
             *slot = Some(entry.value);

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use super::association_service::parse_record_id;
 use super::associations::{AssociatedKind, Association, AssociationCategory};
-use super::body_preview::BodyPreview;
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
-use super::properties::{PropertyCatalogue, PropertyProblem};
-use super::record::{PortalId, Record, RecordId, WriteSource, CALL_OBJECT_TYPE_ID};
+use super::objects::ObjectType;
+use super::objects::Partition;
+use super::properties::PropertyCatalogue;
+use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::SchemaCache;
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::store::{NewRecord, RecordStore};
@@ -22,8 +23,6 @@ use super::time::{format_datetime, now_millis, EpochMillis};
 pub const MAX_BATCH_INPUTS: usize = 100;
 /// The batch size limit when property history is requested.
 pub const MAX_HISTORY_BATCH_INPUTS: usize = 50;
-/// The property that must be set on every new call.
-pub const REQUIRED_ON_CREATE: &str = "hs_timestamp";
 /// The property that identifies a call when no `idProperty` is given.
 pub const OBJECT_ID_PROPERTY: &str = "hs_object_id";
 
@@ -141,21 +140,15 @@ pub type HistoryByRecord = HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>
 
 pub struct RecordService {
     store: Arc<dyn RecordStore>,
-    builtin: Arc<PropertyCatalogue>,
     schemas: SchemaCache,
     search_limits: SearchLimits,
 }
 
 impl RecordService {
-    /// A service over `store`, with `builtin` as every portal's built-in properties.
-    pub fn new(
-        store: Arc<dyn RecordStore>,
-        builtin: PropertyCatalogue,
-        search_limits: SearchLimits,
-    ) -> Self {
+    /// A service over `store`; each type's built-in properties come from the registry.
+    pub fn new(store: Arc<dyn RecordStore>, search_limits: SearchLimits) -> Self {
         Self {
             store,
-            builtin: Arc::new(builtin),
             schemas: SchemaCache::default(),
             search_limits,
         }
@@ -185,26 +178,27 @@ impl RecordService {
         self.store.as_ref()
     }
 
+    /// The built-in call properties, for the calls-only transfer format.
     pub(super) fn builtin_schema(&self) -> &PropertyCatalogue {
-        &self.builtin
+        ObjectType::CALLS.catalogue()
     }
 
-    pub(super) fn forget_schema(&self, portal: PortalId) {
-        self.schemas.forget(portal);
+    pub(super) fn forget_schema(&self, partition: Partition) {
+        self.schemas.forget(partition);
     }
 
     /// The property definitions a portal's calls are validated against (built-in and the
     /// portal's own), cached until the portal changes a property (here, or on another
     /// server sharing the store: the store's schema version tells).
-    pub fn schema(&self, portal: PortalId) -> Result<Arc<PropertyCatalogue>, CrmError> {
+    pub fn schema(&self, partition: Partition) -> Result<Arc<PropertyCatalogue>, CrmError> {
         // The version is read before the schema, so a change in between makes the cached
         // copy look stale (a reload), never fresh.
-        let version = self.store.schema_version(portal)?;
-        if let Some(schema) = self.schemas.get(portal, version) {
+        let version = self.store.schema_version(partition)?;
+        if let Some(schema) = self.schemas.get(partition, version) {
             return Ok(schema);
         }
-        let schema = Arc::new(self.load_schema(portal)?);
-        self.schemas.put(portal, version, Arc::clone(&schema));
+        let schema = Arc::new(self.load_schema(partition)?);
+        self.schemas.put(partition, version, Arc::clone(&schema));
         Ok(schema)
     }
 
@@ -212,11 +206,11 @@ impl RecordService {
 
     pub fn create(
         &self,
-        portal: PortalId,
+        partition: Partition,
         source: &WriteSource,
         request: &CreateRequest,
     ) -> Result<Record, CrmError> {
-        let mut outcome = self.create_batch(portal, source, std::slice::from_ref(request))?;
+        let mut outcome = self.create_batch(partition, source, std::slice::from_ref(request))?;
         match outcome.failures.pop() {
             Some(BatchFailure::Rejected { error, .. }) => Err(error),
             _ => outcome
@@ -230,18 +224,19 @@ impl RecordService {
     /// input carries an `objectWriteTraceId`; then they are reported one by one.
     pub fn create_batch(
         &self,
-        portal: PortalId,
+        partition: Partition,
         source: &WriteSource,
         requests: &[CreateRequest],
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
-        let schema = self.schema(portal)?;
+        let schema = self.schema(partition)?;
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut valid = Vec::new();
         let mut failures = Vec::new();
         for request in requests {
-            let checked = validate_values(&schema, &request.properties, true)
-                .and_then(|values| Ok((values, validate_associations(&request.associations)?)));
+            let checked =
+                validate_values(&schema, &request.properties, Some(partition.object_type))
+                    .and_then(|values| Ok((values, validate_associations(&request.associations)?)));
             match checked {
                 Ok(ok) => valid.push(ok),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
@@ -256,9 +251,19 @@ impl RecordService {
         let new_calls: Vec<NewRecord> = ids
             .into_iter()
             .zip(valid)
-            .map(|(id, (values, targets))| new_call(&schema, id, &values, targets, source, now))
+            .map(|(id, (values, targets))| {
+                new_call(
+                    partition.object_type,
+                    &schema,
+                    id,
+                    &values,
+                    targets,
+                    source,
+                    now,
+                )
+            })
             .collect();
-        self.store.insert_records(portal, &schema, &new_calls)?;
+        self.store.insert_records(partition, &schema, &new_calls)?;
         Ok(BatchOutcome {
             calls: new_calls.into_iter().map(|n| n.call).collect(),
             failures,
@@ -267,41 +272,41 @@ impl RecordService {
 
     pub fn update(
         &self,
-        portal: PortalId,
+        partition: Partition,
         source: &WriteSource,
         locator: Locator<'_>,
         properties: &PropertyValues,
     ) -> Result<Record, CrmError> {
-        let schema = self.schema(portal)?;
-        let values = validate_values(&schema, properties, false)?;
+        let schema = self.schema(partition)?;
+        let values = validate_values(&schema, properties, None)?;
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
-        let id = self.resolve(portal, locator)?.ok_or_else(not_found)?;
+        let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
         let now = now_millis();
-        let mut updated = self
-            .store
-            .update_records(portal, &schema, &[id], &mut |_, call| {
-                apply_values(&schema, call, &values, source, now)
-            })?;
+        let mut updated =
+            self.store
+                .update_records(partition, &schema, &[id], &mut |_, call| {
+                    apply_values(partition.object_type, &schema, call, &values, source, now)
+                })?;
         updated.pop().flatten().ok_or_else(not_found)
     }
 
     /// Updates calls in one transaction; unknown ids are reported, the rest applied.
     pub fn update_batch(
         &self,
-        portal: PortalId,
+        partition: Partition,
         source: &WriteSource,
         requests: &[UpdateRequest],
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
-        let schema = self.schema(portal)?;
+        let schema = self.schema(partition)?;
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut failures = Vec::new();
         let mut accepted = Vec::new();
         for request in requests {
-            match validate_values(&schema, &request.properties, false) {
+            match validate_values(&schema, &request.properties, None) {
                 Ok(values) => accepted.push((request, values)),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
                     trace_id: request.object_write_trace_id.clone(),
@@ -318,7 +323,7 @@ impl RecordService {
                 value: &request.id,
                 id_property: request.id_property.as_deref(),
             };
-            match self.resolve(portal, locator)? {
+            match self.resolve(partition, locator)? {
                 Some(id) => targets.push((id, request, values)),
                 None => {
                     missing.push(request.id.clone());
@@ -330,8 +335,15 @@ impl RecordService {
         let now = now_millis();
         let updated = self
             .store
-            .update_records(portal, &schema, &ids, &mut |at, call| {
-                apply_values(&schema, call, &targets[at].2, source, now)
+            .update_records(partition, &schema, &ids, &mut |at, call| {
+                apply_values(
+                    partition.object_type,
+                    &schema,
+                    call,
+                    &targets[at].2,
+                    source,
+                    now,
+                )
             })?;
         let mut calls = Vec::new();
         for (state, (_, request, _)) in updated.into_iter().zip(&targets) {
@@ -356,13 +368,13 @@ impl RecordService {
     /// in one transaction. A created call gets that value as its property.
     pub fn upsert_batch(
         &self,
-        portal: PortalId,
+        partition: Partition,
         source: &WriteSource,
         requests: &[UpsertRequest],
     ) -> Result<UpsertOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
-        let schema = self.schema(portal)?;
+        let schema = self.schema(partition)?;
         for request in requests {
             let name = request.id_property.as_deref().ok_or_else(|| {
                 CrmError::invalid(format!(
@@ -370,9 +382,13 @@ impl RecordService {
                     request.id
                 ))
             })?;
-            if name == OBJECT_ID_PROPERTY || !schema.get(name).is_some_and(|d| d.has_unique_value) {
+            let unique = schema
+                .get(name)
+                .is_some_and(|d| partition.object_type.is_unique(d));
+            if name == OBJECT_ID_PROPERTY || !unique {
                 return Err(CrmError::invalid(format!(
-                    "Unable to perform update/upsert by non-unique {CALL_OBJECT_TYPE_ID} property {name}"
+                    "Unable to perform update/upsert by non-unique {} property {name}",
+                    partition.object_type.type_id
                 )));
             }
         }
@@ -385,17 +401,17 @@ impl RecordService {
             let name = request.id_property.as_deref().unwrap_or(OBJECT_ID_PROPERTY);
             let existing = self
                 .store
-                .find_by_value(portal, name, &request.id)?
+                .find_by_value(partition, name, &request.id)?
                 .into_iter()
                 .next();
             let checked = match existing {
-                Some(id) => validate_values(&schema, &request.properties, false)
+                Some(id) => validate_values(&schema, &request.properties, None)
                     .map(|values| updates.push((at, id, values))),
                 None => {
                     let mut properties = request.properties.clone();
                     properties.retain(|(n, _)| n != name);
                     properties.push((name.to_owned(), request.id.clone()));
-                    validate_values(&schema, &properties, true)
+                    validate_values(&schema, &properties, Some(partition.object_type))
                         .map(|values| creates.push((at, values)))
                 }
             };
@@ -414,15 +430,34 @@ impl RecordService {
         let new_calls: Vec<NewRecord> = ids
             .iter()
             .zip(&creates)
-            .map(|(id, (_, values))| new_call(&schema, *id, values, Vec::new(), source, now))
+            .map(|(id, (_, values))| {
+                new_call(
+                    partition.object_type,
+                    &schema,
+                    *id,
+                    values,
+                    Vec::new(),
+                    source,
+                    now,
+                )
+            })
             .collect();
         let update_ids: Vec<RecordId> = updates.iter().map(|(_, id, _)| *id).collect();
         let updated = self.store.write_records(
-            portal,
+            partition,
             &schema,
             &new_calls,
             &update_ids,
-            &mut |at, call| apply_values(&schema, call, &updates[at].2, source, now),
+            &mut |at, call| {
+                apply_values(
+                    partition.object_type,
+                    &schema,
+                    call,
+                    &updates[at].2,
+                    source,
+                    now,
+                )
+            },
         )?;
         let mut by_position: BTreeMap<usize, (Record, bool)> = BTreeMap::new();
         for ((at, _), new) in creates.iter().zip(new_calls) {
@@ -450,35 +485,35 @@ impl RecordService {
     }
 
     /// Archives one call. Unknown and already archived ids are not an error (HubSpot: 204).
-    pub fn archive(&self, portal: PortalId, id: &str) -> Result<(), CrmError> {
+    pub fn archive(&self, partition: Partition, id: &str) -> Result<(), CrmError> {
         if let Ok(id) = id.parse::<RecordId>() {
-            self.store.archive_records(portal, &[id], now_millis())?;
+            self.store.archive_records(partition, &[id], now_millis())?;
         }
         Ok(())
     }
 
-    pub fn archive_batch(&self, portal: PortalId, ids: &[String]) -> Result<(), CrmError> {
+    pub fn archive_batch(&self, partition: Partition, ids: &[String]) -> Result<(), CrmError> {
         check_batch_size(ids.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(ids.iter().map(String::as_str))?;
         let ids: Vec<RecordId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
-        self.store.archive_records(portal, &ids, now_millis())?;
+        self.store.archive_records(partition, &ids, now_millis())?;
         Ok(())
     }
 
     /// Deletes a call for good, archived or not, with its history and associations.
-    pub fn gdpr_delete(&self, portal: PortalId, locator: Locator<'_>) -> Result<(), CrmError> {
+    pub fn gdpr_delete(&self, partition: Partition, locator: Locator<'_>) -> Result<(), CrmError> {
         let id = match locator.id_property {
             Some(name) if name != OBJECT_ID_PROPERTY => {
-                self.check_unique_property(portal, name)?;
+                self.check_unique_property(partition, name)?;
                 self.store
-                    .find_by_value(portal, name, locator.value)?
+                    .find_by_value(partition, name, locator.value)?
                     .into_iter()
                     .next()
             }
             _ => locator.value.parse::<RecordId>().ok(),
         };
         if let Some(id) = id {
-            self.store.purge_records(portal, &[id])?;
+            self.store.purge_records(partition, &[id])?;
         }
         Ok(())
     }
@@ -487,16 +522,16 @@ impl RecordService {
 
     pub fn get(
         &self,
-        portal: PortalId,
+        partition: Partition,
         locator: Locator<'_>,
         filter: ArchiveFilter,
     ) -> Result<Record, CrmError> {
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
-        let id = self.resolve(portal, locator)?.ok_or_else(not_found)?;
+        let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
         self.store
-            .get_records(portal, &[id])?
+            .get_records(partition, &[id])?
             .into_iter()
             .find(|call| filter.admits(call))
             .ok_or_else(not_found)
@@ -506,7 +541,7 @@ impl RecordService {
     /// state) come back in `NotFound`.
     pub fn read_batch(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[String],
         id_property: Option<&str>,
         filter: ArchiveFilter,
@@ -530,12 +565,12 @@ impl RecordService {
                 value: id,
                 id_property,
             };
-            resolved.push(self.resolve(portal, locator)?);
+            resolved.push(self.resolve(partition, locator)?);
         }
         let wanted: Vec<RecordId> = resolved.iter().flatten().copied().collect();
         let found: HashMap<RecordId, Record> = self
             .store
-            .get_records(portal, &wanted)?
+            .get_records(partition, &wanted)?
             .into_iter()
             .filter(|call| filter.admits(call))
             .map(|call| (call.id, call))
@@ -559,14 +594,17 @@ impl RecordService {
 
     pub fn list(
         &self,
-        portal: PortalId,
+        partition: Partition,
         filter: ArchiveFilter,
         after: RecordId,
         limit: usize,
     ) -> Result<RecordPage, CrmError> {
-        let mut calls =
-            self.store
-                .list_records(portal, filter == ArchiveFilter::Archived, after, limit + 1)?;
+        let mut calls = self.store.list_records(
+            partition,
+            filter == ArchiveFilter::Archived,
+            after,
+            limit + 1,
+        )?;
         let next_after = if calls.len() > limit {
             calls.pop().map(|call| call.id)
         } else {
@@ -575,31 +613,36 @@ impl RecordService {
         Ok(RecordPage { calls, next_after })
     }
 
-    pub fn search(&self, portal: PortalId, request: SearchRequest) -> Result<SearchHits, CrmError> {
-        let schema = self.schema(portal)?;
-        let plan = SearchPlan::build(&schema, request, &self.search_limits)?;
+    pub fn search(
+        &self,
+        partition: Partition,
+        request: SearchRequest,
+    ) -> Result<SearchHits, CrmError> {
+        let schema = self.schema(partition)?;
+        let mut plan = SearchPlan::build(&schema, request, &self.search_limits)?;
+        plan.query_properties = partition.object_type.query_properties;
         if self.search_limits.index_lag_ms > 0 {
             let lag = i64::try_from(self.search_limits.index_lag_ms).unwrap_or(i64::MAX);
             let cutoff = super::time::now_millis().saturating_sub(lag);
             return Ok(super::search_lag::search_as_of(
                 self.store.as_ref(),
                 &schema,
-                portal,
+                partition,
                 &plan,
                 cutoff,
             )?);
         }
-        Ok(self.store.search(portal, &plan)?)
+        Ok(self.store.search(partition, &plan)?)
     }
 
     /// History of the named properties (unknown names are skipped, as HubSpot does).
     pub fn history(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         names: &[String],
     ) -> Result<HistoryByRecord, CrmError> {
-        let schema = self.schema(portal)?;
+        let schema = self.schema(partition)?;
         let names: Vec<String> = names
             .iter()
             .filter(|name| schema.contains(name))
@@ -609,7 +652,7 @@ impl RecordService {
         if names.is_empty() || ids.is_empty() {
             return Ok(by_call);
         }
-        for (id, name, entry) in self.store.history(portal, ids, &names)? {
+        for (id, name, entry) in self.store.history(partition, ids, &names)? {
             by_call
                 .entry(id)
                 .or_default()
@@ -622,14 +665,14 @@ impl RecordService {
 
     pub fn associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<HashMap<RecordId, Vec<Association>>, CrmError> {
         let mut by_call: HashMap<RecordId, Vec<Association>> = HashMap::new();
         if ids.is_empty() {
             return Ok(by_call);
         }
-        for association in self.store.associations(portal, ids)? {
+        for association in self.store.associations(partition, ids)? {
             by_call
                 .entry(association.call_id)
                 .or_default()
@@ -641,7 +684,7 @@ impl RecordService {
     /// Removes everything of a portal (admin API).
     pub fn reset_portal(&self, portal: PortalId) -> Result<(), CrmError> {
         self.store.reset_portal(portal)?;
-        self.forget_schema(portal);
+        self.schemas.forget_portal(portal);
         Ok(())
     }
 
@@ -655,15 +698,15 @@ impl RecordService {
     /// Resolves a locator to a call id; `None` when nothing can match.
     fn resolve(
         &self,
-        portal: PortalId,
+        partition: Partition,
         locator: Locator<'_>,
     ) -> Result<Option<RecordId>, CrmError> {
         match locator.id_property {
             Some(name) if name != OBJECT_ID_PROPERTY => {
-                self.check_unique_property(portal, name)?;
+                self.check_unique_property(partition, name)?;
                 Ok(self
                     .store
-                    .find_by_value(portal, name, locator.value)?
+                    .find_by_value(partition, name, locator.value)?
                     .into_iter()
                     .next())
             }
@@ -671,9 +714,9 @@ impl RecordService {
         }
     }
 
-    fn check_unique_property(&self, portal: PortalId, name: &str) -> Result<(), CrmError> {
-        match self.schema(portal)?.get(name) {
-            Some(def) if def.has_unique_value => Ok(()),
+    fn check_unique_property(&self, partition: Partition, name: &str) -> Result<(), CrmError> {
+        match self.schema(partition)?.get(name) {
+            Some(def) if partition.object_type.is_unique(def) => Ok(()),
             Some(_) => Err(CrmError::invalid(format!(
                 "Property \"{name}\" is not a unique identifier property, so it cannot be used as idProperty"
             ))),
@@ -720,11 +763,12 @@ fn all_traced<'a>(mut trace_ids: impl ExactSizeIterator<Item = &'a Option<String
     trace_ids.len() > 0 && trace_ids.all(|t| t.as_deref().is_some_and(|t| !t.is_empty()))
 }
 
-/// Checks every value against its definition, collecting all problems like HubSpot does.
+/// Checks every value against its definition, collecting all problems like HubSpot does;
+/// for a create of `creating`, also that its type's required properties are set.
 fn validate_values(
     schema: &PropertyCatalogue,
     properties: &PropertyValues,
-    creating: bool,
+    creating: Option<ObjectType>,
 ) -> Result<Vec<ValidValue>, CrmError> {
     let mut problems = Vec::new();
     let mut values = Vec::with_capacity(properties.len());
@@ -742,19 +786,28 @@ fn validate_values(
             Err(problem) => problems.push(problem),
         }
     }
-    if creating
-        && !values
+    if !problems.is_empty() {
+        return Err(CrmError::InvalidProperties(problems));
+    }
+    if let Some(object_type) = creating {
+        let missing: Vec<String> = object_type
+            .required_on_create
             .iter()
-            .any(|v| v.name == REQUIRED_ON_CREATE && v.value.is_some())
-        && !problems.iter().any(|p| p.name == REQUIRED_ON_CREATE)
-    {
-        problems.push(PropertyProblem::required(REQUIRED_ON_CREATE));
+            .filter(|name| !values.iter().any(|v| v.name == **name && v.value.is_some()))
+            .map(|name| (*name).to_owned())
+            .collect();
+        if !missing.is_empty() {
+            // HubSpot's words, two spaces and all (`../shared/hubspot-behavior-objects.md` §2.1).
+            return Err(CrmError::Invalid {
+                message: format!(
+                    "Error creating {}.  Some required properties were not set.",
+                    object_type.internal_name
+                ),
+                context: vec![("properties".to_owned(), missing)],
+            });
+        }
     }
-    if problems.is_empty() {
-        Ok(values)
-    } else {
-        Err(CrmError::InvalidProperties(problems))
-    }
+    Ok(values)
 }
 
 type AssociationTarget = (AssociatedKind, u64, u32, AssociationCategory);
@@ -843,6 +896,7 @@ fn set_property(
 
 /// A new call with its first history and its associations.
 fn new_call(
+    object_type: ObjectType,
     schema: &PropertyCatalogue,
     id: RecordId,
     values: &[ValidValue],
@@ -857,8 +911,15 @@ fn new_call(
         updated_at: now,
         archived_at: None,
     };
-    let mut changes = identity_changes(schema, &mut call, source, now);
-    changes.extend(apply_values(schema, &mut call, values, source, now));
+    let mut changes = identity_changes(object_type, schema, &mut call, source, now);
+    changes.extend(apply_values(
+        object_type,
+        schema,
+        &mut call,
+        values,
+        source,
+        now,
+    ));
     let associations = targets
         .into_iter()
         .map(|(kind, to_id, type_id, category)| Association {
@@ -878,6 +939,7 @@ fn new_call(
 
 /// The properties every new call gets from hubcalls itself.
 fn identity_changes(
+    object_type: ObjectType,
     schema: &PropertyCatalogue,
     call: &mut Record,
     source: &WriteSource,
@@ -887,10 +949,10 @@ fn identity_changes(
     let created = format_datetime(now);
     let identity = [
         ("hs_object_id", call.id.to_string()),
-        ("hs_createdate", created),
+        (object_type.created_property, created),
         (
             "hs_obj_coords",
-            format!("{CALL_OBJECT_TYPE_ID}-{}", call.id),
+            format!("{}-{}", object_type.type_id, call.id),
         ),
         ("hs_object_source", source.source_type.clone()),
         ("hs_object_source_label", source.source_type.clone()),
@@ -910,6 +972,7 @@ fn identity_changes(
 
 /// Applies validated values to a call, then recomputes what derives from them.
 fn apply_values(
+    object_type: ObjectType,
     schema: &PropertyCatalogue,
     call: &mut Record,
     values: &[ValidValue],
@@ -936,35 +999,8 @@ fn apply_values(
     }
     let calculated = WriteSource::calculated();
     let touched = |name: &str| changes.iter().any(|c| c.name == name);
-    let mut derived = Vec::new();
-    if touched("hs_call_body") {
-        let preview = call.property("hs_call_body").map(BodyPreview::of);
-        derived.push((
-            "hs_body_preview",
-            preview
-                .as_ref()
-                .map(|p| p.text.clone())
-                .filter(|t| !t.is_empty()),
-        ));
-        derived.push((
-            "hs_body_preview_html",
-            preview.as_ref().map(|p| p.html.clone()),
-        ));
-        derived.push((
-            "hs_body_preview_is_truncated",
-            preview.as_ref().map(|p| p.truncated.to_string()),
-        ));
-    }
-    if touched("hubspot_owner_id") {
-        let owner = call.property("hubspot_owner_id").map(str::to_owned);
-        derived.push(("hs_all_owner_ids", owner.clone()));
-        derived.push(("hs_user_ids_of_all_owners", owner.clone()));
-        derived.push((
-            "hubspot_owner_assigneddate",
-            owner.map(|_| format_datetime(now)),
-        ));
-    }
-    derived.push(("hs_lastmodifieddate", Some(format_datetime(now))));
+    let mut derived = super::derived::derived_values(object_type, call, &touched, now);
+    derived.push((object_type.modified_property, Some(format_datetime(now))));
     for (name, value) in derived {
         if schema.contains(name) {
             set_property(call, name, value, &calculated, now, &mut changes);
@@ -1003,13 +1039,35 @@ mod tests {
     }
 
     #[test]
-    fn missing_timestamp_is_reported_with_other_problems() {
-        let schema = PropertyCatalogue::builtin();
+    fn invalid_values_are_reported_before_missing_required_ones() {
+        let schema = ObjectType::CALLS.catalogue();
         let values = vec![("nope".to_owned(), "x".to_owned())];
-        match validate_values(&schema, &values, true).unwrap_err() {
+        match validate_values(schema, &values, Some(ObjectType::CALLS)).unwrap_err() {
             CrmError::InvalidProperties(problems) => {
                 let codes: Vec<_> = problems.iter().map(|p| p.code).collect();
-                assert_eq!(codes, vec!["PROPERTY_DOESNT_EXIST", "REQUIRED_PROPERTY"]);
+                assert_eq!(codes, vec!["PROPERTY_DOESNT_EXIST"]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_required_properties_are_named_in_hubspot_words() {
+        let schema = ObjectType::EMAILS.catalogue();
+        let values = vec![("hs_email_subject".to_owned(), "Hi".to_owned())];
+        match validate_values(schema, &values, Some(ObjectType::EMAILS)).unwrap_err() {
+            CrmError::Invalid { message, context } => {
+                assert_eq!(
+                    message,
+                    "Error creating EMAIL.  Some required properties were not set."
+                );
+                assert_eq!(
+                    context,
+                    vec![(
+                        "properties".to_owned(),
+                        vec!["hs_timestamp".to_owned(), "hs_email_direction".to_owned()]
+                    )]
+                );
             }
             other => panic!("unexpected {other:?}"),
         }

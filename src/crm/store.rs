@@ -7,6 +7,7 @@
 use super::associations::{AssociatedKind, Association};
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
+use super::objects::Partition;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId};
 use super::schema::{PropertyGroup, PropertyRecord};
@@ -48,7 +49,7 @@ pub trait RecordStore: Send + Sync {
     /// writing nothing, when a unique-value property would repeat another call's value.
     fn write_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         inserts: &[NewRecord],
         update_ids: &[RecordId],
@@ -58,33 +59,37 @@ pub trait RecordStore: Send + Sync {
     /// Inserts calls in one transaction (see [`RecordStore::write_records`]).
     fn insert_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         calls: &[NewRecord],
     ) -> Result<(), StoreError> {
-        self.write_records(portal, schema, calls, &[], &mut |_, _| Vec::new())
+        self.write_records(partition, schema, calls, &[], &mut |_, _| Vec::new())
             .map(|_| ())
     }
 
     /// Updates calls in one transaction (see [`RecordStore::write_records`]).
     fn update_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         ids: &[RecordId],
         apply: &mut RecordMutation<'_>,
     ) -> Result<Vec<Option<Record>>, StoreError> {
-        self.write_records(portal, schema, &[], ids, apply)
+        self.write_records(partition, schema, &[], ids, apply)
     }
 
     /// The calls of `ids` that exist in the portal, archived or not, in any order.
-    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError>;
+    fn get_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Record>, StoreError>;
 
     /// Up to `limit` calls with id >= `from_id` in ascending id order, either only live or
     /// only archived ones.
     fn list_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
         from_id: RecordId,
         limit: usize,
@@ -93,13 +98,13 @@ pub trait RecordStore: Send + Sync {
     /// Moves the live calls of `ids` to the recycle bin; unknown ids are ignored.
     fn archive_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError>;
 
     /// Removes calls for good, with their history and associations (GDPR delete).
-    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError>;
+    fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError>;
 
     /// Removes everything of a portal: calls, history, associations, custom properties and
     /// groups (the admin reset, so a test suite can start from nothing).
@@ -108,7 +113,7 @@ pub trait RecordStore: Send + Sync {
     /// History of the named properties of the calls, newest first per property.
     fn history(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         names: &[String],
     ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError>;
@@ -116,7 +121,7 @@ pub trait RecordStore: Send + Sync {
     /// Every association of the calls.
     fn associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError>;
 
@@ -124,7 +129,7 @@ pub trait RecordStore: Send + Sync {
     /// by value, text without regard to case (for `idProperty` lookups).
     fn find_by_value(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError>;
@@ -139,23 +144,23 @@ pub trait RecordStore: Send + Sync {
     /// are above every restored id.
     fn restore_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         calls: &[RestoredRecord],
     ) -> Result<(), StoreError>;
 
     /// Runs a search plan over the portal's live calls. Must return exactly what
     /// [`SearchPlan::evaluate`] returns on the same calls.
-    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
 
     /// Removes every value of a property from the portal's calls (when a property is
     /// defined anew under an archived name).
-    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError>;
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError>;
 
     /// Replaces all associations between a call and one record, in one transaction.
     fn replace_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -165,7 +170,7 @@ pub trait RecordStore: Send + Sync {
     /// Adds associations of live calls (existing ones are kept as they are).
     fn add_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         associations: &[Association],
     ) -> Result<(), StoreError>;
 
@@ -173,7 +178,7 @@ pub trait RecordStore: Send + Sync {
     /// of the given type ids.
     fn remove_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -183,28 +188,32 @@ pub trait RecordStore: Send + Sync {
     /// Associations of live calls with the given records (the other direction).
     fn associations_to(
         &self,
-        portal: PortalId,
+        partition: Partition,
         kind: AssociatedKind,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError>;
 
     /// The portal's own property definitions, archived ones included.
-    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError>;
+    fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError>;
 
     /// Creates or replaces one of the portal's property definitions.
-    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError>;
+    fn save_property(
+        &self,
+        partition: Partition,
+        property: &PropertyRecord,
+    ) -> Result<(), StoreError>;
 
     /// The portal's own property groups, archived ones included.
-    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError>;
+    fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError>;
 
     /// Creates or replaces one of the portal's property groups.
-    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError>;
+    fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError>;
 
     /// A number that changes whenever the portal's properties or groups change, whichever
     /// process changed them: the rules cache a portal's schema while it stays the same.
     /// A store only this process writes may keep the default, since the rules forget
     /// their cached copy on their own changes.
-    fn schema_version(&self, _portal: PortalId) -> Result<u64, StoreError> {
+    fn schema_version(&self, _partition: Partition) -> Result<u64, StoreError> {
         Ok(0)
     }
 

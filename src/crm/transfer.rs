@@ -34,6 +34,7 @@ use serde_json::Value;
 use super::associations::{AssociatedKind, Association, AssociationCategory};
 use super::error::{CrmError, StoreError};
 use super::history::{HistoryEntry, PropertyChange};
+use super::objects::{ObjectType, Partition};
 use super::properties::{
     normalize_value, ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption,
     PropertyType,
@@ -313,19 +314,19 @@ pub(super) fn all_property_names(
 /// Reads up to [`CHUNK`] calls with id >= `from` (live or archived ones), whole.
 fn read_chunk(
     store: &dyn RecordStore,
-    portal: PortalId,
+    partition: Partition,
     names: &[String],
     archived: bool,
     from: RecordId,
 ) -> Result<Vec<RestoredRecord>, StoreError> {
-    let calls = store.list_records(portal, archived, from, CHUNK)?;
+    let calls = store.list_records(partition, archived, from, CHUNK)?;
     if calls.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<RecordId> = calls.iter().map(|c| c.id).collect();
     // The store answers newest first per property; a restore wants oldest first.
     let mut history: HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>> = HashMap::new();
-    for (id, name, entry) in store.history(portal, &ids, names)? {
+    for (id, name, entry) in store.history(partition, &ids, names)? {
         history
             .entry(id)
             .or_default()
@@ -334,7 +335,7 @@ fn read_chunk(
             .push(entry);
     }
     let mut associations: HashMap<RecordId, Vec<Association>> = HashMap::new();
-    for association in store.associations(portal, &ids)? {
+    for association in store.associations(partition, &ids)? {
         associations
             .entry(association.call_id)
             .or_default()
@@ -369,14 +370,14 @@ fn read_chunk(
 /// Walks every call of the portal, live ones then archived ones, chunk by chunk.
 pub(super) fn for_each_chunk(
     store: &dyn RecordStore,
-    portal: PortalId,
+    partition: Partition,
     names: &[String],
     mut visit: impl FnMut(Vec<RestoredRecord>) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
     for archived in [false, true] {
         let mut from = 0;
         loop {
-            let chunk = read_chunk(store, portal, names, archived, from)?;
+            let chunk = read_chunk(store, partition, names, archived, from)?;
             let Some(last) = chunk.last() else { break };
             from = last.call.id + 1;
             let full = chunk.len() == CHUNK;
@@ -476,6 +477,8 @@ pub fn export_portal(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(usize),
 ) -> Result<TransferSummary, TransferError> {
+    // The transfer format carries calls only, so far.
+    let partition = Partition::new(portal, ObjectType::CALLS);
     let header = HeaderLine {
         format: FORMAT_NAME.to_owned(),
         version: FORMAT_VERSION,
@@ -483,7 +486,7 @@ pub fn export_portal(
         exported_at: Some(format_datetime(now_millis())),
     };
     write_record(out, "header", &header)?;
-    let groups = store.custom_groups(portal)?;
+    let groups = store.custom_groups(partition)?;
     for group in &groups {
         let line = GroupLine {
             name: group.name.clone(),
@@ -493,13 +496,13 @@ pub fn export_portal(
         };
         write_record(out, "group", &line)?;
     }
-    let properties = store.custom_properties(portal)?;
+    let properties = store.custom_properties(partition)?;
     for record in &properties {
         write_record(out, "property", &property_line(record))?;
     }
     let names = all_property_names(builtin, &properties);
     let mut calls = 0;
-    for_each_chunk(store, portal, &names, |chunk| {
+    for_each_chunk(store, partition, &names, |chunk| {
         for restored in &chunk {
             write_record(out, "call", &call_line(restored))?;
         }
@@ -516,28 +519,29 @@ pub fn export_portal(
     })
 }
 
-/// Copies one portal whole from one store into another (e.g. from SQLite to PostgreSQL),
-/// without going through text. Calls of the portal in `to` with the same ids are replaced.
-pub fn copy_portal(
+/// Copies one partition (a portal's records of one type) whole from one store into another
+/// (e.g. from SQLite to PostgreSQL), without going through text. Records of the partition
+/// in `to` with the same ids are replaced.
+pub fn copy_partition(
     from: &dyn RecordStore,
     to: &dyn RecordStore,
-    builtin: &PropertyCatalogue,
-    portal: PortalId,
+    partition: Partition,
     progress: &mut dyn FnMut(usize),
 ) -> Result<TransferSummary, TransferError> {
-    let groups = from.custom_groups(portal)?;
+    let builtin = partition.object_type.catalogue();
+    let groups = from.custom_groups(partition)?;
     for group in &groups {
-        to.save_group(portal, group)?;
+        to.save_group(partition, group)?;
     }
-    let properties = from.custom_properties(portal)?;
+    let properties = from.custom_properties(partition)?;
     for record in &properties {
-        to.save_property(portal, record)?;
+        to.save_property(partition, record)?;
     }
     let schema = live_schema(builtin, &properties);
     let names = all_property_names(builtin, &properties);
     let mut calls = 0;
-    for_each_chunk(from, portal, &names, |chunk| {
-        to.restore_records(portal, &schema, &chunk)
+    for_each_chunk(from, partition, &names, |chunk| {
+        to.restore_records(partition, &schema, &chunk)
             .map_err(|source| TransferError::Store {
                 written: calls,
                 source,
@@ -547,7 +551,7 @@ pub fn copy_portal(
         Ok(())
     })?;
     Ok(TransferSummary {
-        portal,
+        portal: partition.portal,
         groups: groups.len(),
         properties: properties.len(),
         calls,
@@ -1143,9 +1147,10 @@ fn current_definitions(
     if reset {
         return Ok((Vec::new(), Vec::new()));
     }
+    let partition = Partition::new(portal, ObjectType::CALLS);
     Ok((
-        store.custom_properties(portal)?,
-        store.custom_groups(portal)?,
+        store.custom_properties(partition)?,
+        store.custom_groups(partition)?,
     ))
 }
 
@@ -1250,7 +1255,7 @@ fn check_ids_elsewhere(
     let all: Vec<RecordId> = ids.keys().copied().collect();
     for chunk in all.chunks(CHUNK) {
         for other in &others {
-            for call in store.get_records(*other, chunk)? {
+            for call in store.get_records(Partition::new(*other, ObjectType::CALLS), chunk)? {
                 let line = ids.get(&call.id).copied().unwrap_or(0);
                 problems.add(
                     line,
@@ -1271,8 +1276,9 @@ fn check_unique_in_store(
     values: &[(usize, RecordId, String, String)],
     problems: &mut Problems,
 ) -> Result<(), StoreError> {
+    let partition = Partition::new(portal, ObjectType::CALLS);
     for (line, id, name, value) in values {
-        for holder in store.find_by_value(portal, name, value)? {
+        for holder in store.find_by_value(partition, name, value)? {
             if holder != *id && !ids.contains_key(&holder) {
                 problems.add(
                     *line,
@@ -1293,20 +1299,21 @@ pub fn apply_import(
     progress: &mut dyn FnMut(usize),
 ) -> Result<TransferSummary, TransferError> {
     let portal = plan.portal;
+    let partition = Partition::new(portal, ObjectType::CALLS);
     if plan.reset {
         store.reset_portal(portal)?;
     }
     for group in &plan.groups {
-        store.save_group(portal, group)?;
+        store.save_group(partition, group)?;
     }
     for property in &plan.properties {
-        store.save_property(portal, property)?;
+        store.save_property(partition, property)?;
     }
     let mut written = 0;
     let mut chunk = Vec::with_capacity(CHUNK);
     let flush = |chunk: &mut Vec<RestoredRecord>, written: &mut usize| {
         store
-            .restore_records(portal, &plan.schema, chunk)
+            .restore_records(partition, &plan.schema, chunk)
             .map_err(|source| TransferError::Store {
                 written: *written,
                 source,
@@ -1362,7 +1369,7 @@ impl RecordService {
         let plan = check_import(self.store(), self.builtin_schema(), body, options)?;
         let outcome = apply_import(self.store(), &plan, body, &mut |_| {});
         // Whatever was written, the cached schema of the portal is stale now.
-        self.forget_schema(portal);
+        self.forget_schema(Partition::new(portal, ObjectType::CALLS));
         outcome
     }
 

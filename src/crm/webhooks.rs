@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::associations::{AssociatedKind, Association};
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
+use super::objects::Partition;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::{PropertyGroup, PropertyRecord};
@@ -60,8 +61,8 @@ pub enum ChangeKind {
 pub trait ChangeSink: Send + Sync {
     /// Whether any change of this kind in the portal would be used; when not, the wrapper
     /// skips the reads it needs to describe it.
-    fn wants(&self, portal: PortalId, kind: ChangeKind) -> bool;
-    fn publish(&self, portal: PortalId, changes: Vec<Change>);
+    fn wants(&self, partition: Partition, kind: ChangeKind) -> bool;
+    fn publish(&self, partition: Partition, changes: Vec<Change>);
 }
 
 /// A [`RecordStore`] that reports the changes of committed writes to a [`ChangeSink`].
@@ -75,16 +76,16 @@ impl ReportingStore {
         Self { inner, sink }
     }
 
-    fn publish(&self, portal: PortalId, changes: Vec<Change>) {
+    fn publish(&self, partition: Partition, changes: Vec<Change>) {
         if changes.is_empty() {
             return;
         }
         // A staged write is not committed yet: report it once it is.
         let sink = Arc::clone(&self.sink);
-        staging::after_commit(Box::new(move || sink.publish(portal, changes)));
+        staging::after_commit(Box::new(move || sink.publish(partition, changes)));
     }
 
-    fn wants_any(&self, portal: PortalId) -> bool {
+    fn wants_any(&self, partition: Partition) -> bool {
         [
             ChangeKind::Creation,
             ChangeKind::PropertyChange,
@@ -92,38 +93,42 @@ impl ReportingStore {
             ChangeKind::AssociationChange,
         ]
         .into_iter()
-        .any(|kind| self.sink.wants(portal, kind))
+        .any(|kind| self.sink.wants(partition, kind))
     }
 
     /// The associations between one call and one record, as they are now.
     fn pair(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
     ) -> Result<BTreeSet<Association>, StoreError> {
         Ok(self
             .inner
-            .associations(portal, &[call_id])?
+            .associations(partition, &[call_id])?
             .into_iter()
             .filter(|a| a.kind == kind && a.to_id == to_id)
             .collect())
     }
 
     /// Reports `deleted` as deletions when they were live before the write.
-    fn report_deletions(&self, portal: PortalId, live_before: Vec<RecordId>, at: EpochMillis) {
+    fn report_deletions(&self, partition: Partition, live_before: Vec<RecordId>, at: EpochMillis) {
         let changes = live_before
             .into_iter()
             .map(|call_id| Change::Deleted { call_id, at })
             .collect();
-        self.publish(portal, changes);
+        self.publish(partition, changes);
     }
 
-    fn live_calls(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<RecordId>, StoreError> {
+    fn live_calls(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<RecordId>, StoreError> {
         Ok(self
             .inner
-            .get_records(portal, ids)?
+            .get_records(partition, ids)?
             .into_iter()
             .filter(|call| !call.is_archived())
             .map(|call| call.id)
@@ -181,23 +186,23 @@ impl RecordStore for ReportingStore {
 
     fn write_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         inserts: &[NewRecord],
         update_ids: &[RecordId],
         apply: &mut RecordMutation<'_>,
     ) -> Result<Vec<Option<Record>>, StoreError> {
-        if !self.wants_any(portal) {
+        if !self.wants_any(partition) {
             return self
                 .inner
-                .write_records(portal, schema, inserts, update_ids, apply);
+                .write_records(partition, schema, inserts, update_ids, apply);
         }
         // The engine may run the mutation again if it retries its transaction: the last
         // run of each position is what was committed.
         let mut applied: HashMap<usize, Vec<PropertyChange>> = HashMap::new();
         let updated =
             self.inner
-                .write_records(portal, schema, inserts, update_ids, &mut |at, call| {
+                .write_records(partition, schema, inserts, update_ids, &mut |at, call| {
                     let changes = apply(at, call);
                     applied.insert(at, changes.clone());
                     changes
@@ -221,47 +226,51 @@ impl RecordStore for ReportingStore {
                 changes.extend(property_changes(call.id, done));
             }
         }
-        self.publish(portal, changes);
+        self.publish(partition, changes);
         Ok(updated)
     }
 
-    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
-        self.inner.get_records(portal, ids)
+    fn get_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Record>, StoreError> {
+        self.inner.get_records(partition, ids)
     }
 
     fn list_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
         from_id: RecordId,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        self.inner.list_records(portal, archived, from_id, limit)
+        self.inner.list_records(partition, archived, from_id, limit)
     }
 
     fn archive_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(portal, ChangeKind::Deletion) {
-            return self.inner.archive_records(portal, ids, at);
+        if !self.sink.wants(partition, ChangeKind::Deletion) {
+            return self.inner.archive_records(partition, ids, at);
         }
-        let live = self.live_calls(portal, ids)?;
-        self.inner.archive_records(portal, ids, at)?;
-        self.report_deletions(portal, live, at);
+        let live = self.live_calls(partition, ids)?;
+        self.inner.archive_records(partition, ids, at)?;
+        self.report_deletions(partition, live, at);
         Ok(())
     }
 
-    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
-        if !self.sink.wants(portal, ChangeKind::Deletion) {
-            return self.inner.purge_records(portal, ids);
+    fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError> {
+        if !self.sink.wants(partition, ChangeKind::Deletion) {
+            return self.inner.purge_records(partition, ids);
         }
         // An archived call was reported when it was archived.
-        let live = self.live_calls(portal, ids)?;
-        self.inner.purge_records(portal, ids)?;
-        self.report_deletions(portal, live, now_millis());
+        let live = self.live_calls(partition, ids)?;
+        self.inner.purge_records(partition, ids)?;
+        self.report_deletions(partition, live, now_millis());
         Ok(())
     }
 
@@ -271,28 +280,28 @@ impl RecordStore for ReportingStore {
 
     fn history(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         names: &[String],
     ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
-        self.inner.history(portal, ids, names)
+        self.inner.history(partition, ids, names)
     }
 
     fn associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
-        self.inner.associations(portal, ids)
+        self.inner.associations(partition, ids)
     }
 
     fn find_by_value(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError> {
-        self.inner.find_by_value(portal, name, value)
+        self.inner.find_by_value(partition, name, value)
     }
 
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
@@ -301,37 +310,37 @@ impl RecordStore for ReportingStore {
 
     fn restore_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
-        self.inner.restore_records(portal, schema, calls)
+        self.inner.restore_records(partition, schema, calls)
     }
 
-    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
-        self.inner.search(portal, plan)
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.inner.search(partition, plan)
     }
 
-    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
-        self.inner.purge_property_values(portal, name)
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
+        self.inner.purge_property_values(partition, name)
     }
 
     fn replace_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(portal, ChangeKind::AssociationChange) {
+        if !self.sink.wants(partition, ChangeKind::AssociationChange) {
             return self
                 .inner
-                .replace_associations(portal, call_id, kind, to_id, associations);
+                .replace_associations(partition, call_id, kind, to_id, associations);
         }
-        let before = self.pair(portal, call_id, kind, to_id)?;
+        let before = self.pair(partition, call_id, kind, to_id)?;
         self.inner
-            .replace_associations(portal, call_id, kind, to_id, associations)?;
+            .replace_associations(partition, call_id, kind, to_id, associations)?;
         let after: BTreeSet<Association> = associations.iter().cloned().collect();
         let at = now_millis();
         let changes = association_changes(before.difference(&after).cloned(), true, at)
@@ -341,34 +350,34 @@ impl RecordStore for ReportingStore {
                 at,
             ))
             .collect();
-        self.publish(portal, changes);
+        self.publish(partition, changes);
         Ok(())
     }
 
     fn add_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         associations: &[Association],
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(portal, ChangeKind::AssociationChange) {
-            return self.inner.add_associations(portal, associations);
+        if !self.sink.wants(partition, ChangeKind::AssociationChange) {
+            return self.inner.add_associations(partition, associations);
         }
         let mut call_ids: Vec<RecordId> = associations.iter().map(|a| a.call_id).collect();
         call_ids.sort_unstable();
         call_ids.dedup();
         let before: BTreeSet<Association> = self
             .inner
-            .associations(portal, &call_ids)?
+            .associations(partition, &call_ids)?
             .into_iter()
             .collect();
-        self.inner.add_associations(portal, associations)?;
+        self.inner.add_associations(partition, associations)?;
         let added: BTreeSet<Association> = associations
             .iter()
             .filter(|a| !before.contains(a))
             .cloned()
             .collect();
         self.publish(
-            portal,
+            partition,
             association_changes(added, false, now_millis()).collect(),
         );
         Ok(())
@@ -376,25 +385,25 @@ impl RecordStore for ReportingStore {
 
     fn remove_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(portal, ChangeKind::AssociationChange) {
+        if !self.sink.wants(partition, ChangeKind::AssociationChange) {
             return self
                 .inner
-                .remove_associations(portal, call_id, kind, to_id, type_ids);
+                .remove_associations(partition, call_id, kind, to_id, type_ids);
         }
-        let before = self.pair(portal, call_id, kind, to_id)?;
+        let before = self.pair(partition, call_id, kind, to_id)?;
         self.inner
-            .remove_associations(portal, call_id, kind, to_id, type_ids)?;
+            .remove_associations(partition, call_id, kind, to_id, type_ids)?;
         let removed = before
             .into_iter()
             .filter(|a| type_ids.is_none_or(|ids| ids.contains(&a.type_id)));
         self.publish(
-            portal,
+            partition,
             association_changes(removed, true, now_millis()).collect(),
         );
         Ok(())
@@ -402,31 +411,35 @@ impl RecordStore for ReportingStore {
 
     fn associations_to(
         &self,
-        portal: PortalId,
+        partition: Partition,
         kind: AssociatedKind,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
-        self.inner.associations_to(portal, kind, to_ids)
+        self.inner.associations_to(partition, kind, to_ids)
     }
 
-    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
-        self.inner.custom_properties(portal)
+    fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
+        self.inner.custom_properties(partition)
     }
 
-    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
-        self.inner.save_property(portal, property)
+    fn save_property(
+        &self,
+        partition: Partition,
+        property: &PropertyRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.save_property(partition, property)
     }
 
-    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
-        self.inner.custom_groups(portal)
+    fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
+        self.inner.custom_groups(partition)
     }
 
-    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
-        self.inner.save_group(portal, group)
+    fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
+        self.inner.save_group(partition, group)
     }
 
-    fn schema_version(&self, portal: PortalId) -> Result<u64, StoreError> {
-        self.inner.schema_version(portal)
+    fn schema_version(&self, partition: Partition) -> Result<u64, StoreError> {
+        self.inner.schema_version(partition)
     }
 
     fn reads_by_id_are_local(&self) -> bool {

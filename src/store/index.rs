@@ -23,11 +23,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use crate::crm::associations::AssociatedKind;
+use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
 use crate::crm::record::{PortalId, RecordId};
 use crate::crm::search::{
     value_operand, wildcard_match, Condition, Filter, FilterTarget, IndexedValue, Operand,
-    SearchPlan, SortKey, TokenPattern, QUERY_PROPERTIES,
+    SearchPlan, SortKey, TokenPattern,
 };
 
 /// A value as search compares it: numbers (numbers, dates, datetimes) by value, everything
@@ -292,7 +293,7 @@ pub enum IndexOp {
     /// text) that stop holding, typed when applied as the index typed them, and `add` the
     /// values that start holding (for a call going away, all are removed).
     Record {
-        portal: PortalId,
+        partition: Partition,
         id: RecordId,
         before_created: Option<i64>,
         after_created: Option<i64>,
@@ -300,7 +301,7 @@ pub enum IndexOp {
         add: Vec<Entry>,
     },
     AddAssociation {
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -308,14 +309,14 @@ pub enum IndexOp {
     },
     /// Removes one association row, or every type between the pair when `type_id` is `None`.
     RemoveAssociation {
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_id: Option<u32>,
     },
     DropProperty {
-        portal: PortalId,
+        partition: Partition,
         name: String,
     },
     ResetPortal(PortalId),
@@ -329,7 +330,7 @@ struct AssociationIndex {
 }
 
 #[derive(Debug, Default, PartialEq)]
-pub struct PortalIndex {
+pub struct PartitionIndex {
     slot_of: HashMap<RecordId, u32>,
     ids: Vec<RecordId>,
     created: Vec<i64>,
@@ -340,10 +341,10 @@ pub struct PortalIndex {
     associations: HashMap<AssociatedKind, AssociationIndex>,
 }
 
-/// Every portal's index.
+/// Every partition's index.
 #[derive(Debug, Default, PartialEq)]
 pub struct SearchIndex {
-    portals: HashMap<PortalId, PortalIndex>,
+    partitions: HashMap<Partition, PartitionIndex>,
 }
 
 /// What a search needs from the store besides the index: the page's order is final, the
@@ -354,66 +355,73 @@ pub struct PageIds {
 }
 
 impl SearchIndex {
-    pub fn portal(&self, portal: PortalId) -> Option<&PortalIndex> {
-        self.portals.get(&portal)
+    pub fn partition(&self, partition: Partition) -> Option<&PartitionIndex> {
+        self.partitions.get(&partition)
     }
 
-    pub fn portal_mut(&mut self, portal: PortalId) -> &mut PortalIndex {
-        self.portals.entry(portal).or_default()
+    pub fn partition_mut(&mut self, partition: Partition) -> &mut PartitionIndex {
+        self.partitions.entry(partition).or_default()
     }
 
     pub fn apply(&mut self, op: IndexOp) {
         match op {
             IndexOp::Record {
-                portal,
+                partition,
                 id,
                 before_created,
                 after_created,
                 remove,
                 add,
-            } => {
-                self.portal_mut(portal)
-                    .apply_call(id, before_created, after_created, &remove, add)
-            }
+            } => self.partition_mut(partition).apply_call(
+                id,
+                before_created,
+                after_created,
+                &remove,
+                add,
+            ),
             IndexOp::AddAssociation {
-                portal,
+                partition,
                 call_id,
                 kind,
                 to_id,
                 type_id,
             } => self
-                .portal_mut(portal)
+                .partition_mut(partition)
                 .add_association(call_id, kind, to_id, type_id),
             IndexOp::RemoveAssociation {
-                portal,
+                partition,
                 call_id,
                 kind,
                 to_id,
                 type_id,
             } => self
-                .portal_mut(portal)
+                .partition_mut(partition)
                 .remove_association(call_id, kind, to_id, type_id),
-            IndexOp::DropProperty { portal, name } => {
-                if let Some(index) = self.portals.get_mut(&portal) {
+            IndexOp::DropProperty { partition, name } => {
+                if let Some(index) = self.partitions.get_mut(&partition) {
                     index.properties.remove(&name);
                 }
             }
             IndexOp::ResetPortal(portal) => {
-                self.portals.remove(&portal);
+                self.partitions
+                    .retain(|partition, _| partition.portal != portal);
             }
         }
     }
 
     /// Approximate heap bytes held, for the performance notes.
     pub fn heap_bytes(&self) -> usize {
-        self.portals.values().map(PortalIndex::heap_bytes).sum()
+        self.partitions
+            .values()
+            .map(PartitionIndex::heap_bytes)
+            .sum()
     }
 }
 
 /// `BTreeMap` node overhead per entry, roughly (nodes hold 11 entries, ~2/3 full).
 const BTREE_OVERHEAD: usize = 16;
 
-impl PortalIndex {
+impl PartitionIndex {
     fn slot_for(&mut self, id: RecordId) -> u32 {
         if let Some(slot) = self.slot_of.get(&id) {
             return *slot;
@@ -804,8 +812,8 @@ impl PortalIndex {
         }
         for token in &plan.query_tokens {
             let mut set = Bitmap::empty(self.slots());
-            for name in QUERY_PROPERTIES {
-                if let Some(property) = self.properties.get(name) {
+            for name in plan.query_properties {
+                if let Some(property) = self.properties.get(*name) {
                     set.or(&self.tokens_with_prefix(&property.tokens, token));
                 }
             }

@@ -27,6 +27,7 @@ use crate::config::PostgresSettings;
 use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
@@ -172,11 +173,14 @@ impl PostgresStore {
         Ok(value)
     }
 
-    fn bump_schema_version(tx: &mut Transaction<'_>, portal: PortalId) -> Result<(), StoreError> {
+    fn bump_schema_version(
+        tx: &mut Transaction<'_>,
+        partition: Partition,
+    ) -> Result<(), StoreError> {
         tx.execute(
             "INSERT INTO portal_schema_versions (portal, version) VALUES ($1, 1)
              ON CONFLICT (portal) DO UPDATE SET version = portal_schema_versions.version + 1",
-            &[&i64::from(portal)],
+            &[&partition.key()],
         )?;
         Ok(())
     }
@@ -244,9 +248,9 @@ fn associations_from_rows(rows: Vec<Row>) -> Result<Vec<Association>, StoreError
 }
 
 /// A stable 64-bit key for an advisory lock (FNV-1a): the same on every server and build.
-fn lock_key(portal: PortalId, name: &str) -> i64 {
+fn lock_key(partition: Partition, name: &str) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in portal.to_le_bytes().iter().chain(name.as_bytes()) {
+    for byte in partition.key().to_le_bytes().iter().chain(name.as_bytes()) {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -257,12 +261,12 @@ fn lock_key(portal: PortalId, name: &str) -> i64 {
 /// compared the way search compares: numbers by value, text folded or exact by type.
 fn taken_by(
     tx: &mut Transaction<'_>,
-    portal: PortalId,
+    partition: Partition,
     name: &str,
     indexed: &IndexedValue,
     call_id: RecordId,
 ) -> Result<Option<RecordId>, StoreError> {
-    let (portal, id) = (i64::from(portal), call_id as i64);
+    let (portal, id) = (partition.key(), call_id as i64);
     let row = match indexed.number {
         Some(number) => tx.query_opt(
             "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
@@ -284,13 +288,13 @@ fn taken_by(
 /// Keeps the search index rows of one property in step with its new value.
 fn index_change(
     tx: &mut Transaction<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     call_id: RecordId,
     change: &PropertyChange,
 ) -> Result<(), StoreError> {
     let id = call_id as i64;
-    let portal_param = i64::from(portal);
+    let portal_param = partition.key();
     tx.execute(
         "DELETE FROM call_tokens WHERE call_id = $1 AND name = $2",
         &[&id, &change.name],
@@ -303,12 +307,12 @@ fn index_change(
         return Ok(());
     };
     let indexed = IndexedValue::new(def.property_type, value);
-    if def.has_unique_value {
+    if partition.object_type.is_unique(def) {
         tx.execute(
             "SELECT pg_advisory_xact_lock($1)",
-            &[&lock_key(portal, &change.name)],
+            &[&lock_key(partition, &change.name)],
         )?;
-        let existing = taken_by(tx, portal, &change.name, &indexed, call_id)?;
+        let existing = taken_by(tx, partition, &change.name, &indexed, call_id)?;
         if let Some(existing) = existing {
             return Err(StoreError::UniqueViolation {
                 property: change.name.clone(),
@@ -376,7 +380,7 @@ fn record_history(
 
 fn insert_association(
     tx: &mut Transaction<'_>,
-    portal: PortalId,
+    partition: Partition,
     a: &Association,
 ) -> Result<(), StoreError> {
     tx.execute(
@@ -387,7 +391,7 @@ fn insert_association(
             &a.kind.singular(),
             &(a.to_id.min(i64::MAX as u64) as i64),
             &(a.type_id as i32),
-            &i64::from(portal),
+            &partition.key(),
             &a.category.as_str(),
         ],
     )?;
@@ -414,15 +418,15 @@ fn delete_call_rows(tx: &mut Transaction<'_>, id: RecordId) -> Result<(), StoreE
 /// hundred calls costs a handful of round trips rather than thousands.
 fn insert_in(
     tx: &mut Transaction<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     calls: &[NewRecord],
 ) -> Result<(), StoreError> {
     if calls.is_empty() {
         return Ok(());
     }
-    let portal_param = i64::from(portal);
-    check_unique_values_of_new_calls(tx, portal, schema, calls)?;
+    let portal_param = partition.key();
+    check_unique_values_of_new_calls(tx, partition, schema, calls)?;
 
     let mut ids = Vec::with_capacity(calls.len());
     let mut created = Vec::with_capacity(calls.len());
@@ -459,7 +463,7 @@ fn insert_in(
          FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)",
         &[&portal_param, &ids, &created, &updated, &properties],
     )?;
-    values.insert(tx, portal)?;
+    values.insert(tx, partition)?;
     tx.execute(
         "INSERT INTO call_history (call_id, changes)
          SELECT id, changes::JSONB FROM unnest($1::BIGINT[], $2::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
@@ -467,7 +471,7 @@ fn insert_in(
         &[&history_ids, &histories],
     )?;
     for association in associations {
-        insert_association(tx, portal, association)?;
+        insert_association(tx, partition, association)?;
     }
     Ok(())
 }
@@ -497,8 +501,8 @@ impl ValueRows {
         self.numbers.push(indexed.number);
     }
 
-    fn insert(&self, tx: &mut Transaction<'_>, portal: PortalId) -> Result<(), StoreError> {
-        let portal = i64::from(portal);
+    fn insert(&self, tx: &mut Transaction<'_>, partition: Partition) -> Result<(), StoreError> {
+        let portal = partition.key();
         if !self.call_ids.is_empty() {
             tx.execute(
                 "INSERT INTO call_values (call_id, name, portal, text, number)
@@ -529,7 +533,7 @@ impl ValueRows {
 /// advisory locks are taken in name order, so two servers cannot deadlock on them.
 fn check_unique_values_of_new_calls(
     tx: &mut Transaction<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     calls: &[NewRecord],
 ) -> Result<(), StoreError> {
@@ -537,7 +541,7 @@ fn check_unique_values_of_new_calls(
     for new in calls {
         for change in &new.changes {
             if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
-                if def.has_unique_value {
+                if partition.object_type.is_unique(def) {
                     unique.entry(change.name.as_str()).or_default().push((
                         new.call.id,
                         value.as_str(),
@@ -550,7 +554,7 @@ fn check_unique_values_of_new_calls(
     for (name, written) in unique {
         tx.execute(
             "SELECT pg_advisory_xact_lock($1)",
-            &[&lock_key(portal, name)],
+            &[&lock_key(partition, name)],
         )?;
         for (at, (call_id, value, indexed)) in written.iter().enumerate() {
             let earlier = written[..at]
@@ -561,7 +565,7 @@ fn check_unique_values_of_new_calls(
                 });
             let existing = match earlier {
                 Some((earlier_id, _, _)) => Some(*earlier_id),
-                None => taken_by(tx, portal, name, indexed, *call_id)?,
+                None => taken_by(tx, partition, name, indexed, *call_id)?,
             };
             if let Some(existing) = existing {
                 return Err(StoreError::UniqueViolation {
@@ -578,7 +582,7 @@ fn check_unique_values_of_new_calls(
 
 fn update_in(
     tx: &mut Transaction<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     ids: &[RecordId],
     apply: &mut RecordMutation<'_>,
@@ -593,7 +597,7 @@ fn update_in(
             "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ANY($1) AND c.portal = $2
              AND NOT c.archived ORDER BY c.id FOR UPDATE"
         ),
-        &[&ids_param(ids), &i64::from(portal)],
+        &[&ids_param(ids), &partition.key()],
     )?;
     let mut current: BTreeMap<RecordId, Record> = BTreeMap::new();
     for row in &rows {
@@ -612,7 +616,7 @@ fn update_in(
             &[&Json(&call.properties), &call.updated_at, &(call.id as i64)],
         )?;
         for change in &changes {
-            index_change(tx, portal, schema, call.id, change)?;
+            index_change(tx, partition, schema, call.id, change)?;
         }
         record_history(tx, call.id, &changes)?;
         results.push(Some(call.clone()));
@@ -645,7 +649,7 @@ impl RecordStore for PostgresStore {
 
     fn write_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         inserts: &[NewRecord],
         update_ids: &[RecordId],
@@ -655,13 +659,17 @@ impl RecordStore for PostgresStore {
             return Ok(Vec::new());
         }
         self.write(|tx| {
-            let updated = update_in(tx, portal, schema, update_ids, apply)?;
-            insert_in(tx, portal, schema, inserts)?;
+            let updated = update_in(tx, partition, schema, update_ids, apply)?;
+            insert_in(tx, partition, schema, inserts)?;
             Ok(updated)
         })
     }
 
-    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
+    fn get_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Record>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -670,7 +678,7 @@ impl RecordStore for PostgresStore {
                 &format!(
                     "SELECT {CALL_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)"
                 ),
-                &[&i64::from(portal), &ids_param(ids)],
+                &[&partition.key(), &ids_param(ids)],
             )?;
             calls_from_rows(rows)
         })
@@ -678,7 +686,7 @@ impl RecordStore for PostgresStore {
 
     fn list_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
         from_id: RecordId,
         limit: usize,
@@ -691,7 +699,7 @@ impl RecordStore for PostgresStore {
                      ORDER BY c.id LIMIT $4"
                 ),
                 &[
-                    &i64::from(portal),
+                    &partition.key(),
                     &archived,
                     &(from_id.min(i64::MAX as u64) as i64),
                     &(limit.min(i64::MAX as usize) as i64),
@@ -703,7 +711,7 @@ impl RecordStore for PostgresStore {
 
     fn archive_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         at: i64,
     ) -> Result<(), StoreError> {
@@ -714,7 +722,7 @@ impl RecordStore for PostgresStore {
             let archived = tx.query(
                 "UPDATE calls SET archived = TRUE, archived_at = $1
                  WHERE id = ANY($2) AND portal = $3 AND NOT archived RETURNING id",
-                &[&at, &ids_param(ids), &i64::from(portal)],
+                &[&at, &ids_param(ids), &partition.key()],
             )?;
             let archived: Vec<i64> = archived
                 .iter()
@@ -731,11 +739,11 @@ impl RecordStore for PostgresStore {
         })
     }
 
-    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
+    fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write(|tx| {
             let deleted = tx.query(
                 "DELETE FROM calls WHERE id = ANY($1) AND portal = $2 RETURNING id",
-                &[&ids_param(ids), &i64::from(portal)],
+                &[&ids_param(ids), &partition.key()],
             )?;
             for row in &deleted {
                 delete_call_rows(tx, row.try_get::<_, i64>(0)? as RecordId)?;
@@ -746,10 +754,12 @@ impl RecordStore for PostgresStore {
 
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
         self.write(|tx| {
+            // The `portal` columns hold partition keys: the portal is their low half.
             let portal_param = i64::from(portal);
             // History rows carry no portal: remove them through the portal's calls first.
             tx.execute(
-                "DELETE FROM call_history WHERE call_id IN (SELECT id FROM calls WHERE portal = $1)",
+                "DELETE FROM call_history WHERE call_id IN
+                 (SELECT id FROM calls WHERE (portal & 4294967295) = $1)",
                 &[&portal_param],
             )?;
             for table in [
@@ -761,17 +771,23 @@ impl RecordStore for PostgresStore {
                 "calls",
             ] {
                 tx.execute(
-                    &format!("DELETE FROM {table} WHERE portal = $1"),
+                    &format!("DELETE FROM {table} WHERE (portal & 4294967295) = $1"),
                     &[&portal_param],
                 )?;
             }
-            Self::bump_schema_version(tx, portal)
+            // Every type's cached schema of the portal is stale now.
+            tx.execute(
+                "UPDATE portal_schema_versions SET version = version + 1
+                 WHERE (portal & 4294967295) = $1",
+                &[&portal_param],
+            )?;
+            Ok(())
         })
     }
 
     fn history(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         names: &[String],
     ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
@@ -779,7 +795,7 @@ impl RecordStore for PostgresStore {
             Ok(client.query(
                 "SELECT h.call_id, h.changes FROM call_history h JOIN calls c ON c.id = h.call_id
                  WHERE c.portal = $1 AND h.call_id = ANY($2) ORDER BY h.call_id, h.id DESC",
-                &[&i64::from(portal), &ids_param(ids)],
+                &[&partition.key(), &ids_param(ids)],
             )?)
         })?;
         let mut entries = Vec::new();
@@ -806,14 +822,14 @@ impl RecordStore for PostgresStore {
 
     fn associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.read(|client| {
             let rows = client.query(
                 "SELECT call_id, kind, to_id, type_id, category FROM call_associations
                  WHERE portal = $1 AND call_id = ANY($2) ORDER BY call_id, kind, to_id, type_id",
-                &[&i64::from(portal), &ids_param(ids)],
+                &[&partition.key(), &ids_param(ids)],
             )?;
             associations_from_rows(rows)
         })
@@ -821,7 +837,7 @@ impl RecordStore for PostgresStore {
 
     fn find_by_value(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError> {
@@ -837,7 +853,7 @@ impl RecordStore for PostgresStore {
                  SELECT v.call_id FROM call_values v
                  WHERE v.portal = $1 AND v.name = $2 AND v.number = $5
                  ORDER BY 1",
-                &[&i64::from(portal), &name, &value, &folded, &number],
+                &[&partition.key(), &name, &value, &folded, &number],
             )?;
             rows.iter()
                 .map(|row| Ok(row.try_get::<_, i64>(0)? as RecordId))
@@ -848,8 +864,9 @@ impl RecordStore for PostgresStore {
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read(|client| {
             let rows = client.query(
-                "SELECT portal FROM calls UNION SELECT portal FROM property_definitions
-                 UNION SELECT portal FROM property_groups ORDER BY 1",
+                "SELECT portal & 4294967295 FROM calls
+                 UNION SELECT portal & 4294967295 FROM property_definitions
+                 UNION SELECT portal & 4294967295 FROM property_groups ORDER BY 1",
                 &[],
             )?;
             rows.iter()
@@ -864,7 +881,7 @@ impl RecordStore for PostgresStore {
 
     fn restore_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
@@ -878,7 +895,7 @@ impl RecordStore for PostgresStore {
                 let id = call.id as i64;
                 let owner = tx.query_opt("SELECT portal FROM calls WHERE id = $1 FOR UPDATE", &[&id])?;
                 if let Some(owner) = owner {
-                    if owner.try_get::<_, i64>(0)? != i64::from(portal) {
+                    if owner.try_get::<_, i64>(0)? != partition.key() {
                         return Err(StoreError::IdTaken { id: call.id });
                     }
                     tx.execute("DELETE FROM calls WHERE id = $1", &[&id])?;
@@ -889,7 +906,7 @@ impl RecordStore for PostgresStore {
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     &[
                         &id,
-                        &i64::from(portal),
+                        &partition.key(),
                         &call.is_archived(),
                         &call.created_at,
                         &call.updated_at,
@@ -912,7 +929,7 @@ impl RecordStore for PostgresStore {
                                 },
                             },
                         };
-                        index_change(tx, portal, schema, call.id, &current)?;
+                        index_change(tx, partition, schema, call.id, &current)?;
                     }
                 }
                 // One history row per entry, oldest first, so reads see them newest first.
@@ -920,7 +937,7 @@ impl RecordStore for PostgresStore {
                     record_history(tx, call.id, std::slice::from_ref(entry))?;
                 }
                 for association in &restored.associations {
-                    insert_association(tx, portal, association)?;
+                    insert_association(tx, partition, association)?;
                 }
             }
             // Ids handed out later must be above every restored one, on every server.
@@ -932,7 +949,7 @@ impl RecordStore for PostgresStore {
         })
     }
 
-    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.read(|client| {
             // One snapshot for the total and the page, so they agree.
             let mut tx = client
@@ -940,7 +957,7 @@ impl RecordStore for PostgresStore {
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()?;
-            let count = postgres_search::count_query(portal, plan);
+            let count = postgres_search::count_query(partition, plan);
             let total: i64 = tx
                 .query_one(count.text.as_str(), &count.params())?
                 .try_get(0)?;
@@ -951,7 +968,7 @@ impl RecordStore for PostgresStore {
                     calls: Vec::new(),
                 });
             }
-            let page = postgres_search::page_query(portal, plan, CALL_COLUMNS);
+            let page = postgres_search::page_query(partition, plan, CALL_COLUMNS);
             let rows = tx.query(page.text.as_str(), &page.params())?;
             let calls = calls_from_rows(rows)?;
             tx.commit()?;
@@ -959,9 +976,9 @@ impl RecordStore for PostgresStore {
         })
     }
 
-    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
         self.write(|tx| {
-            let portal_param = i64::from(portal);
+            let portal_param = partition.key();
             tx.execute(
                 "UPDATE calls SET properties = properties - $1::TEXT
                  WHERE portal = $2 AND properties ? $1::TEXT",
@@ -979,7 +996,7 @@ impl RecordStore for PostgresStore {
 
     fn replace_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -993,11 +1010,11 @@ impl RecordStore for PostgresStore {
                     &(call_id as i64),
                     &kind.singular(),
                     &(to_id.min(i64::MAX as u64) as i64),
-                    &i64::from(portal),
+                    &partition.key(),
                 ],
             )?;
             for association in associations {
-                insert_association(tx, portal, association)?;
+                insert_association(tx, partition, association)?;
             }
             Ok(())
         })
@@ -1005,12 +1022,12 @@ impl RecordStore for PostgresStore {
 
     fn add_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         associations: &[Association],
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             for association in associations {
-                insert_association(tx, portal, association)?;
+                insert_association(tx, partition, association)?;
             }
             Ok(())
         })
@@ -1018,7 +1035,7 @@ impl RecordStore for PostgresStore {
 
     fn remove_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -1027,7 +1044,7 @@ impl RecordStore for PostgresStore {
         self.write(|tx| {
             let call_id = call_id as i64;
             let to_id = to_id.min(i64::MAX as u64) as i64;
-            let portal = i64::from(portal);
+            let portal = partition.key();
             let kind = kind.singular();
             match type_ids {
                 None => {
@@ -1053,7 +1070,7 @@ impl RecordStore for PostgresStore {
 
     fn associations_to(
         &self,
-        portal: PortalId,
+        partition: Partition,
         kind: AssociatedKind,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
@@ -1066,18 +1083,18 @@ impl RecordStore for PostgresStore {
                  JOIN calls c ON c.id = a.call_id AND NOT c.archived
                  WHERE a.portal = $1 AND a.kind = $2 AND a.to_id = ANY($3)
                  ORDER BY a.to_id, a.call_id, a.type_id",
-                &[&i64::from(portal), &kind.singular(), &ids_param(to_ids)],
+                &[&partition.key(), &kind.singular(), &ids_param(to_ids)],
             )?;
             associations_from_rows(rows)
         })
     }
 
-    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
+    fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
         self.read(|client| {
             let rows = client.query(
                 "SELECT definition, created_at, updated_at, archived_at FROM property_definitions
                  WHERE portal = $1 ORDER BY name",
-                &[&i64::from(portal)],
+                &[&partition.key()],
             )?;
             rows.iter()
                 .map(|row| {
@@ -1093,7 +1110,11 @@ impl RecordStore for PostgresStore {
         })
     }
 
-    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
+    fn save_property(
+        &self,
+        partition: Partition,
+        property: &PropertyRecord,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO property_definitions
@@ -1103,7 +1124,7 @@ impl RecordStore for PostgresStore {
                  created_at = excluded.created_at, updated_at = excluded.updated_at,
                  archived_at = excluded.archived_at",
                 &[
-                    &i64::from(portal),
+                    &partition.key(),
                     &property.definition.name,
                     &Json(&property.definition),
                     &property.created_at,
@@ -1111,15 +1132,15 @@ impl RecordStore for PostgresStore {
                     &property.archived_at,
                 ],
             )?;
-            Self::bump_schema_version(tx, portal)
+            Self::bump_schema_version(tx, partition)
         })
     }
 
-    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
+    fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
         self.read(|client| {
             let rows = client.query(
                 "SELECT definition FROM property_groups WHERE portal = $1 ORDER BY name",
-                &[&i64::from(portal)],
+                &[&partition.key()],
             )?;
             rows.iter()
                 .map(|row| {
@@ -1130,22 +1151,22 @@ impl RecordStore for PostgresStore {
         })
     }
 
-    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
+    fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO property_groups (portal, name, definition) VALUES ($1, $2, $3)
                  ON CONFLICT (portal, name) DO UPDATE SET definition = excluded.definition",
-                &[&i64::from(portal), &group.name, &Json(group)],
+                &[&partition.key(), &group.name, &Json(group)],
             )?;
-            Self::bump_schema_version(tx, portal)
+            Self::bump_schema_version(tx, partition)
         })
     }
 
-    fn schema_version(&self, portal: PortalId) -> Result<u64, StoreError> {
+    fn schema_version(&self, partition: Partition) -> Result<u64, StoreError> {
         self.read(|client| {
             let row = client.query_opt(
                 "SELECT version FROM portal_schema_versions WHERE portal = $1",
-                &[&i64::from(portal)],
+                &[&partition.key()],
             )?;
             Ok(match row {
                 Some(row) => row.try_get::<_, i64>(0)? as u64,

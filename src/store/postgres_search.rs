@@ -9,11 +9,9 @@
 
 use postgres::types::ToSql;
 
+use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
-use crate::crm::record::PortalId;
-use crate::crm::search::{
-    Condition, Filter, FilterTarget, Operand, SearchPlan, SortKey, QUERY_PROPERTIES,
-};
+use crate::crm::search::{Condition, Filter, FilterTarget, Operand, SearchPlan, SortKey};
 
 /// A parameter of a compiled query.
 #[derive(Debug, Clone)]
@@ -59,8 +57,8 @@ impl Sql {
         self.bind(Param::Text(value.to_owned()))
     }
 
-    fn portal(&mut self, portal: PortalId) -> &mut Self {
-        self.bind(Param::Int(i64::from(portal)))
+    fn partition(&mut self, partition: Partition) -> &mut Self {
+        self.bind(Param::Int(partition.key()))
     }
 
     /// Closes a sub-query in `FROM (…)` with a fresh alias.
@@ -171,14 +169,14 @@ fn like_pattern(part: &str) -> String {
 }
 
 /// `SELECT id AS call_id` of every live call of the portal.
-fn live_set(sql: &mut Sql, portal: PortalId) {
+fn live_set(sql: &mut Sql, partition: Partition) {
     sql.push("SELECT id AS call_id FROM calls WHERE portal = ")
-        .portal(portal)
+        .partition(partition)
         .push(" AND NOT archived");
 }
 
 /// The ids of calls for which the positive form of `filter` holds (no duplicates).
-fn positive_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
+fn positive_set(sql: &mut Sql, partition: Partition, filter: &Filter) {
     match (&filter.target, &filter.condition) {
         (
             FilterTarget::Property { name, .. },
@@ -189,7 +187,7 @@ fn positive_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
                     sql.push(" INTERSECT ");
                 }
                 sql.push("SELECT DISTINCT call_id FROM call_tokens WHERE portal = ")
-                    .portal(portal)
+                    .partition(partition)
                     .push(" AND name = ")
                     .text_param(name)
                     .push(" AND token LIKE ")
@@ -204,14 +202,14 @@ fn positive_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
             condition,
         ) => {
             sql.push("SELECT call_id FROM call_values WHERE portal = ")
-                .portal(portal)
+                .partition(partition)
                 .push(" AND name = ")
                 .text_param(name);
             push_comparison(sql, Column::for_property(*property_type), condition);
         }
         (FilterTarget::Association(kind), condition) => {
             sql.push("SELECT DISTINCT a.call_id FROM call_associations a JOIN calls c ON c.id = a.call_id AND NOT c.archived WHERE a.portal = ")
-                .portal(portal)
+                .partition(partition)
                 .push(" AND a.kind = ")
                 .text_param(kind.singular());
             push_comparison(sql, Column::AssociationId, condition);
@@ -220,24 +218,24 @@ fn positive_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
 }
 
 /// The set of calls matching one filter.
-fn filter_set(sql: &mut Sql, portal: PortalId, filter: &Filter) {
+fn filter_set(sql: &mut Sql, partition: Partition, filter: &Filter) {
     if !filter.condition.matches_missing() {
-        positive_set(sql, portal, filter);
+        positive_set(sql, partition, filter);
         return;
     }
     sql.push("SELECT call_id FROM (");
-    live_set(sql, portal);
+    live_set(sql, partition);
     sql.push(" EXCEPT SELECT call_id FROM (");
-    positive_set(sql, portal, filter);
+    positive_set(sql, partition, filter);
     sql.close_subquery().close_subquery();
 }
 
 /// Calls having a token of a query property that starts with `token`.
-fn query_token_set(sql: &mut Sql, portal: PortalId, token: &str) {
+fn query_token_set(sql: &mut Sql, partition: Partition, properties: &[&str], token: &str) {
     sql.push("SELECT DISTINCT call_id FROM call_tokens WHERE portal = ")
-        .portal(portal)
+        .partition(partition)
         .push(" AND name IN (");
-    for (i, name) in QUERY_PROPERTIES.iter().enumerate() {
+    for (i, name) in properties.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
         }
@@ -255,7 +253,7 @@ fn matches_every_live_call(plan: &SearchPlan) -> bool {
 
 /// Appends the plan as one set query (`SELECT call_id …`); returns false (appending
 /// nothing) when the plan matches every live call.
-fn plan_set(sql: &mut Sql, portal: PortalId, plan: &SearchPlan) -> bool {
+fn plan_set(sql: &mut Sql, partition: Partition, plan: &SearchPlan) -> bool {
     if matches_every_live_call(plan) {
         return false;
     }
@@ -275,7 +273,7 @@ fn plan_set(sql: &mut Sql, portal: PortalId, plan: &SearchPlan) -> bool {
                 sql.push(" UNION ");
             }
             if group.is_empty() {
-                live_set(sql, portal);
+                live_set(sql, partition);
                 continue;
             }
             sql.push("SELECT call_id FROM (");
@@ -284,7 +282,7 @@ fn plan_set(sql: &mut Sql, portal: PortalId, plan: &SearchPlan) -> bool {
                     sql.push(" INTERSECT ");
                 }
                 sql.push("SELECT call_id FROM (");
-                filter_set(sql, portal, filter);
+                filter_set(sql, partition, filter);
                 sql.close_subquery();
             }
             sql.close_subquery();
@@ -293,18 +291,18 @@ fn plan_set(sql: &mut Sql, portal: PortalId, plan: &SearchPlan) -> bool {
     }
     for token in &plan.query_tokens {
         part(sql);
-        query_token_set(sql, portal, token);
+        query_token_set(sql, partition, plan.query_properties, token);
         sql.close_subquery();
     }
     true
 }
 
 /// `SELECT count(*)` of the plan's matches.
-pub fn count_query(portal: PortalId, plan: &SearchPlan) -> Sql {
+pub fn count_query(partition: Partition, plan: &SearchPlan) -> Sql {
     let mut sql = Sql::default();
     sql.push("SELECT count(*) FROM (");
-    if !plan_set(&mut sql, portal, plan) {
-        live_set(&mut sql, portal);
+    if !plan_set(&mut sql, partition, plan) {
+        live_set(&mut sql, partition);
     }
     sql.close_subquery();
     sql
@@ -320,7 +318,7 @@ fn direction(descending: bool) -> &'static str {
 
 /// The page: the matches joined to their sort value, sorted (calls without the value
 /// last, ties by id in the sort's direction), cut at offset and limit.
-pub fn page_query(portal: PortalId, plan: &SearchPlan, columns: &str) -> Sql {
+pub fn page_query(partition: Partition, plan: &SearchPlan, columns: &str) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!("SELECT {columns} FROM calls c"));
     let order = match &plan.sort {
@@ -340,11 +338,11 @@ pub fn page_query(portal: PortalId, plan: &SearchPlan, columns: &str) -> Sql {
         }
     };
     sql.push(" WHERE c.portal = ")
-        .portal(portal)
+        .partition(partition)
         .push(" AND NOT c.archived");
     if !matches_every_live_call(plan) {
         sql.push(" AND c.id IN (");
-        plan_set(&mut sql, portal, plan);
+        plan_set(&mut sql, partition, plan);
         sql.push(")");
     }
     sql.push(&format!(" ORDER BY {order} LIMIT "))

@@ -22,6 +22,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::properties::PropertyDefinition;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
@@ -894,18 +895,21 @@ fn diff(
 /// compares: numbers by value, text folded or exact by type.
 fn check_unique<'a>(
     tx: &Tx<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     call_id: RecordId,
     values: impl IntoIterator<Item = (&'a String, &'a String)>,
 ) -> Result<(), StoreError> {
     for (name, value) in values {
-        let Some(def) = schema.get(name).filter(|def| def.has_unique_value) else {
+        let Some(def) = schema
+            .get(name)
+            .filter(|def| partition.object_type.is_unique(def))
+        else {
             continue;
         };
         let key = Entry::new(name, def.property_type, value).key().clone();
         let mut holders: std::collections::BTreeSet<RecordId> = read_index(tx.index)
-            .portal(portal)
+            .partition(partition)
             .map(|index| index.holders(name, &key))
             .unwrap_or_default()
             .into_iter()
@@ -913,13 +917,13 @@ fn check_unique<'a>(
         for op in tx.pending.iter() {
             match op {
                 IndexOp::Record {
-                    portal: p,
+                    partition: p,
                     id,
                     after_created,
                     remove,
                     add,
                     ..
-                } if *p == portal => {
+                } if *p == partition => {
                     if after_created.is_none() || remove.iter().any(|(n, _)| n == name) {
                         holders.remove(id);
                     }
@@ -929,10 +933,13 @@ fn check_unique<'a>(
                         holders.insert(*id);
                     }
                 }
-                IndexOp::DropProperty { portal: p, name: n } if *p == portal && n == name => {
+                IndexOp::DropProperty {
+                    partition: p,
+                    name: n,
+                } if *p == partition && n == name => {
                     holders.clear();
                 }
-                IndexOp::ResetPortal(p) if *p == portal => holders.clear(),
+                IndexOp::ResetPortal(p) if *p == partition.portal => holders.clear(),
                 _ => {}
             }
         }
@@ -974,7 +981,7 @@ fn set_values(changes: &[PropertyChange]) -> impl Iterator<Item = (&String, &Str
 /// Inserts new calls inside a write transaction.
 fn insert_in(
     tx: &mut Tx<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     calls: &[NewRecord],
 ) -> Result<(), StoreError> {
@@ -988,16 +995,16 @@ fn insert_in(
     let mut high_water = 0;
     for new in calls {
         let call = &new.call;
-        check_unique(tx, portal, schema, call.id, set_values(&new.changes))?;
+        check_unique(tx, partition, schema, call.id, set_values(&new.changes))?;
         insert.execute(params![
             call.id as i64,
-            portal,
+            partition.key(),
             call.created_at,
             call.updated_at,
             properties_json(call)
         ])?;
         tx.pending.push(IndexOp::Record {
-            portal,
+            partition,
             id: call.id,
             before_created: None,
             after_created: Some(call.created_at),
@@ -1006,7 +1013,7 @@ fn insert_in(
         });
         record_history(conn, call.id, &new.changes)?;
         for association in &new.associations {
-            associate(tx, portal, association)?;
+            associate(tx, partition, association)?;
         }
         high_water = high_water.max(call.id as i64);
     }
@@ -1021,7 +1028,7 @@ fn insert_in(
 /// Applies `apply` to each live call of `ids` inside a write transaction.
 fn update_in(
     tx: &mut Tx<'_>,
-    portal: PortalId,
+    partition: Partition,
     schema: &PropertyCatalogue,
     ids: &[RecordId],
     apply: &mut RecordMutation<'_>,
@@ -1033,7 +1040,7 @@ fn update_in(
             .prepare_cached(&format!(
                 "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
             ))?
-            .query_row(params![*id as i64, portal], call_from_row)
+            .query_row(params![*id as i64, partition.key()], call_from_row)
             .optional()?;
         let Some(mut call) = current else {
             results.push(None);
@@ -1041,7 +1048,7 @@ fn update_in(
         };
         let before = call.properties.clone();
         let changes = apply(at, &mut call);
-        check_unique(tx, portal, schema, call.id, set_values(&changes))?;
+        check_unique(tx, partition, schema, call.id, set_values(&changes))?;
         conn.prepare_cached("UPDATE calls SET properties = ?1, updated_at = ?2 WHERE id = ?3")?
             .execute(params![
                 properties_json(&call),
@@ -1050,7 +1057,7 @@ fn update_in(
             ])?;
         let (remove, add) = diff(schema, &before, &call.properties);
         tx.pending.push(IndexOp::Record {
-            portal,
+            partition,
             id: call.id,
             before_created: Some(call.created_at),
             after_created: Some(call.created_at),
@@ -1076,7 +1083,7 @@ fn indexed_state(conn: &Connection, id: RecordId) -> rusqlite::Result<Option<Ind
 
 /// Removes a call's row and what hangs off it (history, associations), and queues its
 /// removal from the index.
-fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: RecordId) -> Result<(), StoreError> {
+fn delete_call(tx: &mut Tx<'_>, partition: Partition, id: RecordId) -> Result<(), StoreError> {
     let conn = tx.conn;
     let Some((archived, created, properties)) = indexed_state(conn, id)? else {
         return Ok(());
@@ -1088,7 +1095,7 @@ fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: RecordId) -> Result<(), St
     for (kind, to_id) in pairs {
         if let Some(kind) = AssociatedKind::parse(&kind) {
             tx.pending.push(IndexOp::RemoveAssociation {
-                portal,
+                partition,
                 call_id: id,
                 kind,
                 to_id: to_id as u64,
@@ -1097,7 +1104,7 @@ fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: RecordId) -> Result<(), St
         }
     }
     tx.pending.push(IndexOp::Record {
-        portal,
+        partition,
         id,
         before_created: (!archived).then_some(created),
         after_created: None,
@@ -1113,7 +1120,7 @@ fn delete_call(tx: &mut Tx<'_>, portal: PortalId, id: RecordId) -> Result<(), St
 }
 
 /// Inserts one association row and queues it for the index.
-fn associate(tx: &mut Tx<'_>, portal: PortalId, a: &Association) -> rusqlite::Result<()> {
+fn associate(tx: &mut Tx<'_>, partition: Partition, a: &Association) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -1122,11 +1129,11 @@ fn associate(tx: &mut Tx<'_>, portal: PortalId, a: &Association) -> rusqlite::Re
         a.kind.singular(),
         a.to_id as i64,
         a.type_id,
-        portal,
+        partition.key(),
         a.category.as_str()
     ])?;
     tx.pending.push(IndexOp::AddAssociation {
-        portal,
+        partition,
         call_id: a.call_id,
         kind: a.kind,
         to_id: a.to_id,
@@ -1135,29 +1142,33 @@ fn associate(tx: &mut Tx<'_>, portal: PortalId, a: &Association) -> rusqlite::Re
     Ok(())
 }
 
-/// Builds the search index from the stored rows (at start-up), typing each portal's values
-/// by its schema: the built-in properties and its own live definitions.
+/// Builds the search index from the stored rows (at start-up), typing each partition's
+/// values by its schema: its type's built-in properties and the portal's own live
+/// definitions for that type.
 fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
-    let builtin = PropertyCatalogue::builtin();
-    let mut custom: HashMap<PortalId, Vec<PropertyDefinition>> = HashMap::new();
+    let mut custom: HashMap<Partition, Vec<PropertyDefinition>> = HashMap::new();
     {
         let mut statement = conn.prepare(
             "SELECT portal, definition FROM property_definitions WHERE archived_at IS NULL",
         )?;
         let rows = statement.query_map([], |row| Ok((row.get(0)?, json_column(row, 1)?)))?;
         for row in rows {
-            let (portal, definition): (PortalId, PropertyDefinition) = row?;
-            custom.entry(portal).or_default().push(definition);
+            let (key, definition): (i64, PropertyDefinition) = row?;
+            if let Some(partition) = Partition::from_key(key) {
+                custom.entry(partition).or_default().push(definition);
+            }
         }
     }
-    let schemas: HashMap<PortalId, PropertyCatalogue> = custom
+    let schemas: HashMap<Partition, PropertyCatalogue> = custom
         .into_iter()
-        .map(|(portal, definitions)| {
-            let all = builtin
+        .map(|(partition, definitions)| {
+            let all = partition
+                .object_type
+                .catalogue()
                 .iter()
                 .map(|def| def.as_ref().clone())
                 .chain(definitions);
-            (portal, PropertyCatalogue::from_definitions(all))
+            (partition, PropertyCatalogue::from_definitions(all))
         })
         .collect();
     let mut index = SearchIndex::default();
@@ -1167,11 +1178,15 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let portal: PortalId = row.get(1)?;
+        let Some(partition) = Partition::from_key(row.get(1)?) else {
+            continue;
+        };
         let properties: BTreeMap<String, String> = json_column(row, 3)?;
-        let schema = schemas.get(&portal).unwrap_or(&builtin);
+        let schema = schemas
+            .get(&partition)
+            .unwrap_or_else(|| partition.object_type.catalogue());
         index.apply(IndexOp::Record {
-            portal,
+            partition,
             id: id as RecordId,
             before_created: None,
             after_created: Some(row.get(2)?),
@@ -1189,8 +1204,11 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
         };
         let call_id: i64 = row.get(0)?;
         let to_id: i64 = row.get(2)?;
+        let Some(partition) = Partition::from_key(row.get(4)?) else {
+            continue;
+        };
         index.apply(IndexOp::AddAssociation {
-            portal: row.get(4)?,
+            partition,
             call_id: call_id as RecordId,
             kind,
             to_id: to_id as u64,
@@ -1256,7 +1274,7 @@ impl RecordStore for SqliteStore {
 
     fn write_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         inserts: &[NewRecord],
         update_ids: &[RecordId],
@@ -1266,22 +1284,26 @@ impl RecordStore for SqliteStore {
             return Ok(Vec::new());
         }
         self.write(|tx| {
-            let updated = update_in(tx, portal, schema, update_ids, apply)?;
-            insert_in(tx, portal, schema, inserts)?;
+            let updated = update_in(tx, partition, schema, update_ids, apply)?;
+            insert_in(tx, partition, schema, inserts)?;
             Ok(updated)
         })
     }
 
-    fn get_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<Vec<Record>, StoreError> {
+    fn get_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Record>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(|conn| fetch_calls(conn, portal, ids))
+        self.read(|conn| fetch_calls(conn, partition, ids))
     }
 
     fn list_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         archived: bool,
         from_id: RecordId,
         limit: usize,
@@ -1294,7 +1316,7 @@ impl RecordStore for SqliteStore {
             ))?;
             let rows = statement.query_map(
                 params![
-                    portal,
+                    partition.key(),
                     archived,
                     from_id.min(i64::MAX as u64) as i64,
                     limit as i64
@@ -1307,7 +1329,7 @@ impl RecordStore for SqliteStore {
 
     fn archive_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         at: EpochMillis,
     ) -> Result<(), StoreError> {
@@ -1324,11 +1346,11 @@ impl RecordStore for SqliteStore {
                         "UPDATE calls SET archived = 1, archived_at = ?1
                          WHERE id = ?2 AND portal = ?3 AND archived = 0",
                     )?
-                    .execute(params![at, *id as i64, portal])?;
+                    .execute(params![at, *id as i64, partition.key()])?;
                 if changed > 0 && !archived {
                     // Archived calls are never searched: they leave the index whole.
                     tx.pending.push(IndexOp::Record {
-                        portal,
+                        partition,
                         id: *id,
                         before_created: Some(created),
                         after_created: None,
@@ -1341,15 +1363,15 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn purge_records(&self, portal: PortalId, ids: &[RecordId]) -> Result<(), StoreError> {
+    fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write(|tx| {
             for id in ids {
-                let owner: Option<PortalId> = tx
+                let owner: Option<i64> = tx
                     .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
                     .query_row(params![*id as i64], |r| r.get(0))
                     .optional()?;
-                if owner == Some(portal) {
-                    delete_call(tx, portal, *id)?;
+                if owner == Some(partition.key()) {
+                    delete_call(tx, partition, *id)?;
                 }
             }
             Ok(())
@@ -1358,7 +1380,7 @@ impl RecordStore for SqliteStore {
 
     fn history(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
         names: &[String],
     ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
@@ -1369,7 +1391,7 @@ impl RecordStore for SqliteStore {
                 placeholders(ids.len())
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
+            let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
             let rows = statement.query_map(params_from_iter(params), |row| {
                 Ok((row.get(0)?, row.get(1)?))
             })?;
@@ -1400,7 +1422,7 @@ impl RecordStore for SqliteStore {
 
     fn associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
         self.read(|conn| {
@@ -1410,7 +1432,7 @@ impl RecordStore for SqliteStore {
                 placeholders(ids.len())
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
+            let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
             let rows = statement.query_map(params_from_iter(params), association_from_row)?;
             rows.filter_map(|row| row.transpose()).collect()
         })
@@ -1418,7 +1440,7 @@ impl RecordStore for SqliteStore {
 
     fn find_by_value(
         &self,
-        portal: PortalId,
+        partition: Partition,
         name: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError> {
@@ -1434,7 +1456,7 @@ impl RecordStore for SqliteStore {
         }
         self.wait_for_index()?;
         let index = read_index(&self.index);
-        let Some(index) = index.portal(portal) else {
+        let Some(index) = index.partition(partition) else {
             return Ok(Vec::new());
         };
         let mut ids: Vec<RecordId> = keys
@@ -1450,7 +1472,8 @@ impl RecordStore for SqliteStore {
         self.write(|tx| {
             // History rows carry no portal: remove them through the portal's calls first.
             tx.prepare_cached(
-                "DELETE FROM call_history WHERE call_id IN (SELECT id FROM calls WHERE portal = ?1)",
+                "DELETE FROM call_history WHERE call_id IN
+                 (SELECT id FROM calls WHERE (portal & 4294967295) = ?1)",
             )?
             .execute(params![portal])?;
             for table in [
@@ -1459,15 +1482,18 @@ impl RecordStore for SqliteStore {
                 "property_groups",
                 "calls",
             ] {
-                tx.prepare_cached(&format!("DELETE FROM {table} WHERE portal = ?1"))?
-                    .execute(params![portal])?;
+                // The `portal` columns hold partition keys: the portal is their low half.
+                tx.prepare_cached(&format!(
+                    "DELETE FROM {table} WHERE (portal & 4294967295) = ?1"
+                ))?
+                .execute(params![portal])?;
             }
             tx.pending.push(IndexOp::ResetPortal(portal));
             Ok(())
         })
     }
 
-    fn purge_property_values(&self, portal: PortalId, name: &str) -> Result<(), StoreError> {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
         // Property names are letters, digits and `_`, safe inside a quoted JSON path.
         let path = format!("$.\"{name}\"");
         self.write(|tx| {
@@ -1475,9 +1501,9 @@ impl RecordStore for SqliteStore {
                 "UPDATE calls SET properties = json_remove(properties, ?1)
                  WHERE portal = ?2 AND json_type(properties, ?1) IS NOT NULL",
             )?
-            .execute(params![path, portal])?;
+            .execute(params![path, partition.key()])?;
             tx.pending.push(IndexOp::DropProperty {
-                portal,
+                partition,
                 name: name.to_owned(),
             });
             Ok(())
@@ -1486,7 +1512,7 @@ impl RecordStore for SqliteStore {
 
     fn replace_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
@@ -1501,17 +1527,17 @@ impl RecordStore for SqliteStore {
                 call_id as i64,
                 kind.singular(),
                 to_id as i64,
-                portal
+                partition.key()
             ])?;
             tx.pending.push(IndexOp::RemoveAssociation {
-                portal,
+                partition,
                 call_id,
                 kind,
                 to_id,
                 type_id: None,
             });
             for association in associations {
-                associate(tx, portal, association)?;
+                associate(tx, partition, association)?;
             }
             Ok(())
         })
@@ -1519,12 +1545,12 @@ impl RecordStore for SqliteStore {
 
     fn add_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         associations: &[Association],
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             for association in associations {
-                associate(tx, portal, association)?;
+                associate(tx, partition, association)?;
             }
             Ok(())
         })
@@ -1532,14 +1558,14 @@ impl RecordStore for SqliteStore {
 
     fn remove_associations(
         &self,
-        portal: PortalId,
+        partition: Partition,
         call_id: RecordId,
         kind: AssociatedKind,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let pair = params![call_id as i64, kind.singular(), to_id as i64, portal];
+            let pair = params![call_id as i64, kind.singular(), to_id as i64, partition.key()];
             match type_ids {
                 None => {
                     tx.prepare_cached(
@@ -1548,7 +1574,7 @@ impl RecordStore for SqliteStore {
                     )?
                     .execute(pair)?;
                     tx.pending.push(IndexOp::RemoveAssociation {
-                        portal,
+                        partition,
                         call_id,
                         kind,
                         to_id,
@@ -1565,14 +1591,14 @@ impl RecordStore for SqliteStore {
                             call_id as i64,
                             kind.singular(),
                             to_id as i64,
-                            portal,
+                            partition.key(),
                             type_id
                         ])?;
                     }
                     drop(delete);
                     for type_id in type_ids {
                         tx.pending.push(IndexOp::RemoveAssociation {
-                            portal,
+                            partition,
                             call_id,
                             kind,
                             to_id,
@@ -1587,7 +1613,7 @@ impl RecordStore for SqliteStore {
 
     fn associations_to(
         &self,
-        portal: PortalId,
+        partition: Partition,
         kind: AssociatedKind,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
@@ -1604,7 +1630,7 @@ impl RecordStore for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             let params: Vec<rusqlite::types::Value> =
-                [i64::from(portal).into(), kind.singular().to_owned().into()]
+                [partition.key().into(), kind.singular().to_owned().into()]
                     .into_iter()
                     .chain(to_ids.iter().map(|id| (*id as i64).into()))
                     .collect();
@@ -1613,13 +1639,13 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn custom_properties(&self, portal: PortalId) -> Result<Vec<PropertyRecord>, StoreError> {
+    fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT definition, created_at, updated_at, archived_at FROM property_definitions
                  WHERE portal = ?1 ORDER BY name",
             )?;
-            let rows = statement.query_map(params![portal], |row| {
+            let rows = statement.query_map(params![partition.key()], |row| {
                 Ok(PropertyRecord {
                     definition: json_column(row, 0)?,
                     created_at: row.get(1)?,
@@ -1631,7 +1657,11 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn save_property(&self, portal: PortalId, property: &PropertyRecord) -> Result<(), StoreError> {
+    fn save_property(
+        &self,
+        partition: Partition,
+        property: &PropertyRecord,
+    ) -> Result<(), StoreError> {
         let definition = to_json(&property.definition)?;
         self.write(|tx| {
             tx.prepare_cached(
@@ -1640,7 +1670,7 @@ impl RecordStore for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
-                portal,
+                partition.key(),
                 property.definition.name,
                 definition,
                 property.created_at,
@@ -1651,23 +1681,23 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    fn custom_groups(&self, portal: PortalId) -> Result<Vec<PropertyGroup>, StoreError> {
+    fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT definition FROM property_groups WHERE portal = ?1 ORDER BY name",
             )?;
-            let rows = statement.query_map(params![portal], |row| json_column(row, 0))?;
+            let rows = statement.query_map(params![partition.key()], |row| json_column(row, 0))?;
             rows.collect()
         })
     }
 
-    fn save_group(&self, portal: PortalId, group: &PropertyGroup) -> Result<(), StoreError> {
+    fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
         let definition = to_json(group)?;
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO property_groups (portal, name, definition) VALUES (?1, ?2, ?3)",
             )?
-            .execute(params![portal, group.name, definition])?;
+            .execute(params![partition.key(), group.name, definition])?;
             Ok(())
         })
     }
@@ -1675,8 +1705,9 @@ impl RecordStore for SqliteStore {
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
-                "SELECT portal FROM calls UNION SELECT portal FROM property_definitions
-                 UNION SELECT portal FROM property_groups ORDER BY 1",
+                "SELECT portal & 4294967295 FROM calls
+                 UNION SELECT portal & 4294967295 FROM property_definitions
+                 UNION SELECT portal & 4294967295 FROM property_groups ORDER BY 1",
             )?;
             let rows = statement.query_map([], |row| row.get(0))?;
             rows.collect()
@@ -1685,7 +1716,7 @@ impl RecordStore for SqliteStore {
 
     fn restore_records(
         &self,
-        portal: PortalId,
+        partition: Partition,
         schema: &PropertyCatalogue,
         calls: &[RestoredRecord],
     ) -> Result<(), StoreError> {
@@ -1697,15 +1728,15 @@ impl RecordStore for SqliteStore {
             for restored in calls {
                 let call = &restored.call;
                 let id = call.id as i64;
-                let owner: Option<PortalId> = tx
+                let owner: Option<i64> = tx
                     .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
                     .query_row(params![id], |r| r.get(0))
                     .optional()?;
                 match owner {
-                    Some(owner) if owner != portal => {
+                    Some(owner) if owner != partition.key() => {
                         return Err(StoreError::IdTaken { id: call.id });
                     }
-                    Some(_) => delete_call(tx, portal, call.id)?,
+                    Some(_) => delete_call(tx, partition, call.id)?,
                     None => {}
                 }
                 tx.prepare_cached(
@@ -1713,7 +1744,7 @@ impl RecordStore for SqliteStore {
                 )?
                 .execute(params![
                     id,
-                    portal,
+                    partition.key(),
                     call.is_archived(),
                     call.created_at,
                     call.updated_at,
@@ -1722,9 +1753,9 @@ impl RecordStore for SqliteStore {
                 ])?;
                 // Archived calls are never searched, so only live ones are indexed.
                 if !call.is_archived() {
-                    check_unique(tx, portal, schema, call.id, &call.properties)?;
+                    check_unique(tx, partition, schema, call.id, &call.properties)?;
                     tx.pending.push(IndexOp::Record {
-                        portal,
+                        partition,
                         id: call.id,
                         before_created: None,
                         after_created: Some(call.created_at),
@@ -1737,7 +1768,7 @@ impl RecordStore for SqliteStore {
                     record_history(tx, call.id, std::slice::from_ref(entry))?;
                 }
                 for association in &restored.associations {
-                    associate(tx, portal, association)?;
+                    associate(tx, partition, association)?;
                 }
             }
             tx.prepare_cached(
@@ -1751,24 +1782,24 @@ impl RecordStore for SqliteStore {
         Ok(())
     }
 
-    fn search(&self, portal: PortalId, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.wait_for_index()?;
-        self.retype_if_needed(portal, plan)?;
+        self.retype_if_needed(partition, plan)?;
         // In memory the only connection is the writer's: take it before the index, in the
         // order writers take them.
         let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
         // Held while the page's rows are read, so no commit lands between index and rows.
         let index = read_index(&self.index);
-        let Some(portal_index) = index.portal(portal) else {
+        let Some(partition_index) = index.partition(partition) else {
             return Ok(SearchHits {
                 total: 0,
                 calls: Vec::new(),
             });
         };
-        let page = portal_index.search(plan, self.scan_budget);
+        let page = partition_index.search(plan, self.scan_budget);
         let calls = match &memory_writer {
-            Some(writer) => fetch_calls(&writer.conn, portal, &page.ids)?,
-            None => self.read(|conn| fetch_calls(conn, portal, &page.ids))?,
+            Some(writer) => fetch_calls(&writer.conn, partition, &page.ids)?,
+            None => self.read(|conn| fetch_calls(conn, partition, &page.ids))?,
         };
         let mut by_id: HashMap<RecordId, Record> = calls.into_iter().map(|c| (c.id, c)).collect();
         let calls = page.ids.iter().filter_map(|id| by_id.remove(id)).collect();
@@ -1788,7 +1819,7 @@ impl SqliteStore {
 
     /// Re-types a property's index entries when its definition's type no longer matches
     /// the one they were computed with (a property redefined with another type).
-    fn retype_if_needed(&self, portal: PortalId, plan: &SearchPlan) -> Result<(), StoreError> {
+    fn retype_if_needed(&self, partition: Partition, plan: &SearchPlan) -> Result<(), StoreError> {
         let mut typed: Vec<(&str, crate::crm::properties::PropertyType)> = plan
             .groups
             .iter()
@@ -1811,13 +1842,13 @@ impl SqliteStore {
         }
         let stale: Vec<_> = {
             let index = read_index(&self.index);
-            let Some(portal_index) = index.portal(portal) else {
+            let Some(partition_index) = index.partition(partition) else {
                 return Ok(());
             };
             typed
                 .into_iter()
                 .filter(|(name, property_type)| {
-                    portal_index
+                    partition_index
                         .property_type(name)
                         .is_some_and(|indexed| indexed != *property_type)
                 })
@@ -1832,7 +1863,7 @@ impl SqliteStore {
                     "SELECT id, json_extract(properties, ?1) FROM calls
                      WHERE portal = ?2 AND archived = 0 AND json_type(properties, ?1) IS NOT NULL",
                 )?;
-                let rows = statement.query_map(params![path, portal], |row| {
+                let rows = statement.query_map(params![path, partition.key()], |row| {
                     Ok((row.get::<_, i64>(0)? as RecordId, row.get(1)?))
                 })?;
                 rows.collect()
@@ -1842,7 +1873,7 @@ impl SqliteStore {
                 None => self.read(select)?,
             };
             index
-                .portal_mut(portal)
+                .partition_mut(partition)
                 .reindex_property(name, property_type, &values);
         }
         Ok(())
@@ -1852,7 +1883,7 @@ impl SqliteStore {
 /// The calls of `ids` in the portal, in any order.
 fn fetch_calls(
     conn: &Connection,
-    portal: PortalId,
+    partition: Partition,
     ids: &[RecordId],
 ) -> rusqlite::Result<Vec<Record>> {
     if ids.is_empty() {
@@ -1865,7 +1896,7 @@ fn fetch_calls(
         placeholders(ids.len())
     );
     let mut statement = conn.prepare_cached(&sql)?;
-    let params = std::iter::once(i64::from(portal)).chain(ids.iter().map(|id| *id as i64));
+    let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
     let rows = statement.query_map(params_from_iter(params), call_from_row)?;
     rows.collect()
 }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::crm::associations::{AssociationSpec, Direction};
+use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::record::{PortalId, CALL_OBJECT_TYPE_ID};
 use crate::crm::webhooks::{Change, ChangeKind, ChangeSink};
 
@@ -309,14 +310,21 @@ fn source_fields(event: &mut Map<String, Value>, source_type: &str, source_id: O
 }
 
 impl ChangeSink for Webhooks {
-    fn wants(&self, portal: PortalId, kind: ChangeKind) -> bool {
+    fn wants(&self, partition: Partition, kind: ChangeKind) -> bool {
+        // Subscriptions name calls only, so far (`objectTypeId` 0-48).
+        if partition.object_type != ObjectType::CALLS {
+            return false;
+        }
         self.read_hooks()
-            .get(&portal)
+            .get(&partition.portal)
             .is_some_and(|hook| hook.wants(kind))
     }
 
-    fn publish(&self, portal: PortalId, changes: Vec<Change>) {
-        let Some(hook) = self.get(portal) else {
+    fn publish(&self, partition: Partition, changes: Vec<Change>) {
+        if partition.object_type != ObjectType::CALLS {
+            return;
+        }
+        let Some(hook) = self.get(partition.portal) else {
             return;
         };
         let mut events = Vec::new();
@@ -476,11 +484,11 @@ mod tests {
                 settings(json!([{"subscriptionType": "object.creation"}])),
             )
             .unwrap();
-        webhooks.publish(1, (1..=5).map(created).collect());
+        webhooks.publish(Partition::calls(1), (1..=5).map(created).collect());
         assert_eq!(webhooks.deliverer().queued(), 2);
         assert_eq!(webhooks.deliverer().dropped(), 3);
         // Another portal, without settings, queues nothing.
-        webhooks.publish(2, vec![created(9)]);
+        webhooks.publish(Partition::calls(2), vec![created(9)]);
         assert_eq!(webhooks.deliverer().queued(), 2);
     }
 
@@ -496,10 +504,13 @@ mod tests {
                 ])),
             )
             .unwrap();
-        assert!(webhooks.wants(1, ChangeKind::PropertyChange));
-        assert!(!webhooks.wants(1, ChangeKind::Deletion), "inactive");
-        assert!(!webhooks.wants(1, ChangeKind::Creation));
-        assert!(!webhooks.wants(2, ChangeKind::PropertyChange));
+        assert!(webhooks.wants(Partition::calls(1), ChangeKind::PropertyChange));
+        assert!(
+            !webhooks.wants(Partition::calls(1), ChangeKind::Deletion),
+            "inactive"
+        );
+        assert!(!webhooks.wants(Partition::calls(1), ChangeKind::Creation));
+        assert!(!webhooks.wants(Partition::calls(2), ChangeKind::PropertyChange));
         let change = |name: &str| Change::PropertyChanged {
             call_id: 1,
             at: 1,
@@ -508,7 +519,7 @@ mod tests {
             source: WriteSource::calculated(),
         };
         webhooks.publish(
-            1,
+            Partition::calls(1),
             vec![
                 change("hs_call_body"),
                 change("hs_call_title"),

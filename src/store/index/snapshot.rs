@@ -17,13 +17,15 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use super::{AssociationIndex, Bitmap, Key, PortalIndex, Posting, PropertyIndex, SearchIndex};
+use super::{AssociationIndex, Bitmap, Key, PartitionIndex, Posting, PropertyIndex, SearchIndex};
 use crate::crm::associations::AssociatedKind;
+use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
 
 const MAGIC: &[u8; 16] = b"hubcalls-index\n\0";
-/// Changes whenever the layout below or the meaning of the index changes.
-const FORMAT_VERSION: u32 = 2;
+/// Changes whenever the layout below or the meaning of the index changes (3: indexes are
+/// kept per partition, a portal and an object type, written as its key).
+const FORMAT_VERSION: u32 = 3;
 /// The version of hubcalls that wrote the file: another may type or tokenise differently.
 const BUILT_BY: &str = env!("CARGO_PKG_VERSION");
 
@@ -58,10 +60,10 @@ pub fn save(index: &SearchIndex, path: &Path, writes: i64) -> io::Result<()> {
     out.write_all(&FORMAT_VERSION.to_le_bytes())?;
     write_str(&mut out, BUILT_BY)?;
     out.write_all(&writes.to_le_bytes())?;
-    write_len(&mut out, index.portals.len())?;
-    for (portal, portal_index) in &index.portals {
-        out.write_all(&portal.to_le_bytes())?;
-        write_portal(&mut out, portal_index)?;
+    write_len(&mut out, index.partitions.len())?;
+    for (partition, partition_index) in &index.partitions {
+        out.write_all(&partition.key().to_le_bytes())?;
+        write_portal(&mut out, partition_index)?;
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
@@ -92,9 +94,12 @@ pub fn load(path: &Path, writes: i64) -> io::Result<Option<SearchIndex>> {
         return Ok(None);
     }
     let mut index = SearchIndex::default();
-    for _ in 0..input.count(4)? {
-        let portal = input.u32()?;
-        index.portals.insert(portal, read_portal(&mut input, path)?);
+    for _ in 0..input.count(8)? {
+        let partition = Partition::from_key(input.i64()?)
+            .ok_or_else(|| corrupt("a partition of no known object type"))?;
+        index
+            .partitions
+            .insert(partition, read_portal(&mut input, path)?);
     }
     if input.left != 0 {
         return Err(corrupt("bytes after the end of the index"));
@@ -113,7 +118,7 @@ fn write_str(out: &mut impl Write, text: &str) -> io::Result<()> {
     out.write_all(text.as_bytes())
 }
 
-fn write_portal(out: &mut impl Write, index: &PortalIndex) -> io::Result<()> {
+fn write_portal(out: &mut impl Write, index: &PartitionIndex) -> io::Result<()> {
     // Slots in order: the id and created instant of each (the slot map is rebuilt from ids).
     write_len(out, index.ids.len())?;
     for (id, created) in index.ids.iter().zip(&index.created) {
@@ -351,7 +356,7 @@ fn read_sections(
     Ok(read)
 }
 
-fn read_portal(input: &mut Reader<File>, path: &Path) -> io::Result<PortalIndex> {
+fn read_portal(input: &mut Reader<File>, path: &Path) -> io::Result<PartitionIndex> {
     let slots = input.count(16)?;
     let mut ids = Vec::with_capacity(slots);
     let mut created = Vec::with_capacity(slots);
@@ -418,7 +423,7 @@ fn read_portal(input: &mut Reader<File>, path: &Path) -> io::Result<PortalIndex>
             },
         );
     }
-    Ok(PortalIndex {
+    Ok(PartitionIndex {
         slot_of,
         ids,
         created,
@@ -467,7 +472,7 @@ mod tests {
 
     fn call(portal: u32, id: u64, created: i64, values: &[(&str, PropertyType, &str)]) -> IndexOp {
         IndexOp::Record {
-            portal,
+            partition: Partition::calls(portal),
             id,
             before_created: None,
             after_created: Some(created),
@@ -514,7 +519,7 @@ mod tests {
             &[("hs_call_title", PropertyType::String, "other portal")],
         ));
         index.apply(IndexOp::Record {
-            portal: 1,
+            partition: Partition::calls(1),
             id: 7,
             before_created: Some(1_700_000_000_007),
             after_created: None,
@@ -522,14 +527,14 @@ mod tests {
             add: Vec::new(),
         });
         index.apply(IndexOp::AddAssociation {
-            portal: 1,
+            partition: Partition::calls(1),
             call_id: 3,
             kind: AssociatedKind::Contact,
             to_id: 501,
             type_id: 194,
         });
         index.apply(IndexOp::AddAssociation {
-            portal: 1,
+            partition: Partition::calls(1),
             call_id: 4,
             kind: AssociatedKind::Deal,
             to_id: 777,
