@@ -78,7 +78,7 @@ pub fn run(args: MigrateStoreArgs) -> Result<String, String> {
     let mut total = PortalCounts::default();
     for (portal, counts) in &report {
         summary.push_str(&format!(
-            "  portal {portal}: {} live calls, {} archived, {} history entries, {} associations, {} properties, {} groups\n",
+            "  portal {portal}: {} live records, {} archived, {} history entries, {} associations, {} properties, {} groups\n",
             counts.live_calls,
             counts.archived_calls,
             counts.history_entries,
@@ -90,7 +90,7 @@ pub fn run(args: MigrateStoreArgs) -> Result<String, String> {
         total.archived_calls += counts.archived_calls;
     }
     summary.push_str(&format!(
-        "  in all: {} calls ({} archived)",
+        "  in all: {} records ({} archived)",
         total.live_calls + total.archived_calls,
         total.archived_calls
     ));

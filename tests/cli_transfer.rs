@@ -1,8 +1,11 @@
 //! `hubcalls export` and `hubcalls import`, run as the built binary on data directories.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use hubcalls::config::Storage;
 use serde_json::Value;
 
 fn hubcalls(args: &[&str], dir: &Path) -> Output {
@@ -202,6 +205,7 @@ line two\",Inbound,Connected,60000,2024-05-01 10:05,Ada Lovelace,501;502,COMPLET
 1236,,No date,,Outbound,,,,,,
 1237,2024-05-03 09:00:15,Third,,OUTBOUND,No answer,abc,,,,
 1238,2024-05-04 08:00,Fourth,,outbound,,,,,7,Completed
+1239,2024-05-05 08:00,Fifth,,Inbound,,,,,8,
 ";
 
 #[test]
@@ -210,6 +214,10 @@ fn a_hubspot_csv_export_imports_by_labels_and_reports_bad_rows() {
     let dir = work.path().join("data");
     let csv = work.path().join("calls-export.csv");
     std::fs::write(&csv, HUBSPOT_CSV).unwrap();
+    // The contacts the export names exist in the portal, but for 8.
+    let store = hubcalls::open_store(&Storage::Directory(dir.clone()), None).expect("store opens");
+    common::restore_contacts(&*store, 3, &[501, 502, 7]);
+    drop(store);
     let imported = hubcalls(&["import", csv.to_str().unwrap(), "--portal", "3"], &dir);
     let message = stderr(&imported);
     assert!(
@@ -217,7 +225,7 @@ fn a_hubspot_csv_export_imports_by_labels_and_reports_bad_rows() {
         "bad rows make the exit status fail"
     );
     assert!(
-        message.contains("2 call(s) created, 3 row(s) refused"),
+        message.contains("2 call(s) created, 4 row(s) refused"),
         "{message}"
     );
     assert!(
@@ -232,7 +240,7 @@ fn a_hubspot_csv_export_imports_by_labels_and_reports_bad_rows() {
         message.contains("column \"Associated Contact\" ignored"),
         "{message}"
     );
-    // The first row spans lines 2 and 3, so the bad ones start on lines 4, 5 and 6.
+    // The first row spans lines 2 and 3, so the bad ones are on lines 4, 5, 6 and 8.
     assert!(
         message.contains("line 4: hs_call_direction: Sideways was not one of the allowed options"),
         "{message}"
@@ -242,6 +250,14 @@ fn a_hubspot_csv_export_imports_by_labels_and_reports_bad_rows() {
         message.contains("line 6: hs_call_duration: abc was not a valid number"),
         "{message}"
     );
+    // A contact the portal does not have, in HubSpot's words and nothing else.
+    assert!(
+        message
+            .lines()
+            .any(|line| line.trim() == "line 8: CONTACT=8 is not valid"),
+        "{message}"
+    );
+    assert!(!message.contains("line 7"), "{message}");
 
     let exported = export(&dir, &[]);
     let calls: Vec<Value> = records(&exported)

@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use common::{TestApp, TOKEN};
 use hubcalls::config::{Config, Storage, TokenGrant};
-use hubcalls::crm::associations::{AssociatedKind, Association};
+use hubcalls::crm::associations::Association;
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::HistoryEntry;
+use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::objects::Partition;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, Record, RecordId};
@@ -164,7 +165,7 @@ impl RecordStore for SwitchedStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError> {
@@ -184,7 +185,7 @@ impl RecordStore for SwitchedStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
@@ -195,7 +196,7 @@ impl RecordStore for SwitchedStore {
     fn associations_to(
         &self,
         partition: Partition,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
         self.read()?;

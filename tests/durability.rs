@@ -85,16 +85,23 @@ async fn calls_and_history_survive_a_restart() {
         .delete(&format!("/crm/v3/objects/calls/{archived_id}"))
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let email = common::unique_email();
+    let contact = app.create_record("contacts", json!({"email": email})).await;
     let associated = app
         .post(
             "/crm/v3/objects/calls",
             json!({
                 "properties": {"hs_timestamp": "1745524893000"},
-                "associations": [{"to": {"id": 500}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}]
+                "associations": [{"to": {"id": contact}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}]
             }),
         )
         .await;
-    assert_eq!(associated.status, StatusCode::CREATED);
+    assert_eq!(
+        associated.status,
+        StatusCode::CREATED,
+        "body: {}",
+        associated.text
+    );
     let associated_id = associated.body["id"].as_str().unwrap().to_owned();
     let full_before = app
         .get(&format!(
@@ -126,7 +133,7 @@ async fn calls_and_history_survive_a_restart() {
         .collect();
     assert_eq!(history, ["after", "before"]);
 
-    // Archived state and associations survive too.
+    // Archived state, other object types and associations survive too.
     app.get(&format!("/crm/v3/objects/calls/{archived_id}"))
         .await
         .assert_error(404, "OBJECT_NOT_FOUND");
@@ -144,8 +151,13 @@ async fn calls_and_history_survive_a_restart() {
         .await;
     assert_eq!(
         with_assoc.body["associations"]["contacts"]["results"],
-        json!([{"id": "500", "type": "call_to_contact"}])
+        json!([{"id": contact, "type": "call_to_contact"}])
     );
+    let reply = app
+        .get(&format!("/crm/v3/objects/contacts/{contact}"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "body: {}", reply.text);
+    assert_eq!(reply.body["properties"]["email"], email.as_str());
 
     // Search still finds the updated values.
     let search = app
@@ -160,7 +172,7 @@ async fn calls_and_history_survive_a_restart() {
 
     // New ids come after every id handed out before the restart.
     let new_id = app.create_call(json!({})).await;
-    let highest = [&id, &archived_id, &associated_id]
+    let highest = [&id, &archived_id, &contact, &associated_id]
         .iter()
         .map(|i| id_number(i))
         .max()

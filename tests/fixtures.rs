@@ -113,10 +113,11 @@ async fn export_reset_and_load_round_trips_exactly() {
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
+    let contact = app.create_contact().await;
     let linked = app
         .send(
             Method::PUT,
-            &format!("/crm/v3/objects/calls/{live}/associations/contacts/501/194"),
+            &format!("/crm/v3/objects/calls/{live}/associations/contacts/{contact}/194"),
             None,
         )
         .await;

@@ -46,11 +46,14 @@ async fn gdpr_delete(app: &TestApp, body: Value) {
 #[tokio::test]
 async fn associations_on_create_are_read_back_in_hubspot_shape() {
     let app = spawn_app().await;
+    let contact = app.create_contact().await;
+    let ticket = app.create_minimal("tickets").await;
     let id = create_with(
         &app,
         json!([
-            {"to": {"id": 500}, "types": spec(194)},
-            {"to": {"id": "1234"}, "types": spec(220)}
+            // A JSON number and a string both name a record.
+            {"to": {"id": contact.parse::<u64>().unwrap()}, "types": spec(194)},
+            {"to": {"id": ticket}, "types": spec(220)}
         ]),
     )
     .await;
@@ -64,8 +67,8 @@ async fn associations_on_create_are_read_back_in_hubspot_shape() {
     assert_eq!(
         reply.body["associations"],
         json!({
-            "contacts": {"results": [{"id": "500", "type": "call_to_contact"}]},
-            "tickets": {"results": [{"id": "1234", "type": "call_to_ticket"}]}
+            "contacts": {"results": [{"id": contact, "type": "call_to_contact"}]},
+            "tickets": {"results": [{"id": ticket, "type": "call_to_ticket"}]}
         })
     );
 
@@ -78,7 +81,7 @@ async fn associations_on_create_are_read_back_in_hubspot_shape() {
     assert_eq!(reply.status, StatusCode::OK, "body: {}", reply.text);
     assert_eq!(
         reply.body["associations"],
-        json!({"contacts": {"results": [{"id": "500", "type": "call_to_contact"}]}})
+        json!({"contacts": {"results": [{"id": contact, "type": "call_to_contact"}]}})
     );
 
     // Only types with associations appear; none at all means no `associations` key.
@@ -93,12 +96,14 @@ async fn associations_on_create_are_read_back_in_hubspot_shape() {
 #[tokio::test]
 async fn list_items_carry_their_associations() {
     let app = spawn_app().await;
+    let contacts = app.create_contacts(2).await;
+    let company = app.create_minimal("companies").await;
     let with = create_with(
         &app,
         json!([
-            {"to": {"id": 501}, "types": spec(194)},
-            {"to": {"id": 502}, "types": spec(194)},
-            {"to": {"id": "77"}, "types": spec(182)}
+            {"to": {"id": contacts[0]}, "types": spec(194)},
+            {"to": {"id": contacts[1]}, "types": spec(194)},
+            {"to": {"id": company}, "types": spec(182)}
         ]),
     )
     .await;
@@ -113,10 +118,10 @@ async fn list_items_carry_their_associations() {
     assert_eq!(
         find(&with)["associations"],
         json!({
-            "companies": {"results": [{"id": "77", "type": "call_to_company"}]},
+            "companies": {"results": [{"id": company, "type": "call_to_company"}]},
             "contacts": {"results": [
-                {"id": "501", "type": "call_to_contact"},
-                {"id": "502", "type": "call_to_contact"}
+                {"id": contacts[0], "type": "call_to_contact"},
+                {"id": contacts[1], "type": "call_to_contact"}
             ]}
         })
     );
@@ -126,14 +131,15 @@ async fn list_items_carry_their_associations() {
 #[tokio::test]
 async fn invalid_association_type_is_refused_and_nothing_stored() {
     let app = spawn_app().await;
+    let contacts = app.create_contacts(2).await;
     let reply = app
         .post(
             "/crm/v3/objects/calls",
             json!({
                 "properties": {"hs_timestamp": "1745524893000"},
                 "associations": [
-                    {"to": {"id": 500}, "types": spec(194)},
-                    {"to": {"id": 501}, "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 3}]}
+                    {"to": {"id": contacts[0]}, "types": spec(194)},
+                    {"to": {"id": contacts[1]}, "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 3}]}
                 ]
             }),
         )
@@ -155,7 +161,7 @@ async fn invalid_association_type_is_refused_and_nothing_stored() {
             "/crm/v3/objects/calls",
             json!({
                 "properties": {"hs_timestamp": "1745524893000"},
-                "associations": [{"to": {"id": 500}, "types": spec(999_999)}]
+                "associations": [{"to": {"id": contacts[0]}, "types": spec(999_999)}]
             }),
         )
         .await;
@@ -188,14 +194,106 @@ async fn non_numeric_target_id_is_refused() {
     assert_eq!(live_count(&app).await, 0);
 }
 
+/// HubSpot refuses an association to a record that does not exist (here: an id of another
+/// type) or is archived, naming it, and creates nothing.
+#[tokio::test]
+async fn associations_to_missing_or_archived_records_are_refused() {
+    let app = spawn_app().await;
+    for (type_path, type_id, internal_name) in [
+        ("contacts", 194, "CONTACT"),
+        ("companies", 182, "COMPANY"),
+        ("deals", 206, "DEAL"),
+        ("tickets", 220, "TICKET"),
+    ] {
+        let live = app.create_minimal(type_path).await;
+        let archived = app.create_minimal(type_path).await;
+        let reply = app
+            .delete(&format!("/crm/v3/objects/{type_path}/{archived}"))
+            .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "body: {}", reply.text);
+        let calls_before = live_count(&app).await;
+        // Ids are unique across types: a call's id is no record of any other type.
+        let call = app
+            .create_call(json!({"hs_call_title": "not a target"}))
+            .await;
+
+        for missing in [&call, &archived] {
+            let reply = app
+                .post(
+                    "/crm/v3/objects/calls",
+                    json!({
+                        "properties": {"hs_timestamp": "1745524893000"},
+                        "associations": [
+                            {"to": {"id": live}, "types": spec(type_id)},
+                            {"to": {"id": missing}, "types": spec(type_id)}
+                        ]
+                    }),
+                )
+                .await;
+            let body = reply.assert_error(400, "VALIDATION_ERROR");
+            assert_eq!(body["message"], "One or more associations are invalid");
+            assert_eq!(
+                body["context"]["INVALID_OBJECT_IDS"],
+                json!([format!("{internal_name}={missing} is not valid")]),
+                "{type_path}"
+            );
+
+            let reply = app
+                .post(
+                    "/crm/v3/objects/calls/batch/create",
+                    json!({"inputs": [
+                        {"properties": {"hs_timestamp": "1745524893000"}, "associations": [{"to": {"id": live}, "types": spec(type_id)}]},
+                        {"properties": {"hs_timestamp": "1745524893000"}, "associations": [{"to": {"id": missing}, "types": spec(type_id)}]}
+                    ]}),
+                )
+                .await;
+            let body = reply.assert_error(400, "VALIDATION_ERROR");
+            assert_eq!(
+                body["context"]["INVALID_OBJECT_IDS"],
+                json!([format!("{internal_name}={missing} is not valid")]),
+                "{type_path}"
+            );
+        }
+        // Nothing was created, and the live target gained no association.
+        assert_eq!(live_count(&app).await, calls_before + 1, "{type_path}");
+        let reply = app
+            .get(&format!(
+                "/crm/v4/objects/{type_path}/{live}/associations/calls"
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "body: {}", reply.text);
+        assert_eq!(reply.body["results"], json!([]), "{type_path}");
+
+        // The live one alone is accepted, and read back from its side.
+        let linked = create_with(&app, json!([{"to": {"id": live}, "types": spec(type_id)}])).await;
+        let reply = app
+            .get(&format!(
+                "/crm/v4/objects/{type_path}/{live}/associations/calls"
+            ))
+            .await;
+        let targets: Vec<&Value> = reply.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["toObjectId"])
+            .collect();
+        assert_eq!(
+            targets,
+            [&json!(linked.parse::<u64>().unwrap())],
+            "{type_path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn batch_create_with_invalid_association_stores_nothing() {
     let app = spawn_app().await;
+    let contact = app.create_contact().await;
     let reply = app
         .post(
             "/crm/v3/objects/calls/batch/create",
             json!({"inputs": [
-                {"properties": {"hs_timestamp": "1745524893000"}, "associations": [{"to": {"id": 1}, "types": spec(194)}]},
+                {"properties": {"hs_timestamp": "1745524893000"}, "associations": [{"to": {"id": contact}, "types": spec(194)}]},
                 {"properties": {"hs_timestamp": "1745524893000"}, "associations": [{"to": {"id": "x"}, "types": spec(194)}]}
             ]}),
         )
@@ -211,8 +309,9 @@ async fn batch_create_with_invalid_association_stores_nothing() {
 #[tokio::test]
 async fn gdpr_delete_removes_call_and_history() {
     let app = spawn_app().await;
-    let id = create_with(&app, json!([{"to": {"id": 500}, "types": spec(194)}])).await;
-    let keep = create_with(&app, json!([{"to": {"id": 500}, "types": spec(194)}])).await;
+    let contact = app.create_contact().await;
+    let id = create_with(&app, json!([{"to": {"id": contact}, "types": spec(194)}])).await;
+    let keep = create_with(&app, json!([{"to": {"id": contact}, "types": spec(194)}])).await;
     let reply = app
         .patch(
             &format!("/crm/v3/objects/calls/{id}"),
@@ -258,7 +357,7 @@ async fn gdpr_delete_removes_call_and_history() {
     assert_eq!(other.status, StatusCode::OK);
     assert_eq!(
         other.body["associations"]["contacts"]["results"],
-        json!([{"id": "500", "type": "call_to_contact"}])
+        json!([{"id": contact, "type": "call_to_contact"}])
     );
     assert_eq!(
         other.body["propertiesWithHistory"]["hs_call_title"][0]["value"],

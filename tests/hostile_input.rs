@@ -98,19 +98,28 @@ async fn instants_outside_four_digit_years_are_refused() {
 #[tokio::test]
 async fn unknown_object_types_in_association_paths_are_400() {
     let app = spawn_app().await;
-    let id = app.create_call(json!({})).await;
+    let call = app.create_call(json!({})).await;
+    let contact = app.create_contact().await;
+    for from in [format!("calls/{call}"), format!("contacts/{contact}")] {
+        let reply = app
+            .get(&format!("/crm/v4/objects/{from}/associations/widgets"))
+            .await;
+        let error = reply.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(
+            error["message"],
+            "Unable to infer object type from: widgets"
+        );
+    }
+    // Every standard object is kept, so a pair without calls is served too.
     let reply = app
-        .get(&format!("/crm/v4/objects/calls/{id}/associations/widgets"))
+        .get(&format!(
+            "/crm/v4/objects/contacts/{contact}/associations/deals"
+        ))
         .await;
-    let error = reply.assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(
-        error["message"],
-        "Unable to infer object type from: widgets"
-    );
-    // A HubSpot object hubcalls does not keep is 501, not 400.
-    let reply = app
-        .get("/crm/v4/objects/contacts/1/associations/deals")
-        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["results"], json!([]));
+    // A HubSpot endpoint hubcalls does not serve is 501, not 400.
+    let reply = app.get("/crm/v4/associations/contacts/deals/labels").await;
     reply.assert_error(501, "NOT_IMPLEMENTED");
 }
 
@@ -140,10 +149,11 @@ async fn ids_must_be_strings_or_integers() {
             .assert_error(400, "VALIDATION_ERROR");
     }
     // An association without any type is refused, and no call is created.
+    let contact = app.create_contact().await;
     let reply = app
         .post(
             "/crm/v3/objects/calls",
-            json!({"properties": {"hs_timestamp": 0}, "associations": [{"to": {"id": 5}, "types": []}]}),
+            json!({"properties": {"hs_timestamp": 0}, "associations": [{"to": {"id": contact}, "types": []}]}),
         )
         .await;
     reply.assert_error(400, "VALIDATION_ERROR");

@@ -70,6 +70,9 @@ async fn snapshot(app: &TestApp, other: &TestApp) -> Value {
             "/crm/v3/objects/calls?archived=true&properties={SHOWN}"
         ))
         .await;
+    let contacts = app
+        .get("/crm/v3/objects/contacts?limit=100&associations=calls")
+        .await;
     let property = app.get("/crm/v3/properties/calls/ticket_ref").await;
     let search = app
         .post(
@@ -78,7 +81,14 @@ async fn snapshot(app: &TestApp, other: &TestApp) -> Value {
         )
         .await;
     let other_portal = other.get("/crm/v3/objects/calls").await;
-    for reply in [&live, &archived, &property, &search, &other_portal] {
+    for reply in [
+        &live,
+        &archived,
+        &contacts,
+        &property,
+        &search,
+        &other_portal,
+    ] {
         assert_eq!(reply.status, 200, "body: {}", reply.text);
     }
     let mut property = property.body.clone();
@@ -87,6 +97,7 @@ async fn snapshot(app: &TestApp, other: &TestApp) -> Value {
     json!({
         "live": live.body["results"],
         "archived": archived.body["results"],
+        "contacts": contacts.body["results"],
         "property": property,
         "search": search.body,
         "otherPortal": other_portal.body["results"],
@@ -135,9 +146,10 @@ async fn a_store_survives_a_round_trip_through_migrate_store() {
             .await;
         assert_eq!(reply.status, 200, "body: {}", reply.text);
     }
+    let contact = app.create_contact().await;
     let associated = app
         .put(&format!(
-            "/crm/v4/objects/calls/{}/associations/default/contacts/901",
+            "/crm/v4/objects/calls/{}/associations/default/contacts/{contact}",
             ids[5]
         ))
         .await;
@@ -154,6 +166,12 @@ async fn a_store_survives_a_round_trip_through_migrate_store() {
     let before = snapshot(&app, &other).await;
     assert_eq!(before["live"].as_array().unwrap().len(), 11);
     assert_eq!(before["archived"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        before["contacts"][0]["associations"]["calls"]["results"][0]["id"],
+        ids[5].as_str(),
+        "{}",
+        before["contacts"]
+    );
 
     // Out and back again.
     let (middle, middle_args) = middle_store(middle_dir.path());
@@ -167,11 +185,12 @@ async fn a_store_survives_a_round_trip_through_migrate_store() {
         to_middle.extend(["--to-schema".to_owned(), schema.clone()]);
     }
     let summary = migrate(&to_middle.iter().map(String::as_str).collect::<Vec<_>>());
+    // 11 live calls and the contact they name; records of every type are counted.
     assert!(
-        summary.contains("portal 1: 11 live calls, 1 archived"),
+        summary.contains("portal 1: 12 live records, 1 archived"),
         "{summary}"
     );
-    assert!(summary.contains("portal 2: 1 live calls"), "{summary}");
+    assert!(summary.contains("portal 2: 1 live records"), "{summary}");
 
     let mut to_back = vec![
         "--from".to_owned(),
@@ -192,6 +211,7 @@ async fn a_store_survives_a_round_trip_through_migrate_store() {
         let fresh = copy.create_call(json!({"hs_call_title": "After"})).await;
         let highest = ids
             .iter()
+            .chain([&contact])
             .map(|id| id.parse::<u64>().unwrap())
             .max()
             .unwrap();

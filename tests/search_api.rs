@@ -254,21 +254,23 @@ async fn paging_uses_numeric_offsets() {
 #[tokio::test]
 async fn requested_properties_and_associations_filter() {
     let app = spawn_app().await;
+    let contact = app.create_contact().await;
     let reply = app
         .post(
             "/crm/v3/objects/calls",
             json!({
                 "properties": {"hs_timestamp": "2025-01-01T00:00:00Z", "hs_call_title": "linked"},
-                "associations": [{"to": {"id": 42}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}]
+                "associations": [{"to": {"id": contact}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}]
             }),
         )
         .await;
+    assert_eq!(reply.status, 201, "body: {}", reply.text);
     let linked = reply.body["id"].as_str().unwrap().to_owned();
     app.create_call(json!({"hs_call_title": "alone"})).await;
     let body = search(
         &app,
         json!({
-            "filterGroups": [{"filters": [{"propertyName": "associations.contact", "operator": "EQ", "value": "42"}]}],
+            "filterGroups": [{"filters": [{"propertyName": "associations.contact", "operator": "EQ", "value": contact}]}],
             "properties": ["hs_call_title", "hs_call_status", "no_such_property"]
         }),
     )

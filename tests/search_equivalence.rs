@@ -3,10 +3,12 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use hubcalls::crm::associations::AssociatedKind;
+use hubcalls::crm::associations::{Association, AssociationCategory};
+use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
@@ -16,6 +18,51 @@ use hubcalls::store::{PostgresStore, SqliteStore};
 use proptest::prelude::*;
 
 const PORTAL: PortalId = 7;
+
+/// The contacts generated calls are associated with, by number: contact `n` of a portal
+/// has id `contact_base(portal) + n`, and the portal has it before any call is written
+/// (associations need their records to exist).
+const CONTACT_NUMBERS: [u64; 4] = [1, 2, 3, 4];
+
+fn contact_number() -> impl Strategy<Value = u64> {
+    prop::sample::select(CONTACT_NUMBERS.to_vec())
+}
+
+/// Where a portal's contact ids start. Ids are unique across a store's portals and the
+/// PostgreSQL cases share one store, so each portal has ids of its own, all below those
+/// stores hand out (10^10 and up).
+fn contact_base(portal: PortalId) -> u64 {
+    u64::from(portal) * 1_000
+}
+
+/// The contact ids of `portal`.
+fn contact_ids(portal: PortalId) -> Vec<u64> {
+    CONTACT_NUMBERS
+        .iter()
+        .map(|n| contact_base(portal) + n)
+        .collect()
+}
+
+/// `requests` with their contact numbers (`associations.contact` values) turned into the
+/// contact ids of `portal`.
+fn for_portal(requests: &[SearchRequest], portal: PortalId) -> Vec<SearchRequest> {
+    let id = |value: &mut String| {
+        if let Ok(number) = value.parse::<u64>() {
+            *value = (contact_base(portal) + number).to_string();
+        }
+    };
+    let mut requests = requests.to_vec();
+    for filter in requests
+        .iter_mut()
+        .flat_map(|r| r.filter_groups.iter_mut().flatten())
+        .filter(|f| f.property_name == "associations.contact")
+    {
+        filter.value.iter_mut().for_each(id);
+        filter.high_value.iter_mut().for_each(id);
+        filter.values.iter_mut().flatten().for_each(id);
+    }
+    requests
+}
 
 const WORDS: [&str; 8] = [
     "alpha", "Alpha", "beta", "gamma", "Zürich", "ölbaum", "delta-9", "",
@@ -64,10 +111,10 @@ fn call_spec() -> impl Strategy<Value = CallSpec> {
         prop::sample::select(INSTANTS.to_vec()),
         prop::option::of(prop::sample::select(DIRECTIONS[..2].to_vec())),
         prop::option::of(prop::sample::select(BOOLS[..2].to_vec())),
-        prop::collection::vec(1u64..5, 0..3),
+        prop::collection::vec(contact_number(), 0..3),
         prop::bool::weighted(0.15),
         prop::collection::vec(update(), 0..3),
-        prop::collection::vec(1u64..5, 0..2),
+        prop::collection::vec(contact_number(), 0..2),
     )
         .prop_map(
             |(
@@ -156,7 +203,7 @@ fn value_for(property: &str) -> BoxedStrategy<String> {
         "hs_call_has_voicemail" => prop::sample::select(BOOLS.to_vec())
             .prop_map(str::to_owned)
             .boxed(),
-        _ => (1u64..5).prop_map(|n| n.to_string()).boxed(),
+        _ => contact_number().prop_map(|n| n.to_string()).boxed(),
     }
 }
 
@@ -234,7 +281,8 @@ fn request() -> impl Strategy<Value = SearchRequest> {
         })
 }
 
-fn create_request(spec: &CallSpec) -> CreateRequest {
+/// The create of `spec` in `portal`.
+fn create_request(spec: &CallSpec, portal: PortalId) -> CreateRequest {
     let mut properties = vec![("hs_timestamp".to_owned(), spec.timestamp.to_owned())];
     let optional = [
         ("hs_call_title", spec.title.clone()),
@@ -253,8 +301,8 @@ fn create_request(spec: &CallSpec) -> CreateRequest {
         associations: spec
             .contacts
             .iter()
-            .map(|id| AssociationRequest {
-                to_id: id.to_string(),
+            .map(|n| AssociationRequest {
+                to_id: (contact_base(portal) + n).to_string(),
                 types: vec![("HUBSPOT_DEFINED".to_owned(), 194)],
             })
             .collect(),
@@ -305,8 +353,10 @@ fn postgres_store() -> Option<&'static Arc<dyn RecordStore>> {
 }
 
 /// Writes the generated calls through the rules: creates, updates, association removals,
-/// archives, and one call of another portal that must never show up.
+/// archives, and one call of another portal that must never show up. The contacts they
+/// name are put in the portal first.
 fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSpec]) {
+    common::restore_contacts(store.as_ref(), portal, &contact_ids(portal));
     let service = RecordService::new(store.clone(), SearchLimits::default());
     let source = WriteSource::integration(1);
     for spec in specs {
@@ -314,7 +364,7 @@ fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSp
             .create(
                 hubcalls::crm::objects::Partition::calls(portal),
                 &source,
-                &create_request(spec),
+                &create_request(spec, portal),
             )
             .expect("generated calls are valid");
         let id = call.id.to_string();
@@ -332,13 +382,13 @@ fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSp
                 )
                 .expect("generated updates are valid");
         }
-        for to_id in &spec.dissociate {
+        for n in &spec.dissociate {
             store
                 .remove_associations(
                     hubcalls::crm::objects::Partition::calls(portal),
                     call.id,
-                    AssociatedKind::Contact,
-                    *to_id,
+                    ObjectType::CONTACTS,
+                    contact_base(portal) + n,
                     None,
                 )
                 .unwrap();
@@ -349,13 +399,34 @@ fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSp
                 .unwrap();
         }
     }
-    service
-        .create(
-            hubcalls::crm::objects::Partition::calls(portal + 1),
-            &source,
-            &create_request(&specs[0]),
-        )
-        .unwrap();
+    // The other portal's call has the first call's values and contacts. Ids are unique
+    // across portals, so those contacts cannot exist there and the rules would refuse the
+    // associations: they are written below the rules, as an import into that portal may
+    // write them (imports do not check association targets).
+    let other_portal = hubcalls::crm::objects::Partition::calls(portal + 1);
+    let mut other = create_request(&specs[0], portal);
+    other.associations.clear();
+    let other = service.create(other_portal, &source, &other).unwrap();
+    let contacts: BTreeSet<u64> = specs[0]
+        .contacts
+        .iter()
+        .map(|n| contact_base(portal) + n)
+        .collect();
+    let associations: Vec<Association> = contacts
+        .into_iter()
+        .map(|to_id| Association {
+            from_id: other.id,
+            to_type: ObjectType::CONTACTS,
+            to_id,
+            type_id: 194,
+            category: AssociationCategory::HubspotDefined,
+        })
+        .collect();
+    store.add_associations(other_portal, &associations).unwrap();
+    assert_eq!(
+        store.associations(other_portal, &[other.id]).unwrap().len(),
+        associations.len()
+    );
 }
 
 fn compare(
@@ -378,7 +449,7 @@ fn compare(
     let associations = store
         .associations(hubcalls::crm::objects::Partition::calls(portal), &ids)
         .unwrap();
-    for request in requests {
+    for request in &for_portal(requests, portal) {
         let Ok(plan) = SearchPlan::build(&schema, request.clone(), &SearchLimits::default()) else {
             // Requests the rules refuse (e.g. tokens on numbers) are tested over HTTP.
             continue;
@@ -463,6 +534,7 @@ fn fixed_case_matches_known_answers() {
     };
     let specs = vec![spec("alpha beta", "900000"), spec("gamma", "1800000")];
     let store = Arc::new(SqliteStore::in_memory().unwrap());
+    common::restore_contacts(store.as_ref(), PORTAL, &contact_ids(PORTAL));
     let schema = PropertyCatalogue::builtin();
     let service = RecordService::new(store.clone(), SearchLimits::default());
     for s in &specs {
@@ -470,7 +542,7 @@ fn fixed_case_matches_known_answers() {
             .create(
                 hubcalls::crm::objects::Partition::calls(PORTAL),
                 &WriteSource::integration(1),
-                &create_request(s),
+                &create_request(s, PORTAL),
             )
             .unwrap();
     }
@@ -489,4 +561,32 @@ fn fixed_case_matches_known_answers() {
         .unwrap();
     assert_eq!(hits.total, 1);
     assert_eq!(hits.calls[0].property("hs_call_title"), Some("alpha beta"));
+
+    // Contact numbers in generated searches name the portal's contacts.
+    let filter = |operator: &str, value: &str, high: &str, values: &[&str]| FilterSpec {
+        property_name: "associations.contact".to_owned(),
+        operator: operator.to_owned(),
+        value: Some(value.to_owned()),
+        high_value: Some(high.to_owned()),
+        values: Some(values.iter().map(|v| (*v).to_owned()).collect()),
+    };
+    for (filter, total) in [
+        (filter("EQ", "1", "", &[]), 2),
+        (filter("EQ", "2", "", &[]), 0),
+        (filter("IN", "", "", &["2", "1"]), 2),
+        (filter("BETWEEN", "1", "2", &[]), 2),
+        (filter("BETWEEN", "2", "4", &[]), 0),
+    ] {
+        let label = format!("{filter:?}");
+        let request = SearchRequest {
+            filter_groups: vec![vec![filter]],
+            ..SearchRequest::default()
+        };
+        let [request] = for_portal(&[request], PORTAL).try_into().unwrap();
+        let plan = SearchPlan::build(&schema, request, &SearchLimits::default()).unwrap();
+        let hits = store
+            .search(hubcalls::crm::objects::Partition::calls(PORTAL), &plan)
+            .unwrap();
+        assert_eq!(hits.total, total, "{label}");
+    }
 }

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use hubcalls::crm::associations::{AssociatedKind, Association, AssociationCategory};
+use hubcalls::crm::associations::{Association, AssociationCategory};
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::{HistoryEntry, PropertyChange};
+use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{Record, WriteSource};
 use hubcalls::crm::store::{RecordStore, RestoredRecord};
@@ -59,8 +60,8 @@ fn restored(id: u64, title: &str, archived_at: Option<i64>) -> RestoredRecord {
             change("hs_call_title", title, 1_700_000_500_000),
         ],
         associations: vec![Association {
-            call_id: id,
-            kind: AssociatedKind::Contact,
+            from_id: id,
+            to_type: ObjectType::CONTACTS,
             to_id: 501,
             type_id: 194,
             category: AssociationCategory::HubspotDefined,

@@ -309,12 +309,13 @@ async fn deletions_and_association_changes_are_reported_once() {
     .await;
     let first = app.create_call(json!({})).await;
     let second = app.create_call(json!({})).await;
+    let contact = app.create_contact().await;
     let count = |n: usize| move |r: &[Received]| r.iter().flat_map(Received::events).count() >= n;
 
     let reply = app
         .send_raw(
             Method::PUT,
-            &format!("/crm/v4/objects/calls/{first}/associations/default/contacts/501"),
+            &format!("/crm/v4/objects/calls/{first}/associations/default/contacts/{contact}"),
             Some(TOKEN),
             None,
         )
@@ -325,7 +326,7 @@ async fn deletions_and_association_changes_are_reported_once() {
     let reply = app
         .send_raw(
             Method::PUT,
-            &format!("/crm/v4/objects/calls/{first}/associations/default/contacts/501"),
+            &format!("/crm/v4/objects/calls/{first}/associations/default/contacts/{contact}"),
             Some(TOKEN),
             None,
         )
@@ -333,7 +334,7 @@ async fn deletions_and_association_changes_are_reported_once() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     let reply = app
         .delete(&format!(
-            "/crm/v4/objects/calls/{first}/associations/contacts/501"
+            "/crm/v4/objects/calls/{first}/associations/contacts/{contact}"
         ))
         .await;
     assert_eq!(reply.status, 204, "{}", reply.text);
@@ -372,7 +373,7 @@ async fn deletions_and_association_changes_are_reported_once() {
         assert_eq!(event["fromObjectTypeId"], "0-48");
         assert_eq!(event["fromObjectId"], json!(first.parse::<u64>().unwrap()));
         assert_eq!(event["toObjectTypeId"], "0-1");
-        assert_eq!(event["toObjectId"], json!(501));
+        assert_eq!(event["toObjectId"], json!(contact.parse::<u64>().unwrap()));
         assert_eq!(event["associationTypeId"], json!(194));
         assert_eq!(event["associationCategory"], "HUBSPOT_DEFINED");
         assert_eq!(event["associationType"], "CALL_TO_CONTACT");
@@ -546,10 +547,32 @@ async fn refused_writes_send_nothing() {
             {"subscriptionType": "object.creation"},
             {"subscriptionType": "object.propertyChange"},
             {"subscriptionType": "object.deletion"},
+            {"subscriptionType": "object.associationChange"},
         ]),
     )
     .await;
     let first = app.create_call(json!({"ext_id": "a"})).await;
+
+    // Associations with a record that does not exist (a call's id is no contact's).
+    let reply = app
+        .post(
+            "/crm/v3/objects/calls",
+            json!({
+                "properties": {"hs_timestamp": 0},
+                "associations": [{"to": {"id": first}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}]
+            }),
+        )
+        .await;
+    reply.assert_error(400, "VALIDATION_ERROR");
+    let reply = app
+        .send_raw(
+            Method::PUT,
+            &format!("/crm/v4/objects/calls/{first}/associations/default/contacts/{first}"),
+            Some(TOKEN),
+            None,
+        )
+        .await;
+    reply.assert_error(400, "VALIDATION_ERROR");
 
     // Refused by the rules (unknown property), by the store (unique value taken), and a
     // missing call.

@@ -1,7 +1,7 @@
-//! Association endpoints: v3 per-record, v4 per-record and v4 batch, between calls and
-//! contacts, companies, deals and tickets (either side may be the call).
+//! Association endpoints: v3 per-record, v4 per-record and v4 batch, between records of any
+//! two types HubSpot associates (either may be named first).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -10,13 +10,10 @@ use axum::Extension;
 use serde::{Deserialize, Serialize};
 
 use crate::crm::association_service::{invalid_object_ids, parse_record_id};
-use crate::crm::associations::{
-    AssociatedKind, Association, AssociationCategory, AssociationSpec, Direction,
-};
+use crate::crm::associations::{AssociationCategory, AssociationPair, AssociationSpec};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
-use crate::crm::record::{RecordId, CALL_OBJECT_TYPE_ID};
-use crate::crm::service::{ArchiveFilter, Locator, RecordService};
+use crate::crm::service::{ArchiveFilter, Locator};
 use crate::crm::time::now_millis;
 
 use super::auth::Principal;
@@ -33,84 +30,23 @@ const V4_PAGE_SIZE: usize = 500;
 const V4_MAX_BATCH_READ: usize = 1_000;
 const V4_MAX_BATCH_WRITE: usize = 2_000;
 
-/// Two object types of an association path, one of them calls.
-#[derive(Debug, Clone, Copy)]
-struct Pair {
-    direction: Direction,
-    kind: AssociatedKind,
+/// The pair of object types an association path names, `from` -> `to`. Both must be types
+/// hubcalls serves; a name HubSpot has no object for is HubSpot's 400.
+fn pair_of(from: &str, to: &str) -> Result<AssociationPair, ApiError> {
+    Ok(AssociationPair::new(
+        object_type_of(from)?,
+        object_type_of(to)?,
+    ))
 }
 
-impl Pair {
-    fn from_path(from: &str, to: &str) -> Result<Self, ApiError> {
-        let unsupported = || {
-            ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "NOT_IMPLEMENTED",
-                format!(
-                    "hubcalls keeps associations between calls and contacts, companies, deals or tickets; {from} to {to} is not available"
-                ),
-            )
-        };
-        let is_calls = |t: &str| ObjectType::parse(t) == Some(ObjectType::CALLS);
-        let (direction, other) = match (is_calls(from), is_calls(to)) {
-            (true, false) => (Direction::FromCall, to),
-            (false, true) => (Direction::ToCall, from),
-            _ => return Err(unsupported()),
-        };
-        match AssociatedKind::parse(other) {
-            Some(kind) => Ok(Self { direction, kind }),
-            // A HubSpot object hubcalls does not keep: 501; a name HubSpot has no object
-            // for: HubSpot's 400.
-            None if ObjectType::parse(other).is_some() => Err(unsupported()),
-            None => Err(ApiError::validation(format!(
-                "Unable to infer object type from: {other}"
-            ))),
-        }
-    }
-
-    fn source_type_id(self) -> &'static str {
-        match self.direction {
-            Direction::FromCall => CALL_OBJECT_TYPE_ID,
-            Direction::ToCall => self.kind.object_type_id(),
-        }
-    }
-
-    fn target_type_id(self) -> &'static str {
-        match self.direction {
-            Direction::FromCall => self.kind.object_type_id(),
-            Direction::ToCall => CALL_OBJECT_TYPE_ID,
-        }
-    }
-
-    fn source_word(self) -> &'static str {
-        match self.direction {
-            Direction::FromCall => "CALL",
-            Direction::ToCall => self.kind.internal_name(),
-        }
-    }
-
-    fn target_word(self) -> &'static str {
-        match self.direction {
-            Direction::FromCall => self.kind.internal_name(),
-            Direction::ToCall => "CALL",
-        }
-    }
-
-    /// `(call id, other record id)` from a path's `(from id, to id)`.
-    fn call_and_record(self, from_id: u64, to_id: u64) -> (RecordId, u64) {
-        match self.direction {
-            Direction::FromCall => (from_id, to_id),
-            Direction::ToCall => (to_id, from_id),
-        }
-    }
-
-    /// The opposite direction, for the second half of a default association.
-    fn reversed_direction(self) -> Direction {
-        match self.direction {
-            Direction::FromCall => Direction::ToCall,
-            Direction::ToCall => Direction::FromCall,
-        }
-    }
+/// The pair's default (unlabelled) type, or HubSpot's 400 for types it does not associate.
+fn default_spec(pair: AssociationPair) -> Result<AssociationSpec, ApiError> {
+    pair.default_spec().ok_or_else(|| {
+        ApiError::validation(format!(
+            "There is no default association type between {} and {}",
+            pair.from.plural, pair.to.plural
+        ))
+    })
 }
 
 /// Reads a record id; HubSpot answers `INVALID_OBJECT_IDS` for one that is not numeric.
@@ -214,50 +150,6 @@ impl<T> BatchOut<T> {
     }
 }
 
-/// The associations of the `from` records of `pair`, by from id and then to id, as read in
-/// the pair's direction.
-fn links_of(
-    service: &RecordService,
-    partition: Partition,
-    pair: Pair,
-    from_ids: &[u64],
-) -> Result<HashMap<u64, BTreeMap<u64, Vec<AssociationSpec>>>, CrmError> {
-    let mut links: HashMap<u64, BTreeMap<u64, Vec<AssociationSpec>>> = HashMap::new();
-    let mut add = |from: u64, to: u64, association: &Association| {
-        links
-            .entry(from)
-            .or_default()
-            .entry(to)
-            .or_default()
-            .push(AssociationSpec::of(association, pair.direction));
-    };
-    match pair.direction {
-        Direction::FromCall => {
-            // Archived calls have no associations to show, as from the other side.
-            let live: Vec<RecordId> = service
-                .live_calls(partition, from_ids)?
-                .into_iter()
-                .collect();
-            for list in service.associations(partition, &live)?.values() {
-                for a in list.iter().filter(|a| a.kind == pair.kind) {
-                    add(a.call_id, a.to_id, a);
-                }
-            }
-        }
-        Direction::ToCall => {
-            for list in service
-                .associations_of_records(partition, pair.kind, from_ids)?
-                .values()
-            {
-                for a in list {
-                    add(a.to_id, a.call_id, a);
-                }
-            }
-        }
-    }
-    Ok(links)
-}
-
 fn associated_objects(to: BTreeMap<u64, Vec<AssociationSpec>>) -> Vec<AssociatedObjectOut> {
     to.into_iter()
         .map(|(to_object_id, specs)| AssociatedObjectOut {
@@ -274,15 +166,19 @@ fn associated_objects(to: BTreeMap<u64, Vec<AssociationSpec>>) -> Vec<Associated
         .collect()
 }
 
-fn default_pair_out(pair: Pair, from_id: u64, to_id: u64) -> [DefaultAssociationOut; 2] {
-    let spec = |direction| {
-        let s = AssociationSpec::default_for(pair.kind, direction);
-        SpecOut {
+fn default_pair_out(
+    pair: AssociationPair,
+    from_id: u64,
+    to_id: u64,
+) -> Result<[DefaultAssociationOut; 2], ApiError> {
+    let spec = |pair: AssociationPair| -> Result<SpecOut, ApiError> {
+        let s = default_spec(pair)?;
+        Ok(SpecOut {
             association_category: s.category.as_str(),
             association_type_id: s.type_id,
-        }
+        })
     };
-    [
+    Ok([
         DefaultAssociationOut {
             from: IdOut {
                 id: from_id.to_string(),
@@ -290,7 +186,7 @@ fn default_pair_out(pair: Pair, from_id: u64, to_id: u64) -> [DefaultAssociation
             to: IdOut {
                 id: to_id.to_string(),
             },
-            association_spec: spec(pair.direction),
+            association_spec: spec(pair)?,
         },
         DefaultAssociationOut {
             from: IdOut {
@@ -299,16 +195,16 @@ fn default_pair_out(pair: Pair, from_id: u64, to_id: u64) -> [DefaultAssociation
             to: IdOut {
                 id: from_id.to_string(),
             },
-            association_spec: spec(pair.reversed_direction()),
+            association_spec: spec(pair.reversed())?,
         },
-    ]
+    ])
 }
 
-fn labels_out(pair: Pair, from_id: u64, to_id: u64) -> LabelsBetweenObjectPair {
+fn labels_out(pair: AssociationPair, from_id: u64, to_id: u64) -> LabelsBetweenObjectPair {
     LabelsBetweenObjectPair {
-        from_object_type_id: pair.source_type_id(),
+        from_object_type_id: pair.from.type_id,
         from_object_id: from_id,
-        to_object_type_id: pair.target_type_id(),
+        to_object_type_id: pair.to.type_id,
         to_object_id: to_id,
         labels: Vec::new(),
     }
@@ -316,53 +212,66 @@ fn labels_out(pair: Pair, from_id: u64, to_id: u64) -> LabelsBetweenObjectPair {
 
 // ----- v3 per record --------------------------------------------------------------------------
 
-/// A v3 path's association type: a number, or a name such as `call_to_contact`.
-fn v3_spec(kind: AssociatedKind, text: &str) -> Result<AssociationSpec, ApiError> {
-    let default = AssociationSpec::default_for(kind, Direction::FromCall);
-    if text.eq_ignore_ascii_case(&kind.call_to_type_name()) {
+/// A v3 path's association type: a number, or the default's name (`call_to_contact`).
+fn v3_spec(pair: AssociationPair, text: &str) -> Result<AssociationSpec, ApiError> {
+    let default = pair.default_spec();
+    if let Some(default) = default.filter(|_| text.eq_ignore_ascii_case(&pair.default_type_name()))
+    {
         return Ok(default);
     }
     match text.parse::<u32>() {
-        Ok(type_id) if type_id == default.type_id => Ok(default),
+        Ok(type_id) if default.is_some_and(|d| d.type_id == type_id) => {
+            Ok(default.unwrap_or(AssociationSpec {
+                category: AssociationCategory::HubspotDefined,
+                type_id,
+            }))
+        }
         Ok(type_id) if type_id > 0 => Ok(AssociationSpec {
             category: AssociationCategory::UserDefined,
             type_id,
         }),
         _ => Err(ApiError::validation(format!(
-            "{text} is not a valid association type between calls and {}",
-            kind.plural()
+            "{text} is not a valid association type between {} and {}",
+            pair.from.plural, pair.to.plural
         ))),
     }
 }
 
 type V3Path = (String, String, String, String, String);
 
+/// Checks a v3 per-record path: the pair, its type, and the `(from, to)` ids.
+fn v3_target(
+    (object_type, from_id, to_type, to_id, type_text): &V3Path,
+) -> Result<(AssociationPair, AssociationSpec, u64, u64), ApiError> {
+    let pair = pair_of(object_type, to_type)?;
+    let spec = v3_spec(pair, type_text)?;
+    let from = record_id(from_id, pair.from.internal_name)?;
+    let to = record_id(to_id, pair.to.internal_name)?;
+    Ok((pair, spec, from, to))
+}
+
 pub async fn put_v3(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    PathParams((object_type, call_id, to_type, to_id, type_text)): PathParams<V3Path>,
+    PathParams(path): PathParams<V3Path>,
 ) -> Result<Response, ApiError> {
-    object_type_of(&object_type)?;
-    let pair = Pair::from_path(&object_type, &to_type)?;
-    let spec = v3_spec(pair.kind, &type_text)?;
-    let call = record_id(&call_id, "CALL")?;
-    let to = record_id(&to_id, pair.kind.internal_name())?;
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let (pair, spec, from, to) = v3_target(&path)?;
+    let portal = principal.portal;
+    let partition = Partition::new(portal, pair.from);
     let body = state
         .run(partition, move |service| {
-            service.associate(
-                partition,
-                Direction::FromCall,
-                &[(call, pair.kind, to, vec![spec])],
-            )?;
+            service.associate(portal, pair, &[(from, to, vec![spec])])?;
             let locator = Locator {
-                value: &call_id,
+                value: &path.1,
                 id_property: None,
             };
-            let call = service.get(partition, locator, ArchiveFilter::Live)?;
+            let record = service.get(partition, locator, ArchiveFilter::Live)?;
             let mut options = ReadOptions::requested(Vec::new());
-            options.associations = AssociatedKind::ALL.to_vec();
-            render_records(service, partition, &[call], &options)
+            // Every type the record associates with, as HubSpot shows them.
+            options.associations = ObjectType::all()
+                .filter(|t| AssociationPair::new(pair.from, *t).default_spec().is_some())
+                .collect();
+            render_records(service, partition, &[record], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -371,24 +280,13 @@ pub async fn put_v3(
 pub async fn delete_v3(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    PathParams((object_type, call_id, to_type, to_id, type_text)): PathParams<V3Path>,
+    PathParams(path): PathParams<V3Path>,
 ) -> Result<Response, ApiError> {
-    object_type_of(&object_type)?;
-    let pair = Pair::from_path(&object_type, &to_type)?;
-    let spec = v3_spec(pair.kind, &type_text)?;
-    let call = record_id(&call_id, "CALL")?;
-    let to = record_id(&to_id, pair.kind.internal_name())?;
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let (pair, spec, from, to) = v3_target(&path)?;
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
-            service.dissociate(
-                partition,
-                Direction::FromCall,
-                call,
-                pair.kind,
-                to,
-                Some(&[spec]),
-            )
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.dissociate(portal, pair, from, to, Some(&[spec]))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -404,27 +302,27 @@ struct V3Associated {
 pub async fn list_v3(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    PathParams((object_type, call_id, to_type)): PathParams<(String, String, String)>,
+    PathParams((object_type, from_id, to_type)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    object_type_of(&object_type)?;
-    let pair = Pair::from_path(&object_type, &to_type)?;
-    let call = record_id(&call_id, "CALL")?;
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let pair = pair_of(&object_type, &to_type)?;
+    let from = record_id(&from_id, pair.from.internal_name)?;
+    let portal = principal.portal;
+    let partition = Partition::new(portal, pair.from);
     let links = state
         .run(partition, move |service| {
-            service.require_live_calls(partition, &[call])?;
-            links_of(service, partition, pair, &[call])
+            service.require_live_records(partition, &[from])?;
+            service.links(portal, pair, &[from])
         })
         .await?;
-    let default = AssociationSpec::default_for(pair.kind, Direction::FromCall);
+    let default = pair.default_spec();
     let results: Vec<V3Associated> = links
         .into_values()
         .flatten()
         .flat_map(|(to_id, specs)| {
             specs.into_iter().map(move |s| V3Associated {
                 id: to_id.to_string(),
-                association_type: if s == default {
-                    pair.kind.call_to_type_name()
+                association_type: if Some(s) == default {
+                    pair.default_type_name()
                 } else {
                     s.type_id.to_string()
                 },
@@ -441,11 +339,13 @@ pub async fn list_v3(
 
 type V4Path = (String, String, String, String);
 
-/// Checks a v4 per-record path and returns the pair and the `(call, record)` ids.
-fn v4_target((from_type, from_id, to_type, to_id): &V4Path) -> Result<(Pair, u64, u64), ApiError> {
-    let pair = Pair::from_path(from_type, to_type)?;
-    let from = record_id(from_id, pair.source_word())?;
-    let to = record_id(to_id, pair.target_word())?;
+/// Checks a v4 per-record path and returns the pair and the `(from, to)` ids.
+fn v4_target(
+    (from_type, from_id, to_type, to_id): &V4Path,
+) -> Result<(AssociationPair, u64, u64), ApiError> {
+    let pair = pair_of(from_type, to_type)?;
+    let from = record_id(from_id, pair.from.internal_name)?;
+    let to = record_id(to_id, pair.to.internal_name)?;
     Ok((pair, from, to))
 }
 
@@ -456,20 +356,15 @@ pub async fn put_default_v4(
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
     let (pair, from, to) = v4_target(&path)?;
-    let (call, record) = pair.call_and_record(from, to);
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let spec = default_spec(pair)?;
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
-            let spec = AssociationSpec::default_for(pair.kind, pair.direction);
-            service.associate(
-                partition,
-                pair.direction,
-                &[(call, pair.kind, record, vec![spec])],
-            )
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.associate(portal, pair, &[(from, to, vec![spec])])
         })
         .await?;
     let body = BatchOut::new(
-        default_pair_out(pair, from, to).into(),
+        default_pair_out(pair, from, to)?.into(),
         Vec::new(),
         started_at,
     );
@@ -484,11 +379,10 @@ pub async fn put_labelled_v4(
 ) -> Result<Response, ApiError> {
     let (pair, from, to) = v4_target(&path)?;
     let specs = types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
-    let (call, record) = pair.call_and_record(from, to);
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
-            service.set_associations(partition, pair.direction, (call, pair.kind, record, specs))
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.set_associations(portal, pair, (from, to, specs))
         })
         .await?;
     Ok(json_response(
@@ -503,11 +397,10 @@ pub async fn delete_v4(
     PathParams(path): PathParams<V4Path>,
 ) -> Result<Response, ApiError> {
     let (pair, from, to) = v4_target(&path)?;
-    let (call, record) = pair.call_and_record(from, to);
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
-            service.dissociate(partition, pair.direction, call, pair.kind, record, None)
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.dissociate(portal, pair, from, to, None)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -526,20 +419,18 @@ pub async fn list_v4(
     PathParams((from_type, from_id, to_type)): PathParams<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pair = Pair::from_path(&from_type, &to_type)?;
-    let from = record_id(&from_id, pair.source_word())?;
+    let pair = pair_of(&from_type, &to_type)?;
+    let from = record_id(&from_id, pair.from.internal_name)?;
     let query = QueryParams::parse(raw.as_deref());
     let limit =
         (query.number("limit")?.unwrap_or(V4_PAGE_SIZE as u64) as usize).clamp(1, V4_PAGE_SIZE);
     let offset = query.number("after")?.unwrap_or(0) as usize;
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
+    let partition = Partition::new(portal, pair.from);
     let mut links = state
         .run(partition, move |service| {
-            // Read from a call, the call must be one of this partition's live calls.
-            if pair.direction == Direction::FromCall {
-                service.require_live_calls(partition, &[from])?;
-            }
-            links_of(service, partition, pair, &[from])
+            service.require_live_records(partition, &[from])?;
+            service.links(portal, pair, &[from])
         })
         .await?;
     let all = associated_objects(links.remove(&from).unwrap_or_default());
@@ -586,10 +477,10 @@ fn check_batch(count: usize, limit: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn ids(pair: Pair, from: &IdText, to: &IdText) -> Result<(u64, u64), ApiError> {
+fn ids(pair: AssociationPair, from: &IdText, to: &IdText) -> Result<(u64, u64), ApiError> {
     Ok((
-        record_id(&from.0, pair.source_word())?,
-        record_id(&to.0, pair.target_word())?,
+        record_id(&from.0, pair.from.internal_name)?,
+        record_id(&to.0, pair.to.internal_name)?,
     ))
 }
 
@@ -600,8 +491,9 @@ pub async fn batch_default_v4(
     HubJson(input): HubJson<BatchInput<FromTo>>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let pair = Pair::from_path(&from_type, &to_type)?;
+    let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
+    let spec = default_spec(pair)?;
     let pairs = input
         .inputs
         .iter()
@@ -609,22 +501,18 @@ pub async fn batch_default_v4(
         .collect::<Result<Vec<_>, _>>()?;
     let links: Vec<_> = pairs
         .iter()
-        .map(|(from, to)| {
-            let (call, record) = pair.call_and_record(*from, *to);
-            let spec = AssociationSpec::default_for(pair.kind, pair.direction);
-            (call, pair.kind, record, vec![spec])
-        })
+        .map(|(from, to)| (*from, *to, vec![spec]))
         .collect();
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
-            service.associate(partition, pair.direction, &links)
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.associate(portal, pair, &links)
         })
         .await?;
-    let results: Vec<DefaultAssociationOut> = pairs
-        .into_iter()
-        .flat_map(|(from, to)| default_pair_out(pair, from, to))
-        .collect();
+    let mut results: Vec<DefaultAssociationOut> = Vec::new();
+    for (from, to) in pairs {
+        results.extend(default_pair_out(pair, from, to)?);
+    }
     Ok(json_response(
         StatusCode::OK,
         &BatchOut::new(results, Vec::new(), started_at),
@@ -638,21 +526,20 @@ pub async fn batch_create_v4(
     HubJson(input): HubJson<BatchInput<FromToTypes>>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let pair = Pair::from_path(&from_type, &to_type)?;
+    let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut pairs = Vec::new();
     let mut links = Vec::new();
     for item in &input.inputs {
         let (from, to) = ids(pair, &item.from.id, &item.to.id)?;
         let specs = item.types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
-        let (call, record) = pair.call_and_record(from, to);
-        links.push((call, pair.kind, record, specs));
+        links.push((from, to, specs));
         pairs.push((from, to));
     }
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
-            service.associate(partition, pair.direction, &links)
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.associate(portal, pair, &links)
         })
         .await?;
     let results: Vec<LabelsBetweenObjectPair> = pairs
@@ -678,24 +565,21 @@ pub async fn batch_read_v4(
     HubJson(input): HubJson<BatchInput<ObjectIdInput>>,
 ) -> Result<Response, ApiError> {
     let started_at = now_millis();
-    let pair = Pair::from_path(&from_type, &to_type)?;
+    let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_READ)?;
     let from_ids = input
         .inputs
         .iter()
-        .map(|i| record_id(&i.id.0, pair.source_word()))
+        .map(|i| record_id(&i.id.0, pair.from.internal_name))
         .collect::<Result<Vec<_>, _>>()?;
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     let wanted = from_ids.clone();
     let mut links = state
-        .run(partition, move |service| {
-            links_of(service, partition, pair, &wanted)
+        .run(Partition::new(portal, pair.from), move |service| {
+            service.links(portal, pair, &wanted)
         })
         .await?;
-    let (from_name, to_name) = match pair.direction {
-        Direction::FromCall => ("call", pair.kind.singular()),
-        Direction::ToCall => (pair.kind.singular(), "call"),
-    };
+    let (from_name, to_name) = (pair.from.singular, pair.to.singular);
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for from in from_ids {
@@ -736,7 +620,7 @@ pub async fn batch_archive_v4(
     PathParams((from_type, to_type)): PathParams<(String, String)>,
     HubJson(input): HubJson<BatchInput<FromToMany>>,
 ) -> Result<Response, ApiError> {
-    let pair = Pair::from_path(&from_type, &to_type)?;
+    let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut pairs = Vec::new();
     for item in &input.inputs {
@@ -744,12 +628,11 @@ pub async fn batch_archive_v4(
             pairs.push(ids(pair, &item.from.id, &to.id)?);
         }
     }
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
+        .run(Partition::new(portal, pair.from), move |service| {
             for (from, to) in pairs {
-                let (call, record) = pair.call_and_record(from, to);
-                service.dissociate(partition, pair.direction, call, pair.kind, record, None)?;
+                service.dissociate(portal, pair, from, to, None)?;
             }
             Ok(())
         })
@@ -763,7 +646,7 @@ pub async fn batch_archive_labels_v4(
     PathParams((from_type, to_type)): PathParams<(String, String)>,
     HubJson(input): HubJson<BatchInput<FromToTypes>>,
 ) -> Result<Response, ApiError> {
-    let pair = Pair::from_path(&from_type, &to_type)?;
+    let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut removals = Vec::new();
     for item in &input.inputs {
@@ -771,19 +654,11 @@ pub async fn batch_archive_labels_v4(
         let specs = item.types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
         removals.push((from, to, specs));
     }
-    let partition = Partition::new(principal.portal, ObjectType::CALLS);
+    let portal = principal.portal;
     state
-        .run(partition, move |service| {
+        .run(Partition::new(portal, pair.from), move |service| {
             for (from, to, specs) in removals {
-                let (call, record) = pair.call_and_record(from, to);
-                service.dissociate(
-                    partition,
-                    pair.direction,
-                    call,
-                    pair.kind,
-                    record,
-                    Some(&specs),
-                )?;
+                service.dissociate(portal, pair, from, to, Some(&specs))?;
             }
             Ok(())
         })

@@ -10,6 +10,7 @@ pub mod error;
 pub mod faults;
 mod gdpr;
 pub mod json;
+mod merge;
 pub mod metrics;
 mod properties;
 pub mod query;
@@ -355,6 +356,7 @@ pub fn router(
         .route(&format!("{objects}/batch/upsert"), post(batch::upsert))
         .route(&format!("{objects}/batch/archive"), post(batch::archive))
         .route(&format!("{objects}/gdpr-delete"), post(gdpr::delete))
+        .route(&format!("{objects}/merge"), post(merge::merge))
         .route(&format!("{objects}/search"), post(search::search))
         .route(props, get(properties::list).post(properties::create))
         .route(

@@ -1,8 +1,9 @@
 //! Turning calls into `SimplePublicObject`s: which properties show, history, associations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use crate::crm::associations::{AssociatedKind, Association};
+use crate::crm::association_service::Links;
+use crate::crm::associations::AssociationPair;
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::properties::PropertyCatalogue;
@@ -27,7 +28,7 @@ pub enum PropertySelection {
 pub struct ReadOptions {
     pub properties: PropertySelection,
     pub with_history: Vec<String>,
-    pub associations: Vec<AssociatedKind>,
+    pub associations: Vec<ObjectType>,
 }
 
 impl ReadOptions {
@@ -50,11 +51,11 @@ impl ReadOptions {
 
     /// `properties`, `propertiesWithHistory` and `associations` query parameters.
     pub fn from_query(query: &QueryParams) -> Self {
-        let mut associations: Vec<AssociatedKind> = query
+        let mut associations: Vec<ObjectType> = query
             .list("associations")
             .unwrap_or_default()
             .iter()
-            .filter_map(|name| AssociatedKind::parse(name))
+            .filter_map(|name| ObjectType::parse(name))
             .collect();
         associations.sort();
         associations.dedup();
@@ -81,9 +82,9 @@ pub fn render_records(
         service.history(partition, &ids, &options.with_history)?
     };
     let associations = if options.associations.is_empty() {
-        HashMap::new()
+        Vec::new()
     } else {
-        service.associations(partition, &ids)?
+        service.links_by_type(partition, &ids, &options.associations)?
     };
     let schema = service.schema(partition)?;
     Ok(calls
@@ -107,7 +108,7 @@ fn render_call(
     call: &Record,
     options: &ReadOptions,
     history: &HistoryByRecord,
-    associations: &HashMap<RecordId, Vec<Association>>,
+    associations: &[(ObjectType, Links)],
 ) -> SimplePublicObject {
     let properties = match &options.properties {
         // Values of archived properties stay stored but are not shown.
@@ -160,24 +161,28 @@ fn render_call(
             .collect()
     });
     let associations = (!options.associations.is_empty()).then(|| {
-        let own = associations.get(&call.id).map(Vec::as_slice).unwrap_or(&[]);
         let mut by_kind: BTreeMap<String, AssociatedIds> = BTreeMap::new();
-        for kind in &options.associations {
-            let results: Vec<AssociatedId> = own
-                .iter()
-                .filter(|a| a.kind == *kind)
-                .map(|a| AssociatedId {
-                    id: a.to_id.to_string(),
-                    association_type: if a.type_id == kind.call_to_type_id() {
-                        kind.call_to_type_name()
-                    } else {
-                        a.type_id.to_string()
-                    },
+        for (kind, links) in associations {
+            let pair = AssociationPair::new(object_type, *kind);
+            let default = pair.default_spec();
+            let results: Vec<AssociatedId> = links
+                .get(&call.id)
+                .into_iter()
+                .flatten()
+                .flat_map(|(to_id, specs)| {
+                    specs.iter().map(move |spec| AssociatedId {
+                        id: to_id.to_string(),
+                        association_type: if Some(*spec) == default {
+                            pair.default_type_name()
+                        } else {
+                            spec.type_id.to_string()
+                        },
+                    })
                 })
                 .collect();
             // Types without associations are left out, as HubSpot does.
             if !results.is_empty() {
-                by_kind.insert(kind.plural().to_owned(), AssociatedIds { results });
+                by_kind.insert(kind.plural.to_owned(), AssociatedIds { results });
             }
         }
         by_kind

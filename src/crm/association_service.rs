@@ -1,12 +1,15 @@
-//! Association operations: linking live calls with records of other object types.
+//! Association operations between live records of any two types, read and written as a
+//! request names the pair (`from` -> `to`), kept by the owning type (see `associations`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::associations::{AssociatedKind, Association, AssociationSpec, Direction};
+use super::associations::{Association, AssociationPair, AssociationSpec};
 use super::error::CrmError;
-use super::objects::Partition;
-use super::record::RecordId;
-use super::service::RecordService;
+use super::objects::{ObjectType, Partition};
+use super::properties::PropertyType;
+use super::record::{PortalId, RecordId};
+use super::search::{Condition, FilterTarget, Operand, SearchPlan};
+use super::service::{RecordService, OBJECT_ID_PROPERTY};
 
 /// Reads the id of a record: digits only, within the range HubSpot's (Java `long`) ids have.
 pub fn parse_record_id(text: &str) -> Option<u64> {
@@ -31,7 +34,8 @@ pub fn invalid_object_ids(object_type: &str, ids: &[String]) -> CrmError {
 }
 
 /// The error for an association type that does not fit the pair of object types.
-pub fn invalid_type(spec: AssociationSpec, from: &str, to: &str) -> CrmError {
+pub fn invalid_type(spec: AssociationSpec, pair: AssociationPair) -> CrmError {
+    let (from, to) = (pair.from.internal_name, pair.to.internal_name);
     CrmError::Invalid {
         message: format!(
             "{}={} is not a valid association type between {from} and {to}",
@@ -46,12 +50,16 @@ pub fn invalid_type(spec: AssociationSpec, from: &str, to: &str) -> CrmError {
     }
 }
 
-/// A call, the kind and id of the record it is linked with, and the association types.
-pub type Link = (RecordId, AssociatedKind, u64, Vec<AssociationSpec>);
+/// A `from` record, a `to` record and the association types between them, read `from -> to`.
+pub type Link = (RecordId, u64, Vec<AssociationSpec>);
+
+/// Associations of some `from` records: per `from` id, per `to` id, the types read
+/// `from -> to`.
+pub type Links = HashMap<u64, BTreeMap<u64, Vec<AssociationSpec>>>;
 
 impl RecordService {
-    /// The ids among `ids` that are live calls of the portal.
-    pub fn live_calls(
+    /// The ids among `ids` that are live records of the partition.
+    pub fn live_records(
         &self,
         partition: Partition,
         ids: &[RecordId],
@@ -65,13 +73,13 @@ impl RecordService {
             .collect())
     }
 
-    /// Fails with `INVALID_OBJECT_IDS` unless every id is a live call of the portal.
-    pub fn require_live_calls(
+    /// Fails with `INVALID_OBJECT_IDS` unless every id is a live record of the partition.
+    pub fn require_live_records(
         &self,
         partition: Partition,
         ids: &[RecordId],
     ) -> Result<(), CrmError> {
-        let live = self.live_calls(partition, ids)?;
+        let live = self.live_records(partition, ids)?;
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !live.contains(id))
@@ -80,45 +88,54 @@ impl RecordService {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(invalid_object_ids("CALL", &missing))
+            Err(invalid_object_ids(
+                partition.object_type.internal_name,
+                &missing,
+            ))
         }
     }
 
-    /// Adds associations between live calls and other records; `specs` are read in
-    /// `direction`. Returns the associations as stored.
+    /// Adds associations between live records (existing ones are kept). Returns them as
+    /// stored.
     pub fn associate(
         &self,
-        partition: Partition,
-        direction: Direction,
+        portal: PortalId,
+        pair: AssociationPair,
         links: &[Link],
     ) -> Result<Vec<Association>, CrmError> {
-        let associations = self.checked_associations(partition, direction, links)?;
-        self.store().add_associations(partition, &associations)?;
+        let associations = self.checked_associations(portal, pair, links)?;
+        self.store()
+            .add_associations(Partition::new(portal, pair.owner()), &associations)?;
         Ok(associations)
     }
 
-    /// Sets the associations between a call and one record to exactly `specs` (the v4
-    /// labelled PUT replaces what the pair had).
+    /// Sets the associations between two records to exactly `specs` (the v4 labelled PUT
+    /// replaces what the pair had).
     pub fn set_associations(
         &self,
-        partition: Partition,
-        direction: Direction,
+        portal: PortalId,
+        pair: AssociationPair,
         link: Link,
     ) -> Result<Vec<Association>, CrmError> {
-        let (call_id, kind, to_id, _) = link;
-        let associations =
-            self.checked_associations(partition, direction, std::slice::from_ref(&link))?;
-        self.store()
-            .replace_associations(partition, call_id, kind, to_id, &associations)?;
+        let (from_id, to_id, _) = link;
+        let associations = self.checked_associations(portal, pair, std::slice::from_ref(&link))?;
+        let (owner_id, other_id) = pair.owner_and_other(from_id, to_id);
+        self.store().replace_associations(
+            Partition::new(portal, pair.owner()),
+            owner_id,
+            pair.other(),
+            other_id,
+            &associations,
+        )?;
         Ok(associations)
     }
 
-    /// Checks links (live calls, types that fit the pair, at least one type each) and turns
-    /// them into associations as stored.
-    fn checked_associations(
+    /// Checks links — both records live, types that fit the pair, at least one type each —
+    /// and turns them into associations as stored.
+    pub(super) fn checked_associations(
         &self,
-        partition: Partition,
-        direction: Direction,
+        portal: PortalId,
+        pair: AssociationPair,
         links: &[Link],
     ) -> Result<Vec<Association>, CrmError> {
         if links.iter().any(|(.., specs)| specs.is_empty()) {
@@ -126,73 +143,229 @@ impl RecordService {
                 "Every association needs at least one association type",
             ));
         }
-        let mut call_ids: Vec<RecordId> = links.iter().map(|(id, ..)| *id).collect();
-        call_ids.sort_unstable();
-        call_ids.dedup();
-        self.require_live_calls(partition, &call_ids)?;
+        // HubSpot defines no association between some types (two engagements, say):
+        // neither default types nor labels exist for them.
+        if let Some(spec) = pair
+            .default_spec()
+            .is_none()
+            .then(|| links.iter().flat_map(|(.., specs)| specs).next())
+            .flatten()
+        {
+            return Err(invalid_type(*spec, pair));
+        }
         let mut associations = Vec::new();
-        for (call_id, kind, to_id, specs) in links {
+        for (from_id, to_id, specs) in links {
             for spec in specs {
-                let type_id = spec.stored_type_id(*kind, direction).ok_or_else(|| {
-                    let (from, to) = match direction {
-                        Direction::FromCall => ("CALL", kind.internal_name()),
-                        Direction::ToCall => (kind.internal_name(), "CALL"),
-                    };
-                    invalid_type(*spec, from, to)
-                })?;
+                let Some(type_id) = pair.stored_type_id(*spec) else {
+                    // A HubSpot-defined id of another pair: HubSpot checks the record as
+                    // one of that pair's type, and finds none.
+                    if let Some(implied) =
+                        AssociationPair::implied_from_type(spec.type_id).filter(|t| *t != pair.from)
+                    {
+                        return Err(invalid_object_ids(
+                            implied.internal_name,
+                            &[from_id.to_string()],
+                        ));
+                    }
+                    return Err(invalid_type(*spec, pair));
+                };
+                let (owner_id, other_id) = pair.owner_and_other(*from_id, *to_id);
                 associations.push(Association {
-                    call_id: *call_id,
-                    kind: *kind,
-                    to_id: *to_id,
+                    from_id: owner_id,
+                    to_type: pair.other(),
+                    to_id: other_id,
                     type_id,
                     category: spec.category,
                 });
             }
         }
+        let unique = |ids: Vec<u64>| -> Vec<u64> {
+            let set: HashSet<u64> = ids.into_iter().collect();
+            let mut ids: Vec<u64> = set.into_iter().collect();
+            ids.sort_unstable();
+            ids
+        };
+        let from_ids = unique(links.iter().map(|(from, ..)| *from).collect());
+        let to_ids = unique(links.iter().map(|(_, to, _)| *to).collect());
+        self.require_live_records(Partition::new(portal, pair.from), &from_ids)?;
+        self.require_live_records(Partition::new(portal, pair.to), &to_ids)?;
         Ok(associations)
     }
 
-    /// Removes associations between a call and a record: all of them, or the given types
-    /// (read in `direction`). Removing the default type removes every label too, as HubSpot
-    /// does. Unknown pairs are not an error.
+    /// Removes associations between two records: all of them, or the given types (read
+    /// `from -> to`). Removing the default type removes every label too, as HubSpot does.
+    /// Unknown pairs are not an error.
     pub fn dissociate(
         &self,
-        partition: Partition,
-        direction: Direction,
-        call_id: RecordId,
-        kind: AssociatedKind,
+        portal: PortalId,
+        pair: AssociationPair,
+        from_id: RecordId,
         to_id: u64,
         specs: Option<&[AssociationSpec]>,
     ) -> Result<(), CrmError> {
-        let default = AssociationSpec::default_for(kind, direction);
+        let default = pair.default_spec();
         let type_ids: Option<Vec<u32>> = match specs {
-            Some(specs) if !specs.contains(&default) => Some(
+            Some(specs) if !default.is_some_and(|d| specs.contains(&d)) => Some(
                 specs
                     .iter()
-                    .filter_map(|s| s.stored_type_id(kind, direction))
+                    .filter_map(|s| pair.stored_type_id(*s))
                     .collect(),
             ),
             _ => None,
         };
-        self.store()
-            .remove_associations(partition, call_id, kind, to_id, type_ids.as_deref())?;
+        let (owner_id, other_id) = pair.owner_and_other(from_id, to_id);
+        self.store().remove_associations(
+            Partition::new(portal, pair.owner()),
+            owner_id,
+            pair.other(),
+            other_id,
+            type_ids.as_deref(),
+        )?;
         Ok(())
     }
 
-    /// Associations of live calls with the given records, by record id.
-    pub fn associations_of_records(
+    /// The associations of the live `from` records with records of the pair's `to` type,
+    /// read `from -> to`. Records of `to` that are archived are left out (rows kept from
+    /// earlier versions may name records that never existed here: those stay readable).
+    pub fn links(
+        &self,
+        portal: PortalId,
+        pair: AssociationPair,
+        from_ids: &[u64],
+    ) -> Result<Links, CrmError> {
+        let owner = Partition::new(portal, pair.owner());
+        let mut rows: Vec<(u64, u64, AssociationSpec)> = Vec::new();
+        if pair.from_owns() {
+            let live = self.live_records(owner, from_ids)?;
+            for a in self.store().associations(owner, &live)? {
+                if a.to_type == pair.to {
+                    rows.push((a.from_id, a.to_id, pair.spec_of(&a)));
+                }
+            }
+        } else {
+            // The store returns only associations of live owners.
+            for a in self.store().associations_to(owner, pair.from, from_ids)? {
+                rows.push((a.to_id, a.from_id, pair.spec_of(&a)));
+            }
+            let from = Partition::new(portal, pair.from);
+            let live: HashSet<u64> = self.live_records(from, from_ids)?.into_iter().collect();
+            rows.retain(|(from_id, ..)| live.contains(from_id));
+        }
+        let to_ids: Vec<u64> = rows.iter().map(|(_, to, _)| *to).collect();
+        let archived: HashSet<u64> = self
+            .store()
+            .get_records(Partition::new(portal, pair.to), &to_ids)?
+            .into_iter()
+            .filter(|r| r.is_archived())
+            .map(|r| r.id)
+            .collect();
+        let mut links = Links::new();
+        for (from_id, to_id, spec) in rows {
+            if !archived.contains(&to_id) {
+                links
+                    .entry(from_id)
+                    .or_default()
+                    .entry(to_id)
+                    .or_default()
+                    .push(spec);
+            }
+        }
+        Ok(links)
+    }
+
+    /// Every association of the partition's records with records of each of `types`, as
+    /// read from them (for `associations=` on reads).
+    pub fn links_by_type(
         &self,
         partition: Partition,
-        kind: AssociatedKind,
-        to_ids: &[u64],
-    ) -> Result<HashMap<u64, Vec<Association>>, CrmError> {
-        let mut by_record: HashMap<u64, Vec<Association>> = HashMap::new();
-        for association in self.store().associations_to(partition, kind, to_ids)? {
-            by_record
-                .entry(association.to_id)
-                .or_default()
-                .push(association);
+        ids: &[RecordId],
+        types: &[ObjectType],
+    ) -> Result<Vec<(ObjectType, Links)>, CrmError> {
+        types
+            .iter()
+            .map(|to| {
+                let pair = AssociationPair::new(partition.object_type, *to);
+                Ok((*to, self.links(partition.portal, pair, ids)?))
+            })
+            .collect()
+    }
+
+    /// Removes the associations other types keep with records of `partition` about to be
+    /// deleted for good (their own rows go with them).
+    pub(super) fn forget_associations_to(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<(), CrmError> {
+        for owner in ObjectType::all() {
+            if owner == partition.object_type
+                || !AssociationPair::new(owner, partition.object_type).from_owns()
+            {
+                continue;
+            }
+            let owner = Partition::new(partition.portal, owner);
+            for a in self
+                .store()
+                .associations_to(owner, partition.object_type, ids)?
+            {
+                self.store()
+                    .remove_associations(owner, a.from_id, a.to_type, a.to_id, None)?;
+            }
         }
-        Ok(by_record)
+        Ok(())
+    }
+
+    /// Turns `associations.<type>` filters whose rows the other type keeps (a company
+    /// searched by its contacts: contacts own that pair) into `hs_object_id IN (…)`, read
+    /// from the owner's rows: the searched type's index has none of them.
+    pub(super) fn resolve_association_filters(
+        &self,
+        partition: Partition,
+        plan: &mut SearchPlan,
+    ) -> Result<(), CrmError> {
+        for filter in plan.groups.iter_mut().flatten() {
+            let FilterTarget::Association(other) = filter.target else {
+                continue;
+            };
+            let pair = AssociationPair::new(partition.object_type, other);
+            if pair.from_owns() {
+                continue;
+            }
+            let to_ids: Vec<u64> = match &filter.condition {
+                Condition::Eq(operand) => vec![operand.clone()],
+                Condition::In(operands) => operands.clone(),
+                _ => {
+                    return Err(CrmError::invalid(format!(
+                        "Searching {} by associations.{} supports the EQ and IN operators",
+                        partition.object_type.plural, other.singular
+                    )))
+                }
+            }
+            .into_iter()
+            .filter_map(|operand| match operand {
+                Operand::Number(n) if n >= 0.0 && n.fract() == 0.0 => Some(n as u64),
+                _ => None,
+            })
+            .collect();
+            let owner = Partition::new(partition.portal, other);
+            let mut ids: Vec<Operand> = self
+                .store()
+                .associations(owner, &to_ids)?
+                .into_iter()
+                .filter(|a| a.to_type == partition.object_type)
+                .map(|a| Operand::Number(a.to_id as f64))
+                .collect();
+            if ids.is_empty() {
+                // No record id is negative: an `IN` that matches nothing, in a form every
+                // engine accepts (an empty SQL `IN ()` is not).
+                ids.push(Operand::Number(-1.0));
+            }
+            filter.target = FilterTarget::Property {
+                name: OBJECT_ID_PROPERTY.to_owned(),
+                property_type: PropertyType::Number,
+            };
+            filter.condition = Condition::In(ids);
+        }
+        Ok(())
     }
 }

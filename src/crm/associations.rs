@@ -1,101 +1,22 @@
-//! Associations between calls and the records HubSpot links them to.
+//! Associations between records of two object types, and HubSpot's association types.
 //!
-//! hubcalls holds calls only; the other side of an association is just an object type and a
-//! numeric id, accepted without a lookup.
+//! Every association of a pair of types is kept once, by the records of one of the two
+//! types, its *owner*: the type registered first (engagements before contacts, contacts
+//! before companies, …; see [`ObjectType::storage_key`]). Calls came first, so the rows
+//! stores of earlier versions hold (calls to contacts, companies, deals and tickets) are
+//! already in this form. A HubSpot-defined type is kept as its `owner -> other` id and read
+//! from the other side as its pair (`call -> contact` 194 reads `contact -> call` 193);
+//! labels (user or integrator defined) are kept as given and read the same both ways.
 
+use super::objects::{ObjectType, DEFINED_ASSOCIATIONS};
 use super::record::RecordId;
 
-/// The object types a call can be associated with, with HubSpot's default type ids in both
-/// directions (`call -> X` and `X -> call`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AssociatedKind {
-    Contact,
-    Company,
-    Deal,
-    Ticket,
-}
-
-impl AssociatedKind {
-    pub const ALL: [AssociatedKind; 4] = [Self::Contact, Self::Company, Self::Deal, Self::Ticket];
-
-    /// Reads an object type as HubSpot accepts it in paths and parameters: singular or
-    /// plural name in any case, or the object type id.
-    pub fn parse(text: &str) -> Option<Self> {
-        let lower = text.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|kind| {
-            lower == kind.singular() || lower == kind.plural() || lower == kind.object_type_id()
-        })
-    }
-
-    pub fn from_call_type_id(type_id: u32) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.call_to_type_id() == type_id)
-    }
-
-    pub fn singular(self) -> &'static str {
-        match self {
-            Self::Contact => "contact",
-            Self::Company => "company",
-            Self::Deal => "deal",
-            Self::Ticket => "ticket",
-        }
-    }
-
-    pub fn plural(self) -> &'static str {
-        match self {
-            Self::Contact => "contacts",
-            Self::Company => "companies",
-            Self::Deal => "deals",
-            Self::Ticket => "tickets",
-        }
-    }
-
-    pub fn object_type_id(self) -> &'static str {
-        match self {
-            Self::Contact => "0-1",
-            Self::Company => "0-2",
-            Self::Deal => "0-3",
-            Self::Ticket => "0-5",
-        }
-    }
-
-    /// HubSpot's upper-case internal name, used in association error messages.
-    pub fn internal_name(self) -> &'static str {
-        match self {
-            Self::Contact => "CONTACT",
-            Self::Company => "COMPANY",
-            Self::Deal => "DEAL",
-            Self::Ticket => "TICKET",
-        }
-    }
-
-    /// The default (unlabelled) `call -> X` association type id.
-    pub fn call_to_type_id(self) -> u32 {
-        match self {
-            Self::Contact => 194,
-            Self::Company => 182,
-            Self::Deal => 206,
-            Self::Ticket => 220,
-        }
-    }
-
-    /// The default `X -> call` association type id.
-    pub fn to_call_type_id(self) -> u32 {
-        self.call_to_type_id() - 1
-    }
-
-    /// The snake-case type name shown in the v3 `associations` output.
-    pub fn call_to_type_name(self) -> String {
-        format!("call_to_{}", self.singular())
-    }
-}
-
-/// One association of a call with another record.
+/// One association as stored: a record of the owning type (`from_id`, whose partition
+/// keeps the row), a record of `to_type`, and the type as read from the owner.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Association {
-    pub call_id: RecordId,
-    pub kind: AssociatedKind,
+    pub from_id: RecordId,
+    pub to_type: ObjectType,
     pub to_id: u64,
     pub type_id: u32,
     pub category: AssociationCategory,
@@ -130,55 +51,138 @@ impl AssociationCategory {
     }
 }
 
-/// Which way an association is read or written: from the call, or towards it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    FromCall,
-    ToCall,
-}
-
-/// An association type as a client names it, for one direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An association type as a client names it, read in one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AssociationSpec {
     pub category: AssociationCategory,
     pub type_id: u32,
 }
 
 impl AssociationSpec {
-    /// The default (unlabelled) type of `kind` seen in `direction`.
-    pub fn default_for(kind: AssociatedKind, direction: Direction) -> Self {
-        let type_id = match direction {
-            Direction::FromCall => kind.call_to_type_id(),
-            Direction::ToCall => kind.to_call_type_id(),
-        };
+    fn hubspot_defined(type_id: u32) -> Self {
         Self {
             category: AssociationCategory::HubspotDefined,
             type_id,
         }
     }
+}
 
-    /// The type id kept in storage: HubSpot-defined types are kept as their `call -> X`
-    /// id, so both directions are one row and can never disagree. Labels (user or
-    /// integrator defined) are kept as given. `None` when the type does not fit the pair.
-    pub fn stored_type_id(self, kind: AssociatedKind, direction: Direction) -> Option<u32> {
-        match self.category {
-            AssociationCategory::HubspotDefined => {
-                (self == Self::default_for(kind, direction)).then_some(kind.call_to_type_id())
-            }
-            _ => (self.type_id > 0).then_some(self.type_id),
+/// Two object types as a request names them, `from` -> `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssociationPair {
+    pub from: ObjectType,
+    pub to: ObjectType,
+}
+
+impl AssociationPair {
+    pub fn new(from: ObjectType, to: ObjectType) -> Self {
+        Self { from, to }
+    }
+
+    /// The same pair read the other way.
+    pub fn reversed(self) -> Self {
+        Self::new(self.to, self.from)
+    }
+
+    /// Whether `from` is the type whose records keep the pair's associations.
+    pub fn from_owns(self) -> bool {
+        self.from.storage_key() <= self.to.storage_key()
+    }
+
+    /// The owning type and the other one.
+    pub fn owner(self) -> ObjectType {
+        if self.from_owns() {
+            self.from
+        } else {
+            self.to
         }
     }
 
-    /// How a stored association reads in `direction`.
-    pub fn of(association: &Association, direction: Direction) -> Self {
-        let type_id = match (association.category, direction) {
-            (AssociationCategory::HubspotDefined, Direction::ToCall) => association.type_id - 1,
+    pub fn other(self) -> ObjectType {
+        if self.from_owns() {
+            self.to
+        } else {
+            self.from
+        }
+    }
+
+    /// `(owner's record, other's record)` of a `(from, to)` pair of ids.
+    pub fn owner_and_other(self, from_id: u64, to_id: u64) -> (u64, u64) {
+        if self.from_owns() {
+            (from_id, to_id)
+        } else {
+            (to_id, from_id)
+        }
+    }
+
+    /// HubSpot-defined type ids `from -> to`, each with the id of the same association
+    /// read `to -> from`; the unlabelled one first.
+    fn defined(self) -> impl Iterator<Item = (u32, u32, bool)> {
+        DEFINED_ASSOCIATIONS.iter().filter_map(move |d| {
+            if (d.from, d.to) == (self.from, self.to) {
+                Some((d.forward, d.backward, d.primary))
+            } else if (d.to, d.from) == (self.from, self.to) {
+                Some((d.backward, d.forward, d.primary))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The default (unlabelled) HubSpot-defined type `from -> to`; `None` where HubSpot
+    /// defines no association between the two types.
+    pub fn default_spec(self) -> Option<AssociationSpec> {
+        self.defined()
+            .find(|(_, _, primary)| !primary)
+            .map(|(forward, ..)| AssociationSpec::hubspot_defined(forward))
+    }
+
+    /// The name the v3 API shows for the default type (`call_to_contact`).
+    pub fn default_type_name(self) -> String {
+        format!("{}_to_{}", self.from.singular, self.to.singular)
+    }
+
+    /// The type id kept in storage for `spec` read `from -> to`: HubSpot-defined types as
+    /// their `owner -> other` id, labels as given. `None` when the type does not fit the pair.
+    pub fn stored_type_id(self, spec: AssociationSpec) -> Option<u32> {
+        match spec.category {
+            AssociationCategory::HubspotDefined => self
+                .defined()
+                .find(|(forward, ..)| *forward == spec.type_id)
+                .map(|(forward, backward, _)| if self.from_owns() { forward } else { backward }),
+            _ => (spec.type_id > 0).then_some(spec.type_id),
+        }
+    }
+
+    /// How a stored association reads `from -> to`.
+    pub fn spec_of(self, association: &Association) -> AssociationSpec {
+        let type_id = match association.category {
+            AssociationCategory::HubspotDefined if !self.from_owns() => self
+                .reversed()
+                .defined()
+                .find(|(forward, ..)| *forward == association.type_id)
+                .map_or(association.type_id, |(_, backward, _)| backward),
             _ => association.type_id,
         };
-        Self {
+        AssociationSpec {
             category: association.category,
             type_id,
         }
+    }
+
+    /// The type a HubSpot-defined id belongs to when it is not one of this pair: HubSpot
+    /// checks the `from` id as a record of that type (`../shared/hubspot-behavior-objects.md`
+    /// §4.2), so a wrong-direction id names it.
+    pub fn implied_from_type(type_id: u32) -> Option<ObjectType> {
+        DEFINED_ASSOCIATIONS.iter().find_map(|d| {
+            if d.forward == type_id {
+                Some(d.from)
+            } else if d.backward == type_id {
+                Some(d.to)
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -187,30 +191,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_types_pair_up() {
-        for kind in AssociatedKind::ALL {
-            let from = AssociationSpec::default_for(kind, Direction::FromCall);
-            let to = AssociationSpec::default_for(kind, Direction::ToCall);
-            assert_eq!(from.type_id, to.type_id + 1);
-            assert_eq!(
-                from.stored_type_id(kind, Direction::FromCall),
-                Some(from.type_id)
-            );
-            assert_eq!(
-                to.stored_type_id(kind, Direction::ToCall),
-                Some(from.type_id)
-            );
-            assert_eq!(from.stored_type_id(kind, Direction::ToCall), None);
-        }
-        assert_eq!(AssociatedKind::Contact.call_to_type_id(), 194);
-        assert_eq!(AssociatedKind::Ticket.to_call_type_id(), 219);
+    fn calls_keep_their_rows_as_before() {
+        let pair = AssociationPair::new(ObjectType::CALLS, ObjectType::CONTACTS);
+        assert!(pair.from_owns());
+        assert_eq!(pair.default_spec().map(|s| s.type_id), Some(194));
+        assert_eq!(pair.reversed().default_spec().map(|s| s.type_id), Some(193));
+        // Read from the contact, 193 is kept as the call's 194.
+        let from_contact = pair.reversed();
+        assert_eq!(
+            from_contact.stored_type_id(AssociationSpec::hubspot_defined(193)),
+            Some(194)
+        );
+        assert_eq!(
+            from_contact.stored_type_id(AssociationSpec::hubspot_defined(194)),
+            None
+        );
+        let stored = Association {
+            from_id: 1,
+            to_type: ObjectType::CONTACTS,
+            to_id: 2,
+            type_id: 194,
+            category: AssociationCategory::HubspotDefined,
+        };
+        assert_eq!(from_contact.spec_of(&stored).type_id, 193);
+        assert_eq!(pair.spec_of(&stored).type_id, 194);
     }
 
     #[test]
-    fn object_types_parse_in_every_spelling() {
-        for text in ["contact", "CONTACTS", "0-1"] {
-            assert_eq!(AssociatedKind::parse(text), Some(AssociatedKind::Contact));
-        }
-        assert_eq!(AssociatedKind::parse("calls"), None);
+    fn contacts_own_their_companies_and_primary_types_pair_up() {
+        let pair = AssociationPair::new(ObjectType::COMPANIES, ObjectType::CONTACTS);
+        assert_eq!(pair.owner(), ObjectType::CONTACTS);
+        assert_eq!(pair.default_spec().map(|s| s.type_id), Some(280));
+        // company -> contact primary (2) is kept as contact -> company primary (1).
+        assert_eq!(
+            pair.stored_type_id(AssociationSpec::hubspot_defined(2)),
+            Some(1)
+        );
+        assert_eq!(pair.owner_and_other(10, 20), (20, 10));
+        assert_eq!(pair.reversed().default_type_name(), "contact_to_company");
+    }
+
+    #[test]
+    fn pairs_hubspot_does_not_define_have_no_default() {
+        let pair = AssociationPair::new(ObjectType::CALLS, ObjectType::NOTES);
+        assert_eq!(pair.default_spec(), None);
+        assert_eq!(
+            AssociationPair::implied_from_type(1),
+            Some(ObjectType::CONTACTS)
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use super::associations::AssociatedKind;
+use super::associations::AssociationPair;
 use super::error::{CrmError, StoreError};
 use super::objects::{ObjectType, Partition};
 use super::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
@@ -42,7 +42,7 @@ pub struct CsvReport {
 #[derive(Debug, Clone)]
 enum Column {
     Property(String),
-    Associations(AssociatedKind),
+    Associations(ObjectType),
     Ignored,
 }
 
@@ -53,7 +53,7 @@ fn column_for(header: &str, schema: &PropertyCatalogue) -> (Column, Option<&'sta
     if let Some(kind) = lower
         .strip_prefix("associated ")
         .and_then(|rest| rest.strip_suffix(" ids"))
-        .and_then(AssociatedKind::parse)
+        .and_then(ObjectType::parse)
     {
         return (Column::Associations(kind), None);
     }
@@ -144,9 +144,10 @@ fn describe(error: &CrmError) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        // The `INVALID_*` lists say it all; `objectId`/`objectType` repeat their parts.
         CrmError::InvalidAssociations { context } => context
             .iter()
-            .filter(|(key, _)| key != "associationSpec")
+            .filter(|(key, _)| key.starts_with("INVALID_"))
             .flat_map(|(_, values)| values.iter().cloned())
             .collect::<Vec<_>>()
             .join("; "),
@@ -200,7 +201,7 @@ impl RecordService {
                 (Column::Associations(kind), _) => {
                     report.mapped.push((
                         header.to_owned(),
-                        format!("associations to {}", kind.plural()),
+                        format!("associations to {}", kind.plural),
                     ));
                 }
                 (Column::Ignored, reason) => report
@@ -252,10 +253,13 @@ impl RecordService {
                         {
                             request.associations.push(AssociationRequest {
                                 to_id: id.to_owned(),
-                                types: vec![(
-                                    "HUBSPOT_DEFINED".to_owned(),
-                                    i64::from(kind.call_to_type_id()),
-                                )],
+                                types: AssociationPair::new(ObjectType::CALLS, *kind)
+                                    .default_spec()
+                                    .map(|spec| {
+                                        ("HUBSPOT_DEFINED".to_owned(), i64::from(spec.type_id))
+                                    })
+                                    .into_iter()
+                                    .collect(),
                             });
                         }
                     }
@@ -377,7 +381,7 @@ mod tests {
         ));
         assert!(matches!(
             column_for("Associated Contact IDs", &schema).0,
-            Column::Associations(AssociatedKind::Contact)
+            Column::Associations(ObjectType::CONTACTS)
         ));
         assert!(matches!(
             column_for("Associated Contact", &schema).0,

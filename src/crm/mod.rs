@@ -1,12 +1,14 @@
 //! The rules of HubSpot's CRM objects, independent of HTTP and of any storage engine.
 
 pub mod association_service;
+mod association_targets;
 pub mod associations;
 pub mod body_preview;
 pub mod csv_import;
 pub mod derived;
 pub mod error;
 pub mod history;
+mod merge;
 pub mod migration;
 pub mod objects;
 pub mod properties;

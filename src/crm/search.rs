@@ -8,8 +8,9 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use super::associations::{AssociatedKind, Association};
+use super::associations::Association;
 use super::error::CrmError;
+use super::objects::ObjectType;
 use super::properties::{is_decimal_number, PropertyCatalogue, PropertyType};
 use super::record::{Record, RecordId};
 use super::time::{parse_date, parse_datetime};
@@ -81,7 +82,7 @@ pub enum FilterTarget {
     },
     /// `associations.contact` and friends: the ids of associated records, compared as
     /// numbers.
-    Association(AssociatedKind),
+    Association(ObjectType),
 }
 
 /// A filter operand, already in the form the index compares (folded text or a number).
@@ -321,7 +322,7 @@ impl Filter {
             FilterTarget::Association(kind) => {
                 let ids: Vec<Operand> = associations
                     .iter()
-                    .filter(|a| a.kind == *kind)
+                    .filter(|a| a.to_type == *kind)
                     .map(|a| Operand::Number(a.to_id as f64))
                     .collect();
                 match self.condition {
@@ -369,7 +370,7 @@ impl SearchPlan {
         let mut by_call: HashMap<RecordId, Vec<&Association>> = HashMap::new();
         for association in associations {
             by_call
-                .entry(association.call_id)
+                .entry(association.from_id)
                 .or_default()
                 .push(association);
         }
@@ -530,7 +531,7 @@ fn tokenize_query(query: &str) -> Vec<String> {
 fn build_filter(schema: &PropertyCatalogue, spec: &FilterSpec) -> Result<Filter, CrmError> {
     let name = spec.property_name.as_str();
     let target = if let Some(kind_name) = name.strip_prefix("associations.") {
-        let kind = AssociatedKind::parse(kind_name).ok_or_else(|| {
+        let kind = ObjectType::parse(kind_name).ok_or_else(|| {
             CrmError::invalid(format!(
                 "Cannot filter on \"{name}\": associations can be searched for contact, company, deal and ticket"
             ))

@@ -6,12 +6,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use super::association_service::parse_record_id;
-use super::associations::{AssociatedKind, Association, AssociationCategory};
+use super::association_targets::{split_associations, validate_associations, AssociationTarget};
+use super::associations::Association;
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
-use super::objects::ObjectType;
-use super::objects::Partition;
+use super::objects::{ObjectType, Partition};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::SchemaCache;
@@ -128,11 +127,11 @@ pub struct RecordPage {
 
 /// A client value that passed validation, ready to apply.
 #[derive(Debug, Clone)]
-struct ValidValue {
-    name: String,
-    value: Option<String>,
+pub(super) struct ValidValue {
+    pub(super) name: String,
+    pub(super) value: Option<String>,
     /// A multi-select value written with a leading `;` adds to the current values.
-    append: bool,
+    pub(super) append: bool,
 }
 
 /// Property history of some calls: per call, per property, newest first.
@@ -236,7 +235,12 @@ impl RecordService {
         for request in requests {
             let checked =
                 validate_values(&schema, &request.properties, Some(partition.object_type))
-                    .and_then(|values| Ok((values, validate_associations(&request.associations)?)));
+                    .and_then(|values| {
+                        let targets =
+                            validate_associations(partition.object_type, &request.associations)?;
+                        self.require_live_targets(partition.portal, &targets)?;
+                        Ok((values, targets))
+                    });
             match checked {
                 Ok(ok) => valid.push(ok),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
@@ -248,22 +252,35 @@ impl RecordService {
         }
         let ids = self.store.allocate_ids(valid.len())?;
         let now = now_millis();
-        let new_calls: Vec<NewRecord> = ids
+        let new_calls: Vec<(NewRecord, Vec<(ObjectType, Association)>)> = ids
             .into_iter()
             .zip(valid)
             .map(|(id, (values, targets))| {
-                new_call(
+                let record = new_call(
                     partition.object_type,
                     &schema,
                     id,
                     &values,
-                    targets,
+                    &targets,
                     source,
                     now,
-                )
+                );
+                let (_, foreign) = split_associations(partition.object_type, id, &targets);
+                (record, foreign)
             })
             .collect();
+        let (new_calls, foreign): (Vec<NewRecord>, Vec<_>) = new_calls.into_iter().unzip();
         self.store.insert_records(partition, &schema, &new_calls)?;
+        // Associations the other type keeps go to its partition, right after the records
+        // they name exist.
+        let mut by_owner: BTreeMap<ObjectType, Vec<Association>> = BTreeMap::new();
+        for (owner, association) in foreign.into_iter().flatten() {
+            by_owner.entry(owner).or_default().push(association);
+        }
+        for (owner, associations) in by_owner {
+            self.store
+                .add_associations(Partition::new(partition.portal, owner), &associations)?;
+        }
         Ok(BatchOutcome {
             calls: new_calls.into_iter().map(|n| n.call).collect(),
             failures,
@@ -282,7 +299,14 @@ impl RecordService {
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
-        let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
+        let mut id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
+        // A single update of an id merged away updates the merged record (HubSpot accepts
+        // previous ids here, not in batch updates).
+        if let Some(merged) = self.store.get_records(partition, &[id])?.first() {
+            if let Some(target) = super::merge::merged_into(merged) {
+                id = target;
+            }
+        }
         let now = now_millis();
         let mut updated =
             self.store
@@ -436,7 +460,7 @@ impl RecordService {
                     &schema,
                     *id,
                     values,
-                    Vec::new(),
+                    &[],
                     source,
                     now,
                 )
@@ -513,6 +537,7 @@ impl RecordService {
             _ => locator.value.parse::<RecordId>().ok(),
         };
         if let Some(id) = id {
+            self.forget_associations_to(partition, &[id])?;
             self.store.purge_records(partition, &[id])?;
         }
         Ok(())
@@ -530,10 +555,19 @@ impl RecordService {
             id: locator.value.to_owned(),
         };
         let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
-        self.store
-            .get_records(partition, &[id])?
-            .into_iter()
-            .find(|call| filter.admits(call))
+        let found = self.store.get_records(partition, &[id])?.into_iter().next();
+        // An id merged away reads as the record it was merged into, as HubSpot's do.
+        let found = match (found, filter) {
+            (Some(record), ArchiveFilter::Live) if record.is_archived() => {
+                match super::merge::merged_into(&record) {
+                    Some(target) => self.store.get_records(partition, &[target])?.pop(),
+                    None => Some(record),
+                }
+            }
+            (found, _) => found,
+        };
+        found
+            .filter(|call| filter.admits(call))
             .ok_or_else(not_found)
     }
 
@@ -621,6 +655,7 @@ impl RecordService {
         let schema = self.schema(partition)?;
         let mut plan = SearchPlan::build(&schema, request, &self.search_limits)?;
         plan.query_properties = partition.object_type.query_properties;
+        self.resolve_association_filters(partition, &mut plan)?;
         if self.search_limits.index_lag_ms > 0 {
             let lag = i64::try_from(self.search_limits.index_lag_ms).unwrap_or(i64::MAX);
             let cutoff = super::time::now_millis().saturating_sub(lag);
@@ -674,7 +709,7 @@ impl RecordService {
         }
         for association in self.store.associations(partition, ids)? {
             by_call
-                .entry(association.call_id)
+                .entry(association.from_id)
                 .or_default()
                 .push(association);
         }
@@ -810,65 +845,8 @@ fn validate_values(
     Ok(values)
 }
 
-type AssociationTarget = (AssociatedKind, u64, u32, AssociationCategory);
-
-fn validate_associations(
-    requests: &[AssociationRequest],
-) -> Result<Vec<AssociationTarget>, CrmError> {
-    let mut targets = Vec::new();
-    let mut bad_specs = Vec::new();
-    let mut bad_ids = Vec::new();
-    for request in requests {
-        if request.types.is_empty() {
-            bad_specs.push(format!("(no type for id {})", request.to_id));
-        }
-        for (category, type_id) in &request.types {
-            let spec = format!("{category}={type_id}");
-            let parsed = AssociationCategory::parse(category)
-                .filter(|c| *c == AssociationCategory::HubspotDefined)
-                .and_then(|c| {
-                    let kind = u32::try_from(*type_id)
-                        .ok()
-                        .and_then(AssociatedKind::from_call_type_id)?;
-                    Some((c, kind))
-                });
-            let Some((category, kind)) = parsed else {
-                bad_specs.push(spec);
-                continue;
-            };
-            match parse_record_id(&request.to_id) {
-                Some(to_id) => targets.push((kind, to_id, *type_id as u32, category)),
-                None => bad_ids.push(format!(
-                    "{}={} is not valid",
-                    kind.internal_name(),
-                    request.to_id
-                )),
-            }
-        }
-    }
-    let mut context = Vec::new();
-    if !bad_specs.is_empty() {
-        let invalid = bad_specs
-            .iter()
-            .map(|s| format!("{s} is not a valid association definition id"))
-            .collect();
-        context.push(("associationSpec".to_owned(), bad_specs));
-        context.push(("INVALID_ASSOCIATION_TYPE_ID".to_owned(), invalid));
-    }
-    if !bad_ids.is_empty() {
-        context.push(("INVALID_OBJECT_IDS".to_owned(), bad_ids));
-    }
-    if context.is_empty() {
-        targets.sort();
-        targets.dedup();
-        Ok(targets)
-    } else {
-        Err(CrmError::InvalidAssociations { context })
-    }
-}
-
 /// Sets one property on `call` and records the change, if the value differs.
-fn set_property(
+pub(super) fn set_property(
     call: &mut Record,
     name: &str,
     value: Option<String>,
@@ -895,12 +873,12 @@ fn set_property(
 }
 
 /// A new call with its first history and its associations.
-fn new_call(
+pub(super) fn new_call(
     object_type: ObjectType,
     schema: &PropertyCatalogue,
     id: RecordId,
     values: &[ValidValue],
-    targets: Vec<AssociationTarget>,
+    targets: &[AssociationTarget],
     source: &WriteSource,
     now: EpochMillis,
 ) -> NewRecord {
@@ -920,16 +898,7 @@ fn new_call(
         source,
         now,
     ));
-    let associations = targets
-        .into_iter()
-        .map(|(kind, to_id, type_id, category)| Association {
-            call_id: id,
-            kind,
-            to_id,
-            type_id,
-            category,
-        })
-        .collect();
+    let (associations, _) = split_associations(object_type, id, targets);
     NewRecord {
         call,
         changes,

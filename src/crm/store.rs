@@ -4,9 +4,10 @@
 //! thread where the store says that is cheap (reads by id, staged writes). Every write
 //! method is one transaction: it either happens whole or not at all.
 
-use super::associations::{AssociatedKind, Association};
+use super::associations::Association;
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
+use super::objects::ObjectType;
 use super::objects::Partition;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId};
@@ -162,7 +163,7 @@ pub trait RecordStore: Send + Sync {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError>;
@@ -180,7 +181,7 @@ pub trait RecordStore: Send + Sync {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError>;
@@ -189,7 +190,7 @@ pub trait RecordStore: Send + Sync {
     fn associations_to(
         &self,
         partition: Partition,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError>;
 

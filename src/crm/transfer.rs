@@ -31,7 +31,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::associations::{AssociatedKind, Association, AssociationCategory};
+use super::associations::{Association, AssociationCategory, AssociationPair};
 use super::error::{CrmError, StoreError};
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
@@ -337,7 +337,7 @@ fn read_chunk(
     let mut associations: HashMap<RecordId, Vec<Association>> = HashMap::new();
     for association in store.associations(partition, &ids)? {
         associations
-            .entry(association.call_id)
+            .entry(association.from_id)
             .or_default()
             .push(association);
     }
@@ -447,7 +447,7 @@ fn call_line(restored: &RestoredRecord) -> CallLine {
             .associations
             .iter()
             .map(|a| AssociationLine {
-                to_object_type: a.kind.plural().to_owned(),
+                to_object_type: a.to_type.plural.to_owned(),
                 to_object_id: Value::String(a.to_id.to_string()),
                 association_type_id: Some(a.type_id),
                 association_category: a.category.as_str().to_owned(),
@@ -836,7 +836,7 @@ fn fill_identity(
 }
 
 fn association(call_id: RecordId, link: &AssociationLine) -> Result<Association, String> {
-    let kind = AssociatedKind::parse(&link.to_object_type).ok_or_else(|| {
+    let kind = ObjectType::parse(&link.to_object_type).ok_or_else(|| {
         format!(
             "association to \"{}\": calls associate with contacts, companies, deals or tickets",
             link.to_object_type
@@ -857,14 +857,18 @@ fn association(call_id: RecordId, link: &AssociationLine) -> Result<Association,
             link.association_category
         )
     })?;
+    // The transfer format holds calls: their HubSpot-defined type is the default one.
+    let default = AssociationPair::new(ObjectType::CALLS, kind)
+        .default_spec()
+        .map(|spec| spec.type_id)
+        .ok_or_else(|| format!("calls have no association with {}", kind.plural))?;
     let type_id = match (category, link.association_type_id) {
-        (AssociationCategory::HubspotDefined, None) => kind.call_to_type_id(),
-        (AssociationCategory::HubspotDefined, Some(t)) if t == kind.call_to_type_id() => t,
+        (AssociationCategory::HubspotDefined, None) => default,
+        (AssociationCategory::HubspotDefined, Some(t)) if t == default => t,
         (AssociationCategory::HubspotDefined, Some(t)) => {
             return Err(format!(
-                "associationTypeId {t} is not HubSpot's call-to-{} type ({})",
-                kind.singular(),
-                kind.call_to_type_id()
+                "associationTypeId {t} is not HubSpot's call-to-{} type ({default})",
+                kind.singular,
             ))
         }
         (_, Some(t)) if t > 0 => t,
@@ -873,8 +877,8 @@ fn association(call_id: RecordId, link: &AssociationLine) -> Result<Association,
         }
     };
     Ok(Association {
-        call_id,
-        kind,
+        from_id: call_id,
+        to_type: kind,
         to_id,
         type_id,
         category,
@@ -1469,8 +1473,8 @@ mod tests {
         assert_eq!(
             association(1, &link("0-3", Some(12), "USER_DEFINED"))
                 .unwrap()
-                .kind,
-            AssociatedKind::Deal
+                .to_type,
+            ObjectType::DEALS
         );
     }
 }

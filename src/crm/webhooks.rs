@@ -10,9 +10,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::associations::{AssociatedKind, Association};
+use super::associations::Association;
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
+use super::objects::ObjectType;
 use super::objects::Partition;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
@@ -101,14 +102,14 @@ impl ReportingStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
     ) -> Result<BTreeSet<Association>, StoreError> {
         Ok(self
             .inner
             .associations(partition, &[call_id])?
             .into_iter()
-            .filter(|a| a.kind == kind && a.to_id == to_id)
+            .filter(|a| a.to_type == kind && a.to_id == to_id)
             .collect())
     }
 
@@ -329,7 +330,7 @@ impl RecordStore for ReportingStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError> {
@@ -362,7 +363,7 @@ impl RecordStore for ReportingStore {
         if !self.sink.wants(partition, ChangeKind::AssociationChange) {
             return self.inner.add_associations(partition, associations);
         }
-        let mut call_ids: Vec<RecordId> = associations.iter().map(|a| a.call_id).collect();
+        let mut call_ids: Vec<RecordId> = associations.iter().map(|a| a.from_id).collect();
         call_ids.sort_unstable();
         call_ids.dedup();
         let before: BTreeSet<Association> = self
@@ -387,7 +388,7 @@ impl RecordStore for ReportingStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
@@ -412,7 +413,7 @@ impl RecordStore for ReportingStore {
     fn associations_to(
         &self,
         partition: Partition,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
         self.inner.associations_to(partition, kind, to_ids)

@@ -22,7 +22,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
-use crate::crm::associations::AssociatedKind;
+use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
 use crate::crm::record::{PortalId, RecordId};
@@ -303,7 +303,7 @@ pub enum IndexOp {
     AddAssociation {
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_id: u32,
     },
@@ -311,7 +311,7 @@ pub enum IndexOp {
     RemoveAssociation {
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_id: Option<u32>,
     },
@@ -338,7 +338,7 @@ pub struct PartitionIndex {
     live_count: usize,
     by_created: BTreeSet<(i64, RecordId, u32)>,
     properties: HashMap<String, PropertyIndex>,
-    associations: HashMap<AssociatedKind, AssociationIndex>,
+    associations: HashMap<ObjectType, AssociationIndex>,
 }
 
 /// Every partition's index.
@@ -492,13 +492,7 @@ impl PartitionIndex {
         }
     }
 
-    fn add_association(
-        &mut self,
-        call_id: RecordId,
-        kind: AssociatedKind,
-        to_id: u64,
-        type_id: u32,
-    ) {
+    fn add_association(&mut self, call_id: RecordId, kind: ObjectType, to_id: u64, type_id: u32) {
         let slot = self.slot_for(call_id);
         let index = self.associations.entry(kind).or_default();
         if index.rows.insert((to_id, slot, type_id)) {
@@ -509,7 +503,7 @@ impl PartitionIndex {
     fn remove_association(
         &mut self,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_id: Option<u32>,
     ) {

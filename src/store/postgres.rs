@@ -24,9 +24,10 @@ use postgres::{NoTls, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 
 use crate::config::PostgresSettings;
-use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
+use crate::crm::associations::{Association, AssociationCategory};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
@@ -223,14 +224,14 @@ fn association_from_row(row: &Row) -> Result<Option<Association>, StoreError> {
     let kind: String = row.try_get(1)?;
     let category: String = row.try_get(4)?;
     let (Some(kind), Some(category)) = (
-        AssociatedKind::parse(&kind),
+        ObjectType::parse(&kind),
         AssociationCategory::parse(&category),
     ) else {
         return Ok(None);
     };
     Ok(Some(Association {
-        call_id: row.try_get::<_, i64>(0)? as RecordId,
-        kind,
+        from_id: row.try_get::<_, i64>(0)? as RecordId,
+        to_type: kind,
         to_id: row.try_get::<_, i64>(2)? as u64,
         type_id: row.try_get::<_, i32>(3)? as u32,
         category,
@@ -387,8 +388,8 @@ fn insert_association(
         "INSERT INTO call_associations (call_id, kind, to_id, type_id, portal, category)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         &[
-            &(a.call_id as i64),
-            &a.kind.singular(),
+            &(a.from_id as i64),
+            &a.to_type.singular,
             &(a.to_id.min(i64::MAX as u64) as i64),
             &(a.type_id as i32),
             &partition.key(),
@@ -754,13 +755,15 @@ impl RecordStore for PostgresStore {
 
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
         self.write(|tx| {
-            // The `portal` columns hold partition keys: the portal is their low half.
-            let portal_param = i64::from(portal);
+            // The `portal` columns hold partition keys: every type's of the portal go.
+            let keys = Partition::key_list_of(portal);
             // History rows carry no portal: remove them through the portal's calls first.
             tx.execute(
-                "DELETE FROM call_history WHERE call_id IN
-                 (SELECT id FROM calls WHERE (portal & 4294967295) = $1)",
-                &[&portal_param],
+                &format!(
+                    "DELETE FROM call_history WHERE call_id IN
+                     (SELECT id FROM calls WHERE portal IN ({keys}))"
+                ),
+                &[],
             )?;
             for table in [
                 "call_values",
@@ -771,15 +774,17 @@ impl RecordStore for PostgresStore {
                 "calls",
             ] {
                 tx.execute(
-                    &format!("DELETE FROM {table} WHERE (portal & 4294967295) = $1"),
-                    &[&portal_param],
+                    &format!("DELETE FROM {table} WHERE portal IN ({keys})"),
+                    &[],
                 )?;
             }
             // Every type's cached schema of the portal is stale now.
             tx.execute(
-                "UPDATE portal_schema_versions SET version = version + 1
-                 WHERE (portal & 4294967295) = $1",
-                &[&portal_param],
+                &format!(
+                    "UPDATE portal_schema_versions SET version = version + 1
+                     WHERE portal IN ({keys})"
+                ),
+                &[],
             )?;
             Ok(())
         })
@@ -998,7 +1003,7 @@ impl RecordStore for PostgresStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError> {
@@ -1008,7 +1013,7 @@ impl RecordStore for PostgresStore {
                  WHERE call_id = $1 AND kind = $2 AND to_id = $3 AND portal = $4",
                 &[
                     &(call_id as i64),
-                    &kind.singular(),
+                    &kind.singular,
                     &(to_id.min(i64::MAX as u64) as i64),
                     &partition.key(),
                 ],
@@ -1037,7 +1042,7 @@ impl RecordStore for PostgresStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
@@ -1045,7 +1050,7 @@ impl RecordStore for PostgresStore {
             let call_id = call_id as i64;
             let to_id = to_id.min(i64::MAX as u64) as i64;
             let portal = partition.key();
-            let kind = kind.singular();
+            let kind = kind.singular;
             match type_ids {
                 None => {
                     tx.execute(
@@ -1071,7 +1076,7 @@ impl RecordStore for PostgresStore {
     fn associations_to(
         &self,
         partition: Partition,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
         if to_ids.is_empty() {
@@ -1083,7 +1088,7 @@ impl RecordStore for PostgresStore {
                  JOIN calls c ON c.id = a.call_id AND NOT c.archived
                  WHERE a.portal = $1 AND a.kind = $2 AND a.to_id = ANY($3)
                  ORDER BY a.to_id, a.call_id, a.type_id",
-                &[&partition.key(), &kind.singular(), &ids_param(to_ids)],
+                &[&partition.key(), &kind.singular, &ids_param(to_ids)],
             )?;
             associations_from_rows(rows)
         })

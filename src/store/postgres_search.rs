@@ -211,7 +211,7 @@ fn positive_set(sql: &mut Sql, partition: Partition, filter: &Filter) {
             sql.push("SELECT DISTINCT a.call_id FROM call_associations a JOIN calls c ON c.id = a.call_id AND NOT c.archived WHERE a.portal = ")
                 .partition(partition)
                 .push(" AND a.kind = ")
-                .text_param(kind.singular());
+                .text_param(kind.singular);
             push_comparison(sql, Column::AssociationId, condition);
         }
     }

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 
-use crate::crm::associations::{AssociatedKind, Association, AssociationCategory};
+use crate::crm::associations::{Association, AssociationCategory};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::properties::PropertyDefinition;
@@ -1093,7 +1094,7 @@ fn delete_call(tx: &mut Tx<'_>, partition: Partition, id: RecordId) -> Result<()
         .query_map(params![id as i64], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (kind, to_id) in pairs {
-        if let Some(kind) = AssociatedKind::parse(&kind) {
+        if let Some(kind) = ObjectType::parse(&kind) {
             tx.pending.push(IndexOp::RemoveAssociation {
                 partition,
                 call_id: id,
@@ -1125,8 +1126,8 @@ fn associate(tx: &mut Tx<'_>, partition: Partition, a: &Association) -> rusqlite
         "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        a.call_id as i64,
-        a.kind.singular(),
+        a.from_id as i64,
+        a.to_type.singular,
         a.to_id as i64,
         a.type_id,
         partition.key(),
@@ -1134,8 +1135,8 @@ fn associate(tx: &mut Tx<'_>, partition: Partition, a: &Association) -> rusqlite
     ])?;
     tx.pending.push(IndexOp::AddAssociation {
         partition,
-        call_id: a.call_id,
-        kind: a.kind,
+        call_id: a.from_id,
+        kind: a.to_type,
         to_id: a.to_id,
         type_id: a.type_id,
     });
@@ -1199,7 +1200,7 @@ fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
         let kind: String = row.get(1)?;
-        let Some(kind) = AssociatedKind::parse(&kind) else {
+        let Some(kind) = ObjectType::parse(&kind) else {
             continue;
         };
         let call_id: i64 = row.get(0)?;
@@ -1470,23 +1471,22 @@ impl RecordStore for SqliteStore {
 
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
         self.write(|tx| {
+            // The `portal` columns hold partition keys: every type's of the portal go.
+            let keys = Partition::key_list_of(portal);
             // History rows carry no portal: remove them through the portal's calls first.
-            tx.prepare_cached(
+            tx.prepare(&format!(
                 "DELETE FROM call_history WHERE call_id IN
-                 (SELECT id FROM calls WHERE (portal & 4294967295) = ?1)",
-            )?
-            .execute(params![portal])?;
+                 (SELECT id FROM calls WHERE portal IN ({keys}))"
+            ))?
+            .execute([])?;
             for table in [
                 "call_associations",
                 "property_definitions",
                 "property_groups",
                 "calls",
             ] {
-                // The `portal` columns hold partition keys: the portal is their low half.
-                tx.prepare_cached(&format!(
-                    "DELETE FROM {table} WHERE (portal & 4294967295) = ?1"
-                ))?
-                .execute(params![portal])?;
+                tx.prepare(&format!("DELETE FROM {table} WHERE portal IN ({keys})"))?
+                    .execute([])?;
             }
             tx.pending.push(IndexOp::ResetPortal(portal));
             Ok(())
@@ -1514,7 +1514,7 @@ impl RecordStore for SqliteStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError> {
@@ -1525,7 +1525,7 @@ impl RecordStore for SqliteStore {
             )?
             .execute(params![
                 call_id as i64,
-                kind.singular(),
+                kind.singular,
                 to_id as i64,
                 partition.key()
             ])?;
@@ -1560,12 +1560,12 @@ impl RecordStore for SqliteStore {
         &self,
         partition: Partition,
         call_id: RecordId,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let pair = params![call_id as i64, kind.singular(), to_id as i64, partition.key()];
+            let pair = params![call_id as i64, kind.singular, to_id as i64, partition.key()];
             match type_ids {
                 None => {
                     tx.prepare_cached(
@@ -1589,7 +1589,7 @@ impl RecordStore for SqliteStore {
                     for type_id in type_ids {
                         delete.execute(params![
                             call_id as i64,
-                            kind.singular(),
+                            kind.singular,
                             to_id as i64,
                             partition.key(),
                             type_id
@@ -1614,7 +1614,7 @@ impl RecordStore for SqliteStore {
     fn associations_to(
         &self,
         partition: Partition,
-        kind: AssociatedKind,
+        kind: ObjectType,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError> {
         if to_ids.is_empty() {
@@ -1630,7 +1630,7 @@ impl RecordStore for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             let params: Vec<rusqlite::types::Value> =
-                [partition.key().into(), kind.singular().to_owned().into()]
+                [partition.key().into(), kind.singular.to_owned().into()]
                     .into_iter()
                     .chain(to_ids.iter().map(|id| (*id as i64).into()))
                     .collect();
@@ -1907,14 +1907,14 @@ fn association_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Association>> 
     let to_id: i64 = row.get(2)?;
     let category: String = row.get(4)?;
     let (Some(kind), Some(category)) = (
-        AssociatedKind::parse(&kind),
+        ObjectType::parse(&kind),
         AssociationCategory::parse(&category),
     ) else {
         return Ok(None);
     };
     Ok(Some(Association {
-        call_id: call_id as RecordId,
-        kind,
+        from_id: call_id as RecordId,
+        to_type: kind,
         to_id: to_id as u64,
         type_id: row.get(3)?,
         category,

@@ -18,7 +18,7 @@ use axum::http::Uri;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::crm::associations::{AssociationSpec, Direction};
+use crate::crm::associations::AssociationPair;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::record::{PortalId, CALL_OBJECT_TYPE_ID};
 use crate::crm::webhooks::{Change, ChangeKind, ChangeSink};
@@ -421,10 +421,12 @@ impl Webhooks {
                 ..
             } => {
                 source_fields(&mut event, "INTEGRATION", None);
-                let spec = AssociationSpec::of(association, Direction::FromCall);
+                // Subscriptions name calls, which own their associations.
+                let pair = AssociationPair::new(ObjectType::CALLS, association.to_type);
+                let spec = pair.spec_of(association);
                 event.insert(
                     "associationType".to_owned(),
-                    json!(association.kind.call_to_type_name().to_ascii_uppercase()),
+                    json!(pair.default_type_name().to_ascii_uppercase()),
                 );
                 event.insert("associationTypeId".to_owned(), json!(spec.type_id));
                 event.insert(
@@ -432,10 +434,10 @@ impl Webhooks {
                     json!(spec.category.as_str()),
                 );
                 event.insert("fromObjectTypeId".to_owned(), json!(CALL_OBJECT_TYPE_ID));
-                event.insert("fromObjectId".to_owned(), json!(association.call_id));
+                event.insert("fromObjectId".to_owned(), json!(association.from_id));
                 event.insert(
                     "toObjectTypeId".to_owned(),
-                    json!(association.kind.object_type_id()),
+                    json!(association.to_type.type_id),
                 );
                 event.insert("toObjectId".to_owned(), json!(association.to_id));
                 event.insert("associationRemoved".to_owned(), json!(removed));

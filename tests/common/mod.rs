@@ -243,6 +243,63 @@ impl TestApp {
         assert_eq!(reply.status, StatusCode::CREATED, "body: {}", reply.text);
         reply.body["id"].as_str().expect("id").to_owned()
     }
+
+    /// Creates a record of the type at `type_path` (`contacts`, `companies`, `deals`, …)
+    /// with `properties` as given; returns its id.
+    pub async fn create_record(&self, type_path: &str, properties: Value) -> String {
+        let reply = self
+            .post(
+                &format!("/crm/v3/objects/{type_path}"),
+                json!({ "properties": properties }),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "creating {type_path}: {}",
+            reply.text
+        );
+        reply.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Creates a contact with an email no other contact has; returns its id.
+    pub async fn create_contact(&self) -> String {
+        self.create_record("contacts", json!({ "email": unique_email() }))
+            .await
+    }
+
+    /// Creates `count` contacts (see [`TestApp::create_contact`]); returns their ids in
+    /// creation order.
+    pub async fn create_contacts(&self, count: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count {
+            ids.push(self.create_contact().await);
+        }
+        ids
+    }
+
+    /// Creates a record of the type at `type_path` with just what a create of that type
+    /// needs (a unique email for a contact, a name, a pipeline stage, …); returns its id.
+    pub async fn create_minimal(&self, type_path: &str) -> String {
+        self.create_record(type_path, minimal_properties(type_path))
+            .await
+    }
+}
+
+/// An email address no other test uses (contacts' `email` is unique per portal).
+pub fn unique_email() -> String {
+    format!("{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The least a create of the type at `type_path` needs (see [`TestApp::create_minimal`]).
+pub fn minimal_properties(type_path: &str) -> Value {
+    match type_path {
+        "contacts" => json!({ "email": unique_email() }),
+        "companies" => json!({ "name": "Test company" }),
+        "deals" => json!({ "dealname": "Test deal", "dealstage": "appointmentscheduled" }),
+        "tickets" => json!({ "subject": "Test ticket", "hs_pipeline_stage": "1" }),
+        other => panic!("no minimal properties known for {other}"),
+    }
 }
 
 // ----- store-level tests ------------------------------------------------------------------
@@ -274,4 +331,38 @@ pub fn titled_call(
         changes: Vec::new(),
         associations: Vec::new(),
     }
+}
+
+/// Puts contacts with exactly `ids` into `portal` of `store`, for tests that name contacts
+/// by fixed ids below the API (associations now need their records to exist).
+pub fn restore_contacts(
+    store: &dyn hubcalls::crm::store::RecordStore,
+    portal: hubcalls::crm::record::PortalId,
+    ids: &[u64],
+) {
+    use hubcalls::crm::objects::{ObjectType, Partition};
+    let contacts: Vec<hubcalls::crm::store::RestoredRecord> = ids
+        .iter()
+        .map(|&id| hubcalls::crm::store::RestoredRecord {
+            call: hubcalls::crm::record::Record {
+                id,
+                properties: std::collections::BTreeMap::from([(
+                    "hs_object_id".to_owned(),
+                    id.to_string(),
+                )]),
+                created_at: 1_700_000_000_000,
+                updated_at: 1_700_000_000_000,
+                archived_at: None,
+            },
+            history: Vec::new(),
+            associations: Vec::new(),
+        })
+        .collect();
+    store
+        .restore_records(
+            Partition::new(portal, ObjectType::CONTACTS),
+            ObjectType::CONTACTS.catalogue(),
+            &contacts,
+        )
+        .expect("contacts are restored");
 }

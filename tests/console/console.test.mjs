@@ -13,6 +13,8 @@ const titleOf = (i) => `Console call ${String(i).padStart(2, '0')}`;
 let server;
 let browser;
 let historyCallId;
+let contactId;
+let companyId;
 
 before(async () => {
   server = await startServer();
@@ -25,15 +27,20 @@ before(async () => {
       hs_call_direction: i % 2 ? 'INBOUND' : 'OUTBOUND',
     });
   }
-  // Portal 2: one call with a title changed twice and two associations.
+  // Portal 2: one call with a title changed twice and two associations (with a contact and a
+  // company of the portal: associations need their records).
   const call = await createCall(server, server.tokens.portal2, { hs_call_title: 'First title' });
   historyCallId = call.id;
   for (const title of ['Second title', 'Third title']) {
     await api(server, server.tokens.portal2, 'PATCH', `/crm/v3/objects/calls/${call.id}`,
       { properties: { hs_call_title: title } });
   }
-  await api(server, server.tokens.portal2, 'PUT', `/crm/v4/objects/calls/${call.id}/associations/default/contacts/501`);
-  await api(server, server.tokens.portal2, 'PUT', `/crm/v4/objects/calls/${call.id}/associations/default/companies/601`);
+  contactId = (await api(server, server.tokens.portal2, 'POST', '/crm/v3/objects/contacts',
+    { properties: { email: 'console-contact@example.com' } })).id;
+  companyId = (await api(server, server.tokens.portal2, 'POST', '/crm/v3/objects/companies',
+    { properties: { name: 'Console company' } })).id;
+  await api(server, server.tokens.portal2, 'PUT', `/crm/v4/objects/calls/${call.id}/associations/default/contacts/${contactId}`);
+  await api(server, server.tokens.portal2, 'PUT', `/crm/v4/objects/calls/${call.id}/associations/default/companies/${companyId}`);
 });
 
 after(async () => {
@@ -249,9 +256,9 @@ test('portals switch by token, and a call shows its properties, history and asso
 
   const associations = await page.locator('#detail-associations').innerText();
   assert.match(associations, /Contacts \(1\)/);
-  assert.match(associations, /contacts 501: unlabelled \(type 194, HUBSPOT_DEFINED\)/);
+  assert.ok(associations.includes(`contacts ${contactId}: unlabelled (type 194, HUBSPOT_DEFINED)`), associations);
   assert.match(associations, /Companies \(1\)/);
-  assert.match(associations, /companies 601: unlabelled \(type 182, HUBSPOT_DEFINED\)/);
+  assert.ok(associations.includes(`companies ${companyId}: unlabelled (type 182, HUBSPOT_DEFINED)`), associations);
   assert.match(associations, /Deals \(0\)/);
   await screenshot(page, 'detail');
 

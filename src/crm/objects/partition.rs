@@ -25,6 +25,11 @@ impl Partition {
         Self::new(portal, ObjectType::CALLS)
     }
 
+    /// Every partition of a portal, one per registered type.
+    pub fn all_of(portal: PortalId) -> impl Iterator<Item = Partition> {
+        ObjectType::all().map(move |object_type| Self::new(portal, object_type))
+    }
+
     /// The partition's number in storage: the portal in the low 32 bits, the type's
     /// storage key above. Calls are type 0, so their key is the bare portal id, which is
     /// what stores written before there were other types hold: those read unchanged.
@@ -41,10 +46,19 @@ impl Partition {
         Some(Self::new(portal, object_type))
     }
 
-    /// The portal part of a stored key, whatever its type (for per-portal work such as a
-    /// reset).
+    /// The portal part of a stored key, whatever its type.
     pub fn portal_of_key(key: i64) -> i64 {
         key & 0xFFFF_FFFF
+    }
+
+    /// The keys of every partition of a portal, as an SQL list (`7, 4294967303, …`): integers
+    /// only, so safe to splice into a statement, and a list the key indexes can serve where
+    /// a computed `portal & mask` could not.
+    pub fn key_list_of(portal: PortalId) -> String {
+        Self::all_of(portal)
+            .map(|p| p.key().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

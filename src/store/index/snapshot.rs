@@ -18,7 +18,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::{AssociationIndex, Bitmap, Key, PartitionIndex, Posting, PropertyIndex, SearchIndex};
-use crate::crm::associations::AssociatedKind;
+use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
 
@@ -43,11 +43,11 @@ const PROPERTY_TYPES: [PropertyType; 9] = [
 ];
 
 /// Associated object kinds by their number in the file (append only).
-const ASSOCIATED_KINDS: [AssociatedKind; 4] = [
-    AssociatedKind::Contact,
-    AssociatedKind::Company,
-    AssociatedKind::Deal,
-    AssociatedKind::Ticket,
+const ASSOCIATED_KINDS: [ObjectType; 4] = [
+    ObjectType::CONTACTS,
+    ObjectType::COMPANIES,
+    ObjectType::DEALS,
+    ObjectType::TICKETS,
 ];
 
 /// Writes `index` to `path` (through a temporary file and a rename, so a crash leaves the
@@ -529,14 +529,14 @@ mod tests {
         index.apply(IndexOp::AddAssociation {
             partition: Partition::calls(1),
             call_id: 3,
-            kind: AssociatedKind::Contact,
+            kind: ObjectType::CONTACTS,
             to_id: 501,
             type_id: 194,
         });
         index.apply(IndexOp::AddAssociation {
             partition: Partition::calls(1),
             call_id: 4,
-            kind: AssociatedKind::Deal,
+            kind: ObjectType::DEALS,
             to_id: 777,
             type_id: 206,
         });

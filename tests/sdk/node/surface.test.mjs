@@ -47,12 +47,25 @@ after(async () => {
 
 const propName = (prefix) => `${prefix}_${randomBytes(5).toString('hex')}`;
 
-let nextContact = 7_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1000;
-/** hubcalls keeps no contacts: any numeric id stands for one. */
-const contactId = () => String(++nextContact);
+/** A real contact, made through the SDK's contacts API (associations need their records). */
+async function createContact() {
+  const contact = await client.crm.contacts.basicApi.create({
+    properties: { email: `${unique('contact')}@example.com` },
+  });
+  return contact.id;
+}
 
 async function createCall(title = unique('assoc'), extra = {}) {
   return calls.basicApi.create({ properties: { hs_timestamp: TS_IN, hs_call_title: title, ...extra } });
+}
+
+/** HubSpot's 400 for associations with contacts that do not exist. */
+function assertInvalidContacts(err, ids) {
+  assert.equal(err.code, 400);
+  const body = errorBody(err);
+  assert.equal(body.category, 'VALIDATION_ERROR');
+  assert.equal(body.message, 'One or more associations are invalid');
+  assert.deepEqual(body.context?.INVALID_OBJECT_IDS, ids.map((id) => `CONTACT=${id} is not valid`));
 }
 
 function errorBody(err) {
@@ -273,7 +286,7 @@ describe('batch upsert', () => {
 describe('associations v4 basic API', () => {
   test('createDefault call -> contact; visible from both sides', async () => {
     const call = await createCall();
-    const contact = contactId();
+    const contact = await createContact();
     const res = await assocBasic.createDefaultWithHttpInfo('calls', call.id, 'contacts', contact);
     assert.equal(res.httpStatusCode, 200);
     const body = res.data;
@@ -299,7 +312,7 @@ describe('associations v4 basic API', () => {
 
   test('create with labels, getPage, archive', async () => {
     const call = await createCall();
-    const contact = contactId();
+    const contact = await createContact();
     const res = await assocBasic.createWithHttpInfo('calls', call.id, 'contacts', contact, [
       { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT },
       { associationCategory: 'USER_DEFINED', associationTypeId: 9001 },
@@ -314,7 +327,7 @@ describe('associations v4 basic API', () => {
     assert.ok(Array.isArray(pair.labels));
 
     // a second contact, default only: getPage lists both, paged by 1
-    const other = contactId();
+    const other = await createContact();
     await assocBasic.createDefault('calls', call.id, 'contacts', other);
     const first = await assocBasic.getPage('calls', call.id, 'contacts', undefined, 1);
     assert.equal(first.results.length, 1);
@@ -332,11 +345,31 @@ describe('associations v4 basic API', () => {
   });
 
   test('an association from an unknown call is a 400 VALIDATION_ERROR', async () => {
-    const err = await apiError(() => assocBasic.createDefault('calls', '999999999999999', 'contacts', contactId()));
+    const contact = await createContact();
+    const err = await apiError(() => assocBasic.createDefault('calls', '999999999999999', 'contacts', contact));
     assert.equal(err.code, 400);
     const body = errorBody(err);
     assert.equal(body.category, 'VALIDATION_ERROR');
     assert.ok(body.message.startsWith('One or more associations are invalid'), body.message);
+  });
+
+  test('an association to a contact that does not exist or is archived is a 400 naming it; nothing is stored', async () => {
+    const call = await createCall();
+    // Ids are unique across object types: a call's id is no contact's.
+    const missing = (await createCall()).id;
+    const archived = await createContact();
+    await client.crm.contacts.basicApi.archive(archived);
+    for (const contact of [missing, archived]) {
+      for (const associate of [
+        () => assocBasic.createDefault('calls', call.id, 'contacts', contact),
+        () => assocBasic.create('calls', call.id, 'contacts', contact, [
+          { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT },
+        ]),
+      ]) {
+        assertInvalidContacts(await apiError(associate), [contact]);
+      }
+    }
+    assert.deepEqual(await v4All('calls', call.id, 'contacts'), []);
   });
 });
 
@@ -345,7 +378,7 @@ describe('associations v4 basic API', () => {
 describe('associations v4 batch API', () => {
   test('createDefault, create with labels, getPage (read), archiveLabels, archive', async () => {
     const [c1, c2, lonely] = [await createCall(), await createCall(), await createCall()];
-    const [k1, k2, k3] = [contactId(), contactId(), contactId()];
+    const [k1, k2, k3] = [await createContact(), await createContact(), await createContact()];
 
     const defRes = await assocBatch.createDefaultWithHttpInfo('calls', 'contacts', {
       inputs: [
@@ -377,6 +410,27 @@ describe('associations v4 batch API', () => {
     assert.equal(createRes.data.results.length, 1);
     assert.equal(String(createRes.data.results[0].fromObjectId), c1.id);
     assert.equal(String(createRes.data.results[0].toObjectId), k3);
+
+    // a batch naming a contact that does not exist is refused whole: `lonely` stays alone
+    for (const associate of [
+      () => assocBatch.createDefault('calls', 'contacts', {
+        inputs: [
+          { _from: { id: lonely.id }, to: { id: k1 } },
+          { _from: { id: lonely.id }, to: { id: c2.id } },
+        ],
+      }),
+      () => assocBatch.create('calls', 'contacts', {
+        inputs: [
+          {
+            _from: { id: lonely.id },
+            to: { id: c2.id },
+            types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT }],
+          },
+        ],
+      }),
+    ]) {
+      assertInvalidContacts(await apiError(associate), [c2.id]);
+    }
 
     // read: the call without associations is reported as an error (207), not thrown
     const readRes = await assocBatch.getPageWithHttpInfo('calls', 'contacts', {
@@ -425,7 +479,7 @@ describe('associations v4 batch API', () => {
 describe('v3-style associations on calls reads', () => {
   test('a v4 association shows up in getById with associations [contacts]', async () => {
     const call = await createCall();
-    const contact = contactId();
+    const contact = await createContact();
     await assocBasic.createDefault('calls', call.id, 'contacts', contact);
 
     const obj = await calls.basicApi.getById(call.id, undefined, undefined, ['contacts']);
@@ -445,8 +499,8 @@ describe('v3-style associations on calls reads', () => {
   });
 
   test('associations given on create are visible in v3 reads and in v4', async () => {
-    const contact = contactId();
-    const company = String(8_000_000_000 + Math.floor(Math.random() * 1_000_000));
+    const contact = await createContact();
+    const company = (await client.crm.companies.basicApi.create({ properties: { name: unique('company') } })).id;
     const call = await calls.basicApi.create({
       properties: { hs_timestamp: TS_IN, hs_call_title: unique('create-assoc') },
       associations: [

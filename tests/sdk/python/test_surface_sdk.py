@@ -56,6 +56,7 @@ from hubspot.crm.properties import (
     PropertyGroupCreate,
     PropertyUpdate,
 )
+from hubspot.crm.contacts import SimplePublicObjectInputForCreate as ContactInputForCreate
 from hubspot.crm.objects.calls import ApiException as CallsApiException
 from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
 
@@ -79,6 +80,26 @@ def new_call(client, unique, **extra):
     )
     assert obj is not None
     return obj.id
+
+
+def new_contact(client, unique):
+    """A real contact, made through the SDK's contacts API: associations need their records."""
+    obj = client.crm.contacts.basic_api.create(
+        simple_public_object_input_for_create=ContactInputForCreate(
+            properties={"email": f"{unique('contact')}@example.com"}
+        )
+    )
+    assert obj is not None
+    return obj.id
+
+
+def assert_invalid_contacts(exc, *ids):
+    """HubSpot's 400 for associations with records that do not exist."""
+    assert exc.status == 400
+    body = error_body(exc)
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["message"] == "One or more associations are invalid"
+    assert body["context"]["INVALID_OBJECT_IDS"] == [f"CONTACT={i} is not valid" for i in ids]
 
 
 # ---------------------------------------------------------------- properties
@@ -275,17 +296,18 @@ def test_batch_upsert_with_unique_property(client, unique):
 def test_v4_basic_api(client, unique):
     basic = client.crm.associations.v4.basic_api
     call = new_call(client, unique)
+    c1, c2, c3 = (new_contact(client, unique) for _ in range(3))
 
-    default = basic.create_default("calls", call, "contacts", "4101")
+    default = basic.create_default("calls", call, "contacts", c1)
     assert isinstance(default, BatchResponsePublicDefaultAssociation), "default PUT must answer 200"
     specs = [(r._from.id, r.to.id, r.association_spec.association_type_id) for r in default.results]
-    assert specs == [(call, "4101", 194), ("4101", call, 193)]
+    assert specs == [(call, c1, 194), (c1, call, 193)]
 
     labelled = basic.create(
         "calls",
         call,
         "contacts",
-        "4102",
+        c2,
         [
             AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=194),
             AssociationSpec(association_category="USER_DEFINED", association_type_id=31),
@@ -295,11 +317,11 @@ def test_v4_basic_api(client, unique):
     assert labelled.from_object_type_id == "0-48"
     assert labelled.to_object_type_id == "0-1"
     assert labelled.from_object_id == call
-    assert labelled.to_object_id == "4102"
+    assert labelled.to_object_id == c2
 
     page = basic.get_page("calls", call, "contacts")
     assert isinstance(page, CollectionResponseMultiAssociatedObjectWithLabelForwardPaging)
-    assert [r.to_object_id for r in page.results] == ["4101", "4102"]
+    assert [r.to_object_id for r in page.results] == [c1, c2]
     types = {(t.category, t.type_id, t.label) for t in page.results[1].association_types}
     assert types == {("HUBSPOT_DEFINED", 194, None), ("USER_DEFINED", 31, None)}
     assert page.paging is None
@@ -308,15 +330,15 @@ def test_v4_basic_api(client, unique):
     assert len(first.results) == 1
     assert first.paging is not None and first.paging.next.after
     rest = basic.get_page("calls", call, "contacts", limit=1, after=first.paging.next.after)
-    assert [r.to_object_id for r in rest.results] == ["4102"]
+    assert [r.to_object_id for r in rest.results] == [c2]
 
     # The contact side sees the call with the reverse type.
-    back = basic.get_page("contacts", "4101", "calls")
+    back = basic.get_page("contacts", c1, "calls")
     assert [(r.to_object_id, [t.type_id for t in r.association_types]) for r in back.results] == [(call, [193])]
 
-    assert basic.archive("calls", call, "contacts", "4101") is None
+    assert basic.archive("calls", call, "contacts", c1) is None
     page = basic.get_page("calls", call, "contacts")
-    assert [r.to_object_id for r in page.results] == ["4102"]
+    assert [r.to_object_id for r in page.results] == [c2]
 
     # Wrong-direction HubSpot-defined type.
     with pytest.raises(AssociationsApiException) as ei:
@@ -324,10 +346,29 @@ def test_v4_basic_api(client, unique):
             "calls",
             call,
             "contacts",
-            "4103",
+            c3,
             [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=193)],
         )
     assert ei.value.status == 400
+
+    # A contact that does not exist (ids are unique across types: a call's is no contact's),
+    # and one that is archived: refused both ways, and nothing is stored.
+    client.crm.contacts.basic_api.archive(c3)
+    for missing in (new_call(client, unique), c3):
+        with pytest.raises(AssociationsApiException) as ei:
+            basic.create_default("calls", call, "contacts", missing)
+        assert_invalid_contacts(ei.value, missing)
+        with pytest.raises(AssociationsApiException) as ei:
+            basic.create(
+                "calls",
+                call,
+                "contacts",
+                missing,
+                [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=194)],
+            )
+        assert_invalid_contacts(ei.value, missing)
+    page = basic.get_page("calls", call, "contacts")
+    assert [r.to_object_id for r in page.results] == [c2]
 
 
 def test_v4_batch_api(client, unique):
@@ -335,14 +376,15 @@ def test_v4_batch_api(client, unique):
     a = new_call(client, unique)
     b = new_call(client, unique)
     lonely = new_call(client, unique)
+    c1, c2, c3 = (new_contact(client, unique) for _ in range(3))
 
     done = batch.create_default(
         "calls",
         "contacts",
         BatchInputPublicDefaultAssociationMultiPost(
             inputs=[
-                PublicDefaultAssociationMultiPost(_from=PublicObjectId(id=a), to=PublicObjectId(id="5201")),
-                PublicDefaultAssociationMultiPost(_from=PublicObjectId(id=b), to=PublicObjectId(id="5202")),
+                PublicDefaultAssociationMultiPost(_from=PublicObjectId(id=a), to=PublicObjectId(id=c1)),
+                PublicDefaultAssociationMultiPost(_from=PublicObjectId(id=b), to=PublicObjectId(id=c2)),
             ]
         ),
     )
@@ -356,14 +398,43 @@ def test_v4_batch_api(client, unique):
             inputs=[
                 PublicAssociationMultiPost(
                     _from=PublicObjectId(id=a),
-                    to=PublicObjectId(id="5203"),
+                    to=PublicObjectId(id=c3),
                     types=[AssociationSpec(association_category="USER_DEFINED", association_type_id=12)],
                 )
             ]
         ),
     )
     assert isinstance(made, BatchResponseLabelsBetweenObjectPair), "batch create must answer 201"
-    assert made.results[0].to_object_id == "5203"
+    assert made.results[0].to_object_id == c3
+
+    # A batch naming a contact that does not exist is refused whole.
+    with pytest.raises(AssociationsApiException) as ei:
+        batch.create_default(
+            "calls",
+            "contacts",
+            BatchInputPublicDefaultAssociationMultiPost(
+                inputs=[
+                    PublicDefaultAssociationMultiPost(_from=PublicObjectId(id=lonely), to=PublicObjectId(id=c1)),
+                    PublicDefaultAssociationMultiPost(_from=PublicObjectId(id=lonely), to=PublicObjectId(id=b)),
+                ]
+            ),
+        )
+    assert_invalid_contacts(ei.value, b)
+    with pytest.raises(AssociationsApiException) as ei:
+        batch.create(
+            "calls",
+            "contacts",
+            BatchInputPublicAssociationMultiPost(
+                inputs=[
+                    PublicAssociationMultiPost(
+                        _from=PublicObjectId(id=lonely),
+                        to=PublicObjectId(id=b),
+                        types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=194)],
+                    )
+                ]
+            ),
+        )
+    assert_invalid_contacts(ei.value, b)
 
     read = batch.get_page(
         "calls",
@@ -374,8 +445,9 @@ def test_v4_batch_api(client, unique):
     )
     assert isinstance(read, BatchResponsePublicAssociationMultiWithLabel)
     by_from = {r._from.id: sorted(t.to_object_id for t in r.to) for r in read.results}
-    assert by_from == {a: ["5201", "5203"], b: ["5202"]}
+    assert by_from == {a: sorted([c1, c3]), b: [c2]}
 
+    # The refused batches stored nothing: `lonely` has no association.
     partial = batch.get_page(
         "calls",
         "contacts",
@@ -391,7 +463,7 @@ def test_v4_batch_api(client, unique):
             "calls",
             "contacts",
             BatchInputPublicAssociationMultiArchive(
-                inputs=[PublicAssociationMultiArchive(_from=PublicObjectId(id=a), to=[PublicObjectId(id="5201")])]
+                inputs=[PublicAssociationMultiArchive(_from=PublicObjectId(id=a), to=[PublicObjectId(id=c1)])]
             ),
         )
         is None
@@ -401,8 +473,8 @@ def test_v4_batch_api(client, unique):
         "contacts",
         BatchInputPublicFetchAssociationsBatchRequest(inputs=[PublicFetchAssociationsBatchRequest(id=a)]),
     )
-    assert [t.to_object_id for t in read.results[0].to] == ["5203"]
+    assert [t.to_object_id for t in read.results[0].to] == [c3]
 
     # Consistency with the v3 read of the call.
     call = client.crm.objects.calls.basic_api.get_by_id(b, associations=["contacts"])
-    assert [r.id for r in call.associations["contacts"].results] == ["5202"]
+    assert [r.id for r in call.associations["contacts"].results] == [c2]
