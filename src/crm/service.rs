@@ -14,7 +14,7 @@ use super::objects::ObjectType;
 use super::objects::Partition;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
-use super::schema::SchemaCache;
+use super::schema::{PartitionSchema, SchemaCache};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::store::{NewRecord, RecordStore};
 use super::time::{format_datetime, now_millis, EpochMillis};
@@ -191,14 +191,22 @@ impl RecordService {
     /// portal's own), cached until the portal changes a property (here, or on another
     /// server sharing the store: the store's schema version tells).
     pub fn schema(&self, partition: Partition) -> Result<Arc<PropertyCatalogue>, CrmError> {
+        Ok(self.partition_schema(partition)?.properties)
+    }
+
+    /// The schema with the portal's pipelines, cached as [`RecordService::schema`] is.
+    pub(super) fn partition_schema(
+        &self,
+        partition: Partition,
+    ) -> Result<PartitionSchema, CrmError> {
         // The version is read before the schema, so a change in between makes the cached
         // copy look stale (a reload), never fresh.
         let version = self.store.schema_version(partition)?;
         if let Some(schema) = self.schemas.get(partition, version) {
             return Ok(schema);
         }
-        let schema = Arc::new(self.load_schema(partition)?);
-        self.schemas.put(partition, version, Arc::clone(&schema));
+        let schema = self.load_schema(partition)?;
+        self.schemas.put(partition, version, schema.clone());
         Ok(schema)
     }
 

@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod drafts;
 pub mod model;
 pub mod placement;
+pub mod service;
 pub mod set;
 
 pub use drafts::{PipelineDraft, PipelinePatch, StageDraft, StagePatch};
