@@ -12,6 +12,7 @@ pub mod objects;
 pub mod pipelines;
 pub mod properties;
 pub mod record;
+mod record_placement;
 pub mod schema;
 pub mod search;
 pub mod search_lag;

@@ -125,9 +125,11 @@ pub(super) fn check_metadata(
             None => probability == 0.0 || probability == 1.0,
             Some(text) if text.eq_ignore_ascii_case("true") => true,
             Some(text) if text.eq_ignore_ascii_case("false") => false,
-            Some(text) => return Err(CrmError::invalid(format!(
+            Some(text) => {
+                return Err(CrmError::invalid(format!(
                 "Invalid isClosed \"{text}\" for stage \"{stage_label}\": expected true or false"
-            ))),
+            )))
+            }
         };
         checked.insert("isClosed".to_owned(), closed.to_string());
     }
