@@ -264,13 +264,28 @@ async fn pipelines_and_stages_are_created_changed_and_archived() {
     let audit = app.get("/crm/v3/pipelines/deals/renewals/audit").await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
     let entries = audit.body["results"].as_array().unwrap();
-    assert_eq!(entries.first().unwrap()["message"], "Pipeline replaced");
-    assert_eq!(entries.last().unwrap()["action"], "CREATE");
+    let pipeline_entries: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["identifier"] == "renewals")
+        .collect();
+    assert_eq!(pipeline_entries[0]["message"], "Pipeline replaced");
+    assert_eq!(pipeline_entries.last().unwrap()["action"], "CREATE");
     assert_eq!(entries[0]["portalId"], 1);
     let stage_audit = app
-        .get(&format!("/crm/v3/pipelines/deals/renewals/stages/r1/audit"))
+        .get("/crm/v3/pipelines/deals/renewals/stages/r1/audit")
         .await;
     assert_eq!(stage_audit.status, StatusCode::OK, "{}", stage_audit.text);
+    let actions: Vec<&str> = stage_audit.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["UPDATE", "CREATE"]);
+    let r2_audit = app
+        .get("/crm/v3/pipelines/deals/renewals/stages/r2/audit")
+        .await;
+    assert_eq!(r2_audit.body["results"][0]["action"], "ARCHIVE");
 
     // Archive and restore the pipeline.
     let deleted = app.delete("/crm/v3/pipelines/deals/renewals").await;

@@ -313,10 +313,11 @@ impl RecordService {
         let mut updated =
             self.store
                 .update_records(partition, &schema, &[id], &mut |at, call| {
-                    let placed = placed(&pipelines, t, call, &values, &mut refused[at]);
-                    placed
-                        .then(|| apply_values(t, &schema, call, &values, source, now))
-                        .unwrap_or_default()
+                    if placed(&pipelines, t, call, &values, &mut refused[at]) {
+                        apply_values(t, &schema, call, &values, source, now)
+                    } else {
+                        Vec::new()
+                    }
                 })?;
         if let Some(problem) = refused.pop().flatten() {
             return Err(CrmError::InvalidProperties(vec![problem]));
@@ -391,9 +392,11 @@ impl RecordService {
             .store
             .update_records(partition, &schema, &ids, &mut |at, call| {
                 let values = &targets[at].2;
-                placed(&pipelines, t, call, values, &mut refused[at])
-                    .then(|| apply_values(t, &schema, call, values, source, now))
-                    .unwrap_or_default()
+                if placed(&pipelines, t, call, values, &mut refused[at]) {
+                    apply_values(t, &schema, call, values, source, now)
+                } else {
+                    Vec::new()
+                }
             })?;
         let mut calls = Vec::new();
         for ((state, (_, request, _)), refused) in updated.into_iter().zip(&targets).zip(refused) {
@@ -525,9 +528,11 @@ impl RecordService {
             &update_ids,
             &mut |at, call| {
                 let values = &updates[at].2;
-                placed(&pipelines, t, call, values, &mut refused[at])
-                    .then(|| apply_values(t, &schema, call, values, source, now))
-                    .unwrap_or_default()
+                if placed(&pipelines, t, call, values, &mut refused[at]) {
+                    apply_values(t, &schema, call, values, source, now)
+                } else {
+                    Vec::new()
+                }
             },
         )?;
         let mut by_position: BTreeMap<usize, (Record, bool)> = BTreeMap::new();

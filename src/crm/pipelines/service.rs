@@ -82,6 +82,15 @@ impl RecordService {
         }
         pipeline.sort_stages();
         pipeline.record(&id, AuditAction::Create, now, "Pipeline created".to_owned());
+        for stage_id in pipeline
+            .stages
+            .iter()
+            .map(|s| s.id.clone())
+            .collect::<Vec<_>>()
+        {
+            let message = format!("Stage {stage_id} created");
+            pipeline.record(&stage_id, AuditAction::Create, now, message);
+        }
         self.save_pipeline(partition, &pipeline)?;
         Ok(pipeline)
     }
@@ -106,6 +115,8 @@ impl RecordService {
         let now = now_millis();
         let mut kept: Vec<String> = Vec::new();
         let mut stages: Vec<PipelineStage> = Vec::new();
+        // What happened to each stage, for the audit trail.
+        let mut events: Vec<(String, AuditAction)> = Vec::new();
         for stage_draft in draft.stages {
             let existing = stage_draft
                 .id
@@ -113,6 +124,12 @@ impl RecordService {
                 .and_then(|sid| pipeline.stage(sid));
             let stage = match existing {
                 Some(current) => {
+                    let action = if current.is_archived() {
+                        AuditAction::Restore
+                    } else {
+                        AuditAction::Update
+                    };
+                    events.push((current.id.clone(), action));
                     let mut stage = current.clone();
                     stage.label = check_label("stage", &stage_draft.label)?;
                     stage.display_order = stage_draft.display_order;
@@ -126,7 +143,9 @@ impl RecordService {
                     // Checked against the stages of the replacement built so far.
                     let mut building = pipeline.clone();
                     building.stages = stages.clone();
-                    new_stage(partition, &set, &building, stage_draft, now)?
+                    let stage = new_stage(partition, &set, &building, stage_draft, now)?;
+                    events.push((stage.id.clone(), AuditAction::Create));
+                    stage
                 }
             };
             if stages.iter().any(|s| same_label(&s.label, &stage.label)) {
@@ -149,6 +168,7 @@ impl RecordService {
                 }
                 old.archived_at = Some(now);
                 old.updated_at = now;
+                events.push((old.id.clone(), AuditAction::Archive));
             }
             stages.push(old);
         }
@@ -158,6 +178,16 @@ impl RecordService {
         pipeline.updated_at = now;
         pipeline.sort_stages();
         pipeline.record(id, AuditAction::Update, now, "Pipeline replaced".to_owned());
+        for (stage_id, action) in events {
+            let verb = match action {
+                AuditAction::Create => "created",
+                AuditAction::Update => "replaced",
+                AuditAction::Archive => "archived",
+                AuditAction::Restore => "restored",
+            };
+            let message = format!("Stage {stage_id} {verb} with the pipeline");
+            pipeline.record(&stage_id, action, now, message);
+        }
         self.save_pipeline(partition, &pipeline)?;
         Ok(without_archived_stages(pipeline))
     }
