@@ -18,6 +18,7 @@ use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::HistoryEntry;
 use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::objects::Partition;
+use hubcalls::crm::pipelines::Pipeline;
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, Record, RecordId};
 use hubcalls::crm::schema::{PropertyGroup, PropertyRecord};
@@ -221,6 +222,14 @@ impl RecordStore for SwitchedStore {
     fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
         self.write()?;
         self.inner.save_group(partition, group)
+    }
+    fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
+        self.read()?;
+        self.inner.custom_pipelines(partition)
+    }
+    fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.save_pipeline(partition, pipeline)
     }
 }
 

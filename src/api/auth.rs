@@ -42,15 +42,17 @@ impl Access {
 }
 
 /// The object type a request's path is about, for its scope: the type after
-/// `/crm/v3/objects/`, `/crm/v3/properties/`, `/crm/v4/objects/` or the first of
-/// `/crm/v4/associations/`. Paths of no type (and types no one knows, which the handler
-/// refuses) need the contacts scopes, as the engagements do.
+/// `/crm/v3/objects/`, `/crm/v3/properties/`, `/crm/v3/pipelines/`, `/crm/v4/objects/` or
+/// the first of `/crm/v4/associations/`. Paths of no type (and types no one knows, which the
+/// handler refuses) need the contacts scopes, as the engagements do.
 pub fn object_type_of_path(path: &str) -> ObjectType {
     let mut segments = path.trim_matches('/').split('/');
     let named = match (segments.next(), segments.next(), segments.next()) {
-        (Some("crm"), Some("v3" | "v4"), Some("objects" | "properties" | "associations")) => {
-            segments.next()
-        }
+        (
+            Some("crm"),
+            Some("v3" | "v4"),
+            Some("objects" | "properties" | "associations" | "pipelines"),
+        ) => segments.next(),
         _ => None,
     };
     named
@@ -176,6 +178,18 @@ pub async fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipelines_need_their_type_scopes() {
+        assert_eq!(
+            object_type_of_path("/crm/v3/pipelines/deals/default/stages"),
+            ObjectType::DEALS
+        );
+        assert_eq!(
+            object_type_of_path("/crm/v3/pipelines/0-5"),
+            ObjectType::TICKETS
+        );
+    }
 
     #[test]
     fn access_follows_method_and_path() {

@@ -12,6 +12,7 @@ mod gdpr;
 pub mod json;
 mod merge;
 pub mod metrics;
+mod pipelines;
 mod properties;
 pub mod query;
 mod rate_limit;
@@ -182,9 +183,7 @@ fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
         }
         ["crm", "v4", "associations", _, _, "labels", ..] => Some("association label definitions"),
         ["crm", "v3", "associations", ..] => Some("the v3 associations batch API (use v4)"),
-        ["crm", "v3", "pipelines", ..] | ["crm", "v3", "schemas", ..] => {
-            Some("pipelines and custom object schemas")
-        }
+        ["crm", "v3", "schemas", ..] => Some("custom object schemas"),
         _ => None,
     }
 }
@@ -342,6 +341,9 @@ pub fn router(
     let props = "/crm/v3/properties/{object_type}";
     let v4 = "/crm/v4/objects/{from_type}";
     let v4_batch = "/crm/v4/associations/{from_type}/{to_type}/batch";
+    let pipes = "/crm/v3/pipelines/{object_type}";
+    let pipe = "/crm/v3/pipelines/{object_type}/{pipeline_id}";
+    let stage = "/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}";
     let api = Router::new()
         .route(objects, get(calls::list).post(calls::create))
         .route(
@@ -384,6 +386,27 @@ pub fn router(
                 .patch(properties::update_group)
                 .delete(properties::archive_group),
         )
+        .route(pipes, get(pipelines::list).post(pipelines::create))
+        .route(
+            pipe,
+            get(pipelines::get_one)
+                .put(pipelines::replace)
+                .patch(pipelines::update)
+                .delete(pipelines::archive),
+        )
+        .route(&format!("{pipe}/audit"), get(pipelines::audit))
+        .route(
+            &format!("{pipe}/stages"),
+            get(pipelines::list_stages).post(pipelines::create_stage),
+        )
+        .route(
+            stage,
+            get(pipelines::get_stage)
+                .put(pipelines::replace_stage)
+                .patch(pipelines::update_stage)
+                .delete(pipelines::archive_stage),
+        )
+        .route(&format!("{stage}/audit"), get(pipelines::stage_audit))
         .route(
             &format!("{objects}/{{call_id}}/associations/{{to_type}}/{{to_id}}/{{type_id}}"),
             put(associations::put_v3).delete(associations::delete_v3),

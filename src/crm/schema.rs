@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CrmError;
 use super::objects::{ObjectType, Partition};
+use super::pipelines::PortalPipelines;
 use super::properties::{
     ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption, PropertyType,
 };
@@ -217,26 +218,35 @@ pub(super) fn check_definition(
     check_options(definition.property_type, &definition.options)
 }
 
-/// Cached schemas per partition (a portal's properties of one type), rebuilt after any
-/// change of them.
+/// What a partition's writes are checked against: its property definitions (the pipeline
+/// and stage properties carrying the portal's pipelines and stages as options) and its
+/// pipelines, read together so the two always agree.
+#[derive(Debug, Clone)]
+pub struct PartitionSchema {
+    pub properties: Arc<PropertyCatalogue>,
+    pub pipelines: Arc<PortalPipelines>,
+}
+
+/// Cached schemas per partition (a portal's properties and pipelines of one type), rebuilt
+/// after any change of them.
 #[derive(Debug, Default)]
 pub struct SchemaCache {
     /// Each partition's schema with the store's schema version it was read at.
-    partitions: RwLock<HashMap<Partition, (u64, Arc<PropertyCatalogue>)>>,
+    partitions: RwLock<HashMap<Partition, (u64, PartitionSchema)>>,
 }
 
 impl SchemaCache {
     /// The cached schema, if it was read at `version`.
-    pub fn get(&self, partition: Partition, version: u64) -> Option<Arc<PropertyCatalogue>> {
+    pub fn get(&self, partition: Partition, version: u64) -> Option<PartitionSchema> {
         self.partitions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&partition)
             .filter(|(cached, _)| *cached == version)
-            .map(|(_, schema)| Arc::clone(schema))
+            .map(|(_, schema)| schema.clone())
     }
 
-    pub fn put(&self, partition: Partition, version: u64, schema: Arc<PropertyCatalogue>) {
+    pub fn put(&self, partition: Partition, version: u64, schema: PartitionSchema) {
         self.partitions
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -260,34 +270,42 @@ impl SchemaCache {
 }
 
 impl RecordService {
-    /// Every property record of the portal: built-in first, then its own.
+    /// Every property record of the portal: built-in first, then its own. The pipeline and
+    /// stage properties list the portal's live pipelines and stages as their options.
     fn property_records(&self, partition: Partition) -> Result<Vec<PropertyRecord>, CrmError> {
+        let pipelines = self.partition_schema(partition)?.pipelines;
         let mut records: Vec<PropertyRecord> = partition
             .object_type
             .catalogue()
             .iter()
-            .map(|def| PropertyRecord::builtin(def.as_ref().clone()))
+            .map(|def| PropertyRecord::builtin(pipelines.decorate(def.as_ref().clone())))
             .collect();
         records.extend(self.store().custom_properties(partition)?);
         Ok(records)
     }
 
-    /// The live properties of a partition: its type's built-in ones and the portal's own.
-    pub(super) fn load_schema(&self, partition: Partition) -> Result<PropertyCatalogue, CrmError> {
+    /// The live properties of a partition (its type's built-in ones and the portal's own)
+    /// and its pipelines.
+    pub(super) fn load_schema(&self, partition: Partition) -> Result<PartitionSchema, CrmError> {
         let custom = self.store().custom_properties(partition)?;
-        Ok(PropertyCatalogue::from_definitions(
+        let pipelines = self.load_pipelines(partition)?;
+        let properties = PropertyCatalogue::from_definitions(
             partition
                 .object_type
                 .catalogue()
                 .iter()
-                .map(|def| def.as_ref().clone())
+                .map(|def| pipelines.decorate(def.as_ref().clone()))
                 .chain(
                     custom
                         .into_iter()
                         .filter(|r| !r.is_archived())
                         .map(|r| r.definition),
                 ),
-        ))
+        );
+        Ok(PartitionSchema {
+            properties: Arc::new(properties),
+            pipelines: Arc::new(pipelines),
+        })
     }
 
     pub fn properties(

@@ -11,9 +11,11 @@ use super::associations::Association;
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
+use super::pipelines::is_placement_property;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
-use super::schema::SchemaCache;
+use super::record_placement::{place_new, placed};
+use super::schema::{PartitionSchema, SchemaCache};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::store::{NewRecord, RecordStore};
 use super::time::{format_datetime, now_millis, EpochMillis};
@@ -190,14 +192,22 @@ impl RecordService {
     /// portal's own), cached until the portal changes a property (here, or on another
     /// server sharing the store: the store's schema version tells).
     pub fn schema(&self, partition: Partition) -> Result<Arc<PropertyCatalogue>, CrmError> {
+        Ok(self.partition_schema(partition)?.properties)
+    }
+
+    /// The schema with the portal's pipelines, cached as [`RecordService::schema`] is.
+    pub(super) fn partition_schema(
+        &self,
+        partition: Partition,
+    ) -> Result<PartitionSchema, CrmError> {
         // The version is read before the schema, so a change in between makes the cached
         // copy look stale (a reload), never fresh.
         let version = self.store.schema_version(partition)?;
         if let Some(schema) = self.schemas.get(partition, version) {
             return Ok(schema);
         }
-        let schema = Arc::new(self.load_schema(partition)?);
-        self.schemas.put(partition, version, Arc::clone(&schema));
+        let schema = self.load_schema(partition)?;
+        self.schemas.put(partition, version, schema.clone());
         Ok(schema)
     }
 
@@ -228,13 +238,17 @@ impl RecordService {
         requests: &[CreateRequest],
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
-        let schema = self.schema(partition)?;
+        let PartitionSchema {
+            properties: schema,
+            pipelines,
+        } = self.partition_schema(partition)?;
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut valid = Vec::new();
         let mut failures = Vec::new();
         for request in requests {
             let checked =
-                validate_values(&schema, &request.properties, Some(partition.object_type))
+                validate_values(&schema, &request.properties, partition.object_type, true)
+                    .and_then(|values| place_new(&pipelines, partition.object_type, values))
                     .and_then(|values| {
                         let targets =
                             validate_associations(partition.object_type, &request.associations)?;
@@ -294,8 +308,12 @@ impl RecordService {
         locator: Locator<'_>,
         properties: &PropertyValues,
     ) -> Result<Record, CrmError> {
-        let schema = self.schema(partition)?;
-        let values = validate_values(&schema, properties, None)?;
+        let PartitionSchema {
+            properties: schema,
+            pipelines,
+        } = self.partition_schema(partition)?;
+        let t = partition.object_type;
+        let values = validate_values(&schema, properties, t, false)?;
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
@@ -307,12 +325,27 @@ impl RecordService {
                 id = target;
             }
         }
+        if let Some(problem) = self
+            .placement_problems(partition, &pipelines, &[(id, &values)])?
+            .pop()
+            .flatten()
+        {
+            return Err(CrmError::InvalidProperties(vec![problem]));
+        }
         let now = now_millis();
+        let mut refused = vec![None];
         let mut updated =
             self.store
-                .update_records(partition, &schema, &[id], &mut |_, call| {
-                    apply_values(partition.object_type, &schema, call, &values, source, now)
+                .update_records(partition, &schema, &[id], &mut |at, call| {
+                    if placed(&pipelines, t, call, &values, &mut refused[at]) {
+                        apply_values(t, &schema, call, &values, source, now)
+                    } else {
+                        Vec::new()
+                    }
                 })?;
+        if let Some(problem) = refused.pop().flatten() {
+            return Err(CrmError::InvalidProperties(vec![problem]));
+        }
         updated.pop().flatten().ok_or_else(not_found)
     }
 
@@ -325,12 +358,16 @@ impl RecordService {
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
-        let schema = self.schema(partition)?;
+        let PartitionSchema {
+            properties: schema,
+            pipelines,
+        } = self.partition_schema(partition)?;
+        let t = partition.object_type;
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut failures = Vec::new();
         let mut accepted = Vec::new();
         for request in requests {
-            match validate_values(&schema, &request.properties, None) {
+            match validate_values(&schema, &request.properties, t, false) {
                 Ok(values) => accepted.push((request, values)),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
                     trace_id: request.object_write_trace_id.clone(),
@@ -355,25 +392,46 @@ impl RecordService {
                 }
             }
         }
+        let placing: Vec<(RecordId, &[ValidValue])> = targets
+            .iter()
+            .map(|(id, _, values)| (*id, values.as_slice()))
+            .collect();
+        let problems = self.placement_problems(partition, &pipelines, &placing)?;
+        let mut kept = Vec::with_capacity(targets.len());
+        for (target, problem) in targets.into_iter().zip(problems) {
+            match problem {
+                None => kept.push(target),
+                Some(problem) if partial => failures.push(BatchFailure::Rejected {
+                    trace_id: target.1.object_write_trace_id.clone(),
+                    error: CrmError::InvalidProperties(vec![problem]),
+                }),
+                Some(problem) => return Err(CrmError::InvalidProperties(vec![problem])),
+            }
+        }
+        let targets = kept;
         let ids: Vec<RecordId> = targets.iter().map(|(id, _, _)| *id).collect();
         let now = now_millis();
+        let mut refused = vec![None; targets.len()];
         let updated = self
             .store
             .update_records(partition, &schema, &ids, &mut |at, call| {
-                apply_values(
-                    partition.object_type,
-                    &schema,
-                    call,
-                    &targets[at].2,
-                    source,
-                    now,
-                )
+                let values = &targets[at].2;
+                if placed(&pipelines, t, call, values, &mut refused[at]) {
+                    apply_values(t, &schema, call, values, source, now)
+                } else {
+                    Vec::new()
+                }
             })?;
         let mut calls = Vec::new();
-        for (state, (_, request, _)) in updated.into_iter().zip(&targets) {
-            match state {
-                Some(call) => calls.push(call),
-                None => {
+        for ((state, (_, request, _)), refused) in updated.into_iter().zip(&targets).zip(refused) {
+            match (state, refused) {
+                // The record moved between the check and the write; it was left as it was.
+                (Some(_), Some(problem)) => failures.push(BatchFailure::Rejected {
+                    trace_id: request.object_write_trace_id.clone(),
+                    error: CrmError::InvalidProperties(vec![problem]),
+                }),
+                (Some(call), None) => calls.push(call),
+                (None, _) => {
                     missing.push(request.id.clone());
                     missing_traces.extend(request.object_write_trace_id.clone());
                 }
@@ -398,7 +456,11 @@ impl RecordService {
     ) -> Result<UpsertOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
-        let schema = self.schema(partition)?;
+        let PartitionSchema {
+            properties: schema,
+            pipelines,
+        } = self.partition_schema(partition)?;
+        let t = partition.object_type;
         for request in requests {
             let name = request.id_property.as_deref().ok_or_else(|| {
                 CrmError::invalid(format!(
@@ -429,13 +491,28 @@ impl RecordService {
                 .into_iter()
                 .next();
             let checked = match existing {
-                Some(id) => validate_values(&schema, &request.properties, None)
-                    .map(|values| updates.push((at, id, values))),
+                Some(id) => match validate_values(&schema, &request.properties, t, false) {
+                    Ok(values) => {
+                        let problem = self
+                            .placement_problems(partition, &pipelines, &[(id, &values)])?
+                            .pop()
+                            .flatten();
+                        match problem {
+                            Some(problem) => Err(CrmError::InvalidProperties(vec![problem])),
+                            None => {
+                                updates.push((at, id, values));
+                                Ok(())
+                            }
+                        }
+                    }
+                    Err(error) => Err(error),
+                },
                 None => {
                     let mut properties = request.properties.clone();
                     properties.retain(|(n, _)| n != name);
                     properties.push((name.to_owned(), request.id.clone()));
-                    validate_values(&schema, &properties, Some(partition.object_type))
+                    validate_values(&schema, &properties, t, true)
+                        .and_then(|values| place_new(&pipelines, t, values))
                         .map(|values| creates.push((at, values)))
                 }
             };
@@ -467,20 +544,19 @@ impl RecordService {
             })
             .collect();
         let update_ids: Vec<RecordId> = updates.iter().map(|(_, id, _)| *id).collect();
+        let mut refused = vec![None; updates.len()];
         let updated = self.store.write_records(
             partition,
             &schema,
             &new_calls,
             &update_ids,
             &mut |at, call| {
-                apply_values(
-                    partition.object_type,
-                    &schema,
-                    call,
-                    &updates[at].2,
-                    source,
-                    now,
-                )
+                let values = &updates[at].2;
+                if placed(&pipelines, t, call, values, &mut refused[at]) {
+                    apply_values(t, &schema, call, values, source, now)
+                } else {
+                    Vec::new()
+                }
             },
         )?;
         let mut by_position: BTreeMap<usize, (Record, bool)> = BTreeMap::new();
@@ -488,12 +564,17 @@ impl RecordService {
             by_position.insert(*at, (new.call, true));
         }
         let mut missing = Vec::new();
-        for ((at, _, _), state) in updates.iter().zip(updated) {
-            match state {
-                Some(call) => {
+        for (((at, _, _), state), refused) in updates.iter().zip(updated).zip(refused) {
+            match (state, refused) {
+                // The record moved between the check and the write; it was left as it was.
+                (Some(_), Some(problem)) => failures.push(BatchFailure::Rejected {
+                    trace_id: requests[*at].object_write_trace_id.clone(),
+                    error: CrmError::InvalidProperties(vec![problem]),
+                }),
+                (Some(call), None) => {
                     by_position.insert(*at, (call, false));
                 }
-                None => missing.push(requests[*at].id.clone()),
+                (None, _) => missing.push(requests[*at].id.clone()),
             }
         }
         if !missing.is_empty() {
@@ -799,16 +880,23 @@ fn all_traced<'a>(mut trace_ids: impl ExactSizeIterator<Item = &'a Option<String
 }
 
 /// Checks every value against its definition, collecting all problems like HubSpot does;
-/// for a create of `creating`, also that its type's required properties are set.
+/// when `creating`, also that the type's required properties are set. The pipeline and
+/// stage values are checked afterwards, against each other ([`PortalPipelines::check_placement`]).
 fn validate_values(
     schema: &PropertyCatalogue,
     properties: &PropertyValues,
-    creating: Option<ObjectType>,
+    object_type: ObjectType,
+    creating: bool,
 ) -> Result<Vec<ValidValue>, CrmError> {
     let mut problems = Vec::new();
     let mut values = Vec::with_capacity(properties.len());
     for (name, raw) in properties {
-        match schema.normalize(name, raw) {
+        let normalized = if is_placement_property(object_type, name) {
+            Ok((!raw.is_empty()).then(|| raw.clone()))
+        } else {
+            schema.normalize(name, raw)
+        };
+        match normalized {
             Ok(value) => {
                 let append = raw.starts_with(';')
                     && schema.get(name).is_some_and(|def| def.is_multi_valued());
@@ -824,7 +912,7 @@ fn validate_values(
     if !problems.is_empty() {
         return Err(CrmError::InvalidProperties(problems));
     }
-    if let Some(object_type) = creating {
+    if creating {
         let missing: Vec<String> = object_type
             .required_on_create
             .iter()
@@ -1011,7 +1099,7 @@ mod tests {
     fn invalid_values_are_reported_before_missing_required_ones() {
         let schema = ObjectType::CALLS.catalogue();
         let values = vec![("nope".to_owned(), "x".to_owned())];
-        match validate_values(schema, &values, Some(ObjectType::CALLS)).unwrap_err() {
+        match validate_values(schema, &values, ObjectType::CALLS, true).unwrap_err() {
             CrmError::InvalidProperties(problems) => {
                 let codes: Vec<_> = problems.iter().map(|p| p.code).collect();
                 assert_eq!(codes, vec!["PROPERTY_DOESNT_EXIST"]);
@@ -1024,7 +1112,7 @@ mod tests {
     fn missing_required_properties_are_named_in_hubspot_words() {
         let schema = ObjectType::EMAILS.catalogue();
         let values = vec![("hs_email_subject".to_owned(), "Hi".to_owned())];
-        match validate_values(schema, &values, Some(ObjectType::EMAILS)).unwrap_err() {
+        match validate_values(schema, &values, ObjectType::EMAILS, true).unwrap_err() {
             CrmError::Invalid { message, context } => {
                 assert_eq!(
                     message,

@@ -9,6 +9,7 @@ use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::ObjectType;
 use super::objects::Partition;
+use super::pipelines::Pipeline;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId};
 use super::schema::{PropertyGroup, PropertyRecord};
@@ -107,8 +108,8 @@ pub trait RecordStore: Send + Sync {
     /// Removes calls for good, with their history and associations (GDPR delete).
     fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError>;
 
-    /// Removes everything of a portal: calls, history, associations, custom properties and
-    /// groups (the admin reset, so a test suite can start from nothing).
+    /// Removes everything of a portal: calls, history, associations, custom properties,
+    /// groups and pipelines (the admin reset, so a test suite can start from nothing).
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError>;
 
     /// History of the named properties of the calls, newest first per property.
@@ -135,7 +136,7 @@ pub trait RecordStore: Send + Sync {
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError>;
 
-    /// Every portal that holds calls, property definitions or groups, ascending.
+    /// Every portal that holds calls, property definitions, groups or pipelines, ascending.
     fn portals(&self) -> Result<Vec<PortalId>, StoreError>;
 
     /// Puts calls back with their own ids, timestamps, history and associations, in one
@@ -210,7 +211,14 @@ pub trait RecordStore: Send + Sync {
     /// Creates or replaces one of the portal's property groups.
     fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError>;
 
-    /// A number that changes whenever the portal's properties or groups change, whichever
+    /// The portal's own pipelines of the partition's type, archived ones included: the ones
+    /// it created and the defaults it changed (an untouched default is never stored).
+    fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError>;
+
+    /// Creates or replaces one of the portal's pipelines (by id), its stages with it.
+    fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError>;
+
+    /// A number that changes whenever the portal's properties, groups or pipelines change, whichever
     /// process changed them: the rules cache a portal's schema while it stays the same.
     /// A store only this process writes may keep the default, since the rules forget
     /// their cached copy on their own changes.

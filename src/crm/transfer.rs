@@ -520,8 +520,9 @@ pub fn export_portal(
 }
 
 /// Copies one partition (a portal's records of one type) whole from one store into another
-/// (e.g. from SQLite to PostgreSQL), without going through text. Records of the partition
-/// in `to` with the same ids are replaced.
+/// (e.g. from SQLite to PostgreSQL), without going through text, with its custom property
+/// groups, properties and pipelines. Records of the partition in `to` with the same ids are
+/// replaced.
 pub fn copy_partition(
     from: &dyn RecordStore,
     to: &dyn RecordStore,
@@ -536,6 +537,9 @@ pub fn copy_partition(
     let properties = from.custom_properties(partition)?;
     for record in &properties {
         to.save_property(partition, record)?;
+    }
+    for pipeline in from.custom_pipelines(partition)? {
+        to.save_pipeline(partition, &pipeline)?;
     }
     let schema = live_schema(builtin, &properties);
     let names = all_property_names(builtin, &properties);

@@ -15,6 +15,7 @@ use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::ObjectType;
 use super::objects::Partition;
+use super::pipelines::Pipeline;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::{PropertyGroup, PropertyRecord};
@@ -437,6 +438,14 @@ impl RecordStore for ReportingStore {
 
     fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
         self.inner.save_group(partition, group)
+    }
+
+    fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
+        self.inner.custom_pipelines(partition)
+    }
+
+    fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
+        self.inner.save_pipeline(partition, pipeline)
     }
 
     fn schema_version(&self, partition: Partition) -> Result<u64, StoreError> {

@@ -29,6 +29,7 @@ use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
+use crate::crm::pipelines::Pipeline;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
@@ -771,6 +772,7 @@ impl RecordStore for PostgresStore {
                 "call_associations",
                 "property_definitions",
                 "property_groups",
+                "pipelines",
                 "calls",
             ] {
                 tx.execute(
@@ -871,7 +873,8 @@ impl RecordStore for PostgresStore {
             let rows = client.query(
                 "SELECT portal & 4294967295 FROM calls
                  UNION SELECT portal & 4294967295 FROM property_definitions
-                 UNION SELECT portal & 4294967295 FROM property_groups ORDER BY 1",
+                 UNION SELECT portal & 4294967295 FROM property_groups
+                 UNION SELECT portal & 4294967295 FROM pipelines ORDER BY 1",
                 &[],
             )?;
             rows.iter()
@@ -1163,6 +1166,33 @@ impl RecordStore for PostgresStore {
                  ON CONFLICT (portal, name) DO UPDATE SET definition = excluded.definition",
                 &[&partition.key(), &group.name, &Json(group)],
             )?;
+            Self::bump_schema_version(tx, partition)
+        })
+    }
+
+    fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT definition FROM pipelines WHERE portal = $1 ORDER BY id",
+                &[&partition.key()],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let Json(pipeline) = row.try_get(0)?;
+                    Ok(pipeline)
+                })
+                .collect()
+        })
+    }
+
+    fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO pipelines (portal, id, definition) VALUES ($1, $2, $3)
+                 ON CONFLICT (portal, id) DO UPDATE SET definition = excluded.definition",
+                &[&partition.key(), &pipeline.id, &Json(pipeline)],
+            )?;
+            // Other servers' cached schemas hold the pipelines as property options.
             Self::bump_schema_version(tx, partition)
         })
     }

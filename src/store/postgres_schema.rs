@@ -14,9 +14,10 @@ const MIGRATION_LOCK: i64 = 0x6875_6263_616c_6c73;
 ///
 /// Text columns use the "C" collation: search compares and sorts text by bytes (as the
 /// reference evaluator does), whatever the database's default collation.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE SEQUENCE call_ids START 10000000001;
 CREATE TABLE calls (
     id          BIGINT PRIMARY KEY,
@@ -85,7 +86,21 @@ CREATE TABLE portal_schema_versions (
     version BIGINT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+-- A portal's own pipelines of one object type (created ones and changed defaults), stages
+-- inline: a pipeline is always read and written whole.
+CREATE TABLE pipelines (
+    portal     BIGINT NOT NULL,
+    id         TEXT NOT NULL,
+    definition JSONB NOT NULL,
+    PRIMARY KEY (portal, id)
+);
+"#,
+    ),
+];
 
 /// The newest layout version this code knows.
 pub fn latest_version() -> i32 {

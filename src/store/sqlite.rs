@@ -24,6 +24,7 @@ use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
+use crate::crm::pipelines::Pipeline;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::properties::PropertyDefinition;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
@@ -85,6 +86,12 @@ CREATE TABLE IF NOT EXISTS property_groups (
     name       TEXT NOT NULL,
     definition TEXT NOT NULL,
     PRIMARY KEY (portal, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pipelines (
+    portal     INTEGER NOT NULL,
+    id         TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (portal, id)
 ) WITHOUT ROWID;
 "#;
 
@@ -1483,6 +1490,7 @@ impl RecordStore for SqliteStore {
                 "call_associations",
                 "property_definitions",
                 "property_groups",
+                "pipelines",
                 "calls",
             ] {
                 tx.prepare(&format!("DELETE FROM {table} WHERE portal IN ({keys})"))?
@@ -1702,12 +1710,33 @@ impl RecordStore for SqliteStore {
         })
     }
 
+    fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT definition FROM pipelines WHERE portal = ?1 ORDER BY id")?;
+            let rows = statement.query_map(params![partition.key()], |row| json_column(row, 0))?;
+            rows.collect()
+        })
+    }
+
+    fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
+        let definition = to_json(pipeline)?;
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO pipelines (portal, id, definition) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![partition.key(), pipeline.id, definition])?;
+            Ok(())
+        })
+    }
+
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT portal & 4294967295 FROM calls
                  UNION SELECT portal & 4294967295 FROM property_definitions
-                 UNION SELECT portal & 4294967295 FROM property_groups ORDER BY 1",
+                 UNION SELECT portal & 4294967295 FROM property_groups
+                 UNION SELECT portal & 4294967295 FROM pipelines ORDER BY 1",
             )?;
             let rows = statement.query_map([], |row| row.get(0))?;
             rows.collect()
