@@ -11,6 +11,7 @@ pub mod faults;
 mod gdpr;
 pub mod json;
 pub mod metrics;
+mod owners;
 mod properties;
 pub mod query;
 mod rate_limit;
@@ -342,6 +343,10 @@ pub fn router(
     let v4 = "/crm/v4/objects/{from_type}";
     let v4_batch = "/crm/v4/associations/{from_type}/{to_type}/batch";
     let api = Router::new()
+        .route("/crm/v3/owners", get(owners::list))
+        // Many clients write the list path with a trailing slash; HubSpot answers both.
+        .route("/crm/v3/owners/", get(owners::list))
+        .route("/crm/v3/owners/{owner_id}", get(owners::get_one))
         .route(objects, get(calls::list).post(calls::create))
         .route(
             &format!("{objects}/{{call_id}}"),

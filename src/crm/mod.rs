@@ -9,6 +9,7 @@ pub mod error;
 pub mod history;
 pub mod migration;
 pub mod objects;
+pub mod owners;
 pub mod properties;
 pub mod record;
 pub mod schema;

@@ -12,6 +12,7 @@ use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::ObjectType;
 use super::objects::Partition;
+use super::owners::{Owners, PortalOwners};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::SchemaCache;
@@ -142,6 +143,7 @@ pub struct RecordService {
     store: Arc<dyn RecordStore>,
     schemas: SchemaCache,
     search_limits: SearchLimits,
+    owners: Owners,
 }
 
 impl RecordService {
@@ -151,7 +153,19 @@ impl RecordService {
             store,
             schemas: SchemaCache::default(),
             search_limits,
+            owners: Owners::default(),
         }
+    }
+
+    /// The service with the portals' owners, which owner properties are checked against.
+    pub fn with_owners(mut self, owners: Owners) -> Self {
+        self.owners = owners;
+        self
+    }
+
+    /// Every portal's owners (configuration, read-only).
+    pub fn owners(&self) -> &Owners {
+        &self.owners
     }
 
     /// See [`RecordStore::reads_by_id_are_local`].
@@ -230,13 +244,18 @@ impl RecordService {
     ) -> Result<BatchOutcome, CrmError> {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         let schema = self.schema(partition)?;
+        let owners = self.owners.portal(partition.portal);
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut valid = Vec::new();
         let mut failures = Vec::new();
         for request in requests {
-            let checked =
-                validate_values(&schema, &request.properties, Some(partition.object_type))
-                    .and_then(|values| Ok((values, validate_associations(&request.associations)?)));
+            let checked = validate_values(
+                &schema,
+                owners,
+                &request.properties,
+                Some(partition.object_type),
+            )
+            .and_then(|values| Ok((values, validate_associations(&request.associations)?)));
             match checked {
                 Ok(ok) => valid.push(ok),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
@@ -278,7 +297,12 @@ impl RecordService {
         properties: &PropertyValues,
     ) -> Result<Record, CrmError> {
         let schema = self.schema(partition)?;
-        let values = validate_values(&schema, properties, None)?;
+        let values = validate_values(
+            &schema,
+            self.owners.portal(partition.portal),
+            properties,
+            None,
+        )?;
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
@@ -302,11 +326,12 @@ impl RecordService {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
         let schema = self.schema(partition)?;
+        let owners = self.owners.portal(partition.portal);
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut failures = Vec::new();
         let mut accepted = Vec::new();
         for request in requests {
-            match validate_values(&schema, &request.properties, None) {
+            match validate_values(&schema, owners, &request.properties, None) {
                 Ok(values) => accepted.push((request, values)),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
                     trace_id: request.object_write_trace_id.clone(),
@@ -375,6 +400,7 @@ impl RecordService {
         check_batch_size(requests.len(), MAX_BATCH_INPUTS)?;
         check_unique_ids(requests.iter().map(|r| r.id.as_str()))?;
         let schema = self.schema(partition)?;
+        let owners = self.owners.portal(partition.portal);
         for request in requests {
             let name = request.id_property.as_deref().ok_or_else(|| {
                 CrmError::invalid(format!(
@@ -405,13 +431,13 @@ impl RecordService {
                 .into_iter()
                 .next();
             let checked = match existing {
-                Some(id) => validate_values(&schema, &request.properties, None)
+                Some(id) => validate_values(&schema, owners, &request.properties, None)
                     .map(|values| updates.push((at, id, values))),
                 None => {
                     let mut properties = request.properties.clone();
                     properties.retain(|(n, _)| n != name);
                     properties.push((name.to_owned(), request.id.clone()));
-                    validate_values(&schema, &properties, Some(partition.object_type))
+                    validate_values(&schema, owners, &properties, Some(partition.object_type))
                         .map(|values| creates.push((at, values)))
                 }
             };
@@ -763,17 +789,22 @@ fn all_traced<'a>(mut trace_ids: impl ExactSizeIterator<Item = &'a Option<String
     trace_ids.len() > 0 && trace_ids.all(|t| t.as_deref().is_some_and(|t| !t.is_empty()))
 }
 
-/// Checks every value against its definition, collecting all problems like HubSpot does;
-/// for a create of `creating`, also that its type's required properties are set.
+/// Checks every value against its definition (and owner values against the portal's
+/// owners), collecting all problems like HubSpot does; for a create of `creating`, also that
+/// its type's required properties are set.
 fn validate_values(
     schema: &PropertyCatalogue,
+    owners: &PortalOwners,
     properties: &PropertyValues,
     creating: Option<ObjectType>,
 ) -> Result<Vec<ValidValue>, CrmError> {
     let mut problems = Vec::new();
     let mut values = Vec::with_capacity(properties.len());
     for (name, raw) in properties {
-        match schema.normalize(name, raw) {
+        let checked = owners
+            .screen(schema.get(name).map(|def| def.as_ref()), raw)
+            .and_then(|()| schema.normalize(name, raw));
+        match checked {
             Ok(value) => {
                 let append = raw.starts_with(';')
                     && schema.get(name).is_some_and(|def| def.is_multi_valued());
@@ -1042,7 +1073,14 @@ mod tests {
     fn invalid_values_are_reported_before_missing_required_ones() {
         let schema = ObjectType::CALLS.catalogue();
         let values = vec![("nope".to_owned(), "x".to_owned())];
-        match validate_values(schema, &values, Some(ObjectType::CALLS)).unwrap_err() {
+        match validate_values(
+            schema,
+            &PortalOwners::default(),
+            &values,
+            Some(ObjectType::CALLS),
+        )
+        .unwrap_err()
+        {
             CrmError::InvalidProperties(problems) => {
                 let codes: Vec<_> = problems.iter().map(|p| p.code).collect();
                 assert_eq!(codes, vec!["PROPERTY_DOESNT_EXIST"]);
@@ -1055,7 +1093,14 @@ mod tests {
     fn missing_required_properties_are_named_in_hubspot_words() {
         let schema = ObjectType::EMAILS.catalogue();
         let values = vec![("hs_email_subject".to_owned(), "Hi".to_owned())];
-        match validate_values(schema, &values, Some(ObjectType::EMAILS)).unwrap_err() {
+        match validate_values(
+            schema,
+            &PortalOwners::default(),
+            &values,
+            Some(ObjectType::EMAILS),
+        )
+        .unwrap_err()
+        {
             CrmError::Invalid { message, context } => {
                 assert_eq!(
                     message,

@@ -15,6 +15,12 @@ pub use partition::Partition;
 use super::properties::{PropertyCatalogue, PropertyDefinition};
 use super::schema::PropertyGroup;
 
+/// The scopes that grant reading object schemas beyond a type's own read scopes (HubSpot's
+/// custom-object schema scope; a portal without custom objects still lists none with it).
+pub const SCHEMA_READ_SCOPES: &[&str] = &["crm.schemas.custom.read"];
+/// The scope that grants defining custom objects, which no hubcalls portal has.
+pub const SCHEMA_WRITE_SCOPES: &[&str] = &["crm.schemas.custom.write"];
+
 /// One object type, as a small copyable handle. Its number is its place in the registry,
 /// which is also how storage tells types apart ([`Partition`]): entries are only ever
 /// appended, never reordered.
