@@ -10,12 +10,14 @@ pub mod error;
 pub mod faults;
 mod gdpr;
 pub mod json;
+mod legacy_properties;
 pub mod metrics;
 mod owners;
 mod properties;
 pub mod query;
 mod rate_limit;
 mod render;
+mod schemas;
 pub mod search;
 mod webhooks_admin;
 pub mod wire;
@@ -182,9 +184,7 @@ fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
         }
         ["crm", "v4", "associations", _, _, "labels", ..] => Some("association label definitions"),
         ["crm", "v3", "associations", ..] => Some("the v3 associations batch API (use v4)"),
-        ["crm", "v3", "pipelines", ..] | ["crm", "v3", "schemas", ..] => {
-            Some("pipelines and custom object schemas")
-        }
+        ["crm", "v3", "pipelines", ..] => Some("pipelines"),
         _ => None,
     }
 }
@@ -287,6 +287,27 @@ async fn time_limit(
     }
 }
 
+/// The object schemas API under one of its two prefixes.
+fn schema_routes(prefix: &str) -> Router<AppState> {
+    Router::new()
+        .route(prefix, get(schemas::list).post(schemas::write))
+        .route(&format!("{prefix}/batch/read"), post(schemas::batch_read))
+        .route(
+            &format!("{prefix}/{{object_type}}"),
+            get(schemas::get_one)
+                .patch(schemas::write)
+                .delete(schemas::write),
+        )
+        .route(
+            &format!("{prefix}/{{object_type}}/associations"),
+            post(schemas::write),
+        )
+        .route(
+            &format!("{prefix}/{{object_type}}/associations/{{association_id}}"),
+            axum::routing::delete(schemas::write),
+        )
+}
+
 pub fn router(
     state: AppState,
     limits: &HttpLimits,
@@ -347,6 +368,14 @@ pub fn router(
         // Many clients write the list path with a trailing slash; HubSpot answers both.
         .route("/crm/v3/owners/", get(owners::list))
         .route("/crm/v3/owners/{owner_id}", get(owners::get_one))
+        .route(
+            "/properties/v2/{object_type}/properties",
+            get(legacy_properties::list),
+        )
+        .route(
+            "/properties/v2/{object_type}/properties/named/{property_name}",
+            get(legacy_properties::get_one),
+        )
         .route(objects, get(calls::list).post(calls::create))
         .route(
             &format!("{objects}/{{call_id}}"),
@@ -427,6 +456,8 @@ pub fn router(
             &format!("{v4_batch}/labels/archive"),
             post(associations::batch_archive_labels_v4),
         )
+        .merge(schema_routes("/crm/v3/schemas"))
+        .merge(schema_routes("/crm-object-schemas/v3/schemas"))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

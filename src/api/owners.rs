@@ -145,9 +145,11 @@ pub async fn get_one(
     let key = match query.get("idProperty") {
         None | Some("id") => OwnerKey::Id,
         Some("userId") => OwnerKey::UserId,
-        Some(other) => return Err(ApiError::validation(format!(
+        Some(other) => {
+            return Err(ApiError::validation(format!(
             "Invalid value \"{other}\" for query parameter \"idProperty\": expected id or userId"
-        ))),
+        )))
+        }
     };
     let archived = query.flag("archived", false)?;
     let owners = state.service.owners().portal(principal.portal);
