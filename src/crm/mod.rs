@@ -10,6 +10,7 @@ pub mod history;
 pub mod migration;
 pub mod objects;
 pub mod owners;
+pub mod pipelines;
 pub mod properties;
 pub mod record;
 pub mod schema;
