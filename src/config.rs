@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
+use crate::crm::owners::OwnerSettings;
 use crate::crm::record::PortalId;
 use crate::crm::search::SearchLimits;
 use crate::webhooks::{DeliverySettings, WebhookSettings};
@@ -115,10 +116,13 @@ pub struct TokenGrant {
     pub app_id: u64,
 }
 
-/// Scopes of a token that may do everything: every scope of every object type.
+/// Scopes of a token that may do everything: every scope of every object type, and those of
+/// the APIs around them (owners, object schemas) that a HubSpot portal grants.
 pub fn full_scopes() -> Vec<String> {
     let mut scopes: Vec<String> = crate::crm::objects::ObjectType::all()
         .flat_map(|t| t.read_scopes.iter().chain(t.write_scopes))
+        .chain(crate::crm::owners::READ_SCOPES)
+        .chain(crate::crm::objects::SCHEMA_READ_SCOPES)
         .map(|s| (*s).to_owned())
         .collect();
     scopes.sort();
@@ -162,6 +166,8 @@ struct ConfigFile {
     webhooks: Vec<WebhookSettings>,
     #[serde(default)]
     webhook_delivery: DeliverySettings,
+    #[serde(default)]
+    owners: Vec<OwnerSettings>,
     #[serde(default)]
     faults: Vec<FaultRule>,
     fault_seed: Option<u64>,
@@ -270,6 +276,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookSettings>,
     /// How webhooks are batched, timed out and retried (`[webhook_delivery]`).
     pub webhook_delivery: DeliverySettings,
+    /// The portals' owners (`[[owners]]`), served read-only by the owners API.
+    pub owners: Vec<OwnerSettings>,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
     /// Injected latency and failures (none by default).
@@ -341,6 +349,7 @@ impl Config {
             max_database_bytes: None,
             webhooks: Vec::new(),
             webhook_delivery: DeliverySettings::default(),
+            owners: Vec::new(),
             warnings: Vec::new(),
             faults: FaultSettings::default(),
         }
@@ -416,6 +425,7 @@ impl Config {
         config.max_database_bytes = file.max_database_bytes;
         config.webhooks = file.webhooks;
         config.webhook_delivery = file.webhook_delivery;
+        config.owners = file.owners;
         config.faults = FaultSettings {
             rules: file.faults,
             seed: file.fault_seed,
@@ -662,6 +672,26 @@ mod tests {
         assert!(hook.subscriptions[0].active);
         assert_eq!(file.webhook_delivery.retry_base_ms, 10);
         assert_eq!(file.webhook_delivery.max_retries, 10);
+    }
+
+    #[test]
+    fn owner_entries_parse() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [[owners]]
+            portal = 1
+            id = 41629779
+            email = "ada@example.com"
+            firstName = "Ada"
+            lastName = "Lovelace"
+            userId = 9586504
+            teams = [{ id = "178588", name = "West Coast Sales", primary = true }]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.owners[0].id.0, 41_629_779);
+        assert_eq!(file.owners[0].teams[0].name, "West Coast Sales");
+        assert!(full_scopes().contains(&"crm.objects.owners.read".to_owned()));
     }
 
     #[cfg(unix)]

@@ -30,6 +30,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("invalid webhook settings: {0}")]
     Webhooks(String),
+    #[error("invalid owners: {0}")]
+    Owners(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -85,7 +87,9 @@ impl App {
             store,
             Arc::new(webhooks.clone()),
         ));
-        let service = RecordService::new(store, config.search_limits);
+        let owners = crm::owners::Owners::from_settings(config.owners.clone())
+            .map_err(StartError::Owners)?;
+        let service = RecordService::new(store, config.search_limits).with_owners(owners);
         let state = AppState {
             service: Arc::new(service),
             webhooks,

@@ -82,6 +82,10 @@ fn concrete(template: &str, fixture: &Fixture) -> String {
         .replace("{associationType}", "194")
         .replace("{propertyName}", &fixture.property)
         .replace("{groupName}", &fixture.group)
+        .replace("{ownerId}", "1")
+        // A type the read-only token may read (calls have no pipelines: a 400, not a 403).
+        .replace("{objectType}", "calls")
+        .replace("{pipelineId}", "default")
 }
 
 fn body_for(method: &Method, path: &str) -> Option<String> {

@@ -392,6 +392,146 @@ async fn deletions_and_association_changes_are_reported_once() {
 }
 
 #[tokio::test]
+async fn contacts_and_deals_send_their_events_generic_and_legacy() {
+    let (receiver, address) = Receiver::start(0).await;
+    let app = spawn_with(config(fast_delivery())).await;
+    let settings = subscribe(
+        &app,
+        address,
+        json!([
+            {"subscriptionType": "object.creation", "objectTypeId": "0-1"},
+            {"subscriptionType": "object.propertyChange", "objectTypeId": "contacts", "propertyName": "firstname"},
+            {"subscriptionType": "deal.creation"},
+            {"subscriptionType": "deal.propertyChange", "propertyName": "dealstage"},
+            {"subscriptionType": "deal.deletion"},
+            {"subscriptionType": "object.creation"},
+        ]),
+    )
+    .await;
+    let types: Vec<&Value> = settings["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["objectTypeId"])
+        .collect();
+    assert_eq!(
+        types,
+        [
+            &json!("0-1"),
+            &json!("0-1"),
+            &json!("0-3"),
+            &json!("0-3"),
+            &json!("0-3"),
+            &json!("0-48")
+        ]
+    );
+    let sub = |n: usize| settings["subscriptions"][n]["id"].clone();
+
+    let contact = app
+        .post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "ada@example.com", "firstname": "Ada"}}),
+        )
+        .await;
+    assert_eq!(contact.status, 201, "{}", contact.text);
+    let contact_id: u64 = contact.body["id"].as_str().unwrap().parse().unwrap();
+    let deal = app
+        .post(
+            "/crm/v3/objects/deals",
+            json!({"properties": {"dealname": "Engine licence", "dealstage": "appointmentscheduled"}}),
+        )
+        .await;
+    assert_eq!(deal.status, 201, "{}", deal.text);
+    let deal_id: u64 = deal.body["id"].as_str().unwrap().parse().unwrap();
+    let reply = app
+        .patch(
+            &format!("/crm/v3/objects/deals/{deal_id}"),
+            json!({"properties": {"dealstage": "closedwon", "amount": "10"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        app.delete(&format!("/crm/v3/objects/deals/{deal_id}"))
+            .await
+            .status,
+        204
+    );
+    let call = app.create_call(json!({"hs_call_title": "barrier"})).await;
+    let call_id: u64 = call.parse().unwrap();
+    let requests = receiver
+        .wait_for("the call's creation", |r| {
+            r.iter()
+                .flat_map(Received::events)
+                .any(|e| e["objectId"] == call_id)
+        })
+        .await;
+    for request in &requests {
+        assert_signed(request, address);
+    }
+    let mut events = receiver.events();
+    events.sort_by_key(|e| e["eventId"].as_u64());
+    let of = |id: u64| -> Vec<&Value> { events.iter().filter(|e| e["objectId"] == id).collect() };
+
+    // The contact: generic events, with the contact's type id.
+    let contact_events = of(contact_id);
+    assert_eq!(contact_events.len(), 2, "{contact_events:?}");
+    let created = contact_events[0];
+    assert_eq!(created["subscriptionType"], "object.creation");
+    assert_eq!(created["subscriptionId"], sub(0));
+    assert_eq!(created["objectTypeId"], "0-1");
+    assert_eq!(created["changeFlag"], "CREATED");
+    assert_eq!(created["changeSource"], "INTEGRATION");
+    let firstname = contact_events[1];
+    assert_eq!(firstname["subscriptionType"], "object.propertyChange");
+    assert_eq!(firstname["objectTypeId"], "0-1");
+    assert_eq!(firstname["propertyName"], "firstname");
+    assert_eq!(firstname["propertyValue"], "Ada");
+    assert_eq!(firstname["isSensitive"], false);
+
+    // The deal: legacy events, which carry no objectTypeId.
+    let deal_events = of(deal_id);
+    let shapes: Vec<(&str, &str)> = deal_events
+        .iter()
+        .map(|e| {
+            (
+                e["subscriptionType"].as_str().unwrap(),
+                e["propertyValue"]
+                    .as_str()
+                    .or(e["changeFlag"].as_str())
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("deal.creation", "CREATED"),
+            ("deal.propertyChange", "appointmentscheduled"),
+            ("deal.propertyChange", "closedwon"),
+            ("deal.deletion", "DELETED"),
+        ]
+    );
+    for event in &deal_events {
+        assert!(event.get("objectTypeId").is_none(), "{event}");
+        assert!(event.get("isSensitive").is_none(), "{event}");
+        assert_eq!(event["portalId"], 1);
+        assert_eq!(event["appId"], APP_ID);
+    }
+    assert_eq!(deal_events[0]["subscriptionId"], sub(2));
+    assert_eq!(deal_events[3]["subscriptionId"], sub(4));
+
+    // The call went to the calls subscription only; the contact and deal did not.
+    let call_events = of(call_id);
+    assert_eq!(call_events.len(), 1);
+    assert_eq!(call_events[0]["objectTypeId"], "0-48");
+    assert_eq!(call_events[0]["subscriptionId"], sub(5));
+    assert_eq!(
+        events.len(),
+        contact_events.len() + deal_events.len() + call_events.len()
+    );
+}
+
+#[tokio::test]
 async fn a_request_carries_at_most_100_events() {
     let (receiver, address) = Receiver::start(0).await;
     let app = spawn_with(config(fast_delivery())).await;
@@ -687,19 +827,31 @@ async fn the_admin_api_checks_settings_and_its_token() {
     for (body, expected) in [
         (
             bad(json!({"subscriptions": [{"subscriptionType": "call.creation"}]})),
-            "object.creation, object.propertyChange, object.deletion, object.associationChange",
+            "use object.<event> with an objectTypeId, or <object>.<event> for contact, company, deal, ticket, product, line_item, where <event> is one of creation, propertyChange, deletion, associationChange",
         ),
         (
             bad(
                 json!({"subscriptions": [{"subscriptionType": "object.creation", "propertyName": "x"}]}),
             ),
-            "propertyName is only for object.propertyChange",
+            "propertyName is only for propertyChange subscriptions",
         ),
         (
             bad(
-                json!({"subscriptions": [{"subscriptionType": "object.creation", "objectTypeId": "0-1"}]}),
+                json!({"subscriptions": [{"subscriptionType": "object.creation", "objectTypeId": "0-999"}]}),
             ),
-            "hubcalls serves only calls",
+            "names no object type hubcalls serves",
+        ),
+        (
+            bad(
+                json!({"subscriptions": [{"subscriptionType": "deal.creation", "objectTypeId": "0-1"}]}),
+            ),
+            "contradicts deal.creation",
+        ),
+        (
+            bad(
+                json!({"subscriptions": [{"subscriptionType": "contact.associationChange"}]}),
+            ),
+            "association changes for calls only",
         ),
         (
             bad(json!({"targetUrl": "https://example.com/hook"})),

@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::TokenGrant;
-use crate::crm::objects::ObjectType;
+use crate::crm::objects::{ObjectType, SCHEMA_READ_SCOPES, SCHEMA_WRITE_SCOPES};
+use crate::crm::owners;
 use crate::crm::record::{PortalId, WriteSource};
 
 use super::error::{ApiError, ErrorDetail};
@@ -41,23 +42,67 @@ impl Access {
     }
 }
 
-/// The object type a request's path is about, for its scope: the type after
-/// `/crm/v3/objects/`, `/crm/v3/properties/`, `/crm/v3/pipelines/`, `/crm/v4/objects/` or
-/// the first of `/crm/v4/associations/`. Paths of no type (and types no one knows, which the
-/// handler refuses) need the contacts scopes, as the engagements do.
-pub fn object_type_of_path(path: &str) -> ObjectType {
+/// The scopes a request needs, any one of which suffices: one or two lists, so the common
+/// case (a type's read or write scopes) needs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeNeed(&'static [&'static str], &'static [&'static str]);
+
+impl ScopeNeed {
+    fn one(scopes: &'static [&'static str]) -> Self {
+        Self(scopes, &[])
+    }
+
+    fn any(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().chain(self.1).copied()
+    }
+}
+
+/// What a request needs from its token, from its method and path alone, so that no endpoint
+/// can be added without a check:
+/// - the object APIs (`/crm/v3|v4/objects|properties|associations|pipelines/{type}…`,
+///   `/properties/v2/{type}/…`): the read or write scopes of the path's type;
+/// - owners (`/crm/v3/owners…`): `crm.objects.owners.read`, whatever the method (the API is
+///   read-only; other methods are answered 405 after the check);
+/// - object schemas (`/crm/v3/schemas…`, `/crm-object-schemas/v3/schemas…`): reading one
+///   type's schema takes that type's read scopes or the schema scope, listing takes the
+///   schema scope, and defining custom objects takes `crm.schemas.custom.write`.
+///
+/// Paths of no type (and types no one knows, which the handler refuses) need the contacts
+/// scopes, as the engagements do.
+pub fn required_scopes(method: &Method, path: &str) -> ScopeNeed {
+    let access = Access::for_request(method, path);
     let mut segments = path.trim_matches('/').split('/');
-    let named = match (segments.next(), segments.next(), segments.next()) {
-        (
-            Some("crm"),
-            Some("v3" | "v4"),
-            Some("objects" | "properties" | "associations" | "pipelines"),
-        ) => segments.next(),
-        _ => None,
+    let first = [segments.next(), segments.next(), segments.next()];
+    let typed = |named: Option<&str>| {
+        ScopeNeed::one(
+            access.scopes(
+                named
+                    .and_then(ObjectType::parse)
+                    .unwrap_or(ObjectType::CONTACTS),
+            ),
+        )
     };
-    named
-        .and_then(ObjectType::parse)
-        .unwrap_or(ObjectType::CONTACTS)
+    match first {
+        [Some("crm"), Some("v3"), Some("owners")] => ScopeNeed::one(owners::READ_SCOPES),
+        [Some("crm"), Some("v3"), Some("schemas")]
+        | [Some("crm-object-schemas"), Some("v3"), Some("schemas")] => {
+            match (access, segments.next().filter(|s| !s.is_empty())) {
+                (Access::Write, _) => ScopeNeed::one(SCHEMA_WRITE_SCOPES),
+                (Access::Read, None) => ScopeNeed::one(SCHEMA_READ_SCOPES),
+                (Access::Read, Some(named)) => ScopeNeed(
+                    ObjectType::parse(named)
+                        .unwrap_or(ObjectType::CONTACTS)
+                        .read_scopes,
+                    SCHEMA_READ_SCOPES,
+                ),
+            }
+        }
+        [Some("crm"), Some("v3" | "v4"), Some("objects" | "properties" | "associations" | "pipelines")] => {
+            typed(segments.next())
+        }
+        [Some("properties"), Some("v2"), named] => typed(named),
+        _ => typed(None),
+    }
 }
 
 /// The authenticated caller of a request.
@@ -69,11 +114,10 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Checks the caller holds one of the scopes `access` to `object_type` needs; HubSpot
-    /// answers 403 `MISSING_SCOPES` otherwise.
-    pub fn require(&self, access: Access, object_type: ObjectType) -> Result<(), ApiError> {
-        let needed = access.scopes(object_type);
-        if self.scopes.iter().any(|s| needed.contains(&s.as_str())) {
+    /// Checks the caller holds one of the scopes `needed`; HubSpot answers 403
+    /// `MISSING_SCOPES` otherwise.
+    pub fn require(&self, needed: ScopeNeed) -> Result<(), ApiError> {
+        if self.scopes.iter().any(|s| needed.any().any(|n| n == s)) {
             return Ok(());
         }
         let mut error = ApiError::new(
@@ -86,7 +130,7 @@ impl Principal {
             code: None,
             context: super::error::context_map(&vec![(
                 "requiredGranularScopes".to_owned(),
-                needed.iter().map(|s| (*s).to_owned()).collect(),
+                needed.any().map(str::to_owned).collect(),
             )]),
         }];
         error.links = vec![("scopes", "https://developers.hubspot.com/scopes")];
@@ -152,9 +196,8 @@ pub async fn authenticate(
 ) -> Response {
     match bearer_token(&request).and_then(|token| registry.authenticate(token)) {
         Some(principal) => {
-            let path = request.uri().path();
-            let access = Access::for_request(request.method(), path);
-            if let Err(missing_scope) = principal.require(access, object_type_of_path(path)) {
+            let needed = required_scopes(request.method(), request.uri().path());
+            if let Err(missing_scope) = principal.require(needed) {
                 return missing_scope.into_response();
             }
             request.extensions_mut().insert(principal);
@@ -180,15 +223,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pipelines_need_their_type_scopes() {
+    fn scopes_follow_the_path() {
+        let need = |m: Method, p: &str| required_scopes(&m, p).any().collect::<Vec<_>>();
         assert_eq!(
-            object_type_of_path("/crm/v3/pipelines/deals/default/stages"),
-            ObjectType::DEALS
+            need(Method::GET, "/crm/v3/objects/deals/1"),
+            ["crm.objects.deals.read"]
         );
         assert_eq!(
-            object_type_of_path("/crm/v3/pipelines/0-5"),
-            ObjectType::TICKETS
+            need(Method::GET, "/crm/v3/owners/7"),
+            ["crm.objects.owners.read"]
         );
+        assert_eq!(
+            need(Method::GET, "/crm/v3/schemas"),
+            ["crm.schemas.custom.read"]
+        );
+        assert_eq!(
+            need(Method::GET, "/crm-object-schemas/v3/schemas/0-3"),
+            ["crm.objects.deals.read", "crm.schemas.custom.read"]
+        );
+        assert_eq!(
+            need(Method::POST, "/crm/v3/schemas"),
+            ["crm.schemas.custom.write"]
+        );
+        assert_eq!(
+            need(Method::GET, "/properties/v2/company/properties"),
+            ["crm.objects.companies.read"]
+        );
+        assert_eq!(need(Method::GET, "/crm/v3/pipelines/tickets"), ["tickets"]);
+        assert_eq!(need(Method::GET, "/nothing"), ["crm.objects.contacts.read"]);
     }
 
     #[test]

@@ -10,13 +10,16 @@ pub mod error;
 pub mod faults;
 mod gdpr;
 pub mod json;
+mod legacy_properties;
 mod merge;
 pub mod metrics;
+mod owners;
 mod pipelines;
 mod properties;
 pub mod query;
 mod rate_limit;
 mod render;
+mod schemas;
 pub mod search;
 mod webhooks_admin;
 pub mod wire;
@@ -168,24 +171,49 @@ pub fn object_type_of(text: &str) -> Result<ObjectType, ApiError> {
         .ok_or_else(|| ApiError::validation(format!("Unable to infer object type from: {text}")))
 }
 
-/// HubSpot endpoints around calls that hubcalls knows of but does not serve: answered with
-/// a 501 that says so, instead of a bare 404.
+/// HubSpot endpoints hubcalls knows of but does not serve yet, each left to the work that
+/// will serve it: answered with a 501 that says so, instead of a bare 404.
 fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
     let lower = path.to_ascii_lowercase();
     let segments: Vec<&str> = lower.trim_matches('/').split('/').collect();
-    let is_calls = |s: &str| matches!(s, "calls" | "call" | "0-48");
     match segments.as_slice() {
-        ["crm", "v3", "objects", t, "merge"] if is_calls(t) => {
-            Some("merging calls (removed from HubSpot's v3 calls API in 2024)")
-        }
         ["crm", "objects", version, ..] if version.starts_with("20") => {
             Some("the date-versioned CRM API (use /crm/v3/objects/calls)")
         }
         ["crm", "v4", "associations", _, _, "labels", ..] => Some("association label definitions"),
         ["crm", "v3", "associations", ..] => Some("the v3 associations batch API (use v4)"),
-        ["crm", "v3", "schemas", ..] => Some("custom object schemas"),
         _ => None,
     }
+}
+
+/// Paths shaped like a served route that HubSpot has no endpoint for: merging records of a
+/// type without merge (`POST /crm/v3/objects/calls/merge`, removed from HubSpot's v3 calls
+/// API in 2024; never there for notes, emails, meetings, tasks, products, line items). They
+/// get the answer of any path HubSpot does not serve, not a 405 for the record route whose
+/// shape they share.
+fn is_missing_hubspot_endpoint(method: &axum::http::Method, path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["crm", "v3", "objects", t, "merge"] => {
+            *method == axum::http::Method::POST
+                && ObjectType::parse(t).is_some_and(|t| !t.mergeable)
+        }
+        _ => false,
+    }
+}
+
+/// The answer to a path no endpoint serves: HubSpot's 404, in its envelope.
+fn no_endpoint(request: &Request) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "OBJECT_NOT_FOUND",
+        format!(
+            "No endpoint matches {} {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
 }
 
 async fn unknown_route(request: Request) -> Response {
@@ -201,15 +229,13 @@ async fn unknown_route(request: Request) -> Response {
         )
         .into_response();
     }
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "OBJECT_NOT_FOUND",
-        format!("No endpoint matches {} {path}", request.method()),
-    )
-    .into_response()
+    no_endpoint(&request)
 }
 
 async fn method_not_allowed(request: Request) -> Response {
+    if is_missing_hubspot_endpoint(request.method(), request.uri().path()) {
+        return no_endpoint(&request);
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "VALIDATION_ERROR",
@@ -286,6 +312,27 @@ async fn time_limit(
     }
 }
 
+/// The object schemas API under one of its two prefixes.
+fn schema_routes(prefix: &str) -> Router<AppState> {
+    Router::new()
+        .route(prefix, get(schemas::list).post(schemas::write))
+        .route(&format!("{prefix}/batch/read"), post(schemas::batch_read))
+        .route(
+            &format!("{prefix}/{{object_type}}"),
+            get(schemas::get_one)
+                .patch(schemas::write)
+                .delete(schemas::write),
+        )
+        .route(
+            &format!("{prefix}/{{object_type}}/associations"),
+            post(schemas::write),
+        )
+        .route(
+            &format!("{prefix}/{{object_type}}/associations/{{association_id}}"),
+            axum::routing::delete(schemas::write),
+        )
+}
+
 pub fn router(
     state: AppState,
     limits: &HttpLimits,
@@ -345,6 +392,18 @@ pub fn router(
     let pipe = "/crm/v3/pipelines/{object_type}/{pipeline_id}";
     let stage = "/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}";
     let api = Router::new()
+        .route("/crm/v3/owners", get(owners::list))
+        // Many clients write the list path with a trailing slash; HubSpot answers both.
+        .route("/crm/v3/owners/", get(owners::list))
+        .route("/crm/v3/owners/{owner_id}", get(owners::get_one))
+        .route(
+            "/properties/v2/{object_type}/properties",
+            get(legacy_properties::list),
+        )
+        .route(
+            "/properties/v2/{object_type}/properties/named/{property_name}",
+            get(legacy_properties::get_one),
+        )
         .route(objects, get(calls::list).post(calls::create))
         .route(
             &format!("{objects}/{{call_id}}"),
@@ -447,6 +506,8 @@ pub fn router(
             &format!("{v4_batch}/labels/archive"),
             post(associations::batch_archive_labels_v4),
         )
+        .merge(schema_routes("/crm/v3/schemas"))
+        .merge(schema_routes("/crm-object-schemas/v3/schemas"))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -503,11 +564,33 @@ mod tests {
 
     #[test]
     fn known_hubspot_endpoints_are_named() {
-        assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/merge").is_some());
+        assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/merge").is_none());
+        assert!(unserved_hubspot_endpoint("/crm/v3/pipelines/deals/x/y/z").is_none());
         assert!(unserved_hubspot_endpoint("/crm/objects/2026-03/calls/1").is_some());
         assert!(unserved_hubspot_endpoint("/crm/v4/associations/calls/contacts/labels").is_some());
         assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/1/foo").is_none());
         assert!(unserved_hubspot_endpoint("/nothing").is_none());
+    }
+
+    #[test]
+    fn merge_is_missing_for_types_without_it() {
+        use axum::http::Method;
+        assert!(is_missing_hubspot_endpoint(
+            &Method::POST,
+            "/crm/v3/objects/calls/merge"
+        ));
+        assert!(is_missing_hubspot_endpoint(
+            &Method::POST,
+            "/crm/v3/objects/0-46/merge"
+        ));
+        assert!(!is_missing_hubspot_endpoint(
+            &Method::POST,
+            "/crm/v3/objects/contacts/merge"
+        ));
+        assert!(!is_missing_hubspot_endpoint(
+            &Method::POST,
+            "/crm/v3/objects/calls/1"
+        ));
     }
 
     #[test]

@@ -19,10 +19,11 @@ use super::query::QueryParams;
 use super::wire::{instant, BatchInput};
 use super::{object_type_of, AppState, PathParams};
 
-/// HubSpot's `Property` response: the definition plus bookkeeping.
+/// HubSpot's `Property` response: the definition plus bookkeeping (also inside object
+/// schemas).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PropertyOut {
+pub(super) struct PropertyOut {
     #[serde(flatten)]
     definition: PropertyDefinition,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,7 @@ pub mod history;
 mod merge;
 pub mod migration;
 pub mod objects;
+pub mod owners;
 pub mod pipelines;
 pub mod properties;
 pub mod record;

@@ -11,6 +11,7 @@ use super::associations::Association;
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
+use super::owners::{Owners, PortalOwners};
 use super::pipelines::is_placement_property;
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
@@ -143,6 +144,7 @@ pub struct RecordService {
     store: Arc<dyn RecordStore>,
     schemas: SchemaCache,
     search_limits: SearchLimits,
+    owners: Owners,
 }
 
 impl RecordService {
@@ -152,7 +154,19 @@ impl RecordService {
             store,
             schemas: SchemaCache::default(),
             search_limits,
+            owners: Owners::default(),
         }
+    }
+
+    /// The service with the portals' owners, which owner properties are checked against.
+    pub fn with_owners(mut self, owners: Owners) -> Self {
+        self.owners = owners;
+        self
+    }
+
+    /// Every portal's owners (configuration, read-only).
+    pub fn owners(&self) -> &Owners {
+        &self.owners
     }
 
     /// See [`RecordStore::reads_by_id_are_local`].
@@ -242,19 +256,24 @@ impl RecordService {
             properties: schema,
             pipelines,
         } = self.partition_schema(partition)?;
+        let owners = self.owners.portal(partition.portal);
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut valid = Vec::new();
         let mut failures = Vec::new();
         for request in requests {
-            let checked =
-                validate_values(&schema, &request.properties, partition.object_type, true)
-                    .and_then(|values| place_new(&pipelines, partition.object_type, values))
-                    .and_then(|values| {
-                        let targets =
-                            validate_associations(partition.object_type, &request.associations)?;
-                        self.require_live_targets(partition.portal, &targets)?;
-                        Ok((values, targets))
-                    });
+            let checked = validate_values(
+                &schema,
+                owners,
+                &request.properties,
+                partition.object_type,
+                true,
+            )
+            .and_then(|values| place_new(&pipelines, partition.object_type, values))
+            .and_then(|values| {
+                let targets = validate_associations(partition.object_type, &request.associations)?;
+                self.require_live_targets(partition.portal, &targets)?;
+                Ok((values, targets))
+            });
             match checked {
                 Ok(ok) => valid.push(ok),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
@@ -313,7 +332,13 @@ impl RecordService {
             pipelines,
         } = self.partition_schema(partition)?;
         let t = partition.object_type;
-        let values = validate_values(&schema, properties, t, false)?;
+        let values = validate_values(
+            &schema,
+            self.owners.portal(partition.portal),
+            properties,
+            t,
+            false,
+        )?;
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
@@ -363,11 +388,12 @@ impl RecordService {
             pipelines,
         } = self.partition_schema(partition)?;
         let t = partition.object_type;
+        let owners = self.owners.portal(partition.portal);
         let partial = all_traced(requests.iter().map(|r| &r.object_write_trace_id));
         let mut failures = Vec::new();
         let mut accepted = Vec::new();
         for request in requests {
-            match validate_values(&schema, &request.properties, t, false) {
+            match validate_values(&schema, owners, &request.properties, t, false) {
                 Ok(values) => accepted.push((request, values)),
                 Err(error) if partial => failures.push(BatchFailure::Rejected {
                     trace_id: request.object_write_trace_id.clone(),
@@ -461,6 +487,7 @@ impl RecordService {
             pipelines,
         } = self.partition_schema(partition)?;
         let t = partition.object_type;
+        let owners = self.owners.portal(partition.portal);
         for request in requests {
             let name = request.id_property.as_deref().ok_or_else(|| {
                 CrmError::invalid(format!(
@@ -491,7 +518,7 @@ impl RecordService {
                 .into_iter()
                 .next();
             let checked = match existing {
-                Some(id) => match validate_values(&schema, &request.properties, t, false) {
+                Some(id) => match validate_values(&schema, owners, &request.properties, t, false) {
                     Ok(values) => {
                         let problem = self
                             .placement_problems(partition, &pipelines, &[(id, &values)])?
@@ -511,7 +538,7 @@ impl RecordService {
                     let mut properties = request.properties.clone();
                     properties.retain(|(n, _)| n != name);
                     properties.push((name.to_owned(), request.id.clone()));
-                    validate_values(&schema, &properties, t, true)
+                    validate_values(&schema, owners, &properties, t, true)
                         .and_then(|values| place_new(&pipelines, t, values))
                         .map(|values| creates.push((at, values)))
                 }
@@ -879,11 +906,13 @@ fn all_traced<'a>(mut trace_ids: impl ExactSizeIterator<Item = &'a Option<String
     trace_ids.len() > 0 && trace_ids.all(|t| t.as_deref().is_some_and(|t| !t.is_empty()))
 }
 
-/// Checks every value against its definition, collecting all problems like HubSpot does;
-/// when `creating`, also that the type's required properties are set. The pipeline and
-/// stage values are checked afterwards, against each other ([`PortalPipelines::check_placement`]).
+/// Checks every value against its definition (and owner values against the portal's
+/// owners), collecting all problems like HubSpot does; when `creating`, also that the type's
+/// required properties are set. The pipeline and stage values are checked afterwards,
+/// against each other ([`PortalPipelines::check_placement`]).
 fn validate_values(
     schema: &PropertyCatalogue,
+    owners: &PortalOwners,
     properties: &PropertyValues,
     object_type: ObjectType,
     creating: bool,
@@ -891,12 +920,16 @@ fn validate_values(
     let mut problems = Vec::new();
     let mut values = Vec::with_capacity(properties.len());
     for (name, raw) in properties {
-        let normalized = if is_placement_property(object_type, name) {
-            Ok((!raw.is_empty()).then(|| raw.clone()))
-        } else {
-            schema.normalize(name, raw)
-        };
-        match normalized {
+        let checked = owners
+            .screen(schema.get(name).map(|def| def.as_ref()), raw)
+            .and_then(|()| {
+                if is_placement_property(object_type, name) {
+                    Ok((!raw.is_empty()).then(|| raw.clone()))
+                } else {
+                    schema.normalize(name, raw)
+                }
+            });
+        match checked {
             Ok(value) => {
                 let append = raw.starts_with(';')
                     && schema.get(name).is_some_and(|def| def.is_multi_valued());
@@ -1099,7 +1132,15 @@ mod tests {
     fn invalid_values_are_reported_before_missing_required_ones() {
         let schema = ObjectType::CALLS.catalogue();
         let values = vec![("nope".to_owned(), "x".to_owned())];
-        match validate_values(schema, &values, ObjectType::CALLS, true).unwrap_err() {
+        match validate_values(
+            schema,
+            &PortalOwners::default(),
+            &values,
+            ObjectType::CALLS,
+            true,
+        )
+        .unwrap_err()
+        {
             CrmError::InvalidProperties(problems) => {
                 let codes: Vec<_> = problems.iter().map(|p| p.code).collect();
                 assert_eq!(codes, vec!["PROPERTY_DOESNT_EXIST"]);
@@ -1112,7 +1153,15 @@ mod tests {
     fn missing_required_properties_are_named_in_hubspot_words() {
         let schema = ObjectType::EMAILS.catalogue();
         let values = vec![("hs_email_subject".to_owned(), "Hi".to_owned())];
-        match validate_values(schema, &values, ObjectType::EMAILS, true).unwrap_err() {
+        match validate_values(
+            schema,
+            &PortalOwners::default(),
+            &values,
+            ObjectType::EMAILS,
+            true,
+        )
+        .unwrap_err()
+        {
             CrmError::Invalid { message, context } => {
                 assert_eq!(
                     message,

@@ -1,5 +1,5 @@
-//! What changed, as webhooks report it: the changes a committed write made to calls, and a
-//! store wrapper that reports them.
+//! What changed, as webhooks report it: the changes a committed write made to the records
+//! of a partition (one portal's records of one type), and a store wrapper that reports them.
 //!
 //! The wrapper sits between the rules and the engine, so every write path (single, batch,
 //! upsert, archive, GDPR delete, associations) is covered without the rules knowing about
@@ -24,24 +24,27 @@ use super::staging;
 use super::store::{GroupOutcome, NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use super::time::{now_millis, EpochMillis};
 
-/// One committed change of a call.
+/// One committed change of a record of the partition it is published for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Created {
-        call_id: RecordId,
+        record_id: RecordId,
         at: EpochMillis,
         source: WriteSource,
     },
     /// A property got a new value (`None`: it was cleared).
     PropertyChanged {
-        call_id: RecordId,
+        record_id: RecordId,
         at: EpochMillis,
         name: String,
         value: Option<String>,
         source: WriteSource,
     },
-    /// The call left the live calls (archived, or deleted for good while live).
-    Deleted { call_id: RecordId, at: EpochMillis },
+    /// The record left the live records (archived, or deleted for good while live).
+    Deleted {
+        record_id: RecordId,
+        at: EpochMillis,
+    },
     AssociationChanged {
         at: EpochMillis,
         association: Association,
@@ -118,7 +121,7 @@ impl ReportingStore {
     fn report_deletions(&self, partition: Partition, live_before: Vec<RecordId>, at: EpochMillis) {
         let changes = live_before
             .into_iter()
-            .map(|call_id| Change::Deleted { call_id, at })
+            .map(|record_id| Change::Deleted { record_id, at })
             .collect();
         self.publish(partition, changes);
     }
@@ -139,11 +142,11 @@ impl ReportingStore {
 }
 
 fn property_changes(
-    call_id: RecordId,
+    record_id: RecordId,
     changes: &[PropertyChange],
 ) -> impl Iterator<Item = Change> + '_ {
     changes.iter().map(move |change| Change::PropertyChanged {
-        call_id,
+        record_id,
         at: change.entry.timestamp,
         name: change.name.clone(),
         value: change.value.clone(),
@@ -212,7 +215,7 @@ impl RecordStore for ReportingStore {
         let mut changes = Vec::new();
         for new in inserts {
             changes.push(Change::Created {
-                call_id: new.call.id,
+                record_id: new.call.id,
                 at: new.call.created_at,
                 source: creation_source(&new.call),
             });

@@ -1,6 +1,7 @@
 //! Webhooks as HubSpot sends them: per-portal subscriptions (target URL, app id, client
-//! secret, `object.*` subscription types for calls), events batched into JSON arrays,
-//! signed (`X-HubSpot-Signature-v3`), and retried with back-off.
+//! secret; generic `object.*` subscription types for any object type, and HubSpot's legacy
+//! `contact.*`, `company.*`, … types), events batched into JSON arrays, signed
+//! (`X-HubSpot-Signature-v3`), and retried with back-off.
 //!
 //! Committed changes arrive from the store wrapper in `crm::webhooks` ([`ChangeSink`]);
 //! they are matched against the portal's subscriptions and turned into HubSpot's event
@@ -25,14 +26,41 @@ use crate::crm::webhooks::{Change, ChangeKind, ChangeSink};
 
 pub use delivery::DeliverySettings;
 
-/// The subscription types hubcalls emits, HubSpot's generic `object.*` ones (calls have no
-/// legacy `call.*` types).
-const SUBSCRIPTION_TYPES: [(&str, ChangeKind); 4] = [
-    ("object.creation", ChangeKind::Creation),
-    ("object.propertyChange", ChangeKind::PropertyChange),
-    ("object.deletion", ChangeKind::Deletion),
-    ("object.associationChange", ChangeKind::AssociationChange),
+/// The events hubcalls emits, by the suffix of their subscription type (`object.creation`,
+/// `contact.creation`, …).
+const EVENT_KINDS: [(&str, ChangeKind); 4] = [
+    ("creation", ChangeKind::Creation),
+    ("propertyChange", ChangeKind::PropertyChange),
+    ("deletion", ChangeKind::Deletion),
+    ("associationChange", ChangeKind::AssociationChange),
 ];
+
+/// The objects HubSpot's legacy subscription types name (`contact.creation`, …: the
+/// webhooks v3 spec's `eventType` enum); other types exist only as generic `object.*`
+/// subscriptions with an `objectTypeId` (calls, notes, emails, meetings, tasks).
+const LEGACY_OBJECTS: [(&str, ObjectType); 6] = [
+    ("contact", ObjectType::CONTACTS),
+    ("company", ObjectType::COMPANIES),
+    ("deal", ObjectType::DEALS),
+    ("ticket", ObjectType::TICKETS),
+    ("product", ObjectType::PRODUCTS),
+    ("line_item", ObjectType::LINE_ITEMS),
+];
+
+/// What a subscription type names: the kind of change, and the object type of a legacy
+/// type (`None` for a generic `object.*` one, whose type is its `objectTypeId`).
+fn parse_subscription_type(text: &str) -> Option<(ChangeKind, Option<ObjectType>)> {
+    let (object, event) = text.split_once('.')?;
+    let kind = EVENT_KINDS
+        .iter()
+        .find(|(name, _)| *name == event)
+        .map(|(_, kind)| *kind)?;
+    if object == "object" {
+        return Some((kind, None));
+    }
+    let (_, object_type) = LEGACY_OBJECTS.iter().find(|(name, _)| *name == object)?;
+    Some((kind, Some(*object_type)))
+}
 
 fn default_true() -> bool {
     true
@@ -51,7 +79,9 @@ pub struct SubscriptionSettings {
     /// For `object.propertyChange`: the one property it reports (all properties if absent).
     #[serde(default, alias = "property_name")]
     pub property_name: Option<String>,
-    /// Only calls can be subscribed to here: `0-48` if given.
+    /// The object type of a generic `object.*` subscription (`0-1`, or a name such as
+    /// `contacts`); calls (`0-48`) when absent, as before other types could be subscribed.
+    /// For a legacy type (`contact.creation`) it may only repeat that type.
     #[serde(default, alias = "object_type_id")]
     pub object_type_id: Option<String>,
     #[serde(default = "default_true")]
@@ -84,7 +114,17 @@ pub struct WebhookSettings {
 struct Subscription {
     id: u64,
     kind: ChangeKind,
+    /// The records whose changes it reports.
+    object_type: ObjectType,
+    /// A legacy type (`contact.creation`): its events carry no `objectTypeId`.
+    legacy: bool,
     settings: SubscriptionSettings,
+}
+
+impl Subscription {
+    fn wants(&self, object_type: ObjectType, kind: ChangeKind) -> bool {
+        self.settings.active && self.kind == kind && self.object_type == object_type
+    }
 }
 
 /// A portal's validated webhook settings, as deliveries use them.
@@ -103,10 +143,10 @@ pub struct PortalHook {
 }
 
 impl PortalHook {
-    fn wants(&self, kind: ChangeKind) -> bool {
+    fn wants(&self, object_type: ObjectType, kind: ChangeKind) -> bool {
         self.subscriptions
             .iter()
-            .any(|s| s.kind == kind && s.settings.active)
+            .any(|s| s.wants(object_type, kind))
     }
 
     /// The view the admin API shows.
@@ -118,7 +158,7 @@ impl PortalHook {
                 let mut view = json!({
                     "id": s.id,
                     "subscriptionType": s.settings.subscription_type,
-                    "objectTypeId": CALL_OBJECT_TYPE_ID,
+                    "objectTypeId": s.object_type.type_id,
                     "active": s.settings.active,
                 });
                 if let Some(name) = &s.settings.property_name {
@@ -179,34 +219,12 @@ impl WebhookSettings {
         }
         let mut subscriptions = Vec::with_capacity(self.subscriptions.len());
         for settings in self.subscriptions {
-            let kind = SUBSCRIPTION_TYPES
-                .iter()
-                .find(|(name, _)| *name == settings.subscription_type)
-                .map(|(_, kind)| *kind)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = SUBSCRIPTION_TYPES.iter().map(|(n, _)| *n).collect();
-                    format!(
-                        "subscriptionType {:?} is not one hubcalls emits for calls; use one of {}",
-                        settings.subscription_type,
-                        known.join(", ")
-                    )
-                })?;
-            if settings.property_name.is_some() && kind != ChangeKind::PropertyChange {
-                return Err(format!(
-                    "propertyName is only for object.propertyChange, not {}",
-                    settings.subscription_type
-                ));
-            }
-            if let Some(object_type) = &settings.object_type_id {
-                if object_type != CALL_OBJECT_TYPE_ID {
-                    return Err(format!(
-                        "objectTypeId {object_type:?}: hubcalls serves only calls ({CALL_OBJECT_TYPE_ID})"
-                    ));
-                }
-            }
+            let (kind, object_type, legacy) = subscription_target(&settings)?;
             subscriptions.push(Subscription {
                 id: counters.subscription.fetch_add(1, Ordering::Relaxed),
                 kind,
+                object_type,
+                legacy,
                 settings,
             });
         }
@@ -222,6 +240,60 @@ impl WebhookSettings {
             subscriptions,
         })
     }
+}
+
+/// What a configured subscription reports: the kind of change, the object type, and
+/// whether it is a legacy type. The message says what is wrong.
+fn subscription_target(
+    settings: &SubscriptionSettings,
+) -> Result<(ChangeKind, ObjectType, bool), String> {
+    let name = &settings.subscription_type;
+    let (kind, legacy_type) = parse_subscription_type(name).ok_or_else(|| {
+        let events: Vec<&str> = EVENT_KINDS.iter().map(|(e, _)| *e).collect();
+        let objects: Vec<&str> = LEGACY_OBJECTS.iter().map(|(o, _)| *o).collect();
+        format!(
+            "subscriptionType {name:?} is not one hubcalls emits; use object.<event> with an objectTypeId, or <object>.<event> for {}, where <event> is one of {}",
+            objects.join(", "),
+            events.join(", ")
+        )
+    })?;
+    let named = match &settings.object_type_id {
+        None => None,
+        Some(text) => Some(ObjectType::parse(text).ok_or_else(|| {
+            format!("objectTypeId {text:?} names no object type hubcalls serves")
+        })?),
+    };
+    let object_type = match (legacy_type, named) {
+        (Some(legacy), Some(named)) if legacy != named => {
+            return Err(format!(
+                "objectTypeId {:?} contradicts {name}, which is about {}",
+                settings.object_type_id.as_deref().unwrap_or_default(),
+                legacy.plural
+            ))
+        }
+        (Some(legacy), _) => legacy,
+        // Before other types could be subscribed, a generic subscription without an
+        // objectTypeId meant calls; it still does.
+        (None, named) => named.unwrap_or(ObjectType::CALLS),
+    };
+    if settings.property_name.is_some() && kind != ChangeKind::PropertyChange {
+        return Err(format!(
+            "propertyName is only for propertyChange subscriptions, not {name}"
+        ));
+    }
+    // HubSpot's legacy product type has no association changes.
+    if legacy_type == Some(ObjectType::PRODUCTS) && kind == ChangeKind::AssociationChange {
+        return Err(format!("{name} is not a HubSpot subscription type"));
+    }
+    // Association changes are reported from the call's side only, until associations
+    // between other types are served: a subscription of another type would never fire.
+    if kind == ChangeKind::AssociationChange && object_type != ObjectType::CALLS {
+        return Err(format!(
+            "{name} for {}: hubcalls reports association changes for calls only (objectTypeId 0-48)",
+            object_type.plural
+        ));
+    }
+    Ok((kind, object_type, legacy_type.is_some()))
 }
 
 /// The webhook machinery of a server: subscriptions of every portal and the deliverer.
@@ -311,19 +383,12 @@ fn source_fields(event: &mut Map<String, Value>, source_type: &str, source_id: O
 
 impl ChangeSink for Webhooks {
     fn wants(&self, partition: Partition, kind: ChangeKind) -> bool {
-        // Subscriptions name calls only, so far (`objectTypeId` 0-48).
-        if partition.object_type != ObjectType::CALLS {
-            return false;
-        }
         self.read_hooks()
             .get(&partition.portal)
-            .is_some_and(|hook| hook.wants(kind))
+            .is_some_and(|hook| hook.wants(partition.object_type, kind))
     }
 
     fn publish(&self, partition: Partition, changes: Vec<Change>) {
-        if partition.object_type != ObjectType::CALLS {
-            return;
-        }
         let Some(hook) = self.get(partition.portal) else {
             return;
         };
@@ -336,7 +401,7 @@ impl ChangeSink for Webhooks {
                 Change::AssociationChanged { .. } => ChangeKind::AssociationChange,
             };
             for subscription in &hook.subscriptions {
-                if subscription.kind != kind || !subscription.settings.active {
+                if !subscription.wants(partition.object_type, kind) {
                     continue;
                 }
                 if let (Change::PropertyChanged { name, .. }, Some(wanted)) =
@@ -357,7 +422,8 @@ impl ChangeSink for Webhooks {
 
 impl Webhooks {
     /// One event object, fields in the order HubSpot sends them; `attemptNumber` is set
-    /// again on every attempt.
+    /// again on every attempt. Generic (`object.*`) events name the record's type in
+    /// `objectTypeId`; legacy ones (`contact.creation`) do not, as HubSpot's do not.
     fn event(
         &self,
         hook: &PortalHook,
@@ -381,24 +447,31 @@ impl Webhooks {
             json!(subscription.settings.subscription_type),
         );
         event.insert("attemptNumber".to_owned(), json!(0));
+        let object = |event: &mut Map<String, Value>, record_id: &u64| {
+            event.insert("objectId".to_owned(), json!(record_id));
+            if !subscription.legacy {
+                event.insert(
+                    "objectTypeId".to_owned(),
+                    json!(subscription.object_type.type_id),
+                );
+            }
+        };
         match change {
             Change::Created {
-                call_id, source, ..
+                record_id, source, ..
             } => {
-                event.insert("objectId".to_owned(), json!(call_id));
-                event.insert("objectTypeId".to_owned(), json!(CALL_OBJECT_TYPE_ID));
+                object(&mut event, record_id);
                 event.insert("changeFlag".to_owned(), json!("CREATED"));
                 source_fields(&mut event, &source.source_type, source.source_id.as_deref());
             }
             Change::PropertyChanged {
-                call_id,
+                record_id,
                 name,
                 value,
                 source,
                 ..
             } => {
-                event.insert("objectId".to_owned(), json!(call_id));
-                event.insert("objectTypeId".to_owned(), json!(CALL_OBJECT_TYPE_ID));
+                object(&mut event, record_id);
                 event.insert("propertyName".to_owned(), json!(name));
                 // A cleared property reads as the empty string, as in property history.
                 event.insert(
@@ -406,11 +479,12 @@ impl Webhooks {
                     json!(value.as_deref().unwrap_or("")),
                 );
                 source_fields(&mut event, &source.source_type, source.source_id.as_deref());
-                event.insert("isSensitive".to_owned(), json!(false));
+                if !subscription.legacy {
+                    event.insert("isSensitive".to_owned(), json!(false));
+                }
             }
-            Change::Deleted { call_id, .. } => {
-                event.insert("objectId".to_owned(), json!(call_id));
-                event.insert("objectTypeId".to_owned(), json!(CALL_OBJECT_TYPE_ID));
+            Change::Deleted { record_id, .. } => {
+                object(&mut event, record_id);
                 event.insert("changeFlag".to_owned(), json!("DELETED"));
                 // The store does not know which app archived; every write here is an API one.
                 source_fields(&mut event, "INTEGRATION", None);
@@ -463,9 +537,9 @@ mod tests {
         .unwrap()
     }
 
-    fn created(call_id: u64) -> Change {
+    fn created(record_id: u64) -> Change {
         Change::Created {
-            call_id,
+            record_id,
             at: 1,
             source: WriteSource::integration(1),
         }
@@ -514,7 +588,7 @@ mod tests {
         assert!(!webhooks.wants(Partition::calls(1), ChangeKind::Creation));
         assert!(!webhooks.wants(Partition::calls(2), ChangeKind::PropertyChange));
         let change = |name: &str| Change::PropertyChanged {
-            call_id: 1,
+            record_id: 1,
             at: 1,
             name: name.to_owned(),
             value: None,
@@ -525,10 +599,84 @@ mod tests {
             vec![
                 change("hs_call_body"),
                 change("hs_call_title"),
-                Change::Deleted { call_id: 1, at: 1 },
+                Change::Deleted {
+                    record_id: 1,
+                    at: 1,
+                },
             ],
         );
         assert_eq!(webhooks.deliverer().queued(), 1);
+    }
+
+    #[tokio::test]
+    async fn subscriptions_route_by_the_partitions_type() {
+        let webhooks = Webhooks::start(DeliverySettings::default(), Vec::new()).unwrap();
+        webhooks
+            .put(
+                1,
+                settings(json!([
+                    {"subscriptionType": "object.creation", "objectTypeId": "0-1"},
+                    {"subscriptionType": "deal.deletion"},
+                    {"subscriptionType": "object.propertyChange"},
+                ])),
+            )
+            .unwrap();
+        let contacts = Partition::new(1, ObjectType::CONTACTS);
+        let deals = Partition::new(1, ObjectType::DEALS);
+        assert!(webhooks.wants(contacts, ChangeKind::Creation));
+        assert!(!webhooks.wants(contacts, ChangeKind::Deletion));
+        assert!(webhooks.wants(deals, ChangeKind::Deletion));
+        assert!(!webhooks.wants(deals, ChangeKind::Creation));
+        // Without an objectTypeId a generic subscription is about calls, as it always was.
+        assert!(webhooks.wants(Partition::calls(1), ChangeKind::PropertyChange));
+        assert!(!webhooks.wants(Partition::calls(1), ChangeKind::Creation));
+        webhooks.publish(
+            deals,
+            vec![
+                created(1),
+                Change::Deleted {
+                    record_id: 1,
+                    at: 1,
+                },
+            ],
+        );
+        assert_eq!(webhooks.deliverer().queued(), 1);
+    }
+
+    #[test]
+    fn subscription_types_name_their_objects() {
+        let parse = |text| parse_subscription_type(text);
+        assert_eq!(parse("object.creation"), Some((ChangeKind::Creation, None)));
+        assert_eq!(
+            parse("line_item.propertyChange"),
+            Some((ChangeKind::PropertyChange, Some(ObjectType::LINE_ITEMS)))
+        );
+        for bad in [
+            "call.creation",
+            "contact.merge",
+            "contact",
+            "object.restore",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        let target = |value: Value| {
+            subscription_target(&serde_json::from_value::<SubscriptionSettings>(value).unwrap())
+        };
+        assert!(
+            target(json!({"subscriptionType": "contact.creation", "objectTypeId": "0-2"}))
+                .unwrap_err()
+                .contains("contradicts")
+        );
+        assert!(target(json!({"subscriptionType": "product.associationChange"})).is_err());
+        assert!(target(
+            json!({"subscriptionType": "object.associationChange", "objectTypeId": "deals"})
+        )
+        .unwrap_err()
+        .contains("calls only"));
+        assert_eq!(
+            target(json!({"subscriptionType": "object.deletion", "objectTypeId": "tickets"})),
+            Ok((ChangeKind::Deletion, ObjectType::TICKETS, false))
+        );
     }
 
     #[test]

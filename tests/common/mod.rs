@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 /// The full-access token of portal 1 in every test server.
 pub const TOKEN: &str = "pat-test-portal-1";
-/// A read-only token of portal 1.
+/// A read-only token of portal 1: it reads contacts (and so engagements), owners and
+/// object schemas.
 pub const READ_ONLY_TOKEN: &str = "pat-test-readonly";
 /// A full-access token of portal 2.
 pub const OTHER_PORTAL_TOKEN: &str = "pat-test-portal-2";
@@ -27,7 +28,13 @@ pub struct TestApp {
 
 fn grants() -> Vec<TokenGrant> {
     let mut read_only = TokenGrant::full_access(READ_ONLY_TOKEN, 1);
-    read_only.scopes = vec!["crm.objects.contacts.read".to_owned()];
+    read_only.scopes = [
+        "crm.objects.contacts.read",
+        "crm.objects.owners.read",
+        "crm.schemas.custom.read",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     vec![
         TokenGrant::full_access(TOKEN, 1),
         read_only,

@@ -5,15 +5,23 @@
 //! it: adding a type is an entry and a catalogue, not new code paths.
 
 mod builtin;
+mod definitions;
 mod partition;
 
 use std::sync::OnceLock;
 
 pub use builtin::{DefinedAssociation, DEFINED_ASSOCIATIONS};
+pub use definitions::{association_definitions, AssociationDefinition};
 pub use partition::Partition;
 
 use super::properties::{PropertyCatalogue, PropertyDefinition};
 use super::schema::PropertyGroup;
+
+/// The scopes that grant reading object schemas beyond a type's own read scopes (HubSpot's
+/// custom-object schema scope; a portal without custom objects still lists none with it).
+pub const SCHEMA_READ_SCOPES: &[&str] = &["crm.schemas.custom.read"];
+/// The scope that grants defining custom objects, which no hubcalls portal has.
+pub const SCHEMA_WRITE_SCOPES: &[&str] = &["crm.schemas.custom.write"];
 
 /// One object type, as a small copyable handle. Its number is its place in the registry,
 /// which is also how storage tells types apart ([`Partition`]): entries are only ever
@@ -121,8 +129,15 @@ pub struct ObjectTypeDef {
     pub type_id: &'static str,
     pub singular: &'static str,
     pub plural: &'static str,
-    /// HubSpot's upper-case name, used in some error messages (`Error creating NOTE.`).
+    /// HubSpot's upper-case name, used in some error messages (`Error creating NOTE.`) and
+    /// as the schema's `fullyQualifiedName`.
     pub internal_name: &'static str,
+    /// The singular and plural labels HubSpot's UI (and the schema's `labels`) uses.
+    pub labels: (&'static str, &'static str),
+    /// The properties a record is shown by: the primary display property first, then the
+    /// secondary ones (contacts: `firstname`, then `lastname`, `email`, `phone`, as HubSpot's
+    /// schema has them).
+    pub display_properties: &'static [&'static str],
     /// The properties every read returns, requested or not (the id and the timestamps).
     pub always_returned: &'static [&'static str],
     /// The properties a read returns besides those when none are asked for.
@@ -184,6 +199,7 @@ mod tests {
                 .chain(t.required_on_create)
                 .chain(t.conflict_properties)
                 .chain(t.query_properties)
+                .chain(t.display_properties)
                 .chain([&t.created_property, &t.modified_property]);
             for name in named {
                 assert!(catalogue.contains(name), "{t:?} lacks {name}");
