@@ -185,7 +185,7 @@ test('search results page with the `after` the body shows', async () => {
   await page.goto(`${server.baseUrl}/`);
   await connect(page, server.tokens.portal1, 'Portal one');
   await page.getByRole('button', { name: 'Search' }).click();
-  await page.getByLabel('Query (searches title and body preview)').fill('console');
+  await page.getByLabel(/^Query/).fill('console');
   await page.getByRole('button', { name: 'Run search' }).click();
   await page.getByText('12 matching calls').waitFor();
   assert.deepEqual(await titlesIn(page, 'search-results'), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(titleOf));
@@ -321,4 +321,29 @@ test('a bad token shows HubSpot\'s 401 and connects nothing', async () => {
   await alert.getByText('Connect with a token first').waitFor();
   assertWellBehaved(page);
   await page.context().close();
+});
+
+test('every object type can be listed, searched and opened', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${server.baseUrl}/`);
+  await connect(page, server.tokens.portal2, 'Portal two, contacts');
+
+  await page.locator('#object-type').selectOption('contacts');
+  await page.locator('#calls-results caption', { hasText: 'Contacts, page 1' }).waitFor();
+  assert.deepEqual(await titlesIn(page, 'calls-results'), ['console-contact@example.com']);
+  assert.equal(await page.getByRole('heading', { name: 'Contacts' }).count(), 1);
+
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByLabel(/^Query/).fill('console');
+  await page.getByRole('button', { name: 'Run search' }).click();
+  await page.getByText('1 matching contact').waitFor();
+
+  await page.locator('#calls-view').getByRole('link', { name: contactId }).or(
+    page.locator('#search-results').getByRole('link', { name: contactId })).first().click();
+  await page.getByRole('heading', { name: `Contact ${contactId}` }).waitFor();
+  await page.locator('#detail', { hasText: 'console-contact@example.com' }).waitFor();
+  // The contact's side of the call's association.
+  await page.locator('#detail', { hasText: historyCallId }).waitFor();
+  await screenshot(page, 'contact-detail');
+  assertWellBehaved(page);
 });

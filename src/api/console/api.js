@@ -45,34 +45,61 @@ export async function request(token, method, path, body) {
   return parsed;
 }
 
-/** The object types a call can be associated with (v4 association reads). */
-export const ASSOCIATED_TYPES = ['contacts', 'companies', 'deals', 'tickets'];
+/** The object types the console browses, with the properties a list shows at first. */
+export const OBJECT_TYPES = {
+  calls: ['hs_call_title', 'hs_timestamp', 'hs_call_direction', 'hs_call_status', 'hs_call_duration'],
+  contacts: ['email', 'firstname', 'lastname', 'phone', 'company'],
+  companies: ['name', 'domain', 'industry', 'city'],
+  deals: ['dealname', 'amount', 'pipeline', 'dealstage', 'closedate'],
+  tickets: ['subject', 'hs_pipeline', 'hs_pipeline_stage', 'hs_ticket_priority'],
+  notes: ['hs_note_body', 'hs_timestamp'],
+  emails: ['hs_email_subject', 'hs_email_direction', 'hs_timestamp'],
+  meetings: ['hs_meeting_title', 'hs_meeting_start_time', 'hs_meeting_outcome'],
+  tasks: ['hs_task_subject', 'hs_task_status', 'hs_task_priority', 'hs_timestamp'],
+  products: ['name', 'price', 'hs_sku'],
+  line_items: ['name', 'quantity', 'price', 'amount'],
+};
 
+const ENGAGEMENTS = ['calls', 'emails', 'meetings', 'notes', 'tasks'];
+const RECORDS = ['contacts', 'companies', 'deals', 'tickets'];
+
+/** The types a record of `type` can be associated with (v4 association reads). */
+export function associatedTypes(type) {
+  if (ENGAGEMENTS.includes(type)) return RECORDS;
+  if (RECORDS.includes(type)) {
+    const others = [...RECORDS.filter((t) => t !== type), ...ENGAGEMENTS];
+    return type === 'deals' ? [...others, 'line_items'] : others;
+  }
+  return type === 'line_items' ? ['deals'] : [];
+}
+
+/** The console's API, for records of one object type at a time. */
 export const api = {
-  properties: (token) => request(token, 'GET', '/crm/v3/properties/calls'),
+  properties: (token, type) => request(token, 'GET', `/crm/v3/properties/${type}`),
 
-  list(token, { limit, after, properties }) {
+  list(token, type, { limit, after, properties }) {
     const q = new URLSearchParams({ limit: String(limit) });
     if (properties.length) q.set('properties', properties.join(','));
     if (after) q.set('after', after);
-    return request(token, 'GET', `/crm/v3/objects/calls?${q}`);
+    return request(token, 'GET', `/crm/v3/objects/${type}?${q}`);
   },
 
-  search: (token, body) => request(token, 'POST', '/crm/v3/objects/calls/search', body),
+  search: (token, type, body) => request(token, 'POST', `/crm/v3/objects/${type}/search`, body),
 
-  /** One call with every named property and the history of each. */
-  call(token, id, propertyNames) {
+  /** One record with every named property and the history of each. */
+  record(token, type, id, propertyNames) {
     const q = new URLSearchParams();
     if (propertyNames.length) {
       q.set('properties', propertyNames.join(','));
       q.set('propertiesWithHistory', propertyNames.join(','));
     }
-    return request(token, 'GET', `/crm/v3/objects/calls/${encodeURIComponent(id)}?${q}`);
+    return request(token, 'GET', `/crm/v3/objects/${type}/${encodeURIComponent(id)}?${q}`);
   },
 
-  async associations(token, id) {
-    const lists = await Promise.all(ASSOCIATED_TYPES.map((type) =>
-      request(token, 'GET', `/crm/v4/objects/calls/${encodeURIComponent(id)}/associations/${type}?limit=500`)));
-    return Object.fromEntries(ASSOCIATED_TYPES.map((type, i) => [type, lists[i]?.results || []]));
+  async associations(token, type, id) {
+    const types = associatedTypes(type);
+    const lists = await Promise.all(types.map((to) =>
+      request(token, 'GET', `/crm/v4/objects/${type}/${encodeURIComponent(id)}/associations/${to}?limit=500`)));
+    return Object.fromEntries(types.map((to, i) => [to, lists[i]?.results || []]));
   },
 };

@@ -1,12 +1,12 @@
-// The console's wiring: portals (tokens), the calls list, the search builder and the call
-// view. State lives in memory and in this tab's sessionStorage; nothing leaves but API calls.
+// The console's wiring: portals (tokens), the object type, its records' list, the search
+// builder and the record view. State lives in memory and in this tab's sessionStorage;
+// nothing leaves but API calls.
 
-import { api } from './api.js';
+import { OBJECT_TYPES, api } from './api.js';
 import { OPERATORS, newFilter, operator, searchBody } from './search.js';
 import { el, renderCallDetail, renderCallTable, renderError } from './views.js';
 
 const $ = (id) => document.getElementById(id);
-const DEFAULT_COLUMNS = ['hs_call_title', 'hs_timestamp', 'hs_call_direction', 'hs_call_status', 'hs_call_duration'];
 
 const store = {
   read(key, fallback) {
@@ -26,7 +26,8 @@ const state = {
   portals: store.read('portals', []),
   current: store.read('current', -1),
   definitions: [],
-  columns: store.read('columns', DEFAULT_COLUMNS),
+  objectType: OBJECT_TYPES[store.read('objectType', 'calls')] ? store.read('objectType', 'calls') : 'calls',
+  columns: [],
   list: { cursors: [null], page: 0 },
   search: {
     query: '',
@@ -38,7 +39,15 @@ const state = {
   },
 };
 
+state.columns = store.read(`columns.${state.objectType}`, OBJECT_TYPES[state.objectType]);
+
 const token = () => state.portals[state.current]?.token;
+const type = () => state.objectType;
+/** `calls` -> `Calls`, `line_items` -> `Line items`. */
+const typeLabel = (name = type()) => (name.charAt(0).toUpperCase() + name.slice(1)).replace('_', ' ');
+/** One record of the type, in words: `call`, `company`, `line item`. */
+const singular = () => type().replace(/ies$/, 'y').replace(/s$/, '').replace('_', ' ');
+const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 const labelOf = (name) => state.definitions.find((d) => d.name === name)?.label || name;
 const pageSize = () => Number($('page-size').value);
 /** What the error on show came from: only a later success of the same kind clears it. */
@@ -89,8 +98,8 @@ async function connect(event) {
   event.preventDefault();
   const value = $('token').value.trim();
   if (!value) return;
-  // The token must work before it is kept: reading the call properties proves it.
-  const properties = await attempt('connect', () => api.properties(value));
+  // The token must work before it is kept: reading the type's properties proves it.
+  const properties = await attempt('connect', () => api.properties(value, type()));
   if (!properties) return;
   const name = $('portal-name').value.trim() || `Portal with token …${value.slice(-4)}`;
   const existing = state.portals.findIndex((p) => p.token === value);
@@ -123,7 +132,7 @@ function forget() {
   savePortals();
   renderPortals();
   if (state.current >= 0) switchPortal();
-  else $('calls-results').replaceChildren(el('p', { class: 'empty' }, 'Connect with a token to see calls.'));
+  else $('calls-results').replaceChildren(el('p', { class: 'empty' }, `Connect with a token to see ${type()}.`));
 }
 
 // ------------------------------------------------------------------ properties
@@ -136,7 +145,7 @@ function setDefinitions(definitions) {
 
 async function loadDefinitions() {
   if (!token()) return;
-  const properties = await attempt('properties', () => api.properties(token()));
+  const properties = await attempt('properties', () => api.properties(token(), type()));
   if (properties) setDefinitions(properties.results);
 }
 
@@ -159,7 +168,7 @@ function toggleColumn(event) {
   state.columns = box.checked
     ? [...state.columns.filter((c) => c !== box.value), box.value]
     : state.columns.filter((c) => c !== box.value);
-  store.write('columns', state.columns);
+  store.write(`columns.${type()}`, state.columns);
   $('columns-count').textContent = String(state.columns.length);
   loadList();
   renderSearchBody();
@@ -182,7 +191,7 @@ async function loadList() {
   const pager = state.list;
   const results = $('calls-results');
   results.setAttribute('aria-busy', 'true');
-  const page = await attempt('list', () => api.list(token(), {
+  const page = await attempt('list', () => api.list(token(), type(), {
     limit: pageSize(), after: pager.cursors[pager.page], properties: state.columns,
   }));
   if (ticket !== latest.list) return;
@@ -191,7 +200,7 @@ async function loadList() {
   const next = page.paging?.next?.after;
   pager.cursors.length = pager.page + 1;
   if (next) pager.cursors.push(next);
-  renderCallTable(results, page.results, state.columns, labelOf, `Calls, page ${pager.page + 1}`);
+  renderCallTable(results, page.results, state.columns, labelOf, `${typeLabel()}, page ${pager.page + 1}`);
   renderPager('calls', pager, Boolean(next));
 }
 
@@ -243,7 +252,7 @@ function renderGroups(focusId) {
   const groups = state.search.groups;
   const container = $('groups');
   if (groups.length === 0) {
-    container.replaceChildren(el('p', { class: 'empty' }, 'No filters: every call matches.'));
+    container.replaceChildren(el('p', { class: 'empty' }, 'No filters: every record matches.'));
   } else {
     container.replaceChildren(...groups.flatMap((group, gi) => {
       const filters = group.filters.flatMap((filter, fi) => {
@@ -323,7 +332,7 @@ async function runSearch() {
   const results = $('search-results');
   results.setAttribute('aria-busy', 'true');
   const ticket = ++latest.search;
-  const page = await attempt('search', () => api.search(token(), body));
+  const page = await attempt('search', () => api.search(token(), type(), body));
   if (ticket !== latest.search) return;
   results.removeAttribute('aria-busy');
   if (!page) return;
@@ -331,7 +340,8 @@ async function runSearch() {
   const next = page.paging?.next?.after;
   s.cursors.length = s.page + 1;
   if (next) s.cursors.push(next);
-  $('search-total').textContent = `${page.total} matching call${page.total === 1 ? '' : 's'}`;
+  const noun = page.total === 1 ? singular() : type().replace('_', ' ');
+  $('search-total').textContent = `${page.total} matching ${noun}`;
   renderCallTable(results, page.results, state.columns, labelOf, `Search results, page ${s.page + 1}`);
   renderPager('search', s, Boolean(next));
 }
@@ -344,11 +354,11 @@ function turnSearchPage(step) {
 // ------------------------------------------------------------------ call view and routing
 
 async function showCall(id) {
-  $('detail-heading').textContent = `Call ${id}`;
+  $('detail-heading').textContent = `${capitalized(singular())} ${id}`;
   const detail = $('detail');
   detail.replaceChildren(el('p', {}, 'Loading…'));
   if (!token()) {
-    detail.replaceChildren(el('p', { class: 'empty' }, 'Connect with a token to see this call.'));
+    detail.replaceChildren(el('p', { class: 'empty' }, 'Connect with a token to see this record.'));
     return;
   }
   if (state.definitions.length === 0) await loadDefinitions();
@@ -357,12 +367,12 @@ async function showCall(id) {
   // The call first: when it cannot be read, its own error (e.g. 404) is the one to show, not
   // whatever the association reads of a missing call answer.
   const both = await attempt('call', async () => {
-    const call = await api.call(token(), id, names);
-    return [call, await api.associations(token(), id)];
+    const record = await api.record(token(), type(), id, names);
+    return [record, await api.associations(token(), type(), id)];
   });
   if (ticket !== latest.call) return;
   if (!both) {
-    detail.replaceChildren(el('p', { class: 'empty' }, 'This call could not be read.'));
+    detail.replaceChildren(el('p', { class: 'empty' }, `This ${singular()} could not be read.`));
     return;
   }
   renderCallDetail(detail, both[0], both[1], labelOf);
@@ -396,7 +406,34 @@ async function reloadAll(reroute = true) {
   if (reroute && location.hash.startsWith('#call/')) route();
 }
 
+/** Another object type: its properties, its remembered columns, a fresh list and search. */
+async function switchType() {
+  state.objectType = $('object-type').value;
+  store.write('objectType', state.objectType);
+  state.columns = store.read(`columns.${type()}`, OBJECT_TYPES[type()]);
+  state.search.groups = [];
+  state.search.sort.propertyName = '';
+  $('sort-property').value = '';
+  renderGroups();
+  renderTypeLabels();
+  if (location.hash.startsWith('#call/')) location.hash = 'calls';
+  await loadDefinitions();
+  await reloadAll(false);
+}
+
+function renderTypeLabels() {
+  $('object-type').value = type();
+  $('tab-calls').textContent = typeLabel();
+  $('calls-heading').textContent = typeLabel();
+  $('search-type').textContent = type();
+  $('columns-count').textContent = String(state.columns.length);
+}
+
 function start() {
+  $('object-type').replaceChildren(...Object.keys(OBJECT_TYPES)
+    .map((name) => el('option', { value: name }, typeLabel(name))));
+  $('object-type').addEventListener('change', switchType);
+  renderTypeLabels();
   $('connect').addEventListener('submit', connect);
   $('portal').addEventListener('change', switchPortal);
   $('forget').addEventListener('click', forget);
@@ -434,7 +471,7 @@ function start() {
     // route() above already opened a call named in the address, if any.
     loadDefinitions().then(() => reloadAll(false));
   } else {
-    $('calls-results').replaceChildren(el('p', { class: 'empty' }, 'Connect with a token to see calls.'));
+    $('calls-results').replaceChildren(el('p', { class: 'empty' }, `Connect with a token to see ${type()}.`));
   }
 }
 
