@@ -8,17 +8,6 @@ use common::{spawn_app, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn create(app: &TestApp, kind: &str, properties: Value) -> String {
-    let reply = app
-        .post(
-            &format!("/crm/v3/objects/{kind}"),
-            json!({ "properties": properties }),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{kind}: {}", reply.text);
-    reply.body["id"].as_str().expect("id").to_owned()
-}
-
 /// `(toObjectId, sorted type ids)` of a v4 list.
 async fn v4(app: &TestApp, from: &str, id: &str, to: &str) -> Vec<(String, Vec<u64>)> {
     let reply = app
@@ -45,14 +34,18 @@ async fn v4(app: &TestApp, from: &str, id: &str, to: &str) -> Vec<(String, Vec<u
 #[tokio::test]
 async fn contacts_companies_and_deals_associate_with_hubspots_type_ids() {
     let app = spawn_app().await;
-    let contact = create(&app, "contacts", json!({"email": "ada@example.com"})).await;
-    let company = create(&app, "companies", json!({"name": "Engines"})).await;
-    let deal = create(
-        &app,
-        "deals",
-        json!({"dealname": "Licence", "dealstage": "appointmentscheduled"}),
-    )
-    .await;
+    let contact = app
+        .create_record("contacts", json!({"email": "ada@example.com"}))
+        .await;
+    let company = app
+        .create_record("companies", json!({"name": "Engines"}))
+        .await;
+    let deal = app
+        .create_record(
+            "deals",
+            json!({"dealname": "Licence", "dealstage": "appointmentscheduled"}),
+        )
+        .await;
 
     // Default from the company side; primary (1) from the contact side.
     let reply = app
@@ -115,7 +108,9 @@ async fn contacts_companies_and_deals_associate_with_hubspots_type_ids() {
 #[tokio::test]
 async fn associations_on_create_work_from_either_side_of_a_pair() {
     let app = spawn_app().await;
-    let contact = create(&app, "contacts", json!({"email": "grace@example.com"})).await;
+    let contact = app
+        .create_record("contacts", json!({"email": "grace@example.com"}))
+        .await;
     // Companies do not own their contact associations: the row lands with the contact.
     let reply = app
         .post(
@@ -173,10 +168,18 @@ async fn associations_on_create_work_from_either_side_of_a_pair() {
 #[tokio::test]
 async fn search_by_association_works_from_either_side() {
     let app = spawn_app().await;
-    let contact = create(&app, "contacts", json!({"email": "s@example.com"})).await;
-    let other = create(&app, "contacts", json!({"email": "t@example.com"})).await;
-    let company = create(&app, "companies", json!({"name": "Kept"})).await;
-    let lonely = create(&app, "companies", json!({"name": "Lonely"})).await;
+    let contact = app
+        .create_record("contacts", json!({"email": "s@example.com"}))
+        .await;
+    let other = app
+        .create_record("contacts", json!({"email": "t@example.com"}))
+        .await;
+    let company = app
+        .create_record("companies", json!({"name": "Kept"}))
+        .await;
+    let lonely = app
+        .create_record("companies", json!({"name": "Lonely"}))
+        .await;
     app.put(&format!(
         "/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}"
     ))
@@ -236,8 +239,12 @@ async fn search_by_association_works_from_either_side() {
 #[tokio::test]
 async fn archived_and_deleted_records_leave_the_associations_of_others() {
     let app = spawn_app().await;
-    let contact = create(&app, "contacts", json!({"email": "gone@example.com"})).await;
-    let company = create(&app, "companies", json!({"name": "Stays"})).await;
+    let contact = app
+        .create_record("contacts", json!({"email": "gone@example.com"}))
+        .await;
+    let company = app
+        .create_record("companies", json!({"name": "Stays"}))
+        .await;
     let call = app.create_call(json!({"hs_call_title": "c"})).await;
     app.put(&format!(
         "/crm/v4/objects/companies/{company}/associations/default/contacts/{contact}"
@@ -258,7 +265,9 @@ async fn archived_and_deleted_records_leave_the_associations_of_others() {
     assert!(v4(&app, "companies", &company, "contacts").await.is_empty());
 
     // GDPR-deleted: the rows that named it are gone too.
-    let second = create(&app, "contacts", json!({"email": "forget@example.com"})).await;
+    let second = app
+        .create_record("contacts", json!({"email": "forget@example.com"}))
+        .await;
     app.put(&format!(
         "/crm/v4/objects/calls/{call}/associations/default/contacts/{second}"
     ))

@@ -3,37 +3,28 @@
 
 mod common;
 
-use common::{spawn_app, TestApp};
+use common::spawn_app;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-async fn create(app: &TestApp, kind: &str, properties: Value) -> String {
-    let reply = app
-        .post(
-            &format!("/crm/v3/objects/{kind}"),
-            json!({ "properties": properties }),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{kind}: {}", reply.text);
-    reply.body["id"].as_str().expect("id").to_owned()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn merged_contacts_become_a_new_record_both_old_ids_lead_to() {
     let app = spawn_app().await;
-    let primary = create(
-        &app,
-        "contacts",
-        json!({"email": "ada@example.com", "firstname": "Ada"}),
-    )
-    .await;
-    let secondary = create(
-        &app,
-        "contacts",
-        json!({"email": "lovelace@example.com", "firstname": "Augusta", "jobtitle": "Analyst"}),
-    )
-    .await;
-    let company = create(&app, "companies", json!({"name": "Engines"})).await;
+    let primary = app
+        .create_record(
+            "contacts",
+            json!({"email": "ada@example.com", "firstname": "Ada"}),
+        )
+        .await;
+    let secondary = app
+        .create_record(
+            "contacts",
+            json!({"email": "lovelace@example.com", "firstname": "Augusta", "jobtitle": "Analyst"}),
+        )
+        .await;
+    let company = app
+        .create_record("companies", json!({"name": "Engines"}))
+        .await;
     let call = app.create_call(json!({"hs_call_title": "intro"})).await;
     app.put(&format!(
         "/crm/v4/objects/contacts/{secondary}/associations/default/companies/{company}"
@@ -116,12 +107,12 @@ async fn merged_contacts_become_a_new_record_both_old_ids_lead_to() {
 #[tokio::test]
 async fn merge_refuses_what_hubspot_refuses() {
     let app = spawn_app().await;
-    let deal = create(
-        &app,
-        "deals",
-        json!({"dealname": "D", "dealstage": "appointmentscheduled"}),
-    )
-    .await;
+    let deal = app
+        .create_record(
+            "deals",
+            json!({"dealname": "D", "dealstage": "appointmentscheduled"}),
+        )
+        .await;
     // The same record twice, an unknown one.
     let reply = app
         .post(
