@@ -1,6 +1,7 @@
-//! Crash safety: the real binary is killed with SIGKILL in the middle of concurrent writes,
-//! again and again; every acknowledged write must survive with its exact value and history,
-//! no batch may be half-present, and the database must stay sound. Runs on PostgreSQL
+//! Crash safety: the real binary is killed with SIGKILL in the middle of concurrent writes of
+//! every kind of record (calls, contacts, companies, deals, notes, tickets), again and again;
+//! every acknowledged write must survive with its exact value and history, no batch may be
+//! half-present, and the database must stay sound. Runs on PostgreSQL
 //! instead when the harness sets HUBCALLS_TEST_DATABASE_URL (the server dies, the
 //! database does not: what it acknowledged must be there after a restart all the same).
 
@@ -78,11 +79,52 @@ fn start(store: &Store) -> Server {
     Server { child, base }
 }
 
+/// A type the writers write, the property they title records with, and what a create of
+/// it needs besides. Each writer writes one type, so crashes hit writes of every type.
+struct Kind {
+    path: &'static str,
+    title: &'static str,
+    required: fn() -> Value,
+}
+
+const KINDS: [Kind; 6] = [
+    Kind {
+        path: "calls",
+        title: "hs_call_title",
+        required: || json!({"hs_timestamp": "2025-01-01T00:00:00Z"}),
+    },
+    Kind {
+        path: "contacts",
+        title: "firstname",
+        required: || json!({}),
+    },
+    Kind {
+        path: "companies",
+        title: "name",
+        required: || json!({}),
+    },
+    Kind {
+        path: "deals",
+        title: "dealname",
+        required: || json!({"dealstage": "appointmentscheduled"}),
+    },
+    Kind {
+        path: "notes",
+        title: "hs_note_body",
+        required: || json!({"hs_timestamp": "2025-01-01T00:00:00Z"}),
+    },
+    Kind {
+        path: "tickets",
+        title: "subject",
+        required: || json!({"hs_pipeline_stage": "1"}),
+    },
+];
+
 /// What the writers were told succeeded.
 #[derive(Default)]
 struct Acknowledged {
-    /// (call id, every title acknowledged for it, in order)
-    calls: Vec<(String, Vec<String>)>,
+    /// (type path, record id, every title acknowledged for it, in order)
+    calls: Vec<(&'static str, String, Vec<String>)>,
     /// (batch tag, number of calls) of acknowledged batch creates
     batches: Vec<(String, usize)>,
     /// batch tags that were sent, acknowledged or not
@@ -118,33 +160,35 @@ async fn writer(base: String, iteration: usize, writer: usize, ack: Arc<Mutex<Ac
             }
             continue;
         }
+        let kind = &KINDS[writer % KINDS.len()];
         let title = format!("title-{iteration}-{writer}-{step}");
-        // Update the writer's last call half of the time, else create a new one.
+        // Update the writer's last record half of the time, else create a new one.
         let target = {
             let ack = ack.lock().unwrap();
             ack.calls
                 .iter()
                 .rev()
-                .find(|(_, titles)| titles[0].starts_with(&format!("title-{iteration}-{writer}-")))
-                .map(|(id, _)| id.clone())
+                .find(|(_, _, titles)| {
+                    titles[0].starts_with(&format!("title-{iteration}-{writer}-"))
+                })
+                .map(|(_, id, _)| id.clone())
         };
         let reply = match (&target, step % 2) {
             (Some(id), 1) => {
                 client
-                    .patch(url(&format!("/crm/v3/objects/calls/{id}")))
+                    .patch(url(&format!("/crm/v3/objects/{}/{id}", kind.path)))
                     .bearer_auth(TOKEN)
-                    .json(&json!({"properties": {"hs_call_title": title}}))
+                    .json(&json!({"properties": {kind.title: title}}))
                     .send()
                     .await
             }
             _ => {
+                let mut properties = (kind.required)();
+                properties[kind.title] = json!(title);
                 client
-                    .post(url("/crm/v3/objects/calls"))
+                    .post(url(&format!("/crm/v3/objects/{}", kind.path)))
                     .bearer_auth(TOKEN)
-                    .json(&json!({"properties": {
-                        "hs_timestamp": "2025-01-01T00:00:00Z",
-                        "hs_call_title": title,
-                    }}))
+                    .json(&json!({ "properties": properties }))
                     .send()
                     .await
             }
@@ -157,9 +201,9 @@ async fn writer(base: String, iteration: usize, writer: usize, ack: Arc<Mutex<Ac
         assert!(status.is_success(), "write failed with {status}: {body}");
         let id = body["id"].as_str().expect("id").to_owned();
         let mut ack = ack.lock().unwrap();
-        match ack.calls.iter_mut().find(|(known, _)| *known == id) {
-            Some((_, titles)) => titles.push(title),
-            None => ack.calls.push((id, vec![title])),
+        match ack.calls.iter_mut().find(|(_, known, _)| *known == id) {
+            Some((_, _, titles)) => titles.push(title),
+            None => ack.calls.push((kind.path, id, vec![title])),
         }
     }
 }
@@ -167,10 +211,15 @@ async fn writer(base: String, iteration: usize, writer: usize, ack: Arc<Mutex<Ac
 async fn verify(base: &str, ack: &Acknowledged) -> usize {
     let client = reqwest::Client::new();
     let mut checked = 0;
-    for (id, titles) in &ack.calls {
+    for (path, id, titles) in &ack.calls {
+        let title = KINDS
+            .iter()
+            .find(|k| k.path == *path)
+            .expect("a written type")
+            .title;
         let reply: Value = client
             .get(format!(
-                "{base}/crm/v3/objects/calls/{id}?properties=hs_call_title&propertiesWithHistory=hs_call_title"
+                "{base}/crm/v3/objects/{path}/{id}?properties={title}&propertiesWithHistory={title}"
             ))
             .bearer_auth(TOKEN)
             .send()
@@ -179,12 +228,10 @@ async fn verify(base: &str, ack: &Acknowledged) -> usize {
             .json()
             .await
             .expect("json");
-        let stored = reply["properties"]["hs_call_title"]
-            .as_str()
-            .unwrap_or_else(|| {
-                panic!("acknowledged call {id} is missing after the crash: {reply}")
-            });
-        let history: Vec<&str> = reply["propertiesWithHistory"]["hs_call_title"]
+        let stored = reply["properties"][title].as_str().unwrap_or_else(|| {
+            panic!("acknowledged {path} {id} is missing after the crash: {reply}")
+        });
+        let history: Vec<&str> = reply["propertiesWithHistory"][title]
             .as_array()
             .expect("history")
             .iter()
@@ -194,12 +241,12 @@ async fn verify(base: &str, ack: &Acknowledged) -> usize {
         // The last acknowledged value, or a later write that committed but was not answered.
         assert!(
             stored == last || history.iter().position(|v| v == last) == Some(1),
-            "call {id}: stored {stored}, last acknowledged {last}, history {history:?}"
+            "{path} {id}: stored {stored}, last acknowledged {last}, history {history:?}"
         );
         for title in titles {
             assert!(
                 history.contains(&title.as_str()),
-                "call {id}: {title} lost from history"
+                "{path} {id}: {title} lost from history"
             );
         }
         checked += 1;
