@@ -118,9 +118,34 @@ async fn unknown_object_types_in_association_paths_are_400() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["results"], json!([]));
-    // A HubSpot endpoint hubcalls does not serve is 501, not 400.
-    let reply = app.get("/crm/v4/associations/contacts/deals/labels").await;
-    reply.assert_error(501, "NOT_IMPLEMENTED");
+    // The pair's association types, HubSpot's own (no custom labels here), by either path.
+    for path in [
+        "/crm/v4/associations/contacts/deals/labels",
+        "/crm/associations/v4/0-1/0-3/labels",
+    ] {
+        let reply = app.get(path).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(
+            reply.body["results"],
+            json!([{"category": "HUBSPOT_DEFINED", "typeId": 4, "label": null}])
+        );
+    }
+    let reply = app.get("/crm/v4/associations/companies/contacts/labels").await;
+    assert_eq!(
+        reply.body["results"],
+        json!([
+            {"category": "HUBSPOT_DEFINED", "typeId": 280, "label": null},
+            {"category": "HUBSPOT_DEFINED", "typeId": 2, "label": "Primary"}
+        ])
+    );
+    // Defining labels is refused in the envelope.
+    let reply = app
+        .post(
+            "/crm/v4/associations/contacts/deals/labels",
+            json!({"label": "Partner", "name": "partner"}),
+        )
+        .await;
+    reply.assert_error(400, "VALIDATION_ERROR");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The HTTP face of hubcalls: HubSpot's paths, parameters, JSON and errors.
 
 mod admin;
+mod association_labels;
 mod associations;
 pub mod auth;
 mod batch;
@@ -180,7 +181,6 @@ fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
         ["crm", "objects", version, ..] if version.starts_with("20") => {
             Some("the date-versioned CRM API (use /crm/v3/objects/calls)")
         }
-        ["crm", "v4", "associations", _, _, "labels", ..] => Some("association label definitions"),
         ["crm", "v3", "associations", ..] => Some("the v3 associations batch API (use v4)"),
         _ => None,
     }
@@ -506,6 +506,28 @@ pub fn router(
             &format!("{v4_batch}/labels/archive"),
             post(associations::batch_archive_labels_v4),
         )
+        // The guides print `/crm/v4/associations/…/labels`; HubSpot's spec (and its live
+        // API) `/crm/associations/v4/…/labels`: both answer.
+        .route(
+            "/crm/v4/associations/{from_type}/{to_type}/labels",
+            get(association_labels::list)
+                .post(association_labels::define)
+                .put(association_labels::define),
+        )
+        .route(
+            "/crm/associations/v4/{from_type}/{to_type}/labels",
+            get(association_labels::list)
+                .post(association_labels::define)
+                .put(association_labels::define),
+        )
+        .route(
+            "/crm/v4/associations/{from_type}/{to_type}/labels/{type_id}",
+            axum::routing::delete(association_labels::define),
+        )
+        .route(
+            "/crm/associations/v4/{from_type}/{to_type}/labels/{type_id}",
+            axum::routing::delete(association_labels::define),
+        )
         .merge(schema_routes("/crm/v3/schemas"))
         .merge(schema_routes("/crm-object-schemas/v3/schemas"))
         .fallback(unknown_route)
@@ -567,7 +589,6 @@ mod tests {
         assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/merge").is_none());
         assert!(unserved_hubspot_endpoint("/crm/v3/pipelines/deals/x/y/z").is_none());
         assert!(unserved_hubspot_endpoint("/crm/objects/2026-03/calls/1").is_some());
-        assert!(unserved_hubspot_endpoint("/crm/v4/associations/calls/contacts/labels").is_some());
         assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/1/foo").is_none());
         assert!(unserved_hubspot_endpoint("/nothing").is_none());
     }

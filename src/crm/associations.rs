@@ -129,6 +129,13 @@ impl AssociationPair {
         })
     }
 
+    /// Every HubSpot-defined type `from -> to`, with whether it is a labelled "primary"
+    /// one; the unlabelled one first.
+    pub fn defined_specs(self) -> impl Iterator<Item = (AssociationSpec, bool)> {
+        self.defined()
+            .map(|(forward, _, primary)| (AssociationSpec::hubspot_defined(forward), primary))
+    }
+
     /// The default (unlabelled) HubSpot-defined type `from -> to`; `None` where HubSpot
     /// defines no association between the two types.
     pub fn default_spec(self) -> Option<AssociationSpec> {
