@@ -288,3 +288,51 @@ async fn archived_and_deleted_records_leave_the_associations_of_others() {
         .await;
     assert_eq!(search.body["total"], 0, "{}", search.text);
 }
+
+#[tokio::test]
+async fn the_legacy_v3_batch_api_creates_reads_and_archives() {
+    let app = spawn_app().await;
+    let contact = app
+        .create_record("contacts", json!({"email": "v3@example.com"}))
+        .await;
+    let company = app.create_record("companies", json!({"name": "V3"})).await;
+    let reply = app
+        .post(
+            "/crm/v3/associations/contacts/companies/batch/create",
+            json!({"inputs": [{"from": {"id": contact}, "to": {"id": company}, "type": "contact_to_company"}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.body["results"][0]["type"], "contact_to_company");
+    assert_eq!(
+        v4(&app, "companies", &company, "contacts").await,
+        vec![(contact.clone(), vec![280])]
+    );
+    let reply = app
+        .post(
+            "/crm/v3/associations/companies/contacts/batch/read",
+            json!({"inputs": [{"id": company}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(
+        reply.body["results"][0]["to"],
+        json!([{"id": contact, "type": "company_to_contact"}])
+    );
+    // A record that does not exist: HubSpot's 400, nothing stored.
+    let reply = app
+        .post(
+            "/crm/v3/associations/contacts/companies/batch/create",
+            json!({"inputs": [{"from": {"id": contact}, "to": {"id": "987654321"}, "type": "contact_to_company"}]}),
+        )
+        .await;
+    reply.assert_error(400, "VALIDATION_ERROR");
+    let reply = app
+        .post(
+            "/crm/v3/associations/contacts/companies/batch/archive",
+            json!({"inputs": [{"from": {"id": contact}, "to": {"id": company}, "type": "contact_to_company"}]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    assert!(v4(&app, "contacts", &contact, "companies").await.is_empty());
+}

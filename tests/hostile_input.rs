@@ -130,7 +130,9 @@ async fn unknown_object_types_in_association_paths_are_400() {
             json!([{"category": "HUBSPOT_DEFINED", "typeId": 4, "label": null}])
         );
     }
-    let reply = app.get("/crm/v4/associations/companies/contacts/labels").await;
+    let reply = app
+        .get("/crm/v4/associations/companies/contacts/labels")
+        .await;
     assert_eq!(
         reply.body["results"],
         json!([

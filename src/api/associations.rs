@@ -32,7 +32,7 @@ const V4_MAX_BATCH_WRITE: usize = 2_000;
 
 /// The pair of object types an association path names, `from` -> `to`. Both must be types
 /// hubcalls serves; a name HubSpot has no object for is HubSpot's 400.
-fn pair_of(from: &str, to: &str) -> Result<AssociationPair, ApiError> {
+pub(super) fn pair_of(from: &str, to: &str) -> Result<AssociationPair, ApiError> {
     Ok(AssociationPair::new(
         object_type_of(from)?,
         object_type_of(to)?,
@@ -50,7 +50,7 @@ fn default_spec(pair: AssociationPair) -> Result<AssociationSpec, ApiError> {
 }
 
 /// Reads a record id; HubSpot answers `INVALID_OBJECT_IDS` for one that is not numeric.
-fn record_id(text: &str, object_word: &str) -> Result<u64, ApiError> {
+pub(super) fn record_id(text: &str, object_word: &str) -> Result<u64, ApiError> {
     parse_record_id(text).ok_or_else(|| {
         to_api(
             invalid_object_ids(object_word, &[text.to_owned()]),
@@ -105,8 +105,8 @@ struct LabelsBetweenObjectPair {
 }
 
 #[derive(Debug, Serialize)]
-struct IdOut {
-    id: String,
+pub(super) struct IdOut {
+    pub(super) id: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,7 +126,7 @@ struct DefaultAssociationOut {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct BatchOut<T> {
+pub(super) struct BatchOut<T> {
     status: &'static str,
     results: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,7 +138,7 @@ struct BatchOut<T> {
 }
 
 impl<T> BatchOut<T> {
-    fn new(results: Vec<T>, errors: Vec<serde_json::Value>, started_at: i64) -> Self {
+    pub(super) fn new(results: Vec<T>, errors: Vec<serde_json::Value>, started_at: i64) -> Self {
         Self {
             status: "COMPLETE",
             num_errors: (!errors.is_empty()).then_some(errors.len()),
@@ -468,7 +468,7 @@ pub struct FromToMany {
     to: Vec<ObjectIdInput>,
 }
 
-fn check_batch(count: usize, limit: usize) -> Result<(), ApiError> {
+pub(super) fn check_batch(count: usize, limit: usize) -> Result<(), ApiError> {
     if count > limit {
         return Err(ApiError::validation(format!(
             "The maximum number of inputs supported in a batch is {limit}. Please reduce the number of items and try again"

@@ -3,6 +3,7 @@
 mod admin;
 mod association_labels;
 mod associations;
+mod associations_v3;
 pub mod auth;
 mod batch;
 mod calls;
@@ -181,7 +182,6 @@ fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
         ["crm", "objects", version, ..] if version.starts_with("20") => {
             Some("the date-versioned CRM API (use /crm/v3/objects/calls)")
         }
-        ["crm", "v3", "associations", ..] => Some("the v3 associations batch API (use v4)"),
         _ => None,
     }
 }
@@ -505,6 +505,18 @@ pub fn router(
         .route(
             &format!("{v4_batch}/labels/archive"),
             post(associations::batch_archive_labels_v4),
+        )
+        .route(
+            "/crm/v3/associations/{from_type}/{to_type}/batch/create",
+            post(associations_v3::batch_create),
+        )
+        .route(
+            "/crm/v3/associations/{from_type}/{to_type}/batch/read",
+            post(associations_v3::batch_read),
+        )
+        .route(
+            "/crm/v3/associations/{from_type}/{to_type}/batch/archive",
+            post(associations_v3::batch_archive),
         )
         // The guides print `/crm/v4/associations/…/labels`; HubSpot's spec (and its live
         // API) `/crm/associations/v4/…/labels`: both answer.
