@@ -12,7 +12,7 @@ use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
 use super::owners::{Owners, PortalOwners};
-use super::pipelines::is_placement_property;
+use super::pipelines::{is_placement_property, PortalPipelines};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::record_placement::{place_new, placed};
@@ -331,27 +331,44 @@ impl RecordService {
             properties: schema,
             pipelines,
         } = self.partition_schema(partition)?;
-        let t = partition.object_type;
         let values = validate_values(
             &schema,
             self.owners.portal(partition.portal),
             properties,
-            t,
+            partition.object_type,
             false,
         )?;
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
-        let mut id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
-        // A single update of an id merged away updates the merged record (HubSpot accepts
-        // previous ids here, not in batch updates).
-        if let Some(merged) = self.store.get_records(partition, &[id])?.first() {
-            if let Some(target) = super::merge::merged_into(merged) {
-                id = target;
-            }
+        let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
+        let written = |id| self.update_one(partition, source, &schema, &pipelines, id, &values);
+        if let Some(record) = written(id)? {
+            return Ok(record);
         }
+        // An id merged away updates the merged record (HubSpot accepts previous ids in a
+        // single update, not in batch updates). Looked up only when the id is not live, so
+        // the common update pays no extra read.
+        let merged = self.store.get_records(partition, &[id])?;
+        match merged.first().and_then(super::merge::merged_into) {
+            Some(target) => written(target)?.ok_or_else(not_found),
+            None => Err(not_found()),
+        }
+    }
+
+    /// Updates one live record with validated values; `None` when `id` is not live.
+    fn update_one(
+        &self,
+        partition: Partition,
+        source: &WriteSource,
+        schema: &PropertyCatalogue,
+        pipelines: &PortalPipelines,
+        id: RecordId,
+        values: &[ValidValue],
+    ) -> Result<Option<Record>, CrmError> {
+        let t = partition.object_type;
         if let Some(problem) = self
-            .placement_problems(partition, &pipelines, &[(id, &values)])?
+            .placement_problems(partition, pipelines, &[(id, values)])?
             .pop()
             .flatten()
         {
@@ -359,19 +376,19 @@ impl RecordService {
         }
         let now = now_millis();
         let mut refused = vec![None];
-        let mut updated =
-            self.store
-                .update_records(partition, &schema, &[id], &mut |at, call| {
-                    if placed(&pipelines, t, call, &values, &mut refused[at]) {
-                        apply_values(t, &schema, call, &values, source, now)
-                    } else {
-                        Vec::new()
-                    }
-                })?;
+        let mut updated = self
+            .store
+            .update_records(partition, schema, &[id], &mut |at, call| {
+                if placed(pipelines, t, call, values, &mut refused[at]) {
+                    apply_values(t, schema, call, values, source, now)
+                } else {
+                    Vec::new()
+                }
+            })?;
         if let Some(problem) = refused.pop().flatten() {
             return Err(CrmError::InvalidProperties(vec![problem]));
         }
-        updated.pop().flatten().ok_or_else(not_found)
+        Ok(updated.pop().flatten())
     }
 
     /// Updates calls in one transaction; unknown ids are reported, the rest applied.
