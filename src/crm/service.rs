@@ -376,15 +376,15 @@ impl RecordService {
         }
         let now = now_millis();
         let mut refused = vec![None];
-        let mut updated = self
-            .store
-            .update_records(partition, schema, &[id], &mut |at, call| {
-                if placed(pipelines, t, call, values, &mut refused[at]) {
-                    apply_values(t, schema, call, values, source, now)
-                } else {
-                    Vec::new()
-                }
-            })?;
+        let mut updated =
+            self.store
+                .update_records(partition, schema, &[id], &mut |at, call| {
+                    if placed(pipelines, t, call, values, &mut refused[at]) {
+                        apply_values(t, schema, call, values, source, now)
+                    } else {
+                        Vec::new()
+                    }
+                })?;
         if let Some(problem) = refused.pop().flatten() {
             return Err(CrmError::InvalidProperties(vec![problem]));
         }
