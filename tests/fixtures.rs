@@ -333,7 +333,16 @@ async fn ids_of_another_portal_and_repeated_unique_values_are_refused() {
 
 #[tokio::test]
 async fn large_portals_stream_out_and_load_back_in_chunks() {
-    let app = app_with_admin().await;
+    // On PostgreSQL, loading 1,200 calls takes close to the default 30 s request limit on a
+    // 2-core machine (each value is its own round trip); this test is about chunking, not
+    // speed, so its load may take longer.
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![TokenGrant::full_access(TOKEN, 1)],
+    );
+    config.admin_token = Some(ADMIN.to_owned());
+    config.http.request_timeout_secs = 300;
+    let app = spawn_with(config).await;
     for batch in 0..12 {
         let inputs: Vec<Value> = (0..100)
             .map(|i| {
