@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use hubcalls::crm::associations::{Association, AssociationCategory};
 use hubcalls::crm::objects::ObjectType;
@@ -14,7 +14,7 @@ use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
 use hubcalls::crm::service::{AssociationRequest, CreateRequest, Locator, RecordService};
 use hubcalls::crm::store::RecordStore;
-use hubcalls::store::{PostgresStore, SqliteStore};
+use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 
 const PORTAL: PortalId = 7;
@@ -329,7 +329,7 @@ fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseE
             &format!("SQLite, budget {budget}"),
         )?;
     }
-    if let Some(store) = postgres_store() {
+    if let Some(store) = common::shared_postgres_store() {
         // One database for all cases: each case gets two portals of its own.
         static NEXT_PORTAL: AtomicU32 = AtomicU32::new(1_000);
         let portal = NEXT_PORTAL.fetch_add(2, Ordering::SeqCst);
@@ -337,19 +337,6 @@ fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseE
         compare(store, portal, requests, "PostgreSQL")?;
     }
     Ok(())
-}
-
-/// The PostgreSQL store on a fresh schema, when the harness runs against PostgreSQL.
-fn postgres_store() -> Option<&'static Arc<dyn RecordStore>> {
-    static STORE: OnceLock<Option<Arc<dyn RecordStore>>> = OnceLock::new();
-    STORE
-        .get_or_init(|| {
-            let url = common::test_database_url()?;
-            let settings = common::postgres_settings(&url, &common::fresh_schema_name());
-            let store = PostgresStore::open(&settings).expect("PostgreSQL store opens");
-            Some(Arc::new(store) as Arc<dyn RecordStore>)
-        })
-        .as_ref()
 }
 
 /// Writes the generated calls through the rules: creates, updates, association removals,

@@ -6,14 +6,14 @@
 mod common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use hubcalls::crm::objects::{ObjectType, Partition};
 use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
 use hubcalls::crm::service::{CreateRequest, Locator, RecordService};
 use hubcalls::crm::store::RecordStore;
-use hubcalls::store::{PostgresStore, SqliteStore};
+use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 
 const WORDS: [&str; 6] = [
@@ -220,19 +220,6 @@ fn compare(
     Ok(())
 }
 
-/// The PostgreSQL store on a fresh schema, when the harness runs against PostgreSQL.
-fn postgres_store() -> Option<&'static Arc<dyn RecordStore>> {
-    static STORE: OnceLock<Option<Arc<dyn RecordStore>>> = OnceLock::new();
-    STORE
-        .get_or_init(|| {
-            let url = common::test_database_url()?;
-            let settings = common::postgres_settings(&url, &common::fresh_schema_name());
-            let store = PostgresStore::open(&settings).expect("PostgreSQL store opens");
-            Some(Arc::new(store) as Arc<dyn RecordStore>)
-        })
-        .as_ref()
-}
-
 fn case() -> impl Strategy<Value = (ObjectType, Vec<RecordSpec>, Vec<SearchRequest>)> {
     object_type().prop_flat_map(|object_type| {
         (
@@ -254,7 +241,7 @@ proptest! {
         let partition = Partition::new(7, object_type);
         write(&service, partition, &specs);
         compare(&service, &store, partition, &requests, "SQLite")?;
-        if let Some(store) = postgres_store() {
+        if let Some(store) = common::shared_postgres_store() {
             // One database for all cases: each case gets two portals of its own.
             static NEXT_PORTAL: AtomicU32 = AtomicU32::new(5_000);
             let portal: PortalId = NEXT_PORTAL.fetch_add(2, Ordering::SeqCst);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use super::association_targets::{split_associations, validate_associations, AssociationTarget};
+use super::association_targets::{split_associations, validate_associations};
 use super::associations::Association;
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
@@ -289,16 +289,16 @@ impl RecordService {
             .into_iter()
             .zip(valid)
             .map(|(id, (values, targets))| {
+                let (own, foreign) = split_associations(partition.object_type, id, &targets);
                 let record = new_call(
                     partition.object_type,
                     &schema,
                     id,
                     &values,
-                    &targets,
+                    own,
                     source,
                     now,
                 );
-                let (_, foreign) = split_associations(partition.object_type, id, &targets);
                 (record, foreign)
             })
             .collect();
@@ -581,7 +581,7 @@ impl RecordService {
                     &schema,
                     *id,
                     values,
-                    &[],
+                    Vec::new(),
                     source,
                     now,
                 )
@@ -1016,7 +1016,7 @@ pub(super) fn new_call(
     schema: &PropertyCatalogue,
     id: RecordId,
     values: &[ValidValue],
-    targets: &[AssociationTarget],
+    associations: Vec<Association>,
     source: &WriteSource,
     now: EpochMillis,
 ) -> NewRecord {
@@ -1036,7 +1036,6 @@ pub(super) fn new_call(
         source,
         now,
     ));
-    let (associations, _) = split_associations(object_type, id, targets);
     NewRecord {
         call,
         changes,

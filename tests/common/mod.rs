@@ -68,6 +68,23 @@ pub fn postgres_settings(url: &str, schema: &str) -> PostgresSettings {
 
 /// Set to `memory`, test servers keep SQLite in memory instead of in a file of their own
 /// (the default: it is what `hubcalls` runs on, with its group commit and reader pool).
+/// The PostgreSQL store on a fresh schema, shared by a test binary's cases, when the
+/// harness runs against PostgreSQL.
+pub fn shared_postgres_store(
+) -> Option<&'static std::sync::Arc<dyn hubcalls::crm::store::RecordStore>> {
+    use std::sync::{Arc, OnceLock};
+    static STORE: OnceLock<Option<Arc<dyn hubcalls::crm::store::RecordStore>>> = OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let url = test_database_url()?;
+            let settings = postgres_settings(&url, &fresh_schema_name());
+            let store =
+                hubcalls::store::PostgresStore::open(&settings).expect("PostgreSQL store opens");
+            Some(Arc::new(store) as Arc<dyn hubcalls::crm::store::RecordStore>)
+        })
+        .as_ref()
+}
+
 pub const TEST_STORE: &str = "HUBCALLS_TEST_STORE";
 
 /// A store of its own for one test server: a SQLite file in a fresh directory (returned
