@@ -1,0 +1,383 @@
+//! Several servers on one PostgreSQL database: ids unique across servers, every write
+//! visible to the others at once, concurrent updates of one call losing nothing, migrations
+//! safe when servers start together, and a database outage answered with 503s (not hangs)
+//! and recovered from.
+//!
+//! These tests need a database: set HUBCALLS_TEST_DATABASE_URL (`.ci/run` always does).
+
+use crate::common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use common::{postgres_settings, spawn_with, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
+use hubcalls::config::{Config, Storage, TokenGrant};
+use hubcalls::store::PostgresStore;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The database URL, or `None` after saying why the test is skipped.
+fn database_url(test: &str) -> Option<String> {
+    let url = common::test_database_url();
+    if url.is_none() {
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped: the PostgreSQL tests need {} (e.g. postgres://postgres@127.0.0.1:5432/test)",
+            common::TEST_DATABASE_URL
+        );
+    }
+    url
+}
+
+fn config_on(url: &str, schema: &str) -> Config {
+    let mut config = Config::in_memory(
+        "127.0.0.1:0".parse().unwrap(),
+        vec![
+            TokenGrant::full_access(TOKEN, 1),
+            TokenGrant::full_access(OTHER_PORTAL_TOKEN, 2),
+        ],
+    );
+    config.storage = Storage::Postgres(postgres_settings(url, schema));
+    config
+}
+
+/// Two servers, each with its own connection pool and caches, on one schema.
+async fn two_servers(url: &str) -> (TestApp, TestApp) {
+    let schema = common::fresh_schema_name();
+    let a = spawn_with(config_on(url, &schema)).await;
+    let b = spawn_with(config_on(url, &schema)).await;
+    (a, b)
+}
+
+fn ids_of(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn ids_are_unique_across_servers() {
+    let Some(url) = database_url("ids_are_unique_across_servers") else {
+        return;
+    };
+    let (a, b) = two_servers(&url).await;
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let mut tasks = Vec::new();
+    for round in 0..10 {
+        for server in [a.clone(), b.clone()] {
+            tasks.push(tokio::spawn(async move {
+                let single = server
+                    .create_call(json!({"hs_call_title": format!("single {round}")}))
+                    .await;
+                let inputs: Vec<Value> = (0..10)
+                    .map(|i| json!({"properties": {"hs_timestamp": 1, "hs_call_title": format!("batch {round}-{i}")}}))
+                    .collect();
+                let batch = server
+                    .post(
+                        "/crm/v3/objects/calls/batch/create",
+                        json!({ "inputs": inputs }),
+                    )
+                    .await;
+                assert_eq!(batch.status, 201, "body: {}", batch.text);
+                let mut ids = ids_of(&batch.body);
+                ids.push(single);
+                ids
+            }));
+        }
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 220);
+    assert_eq!(distinct.len(), 220, "ids repeat across servers");
+}
+
+#[tokio::test]
+async fn a_write_on_one_server_is_read_on_the_other_at_once() {
+    let Some(url) = database_url("a_write_on_one_server_is_read_on_the_other_at_once") else {
+        return;
+    };
+    let (a, b) = two_servers(&url).await;
+
+    // A property defined on A validates writes on B straight away (B had its schema cached).
+    let before = b
+        .create_call(json!({"hs_call_title": "warm B's cache"}))
+        .await;
+    let defined = a
+        .post(
+            "/crm/v3/properties/calls",
+            json!({"name": "ticket_ref", "label": "Ticket", "type": "string", "fieldType": "text", "groupName": "callinformation", "hasUniqueValue": true}),
+        )
+        .await;
+    assert_eq!(defined.status, 201, "body: {}", defined.text);
+
+    let id = a
+        .create_call(json!({"hs_call_title": "Quarterly review", "ticket_ref": "T-1"}))
+        .await;
+    let got = b
+        .get(&format!(
+            "/crm/v3/objects/calls/{id}?properties=hs_call_title,ticket_ref"
+        ))
+        .await;
+    assert_eq!(got.status, 200, "body: {}", got.text);
+    assert_eq!(got.body["properties"]["ticket_ref"], "T-1");
+
+    let listed = b.get("/crm/v3/objects/calls?limit=100").await;
+    assert!(ids_of(&listed.body).contains(&id));
+    let found = b
+        .post(
+            "/crm/v3/objects/calls/search",
+            json!({"filterGroups": [{"filters": [{"propertyName": "ticket_ref", "operator": "EQ", "value": "t-1"}]}]}),
+        )
+        .await;
+    assert_eq!(found.status, 200, "body: {}", found.text);
+    assert_eq!(found.body["total"], 1);
+    assert_eq!(ids_of(&found.body), vec![id.clone()]);
+
+    // The unique value holds across servers too.
+    let clash = b
+        .patch(
+            &format!("/crm/v3/objects/calls/{before}"),
+            json!({"properties": {"ticket_ref": "T-1"}}),
+        )
+        .await;
+    clash.assert_error(400, "VALIDATION_ERROR");
+
+    // An archive on B is seen by A.
+    assert_eq!(
+        b.delete(&format!("/crm/v3/objects/calls/{id}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        a.get(&format!("/crm/v3/objects/calls/{id}")).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn concurrent_updates_from_two_servers_lose_nothing() {
+    let Some(url) = database_url("concurrent_updates_from_two_servers_lose_nothing") else {
+        return;
+    };
+    let (a, b) = two_servers(&url).await;
+    let id = a.create_call(json!({"hs_call_title": "start"})).await;
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    const ROUNDS: usize = 25;
+    // Each server writes its own property; both also write a shared one.
+    let mut tasks = Vec::new();
+    for (server, property) in [(a.clone(), "hs_call_title"), (b.clone(), "hs_call_body")] {
+        for round in 0..ROUNDS {
+            let server = server.clone();
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                let value = format!("{property} {round}");
+                let reply = server
+                    .patch(
+                        &format!("/crm/v3/objects/calls/{id}"),
+                        json!({"properties": {property: value, "hs_call_from_number": value}}),
+                    )
+                    .await;
+                assert_eq!(reply.status, 200, "body: {}", reply.text);
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let got = b
+        .get(&format!(
+            "/crm/v3/objects/calls/{id}?properties=hs_call_title,hs_call_body,hs_call_from_number&propertiesWithHistory=hs_call_title,hs_call_body,hs_call_from_number"
+        ))
+        .await;
+    assert_eq!(got.status, 200, "body: {}", got.text);
+    let history = &got.body["propertiesWithHistory"];
+    let values = |name: &str| -> HashSet<String> {
+        history[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("history of {name}: {history}"))
+            .iter()
+            .map(|e| e["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Every acknowledged value of each property is in its history.
+    let titles = values("hs_call_title");
+    let bodies = values("hs_call_body");
+    let dispositions = values("hs_call_from_number");
+    for round in 0..ROUNDS {
+        assert!(
+            titles.contains(&format!("hs_call_title {round}")),
+            "{titles:?}"
+        );
+        assert!(
+            bodies.contains(&format!("hs_call_body {round}")),
+            "{bodies:?}"
+        );
+    }
+    assert_eq!(dispositions.len(), 2 * ROUNDS, "{dispositions:?}");
+    // The final state holds each server's last write: the newest history entries.
+    let newest = |name: &str| history[name][0]["value"].clone();
+    assert_eq!(
+        got.body["properties"]["hs_call_title"],
+        newest("hs_call_title")
+    );
+    assert_eq!(
+        got.body["properties"]["hs_call_body"],
+        newest("hs_call_body")
+    );
+    assert_eq!(
+        got.body["properties"]["hs_call_from_number"],
+        newest("hs_call_from_number")
+    );
+}
+
+#[test]
+fn servers_starting_together_migrate_once() {
+    let Some(url) = database_url("servers_starting_together_migrate_once") else {
+        return;
+    };
+    let schema = common::fresh_schema_name();
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let settings = postgres_settings(&url, &schema);
+            std::thread::spawn(move || PostgresStore::open(&settings).map(|_| ()))
+        })
+        .collect();
+    for start in starts {
+        start.join().unwrap().expect("every server starts");
+    }
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let rows = client
+        .query(
+            &format!("SELECT version, count(*) FROM {schema}.hubcalls_migrations GROUP BY version"),
+            &[],
+        )
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let count: i64 = row.get(1);
+        assert_eq!(
+            count,
+            1,
+            "migration {} applied {count} times",
+            row.get::<_, i32>(0)
+        );
+    }
+}
+
+/// A TCP relay to the database that the test can cut and restore, to play an outage.
+struct Relay {
+    port: u16,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(port: u16, target: String) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let registry = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                registry.lock().unwrap().push(relay);
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Self { port, tasks }
+    }
+
+    /// Stops listening and drops every relayed connection.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_gives_503s_and_readiness_fails_then_recovers() {
+    let Some(url) = database_url("a_database_outage_gives_503s_and_readiness_fails_then_recovers")
+    else {
+        return;
+    };
+    let parsed: postgres::Config = url.parse().unwrap();
+    let host = match parsed.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let target = format!(
+        "{host}:{}",
+        parsed.get_ports().first().copied().unwrap_or(5432)
+    );
+    let relay = Relay::start(0, target.clone()).await;
+    let user = parsed.get_user().unwrap_or("postgres");
+    let dbname = parsed.get_dbname().unwrap_or("postgres");
+    let relayed_url = format!("postgres://{user}@127.0.0.1:{}/{dbname}", relay.port);
+
+    let mut config = config_on(&relayed_url, &common::fresh_schema_name());
+    if let Storage::Postgres(settings) = &mut config.storage {
+        settings.connect_timeout_secs = 1;
+    }
+    let app = spawn_with(config).await;
+    let id = app.create_call(json!({"hs_call_title": "before"})).await;
+
+    relay.cut();
+    let started = std::time::Instant::now();
+    let write = app
+        .create_call_reply(json!({"hs_call_title": "during"}))
+        .await;
+    write.assert_error(503, "SERVICE_UNAVAILABLE");
+    let read = app.get(&format!("/crm/v3/objects/calls/{id}")).await;
+    read.assert_error(503, "SERVICE_UNAVAILABLE");
+    let ready = app
+        .send_raw(reqwest::Method::GET, "/readyz", None, None)
+        .await;
+    ready.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the outage made requests hang: {:?}",
+        started.elapsed()
+    );
+
+    let _restored = Relay::start(relay.port, target).await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        let ready = app
+            .send_raw(reqwest::Method::GET, "/readyz", None, None)
+            .await;
+        if ready.status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "readiness did not come back");
+    let got = app
+        .get(&format!(
+            "/crm/v3/objects/calls/{id}?properties=hs_call_title"
+        ))
+        .await;
+    assert_eq!(got.status, 200, "body: {}", got.text);
+    assert_eq!(got.body["properties"]["hs_call_title"], "before");
+    let listed = app.get("/crm/v3/objects/calls").await;
+    assert_eq!(
+        ids_of(&listed.body),
+        vec![id],
+        "the failed write left nothing"
+    );
+}
