@@ -178,8 +178,8 @@ impl AssociationPair {
     }
 
     /// The type a HubSpot-defined id belongs to when it is not one of this pair: HubSpot
-    /// checks the `from` id as a record of that type (`../shared/hubspot-behavior-objects.md`
-    /// §4.2), so a wrong-direction id names it.
+    /// checks the `from` id as a record of that type (HubSpot/hubspot-api-nodejs#646), so a
+    /// wrong-direction id names it.
     pub fn implied_from_type(type_id: u32) -> Option<ObjectType> {
         DEFINED_ASSOCIATIONS.iter().find_map(|d| {
             if d.forward == type_id {

@@ -25,8 +25,8 @@ fn body_property(object_type: ObjectType) -> Option<&'static str> {
     }
 }
 
-/// Contacts' phone properties and the searchable forms HubSpot keeps of them (§3 of
-/// `../shared/hubspot-behavior-objects.md`).
+/// Contacts' phone properties and the searchable forms HubSpot keeps of them (HubSpot's
+/// contacts and search guides).
 const SEARCHABLE_PHONES: [(&str, &str, &str); 2] = [
     (
         "phone",

@@ -1,5 +1,5 @@
 //! Merging two records of a type into one, as HubSpot does since its merge update
-//! (`../shared/hubspot-behavior-objects.md` §5): a new record with a new id; the primary's
+//! (its "Updated merge functionality" changelog): a new record with a new id; the primary's
 //! values win, the other's fill what the primary lacks; both old ids read as the new record;
 //! associations of both carry over; `hs_merged_object_ids` lists the ids merged in.
 

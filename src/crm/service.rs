@@ -970,7 +970,7 @@ fn validate_values(
             .map(|name| (*name).to_owned())
             .collect();
         if !missing.is_empty() {
-            // HubSpot's words, two spaces and all (`../shared/hubspot-behavior-objects.md` §2.1).
+            // HubSpot's words, two spaces and all (live, HubSpot/hubspot-api-nodejs#124).
             return Err(CrmError::Invalid {
                 message: format!(
                     "Error creating {}.  Some required properties were not set.",

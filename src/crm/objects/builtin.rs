@@ -1,7 +1,8 @@
 //! The built-in object types and HubSpot's defined associations between them, as data.
 //!
-//! Sources: `../shared/hubspot-behavior-objects.md` §2 (names, ids, required properties,
-//! defaults, `query` properties, timestamps) and §4.1 (association type ids); the catalogues
+//! Sources: HubSpot's object guides (names, ids, required properties, defaults, `query`
+//! properties, timestamps) and the associations guide's type id tables, listed in
+//! `docs/compatibility.md`; the catalogues
 //! cite theirs in `catalogue/SOURCES*.md`.
 
 use std::sync::OnceLock;

@@ -1,6 +1,6 @@
 //! The pipelines every HubSpot portal starts with.
 //!
-//! Source: `../shared/hubspot-behavior-objects.md` §2.5 and §2.6 (ids, labels, probabilities and
+//! Source: HubSpot's deals, tickets and pipelines guides (ids, labels, probabilities and
 //! ticket states as integrations reproduce them; HubSpot's spec says default pipelines and
 //! their stages have `createdAt` 0). They are not stored: a portal's stored pipeline with the
 //! same id replaces the default, so a default is written only once it is changed.

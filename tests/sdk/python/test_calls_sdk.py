@@ -2,7 +2,7 @@
 
 Everything goes through the SDK exactly as a user would call it; the only change from
 a stock client is ``host`` (see conftest.py).  Facts asserted here come from HubSpot's
-docs/spec and real captured responses (see shared notes: hubspot-behavior.md §1, §2, §5).
+docs/spec and real captured responses (sources in docs/compatibility.md).
 
 SDK facts that shape these tests (hubspot-api-client 12.0.0):
 * The SDK picks the response model from the HTTP status code
