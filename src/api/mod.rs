@@ -15,6 +15,7 @@ pub mod json;
 mod legacy_properties;
 mod merge;
 pub mod metrics;
+mod openapi;
 mod owners;
 mod pipelines;
 mod properties;
@@ -23,6 +24,7 @@ mod rate_limit;
 mod render;
 mod schemas;
 pub mod search;
+mod validation_rules_admin;
 pub mod version;
 mod webhooks_admin;
 pub mod wire;
@@ -253,19 +255,6 @@ async fn method_not_allowed(request: Request) -> Response {
     .into_response()
 }
 
-/// The whole HTTP application.
-/// The OpenAPI description of what this server serves.
-const OPENAPI: &str = include_str!("../../openapi/hubcalls.yaml");
-
-async fn openapi_description() -> Response {
-    let mut response = (StatusCode::OK, OPENAPI).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/yaml; charset=utf-8"),
-    );
-    response
-}
-
 /// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
 async fn readiness(State(state): State<AppState>) -> Response {
     match state
@@ -364,6 +353,12 @@ pub fn router(
         .route(
             "/_hubcalls/portals/{portal}/webhooks/attempts",
             get(webhooks_admin::attempts),
+        )
+        .route(
+            "/_hubcalls/portals/{portal}/validation-rules",
+            get(validation_rules_admin::get)
+                .put(validation_rules_admin::put)
+                .delete(validation_rules_admin::delete),
         )
         .route(
             "/_hubcalls/portals/{portal}/fixtures",
@@ -565,7 +560,7 @@ pub fn router(
             get(|| async { json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readiness))
-        .route("/openapi.yaml", get(openapi_description))
+        .route("/openapi.yaml", get(openapi::serve))
         .route(
             "/metrics",
             get(metrics::render).with_state(state.metrics.clone()),

@@ -25,3 +25,4 @@ pub mod store;
 pub mod time;
 pub mod transfer;
 pub mod webhooks;
+pub mod write_rules;
