@@ -102,7 +102,7 @@ fn dated_item(path: &str, body: &[&str]) -> String {
         item.push_str("    parameters:\n");
         item.push_str(version_ref);
     }
-    for line in body {
+    for (at, line) in body.iter().enumerate() {
         match line.strip_prefix("      operationId: ") {
             Some(id) => item.push_str(&format!("      operationId: {id}Dated\n")),
             None => {
@@ -113,8 +113,21 @@ fn dated_item(path: &str, body: &[&str]) -> String {
         if *line == "    parameters:" {
             item.push_str(version_ref);
         }
+        // A version HubSpot has not released is its 404: every operation may answer it.
+        if *line == "      responses:" && !answers_404(&body[at + 1..]) {
+            item.push_str("        '404': {$ref: '#/components/responses/NotFound'}\n");
+        }
     }
     item
+}
+
+/// Whether the responses that start `lines` (up to the next key of the operation or path
+/// item) include a 404.
+fn answers_404(lines: &[&str]) -> bool {
+    lines
+        .iter()
+        .take_while(|l| l.is_empty() || l.starts_with("        "))
+        .any(|l| l.starts_with("        '404':"))
 }
 
 fn version_parameter() -> String {
@@ -187,6 +200,13 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), count, "operation ids are unique");
         assert!(ids.contains(&"searchCallsOfTypeDated"), "{ids:?}");
+        // Each dated operation documents the 404 of an unknown version, once.
+        let owners = text
+            .split("\n  /crm/owners/{version}:\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n  /").next())
+            .unwrap_or("");
+        assert_eq!(owners.matches("'404':").count(), 1, "{owners}");
         let mut paths: Vec<&str> = text.lines().filter_map(path_key).collect();
         let count = paths.len();
         paths.sort_unstable();
