@@ -304,3 +304,104 @@ fn a_hubspot_csv_export_imports_by_labels_and_reports_bad_rows() {
     assert_eq!(calls[1]["properties"]["hs_call_direction"], "OUTBOUND");
     assert_eq!(calls[1]["properties"]["hs_call_status"], "COMPLETED");
 }
+
+/// A HubSpot export of contacts: labels, an option label, a repeated email (contacts' email
+/// is unique) and the companies each contact belongs to.
+const CONTACTS_CSV: &str = "Record ID,Email,First Name,Lifecycle Stage,Associated Company IDs
+11,ada@example.com,Ada,Lead,601
+12,grace@example.com,Grace,Customer,
+13,ADA@example.com,Ada again,Lead,
+14,alan@example.com,Alan,Sideways,
+";
+
+#[test]
+fn a_csv_export_of_another_type_imports_with_its_object_type() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("data");
+    let csv = work.path().join("contacts.csv");
+    std::fs::write(&csv, CONTACTS_CSV).unwrap();
+    let store = hubcalls::open_store(&Storage::Directory(dir.clone()), None).expect("store opens");
+    let companies = hubcalls::crm::store::RestoredRecord {
+        call: hubcalls::crm::record::Record {
+            id: 601,
+            properties: [("name".to_owned(), "Engines".to_owned())].into(),
+            created_at: 0,
+            updated_at: 0,
+            archived_at: None,
+        },
+        history: Vec::new(),
+        associations: Vec::new(),
+    };
+    let partition =
+        hubcalls::crm::objects::Partition::new(3, hubcalls::crm::objects::ObjectType::COMPANIES);
+    store
+        .restore_records(
+            partition,
+            hubcalls::crm::objects::ObjectType::COMPANIES.catalogue(),
+            &[companies],
+        )
+        .expect("the company is restored");
+    drop(store);
+
+    let imported = hubcalls(
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--portal",
+            "3",
+            "--object-type",
+            "contacts",
+        ],
+        &dir,
+    );
+    let message = stderr(&imported);
+    assert!(
+        message.contains("2 contacts created, 2 row(s) refused"),
+        "{message}"
+    );
+    assert!(
+        message.contains("column \"First Name\" -> firstname"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "line 4: email \"ADA@example.com\" is a unique value already held by contact"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("line 5: lifecyclestage: Sideways was not one of the allowed options"),
+        "{message}"
+    );
+    let exported = export(&dir, &[]);
+    let contacts: Vec<Value> = records(&exported)
+        .into_iter()
+        .filter(|r| r["objectType"] == "contacts")
+        .collect();
+    assert_eq!(contacts.len(), 2);
+    assert_eq!(contacts[0]["properties"]["firstname"], "Ada");
+    assert_eq!(contacts[0]["properties"]["lifecyclestage"], "lead");
+    assert_eq!(contacts[1]["properties"]["lifecyclestage"], "customer");
+    // Contacts keep their associations with companies.
+    assert_eq!(contacts[0]["associations"][0]["toObjectId"], "601");
+    assert_eq!(contacts[0]["associations"][0]["toObjectType"], "companies");
+
+    // An NDJSON file names its types itself.
+    let ndjson = work.path().join("portal.ndjson");
+    std::fs::write(&ndjson, &exported).unwrap();
+    let refused = hubcalls(
+        &[
+            "import",
+            ndjson.to_str().unwrap(),
+            "--object-type",
+            "contacts",
+        ],
+        &dir,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--object-type is for CSV files"),
+        "{}",
+        stderr(&refused)
+    );
+}
