@@ -206,13 +206,13 @@ impl RecordService {
         self.store.as_ref()
     }
 
-    /// The built-in call properties, for the calls-only transfer format.
-    pub(super) fn builtin_schema(&self) -> &PropertyCatalogue {
-        ObjectType::CALLS.catalogue()
-    }
-
     pub(super) fn forget_schema(&self, partition: Partition) {
         self.schemas.forget(partition);
+    }
+
+    /// Forgets the cached schemas of every type of a portal (after an import).
+    pub(super) fn forget_portal_schemas(&self, portal: PortalId) {
+        self.schemas.forget_portal(portal);
     }
 
     /// The property definitions a portal's calls are validated against (built-in and the
