@@ -177,7 +177,8 @@ pub fn object_type_of(text: &str) -> Result<ObjectType, ApiError> {
 }
 
 /// A path under a date version hubcalls does not serve (`/crm/objects/2027-03/calls`): the
-/// version it names, for the 404's message.
+/// version it names, for the 404's message. A served version under an API hubcalls does not
+/// serve (`/crm/property-validations/2026-03/0-1`) is not one: its version exists.
 fn unknown_dated_version(path: &str) -> Option<&str> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let candidate = match segments.as_slice() {
@@ -185,7 +186,18 @@ fn unknown_dated_version(path: &str) -> Option<&str> {
         ["crm", _, version, ..] => version,
         _ => return None,
     };
-    version::ApiVersion::looks_dated(candidate).then_some(*candidate)
+    (version::ApiVersion::looks_dated(candidate) && version::ApiVersion::dated(candidate).is_none())
+        .then_some(*candidate)
+}
+
+/// The path the client sent. A dated request is routed as its legacy twin
+/// (`version::route_dated_path`), but an error about the path names the one the client
+/// called, not the twin it never saw.
+fn sent_path(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(request.uri().path(), |original| original.0.path())
 }
 
 /// Paths shaped like a served route that HubSpot has no endpoint for: merging records of a
@@ -212,14 +224,14 @@ fn no_endpoint(request: &Request) -> Response {
         format!(
             "No endpoint matches {} {}",
             request.method(),
-            request.uri().path()
+            sent_path(request)
         ),
     )
     .into_response()
 }
 
 async fn unknown_route(request: Request) -> Response {
-    let path = request.uri().path();
+    let path = sent_path(&request);
     if let Some(version) = unknown_dated_version(path) {
         let served: Vec<&str> = version::ApiVersion::DATED
             .iter()
@@ -249,7 +261,7 @@ async fn method_not_allowed(request: Request) -> Response {
         format!(
             "Method {} is not allowed on {}",
             request.method(),
-            request.uri().path()
+            sent_path(&request)
         ),
     )
     .into_response()
