@@ -435,3 +435,46 @@ async fn validation_rules_come_from_the_config_and_the_admin_api_checks_them() {
 struct ConfigRules {
     validation_rules: Vec<hubcalls::crm::write_rules::WriteRuleSettings>,
 }
+
+#[tokio::test]
+async fn pipeline_removals_check_usage_by_default_on_2026_09_only() {
+    let app = app().await;
+    let pipeline = app
+        .post(
+            "/crm/pipelines/2026-09/deals",
+            json!({
+                "label": "Renewals", "displayOrder": 1, "pipelineId": "renewals",
+                "stages": [
+                    {"label": "Due", "displayOrder": 0, "stageId": "r1", "metadata": {"probability": 0.5}},
+                    {"label": "Renewed", "displayOrder": 1, "stageId": "r2", "metadata": {"probability": 1.0}},
+                    {"label": "Lost", "displayOrder": 2, "stageId": "r3", "metadata": {"probability": 0.0}}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(pipeline.status, 201, "{}", pipeline.text);
+    for stage in ["r1", "r2"] {
+        let deal = app
+            .post(
+                "/crm/objects/2026-09/deals",
+                json!({"properties": {"dealname": stage, "pipeline": "renewals", "dealstage": stage}}),
+            )
+            .await;
+        assert_eq!(deal.status, 201, "{}", deal.text);
+    }
+    // 2026-09: a stage in use is kept unless the client turns the check off.
+    app.delete("/crm/pipelines/2026-09/deals/renewals/stages/r1")
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    let unchecked = app
+        .delete(
+            "/crm/pipelines/2026-09/deals/renewals/stages/r1?validateReferencesBeforeDelete=false",
+        )
+        .await;
+    assert_eq!(unchecked.status, 204, "{}", unchecked.text);
+    // 2026-03 (and v3): no check unless asked for.
+    let archived = app
+        .delete("/crm/pipelines/2026-03/deals/renewals/stages/r2")
+        .await;
+    assert_eq!(archived.status, 204, "{}", archived.text);
+}

@@ -98,6 +98,13 @@ impl ApiVersion {
         }
     }
 
+    /// Whether removing a pipeline or stage checks, unless the client says otherwise, that
+    /// no record is in it: from `2026-09` on (`validateReferencesBeforeDelete` defaults to
+    /// true there); false on v3 and `2026-03`.
+    pub fn checks_pipeline_usage_by_default(self) -> bool {
+        self == ApiVersion::V2026_09
+    }
+
     /// Whether the portal's write validation rules (properties required on create,
     /// conditionally required properties) are enforced: from `2026-09` on, as HubSpot
     /// announced; older versions ignore them.
