@@ -1,6 +1,7 @@
-//! `hubcalls export` and `hubcalls import`: a portal out to NDJSON, and NDJSON or a HubSpot
-//! CSV export back in, on the store of `--data-dir`. They open the database directly, so
-//! the server must be stopped meanwhile (on a running server, use the admin API instead).
+//! `hubcalls export` and `hubcalls import`: a portal out to NDJSON (every object type), and
+//! NDJSON or a HubSpot CSV export of one type back in, on the store of `--data-dir`. They
+//! open the database directly, so the server must be stopped meanwhile (on a running server,
+//! use the admin API instead).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Write};
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use hubcalls::config::{Storage, DEFAULT_DATA_DIR};
-use hubcalls::crm::properties::PropertyCatalogue;
+use hubcalls::crm::objects::{ObjectType, Partition};
 use hubcalls::crm::record::PortalId;
 use hubcalls::crm::search::SearchLimits;
 use hubcalls::crm::service::RecordService;
@@ -45,7 +46,8 @@ pub struct ExportArgs {
 pub enum Format {
     /// hubcalls' own format, as `hubcalls export` writes it.
     Ndjson,
-    /// A HubSpot export of calls (columns named by property label or internal name).
+    /// A HubSpot export of one object type, calls unless `--object-type` says otherwise
+    /// (columns named by property label or internal name).
     Csv,
 }
 
@@ -59,11 +61,25 @@ pub struct ImportArgs {
     /// The file's format (default: csv for a `.csv` file, ndjson otherwise).
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// CSV only: the type of the file's records (`contacts`, `deals`, `0-5`, …; default
+    /// calls). An NDJSON file names each record's type itself.
+    #[arg(long, value_parser = parse_object_type)]
+    object_type: Option<ObjectType>,
     /// Remove everything of the portal first.
     #[arg(long)]
     reset: bool,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+fn parse_object_type(text: &str) -> Result<ObjectType, String> {
+    ObjectType::parse(text).ok_or_else(|| {
+        let known: Vec<&str> = ObjectType::all().map(|t| t.plural).collect();
+        format!(
+            "unknown object type \"{text}\" (one of {})",
+            known.join(", ")
+        )
+    })
 }
 
 fn open(store: &StoreArgs, must_exist: bool) -> Result<Arc<dyn RecordStore>, String> {
@@ -82,18 +98,18 @@ fn progress(total: Option<usize>, verb: &str) -> ProgressBar {
     let (bar, template) = match total {
         Some(total) => (
             ProgressBar::new(total as u64),
-            format!("{verb} [{{bar:30}}] {{pos}}/{{len}} calls ({{rate}}, {{eta}} left)"),
+            format!("{verb} [{{bar:30}}] {{pos}}/{{len}} records ({{rate}}, {{eta}} left)"),
         ),
         None => (
             ProgressBar::new_spinner(),
-            format!("{{spinner}} {verb} {{pos}} calls ({{rate}}, {{elapsed}})"),
+            format!("{{spinner}} {verb} {{pos}} records ({{rate}}, {{elapsed}})"),
         ),
     };
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.with_key(
             "rate",
             |state: &ProgressState, out: &mut dyn std::fmt::Write| {
-                let _ = write!(out, "{:.0} calls/s", state.per_sec());
+                let _ = write!(out, "{:.0} records/s", state.per_sec());
             },
         ));
     }
@@ -150,13 +166,9 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
         Box::new(BufWriter::new(file))
     };
     let bar = progress(None, "exported");
-    let outcome = export_portal(
-        store.as_ref(),
-        &PropertyCatalogue::builtin(),
-        portal,
-        &mut out,
-        &mut |count| bar.set_position(count as u64),
-    );
+    let outcome = export_portal(store.as_ref(), portal, &mut out, &mut |count| {
+        bar.set_position(count as u64)
+    });
     bar.finish_and_clear();
     drop(out);
     let summary = match outcome {
@@ -172,10 +184,7 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
         std::fs::rename(&partial, &args.out)
             .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     }
-    eprintln!(
-        "exported portal {}: groups {}, properties {}, calls {}",
-        summary.portal, summary.groups, summary.properties, summary.calls
-    );
+    eprintln!("exported portal {}: {}", summary.portal, summary.describe());
     Ok(())
 }
 
@@ -200,13 +209,17 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
     // Checked before the store is opened, so a missing file creates no empty store.
     read(file)?;
     let store = open(&args.store, false)?;
+    if format == Format::Ndjson && args.object_type.is_some() {
+        return Err(
+            "--object-type is for CSV files: an NDJSON file names each record's type".to_owned(),
+        );
+    }
     match format {
         Format::Ndjson => {
             let options = ImportOptions {
                 portal: args.portal,
                 reset: args.reset,
             };
-            let builtin = PropertyCatalogue::builtin();
             let checking = if std::io::stderr().is_terminal() {
                 let spinner = ProgressBar::new_spinner();
                 spinner.set_message(format!("checking {}", file.display()));
@@ -215,23 +228,25 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
             } else {
                 ProgressBar::hidden()
             };
-            let checked = check_import(store.as_ref(), &builtin, read(file)?, options);
+            let checked = check_import(store.as_ref(), read(file)?, options);
             checking.finish_and_clear();
             let plan = checked.map_err(|e| describe(e, file))?;
-            let bar = progress(Some(plan.calls), "imported");
+            let bar = progress(Some(plan.records()), "imported");
             let outcome = apply_import(store.as_ref(), &plan, read(file)?, &mut |count| {
                 bar.set_position(count as u64)
             });
             bar.finish_and_clear();
             let summary = outcome.map_err(|e| describe(e, file))?;
             eprintln!(
-                "imported into portal {}: groups {}, properties {}, calls {}",
-                summary.portal, summary.groups, summary.properties, summary.calls
+                "imported into portal {}: {}",
+                summary.portal,
+                summary.describe()
             );
             Ok(())
         }
         Format::Csv => {
             let portal = args.portal.unwrap_or(1);
+            let object_type = args.object_type.unwrap_or(ObjectType::CALLS);
             let service = RecordService::new(store, SearchLimits::default());
             if args.reset {
                 service.reset_portal(portal).map_err(|e| e.to_string())?;
@@ -240,7 +255,8 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
                 .file_name()
                 .map_or_else(|| "csv".to_owned(), |n| n.to_string_lossy().into_owned());
             let bar = progress(None, "read");
-            let outcome = service.import_csv(portal, read(file)?, &name, &mut |count| {
+            let partition = Partition::new(portal, object_type);
+            let outcome = service.import_csv(partition, read(file)?, &name, &mut |count| {
                 bar.set_position(count as u64)
             });
             bar.finish_and_clear();
@@ -252,8 +268,9 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
                 eprintln!("  column \"{header}\" ignored: {why}");
             }
             eprintln!(
-                "imported into portal {portal}: {} call(s) created, {} row(s) refused",
+                "imported into portal {portal}: {} {} created, {} row(s) refused",
                 report.created,
+                object_type.plural,
                 report.failed.len()
             );
             if report.failed.is_empty() {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::crm::owners::OwnerSettings;
 use crate::crm::record::PortalId;
 use crate::crm::search::SearchLimits;
+use crate::crm::write_rules::WriteRuleSettings;
 use crate::webhooks::{DeliverySettings, WebhookSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -169,6 +170,8 @@ struct ConfigFile {
     #[serde(default)]
     owners: Vec<OwnerSettings>,
     #[serde(default)]
+    validation_rules: Vec<WriteRuleSettings>,
+    #[serde(default)]
     faults: Vec<FaultRule>,
     fault_seed: Option<u64>,
     search_lag_ms: Option<u64>,
@@ -278,6 +281,9 @@ pub struct Config {
     pub webhook_delivery: DeliverySettings,
     /// The portals' owners (`[[owners]]`), served read-only by the owners API.
     pub owners: Vec<OwnerSettings>,
+    /// The portals' write validation rules (`[[validation_rules]]`), enforced on the
+    /// `2026-09` API paths; the admin API can change them.
+    pub validation_rules: Vec<WriteRuleSettings>,
     /// Things an operator should fix, printed at start-up (e.g. a token file others can read).
     pub warnings: Vec<String>,
     /// Injected latency and failures (none by default).
@@ -350,6 +356,7 @@ impl Config {
             webhooks: Vec::new(),
             webhook_delivery: DeliverySettings::default(),
             owners: Vec::new(),
+            validation_rules: Vec::new(),
             warnings: Vec::new(),
             faults: FaultSettings::default(),
         }
@@ -426,6 +433,7 @@ impl Config {
         config.webhooks = file.webhooks;
         config.webhook_delivery = file.webhook_delivery;
         config.owners = file.owners;
+        config.validation_rules = file.validation_rules;
         config.faults = FaultSettings {
             rules: file.faults,
             seed: file.fault_seed,
@@ -672,6 +680,28 @@ mod tests {
         assert!(hook.subscriptions[0].active);
         assert_eq!(file.webhook_delivery.retry_base_ms, 10);
         assert_eq!(file.webhook_delivery.max_retries, 10);
+    }
+
+    #[test]
+    fn validation_rule_entries_parse() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [[validation_rules]]
+            portal = 1
+            object_type = "deals"
+            required_on_create = ["amount"]
+            conditional = [{ property = "closed_lost_reason", when_property = "dealstage", values = ["closedlost"] }]
+            "#,
+        )
+        .unwrap();
+        let entry = &file.validation_rules[0];
+        assert_eq!((entry.portal, entry.object_type.as_str()), (1, "deals"));
+        assert_eq!(entry.rules.required_on_create, ["amount"]);
+        assert_eq!(entry.rules.conditional[0].when_property, "dealstage");
+        let unknown: Result<ConfigFile, _> = toml::from_str(
+            "[[validation_rules]]\nportal = 1\nobject_type = \"deals\"\nrequired = [\"amount\"]\n",
+        );
+        assert!(unknown.is_err(), "a misspelt key is refused");
     }
 
     #[test]

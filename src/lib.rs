@@ -32,6 +32,8 @@ pub enum StartError {
     Webhooks(String),
     #[error("invalid owners: {0}")]
     Owners(String),
+    #[error("invalid validation rules: {0}")]
+    WriteRules(String),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -89,7 +91,12 @@ impl App {
         ));
         let owners = crm::owners::Owners::from_settings(config.owners.clone())
             .map_err(StartError::Owners)?;
-        let service = RecordService::new(store, config.search_limits).with_owners(owners);
+        let write_rules =
+            crm::write_rules::WriteRules::from_settings(config.validation_rules.clone())
+                .map_err(StartError::WriteRules)?;
+        let service = RecordService::new(store, config.search_limits)
+            .with_owners(owners)
+            .with_write_rules(write_rules);
         let state = AppState {
             service: Arc::new(service),
             webhooks,

@@ -51,9 +51,10 @@ enum Command {
     /// Copy every portal from one store to another (SQLite data directory ↔ PostgreSQL),
     /// verified by counts.
     MigrateStore(hubcalls::migrate_store::MigrateStoreArgs),
-    /// Write a portal (custom properties, calls with history and associations) as NDJSON.
+    /// Write a portal (every object type: custom properties and pipelines, records with
+    /// history and associations) as NDJSON.
     Export(cli_transfer::ExportArgs),
-    /// Load an NDJSON export or fixture, or a HubSpot CSV export of calls.
+    /// Load an NDJSON export or fixture, or a HubSpot CSV export of one object type.
     Import(cli_transfer::ImportArgs),
 }
 

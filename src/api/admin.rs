@@ -51,8 +51,8 @@ pub async fn require_admin(
     next.run(request).await
 }
 
-/// `DELETE /_hubcalls/portals/{portal}`: removes every call, history entry, association,
-/// custom property and group of the portal.
+/// `DELETE /_hubcalls/portals/{portal}`: removes every record of every type, history entry,
+/// association, custom property, group and pipeline of the portal.
 pub async fn reset_portal(
     State(state): State<AppState>,
     PathParams(portal): PathParams<PortalId>,
@@ -65,9 +65,10 @@ pub async fn reset_portal(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /_hubcalls/portals/{portal}/fixtures[?reset=true]`: loads an NDJSON fixture (the
-/// format `hubcalls export` writes). The whole body is checked before anything is written;
-/// a refused fixture answers 400 with every problem and its line.
+/// `POST /_hubcalls/portals/{portal}/fixtures[?reset=true]`: loads an NDJSON fixture of any
+/// object types (the format `hubcalls export` writes, or its calls-only version 1). The
+/// whole body is checked before anything is written; a refused fixture answers 400 with
+/// every problem and its line.
 pub async fn load_fixture(
     State(state): State<AppState>,
     PathParams(portal): PathParams<PortalId>,

@@ -21,6 +21,7 @@ use super::error::{json_response, ApiError};
 use super::json::{HubJson, HubJsonList};
 use super::query::QueryParams;
 use super::render::{render_records, ReadOptions};
+use super::version::ApiVersion;
 use super::wire::{instant, AssociationTypeInput, BatchInput, IdText, ObjectIdInput};
 use super::{object_type_of, AppState, PathParams};
 
@@ -147,6 +148,20 @@ impl<T> BatchOut<T> {
             started_at: instant(started_at),
             completed_at: instant(now_millis()),
         }
+    }
+}
+
+/// The answer to an association batch archive: v4's 204, or the date versions' 200 with a
+/// batch body (see [`ApiVersion::association_archive_has_body`]).
+fn archived(version: ApiVersion, started_at: i64) -> Response {
+    if version.association_archive_has_body() {
+        let nothing: Vec<serde_json::Value> = Vec::new();
+        json_response(
+            StatusCode::OK,
+            &BatchOut::new(nothing, Vec::new(), started_at),
+        )
+    } else {
+        StatusCode::NO_CONTENT.into_response()
     }
 }
 
@@ -618,8 +633,10 @@ pub async fn batch_archive_v4(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams((from_type, to_type)): PathParams<(String, String)>,
+    version: ApiVersion,
     HubJson(input): HubJson<BatchInput<FromToMany>>,
 ) -> Result<Response, ApiError> {
+    let started_at = now_millis();
     let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut pairs = Vec::new();
@@ -637,15 +654,17 @@ pub async fn batch_archive_v4(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(archived(version, started_at))
 }
 
 pub async fn batch_archive_labels_v4(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams((from_type, to_type)): PathParams<(String, String)>,
+    version: ApiVersion,
     HubJson(input): HubJson<BatchInput<FromToTypes>>,
 ) -> Result<Response, ApiError> {
+    let started_at = now_millis();
     let pair = pair_of(&from_type, &to_type)?;
     check_batch(input.inputs.len(), V4_MAX_BATCH_WRITE)?;
     let mut removals = Vec::new();
@@ -663,5 +682,5 @@ pub async fn batch_archive_labels_v4(
             Ok(())
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(archived(version, started_at))
 }

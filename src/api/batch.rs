@@ -5,19 +5,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
+use std::borrow::Cow;
+
+use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::Record;
 use crate::crm::service::{
-    ArchiveFilter, BatchFailure, BatchOutcome, UpdateRequest, UpsertRequest,
+    ArchiveFilter, BatchFailure, BatchOutcome, Locator, RecordService, UpdateRequest, UpsertRequest,
 };
 use crate::crm::time::now_millis;
 
 use super::auth::Principal;
-use super::calls::create_request;
+use super::calls::{check_update_rules, create_request};
 use super::error::{context_map, json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
 use super::render::{render_records, ReadOptions};
+use super::version::ApiVersion;
 use super::wire::{
     instant, BatchInput, BatchReadInput, BatchResponse, BatchUpdateItem, BatchUpsertItem,
     CreateInput, ObjectIdInput, StandardError, UpsertedObject,
@@ -38,6 +42,7 @@ fn standard_error(failure: BatchFailure, partition: Partition) -> StandardError 
                 category: error.category.unwrap_or("VALIDATION_ERROR"),
                 message: error.message.clone(),
                 context: context_map(&context),
+                errors: error.errors.clone(),
             }
         }
         BatchFailure::NotFound { ids, trace_ids } => {
@@ -52,6 +57,7 @@ fn standard_error(failure: BatchFailure, partition: Partition) -> StandardError 
                     "Could not get some {OBJECT_WORD} objects, they may be deleted or not exist. Check that ids are valid."
                 ),
                 context: context_map(&context),
+                errors: Vec::new(),
             }
         }
     }
@@ -109,10 +115,69 @@ fn batch_response<T: serde::Serialize>(
     json_response(status, &body)
 }
 
+/// Checks each input of a batch against the portal's write validation rules (2026-09). As
+/// with invalid values, a refused input fails the whole batch, unless every input carries an
+/// `objectWriteTraceId`: then each refused one is reported on its own and the rest go on.
+fn screen<'a, T: Clone>(
+    inputs: &'a [T],
+    trace_id: impl Fn(&T) -> &Option<String>,
+    mut check: impl FnMut(&T) -> Result<(), CrmError>,
+) -> Result<(Cow<'a, [T]>, Vec<BatchFailure>), CrmError> {
+    let partial = !inputs.is_empty() && inputs.iter().all(|i| trace_id(i).is_some());
+    let mut kept = Vec::new();
+    let mut failures = Vec::new();
+    for input in inputs {
+        match check(input) {
+            Ok(()) => kept.push(input.clone()),
+            Err(error) if partial => failures.push(BatchFailure::Rejected {
+                trace_id: trace_id(input).clone(),
+                error,
+            }),
+            Err(error) => return Err(error),
+        }
+    }
+    if failures.is_empty() {
+        return Ok((Cow::Borrowed(inputs), failures));
+    }
+    Ok((Cow::Owned(kept), failures))
+}
+
+/// Checks an upsert input as the write it becomes: an update of the record its id names,
+/// or a create carrying that id as its property.
+fn check_upsert_rules(
+    service: &RecordService,
+    partition: Partition,
+    request: &UpsertRequest,
+) -> Result<(), CrmError> {
+    let rules = service.write_rules();
+    if !rules.any(partition) {
+        return Ok(());
+    }
+    let locator = Locator {
+        value: &request.id,
+        id_property: request.id_property.as_deref(),
+    };
+    match service.get(partition, locator, ArchiveFilter::Live) {
+        Ok(current) => rules.check_update(partition, &current, &request.properties),
+        Err(CrmError::NotFound { .. }) => {
+            let mut properties = request.properties.clone();
+            properties.extend(
+                request
+                    .id_property
+                    .iter()
+                    .map(|name| (name.clone(), request.id.clone())),
+            );
+            rules.check_create(partition, &properties)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
+    version: ApiVersion,
     HubJson(input): HubJson<BatchInput<CreateInput>>,
 ) -> Result<Response, ApiError> {
     let object_type = object_type_of(&object_type)?;
@@ -120,9 +185,21 @@ pub async fn create(
     let requests: Vec<_> = input.inputs.into_iter().map(create_request).collect();
     let source = principal.write_source();
     let partition = Partition::new(principal.portal, object_type);
+    let enforce_rules = version.enforces_write_validation();
     let outcome = state
         .run_write(partition, move |service| {
-            service.create_batch(partition, &source, &requests)
+            if !enforce_rules {
+                return service.create_batch(partition, &source, &requests);
+            }
+            let rules = service.write_rules();
+            let (kept, refused) = screen(
+                &requests,
+                |r| &r.object_write_trace_id,
+                |r| rules.check_create(partition, &r.properties),
+            )?;
+            let mut outcome = service.create_batch(partition, &source, &kept)?;
+            outcome.failures.extend(refused);
+            Ok(outcome)
         })
         .await?;
     respond(
@@ -178,6 +255,7 @@ pub async fn update(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
+    version: ApiVersion,
     HubJson(input): HubJson<BatchInput<BatchUpdateItem>>,
 ) -> Result<Response, ApiError> {
     let object_type = object_type_of(&object_type)?;
@@ -194,9 +272,26 @@ pub async fn update(
         .collect();
     let source = principal.write_source();
     let partition = Partition::new(principal.portal, object_type);
+    let enforce_rules = version.enforces_write_validation();
     let outcome = state
         .run_write(partition, move |service| {
-            service.update_batch(partition, &source, &requests)
+            if !enforce_rules {
+                return service.update_batch(partition, &source, &requests);
+            }
+            let (kept, refused) = screen(
+                &requests,
+                |r| &r.object_write_trace_id,
+                |r| {
+                    let locator = Locator {
+                        value: &r.id,
+                        id_property: r.id_property.as_deref(),
+                    };
+                    check_update_rules(service, partition, locator, &r.properties)
+                },
+            )?;
+            let mut outcome = service.update_batch(partition, &source, &kept)?;
+            outcome.failures.extend(refused);
+            Ok(outcome)
         })
         .await?;
     respond(
@@ -215,6 +310,7 @@ pub async fn upsert(
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
     RawQuery(raw): RawQuery,
+    version: ApiVersion,
     HubJson(input): HubJson<BatchInput<BatchUpsertItem>>,
 ) -> Result<Response, ApiError> {
     let object_type = object_type_of(&object_type)?;
@@ -235,9 +331,20 @@ pub async fn upsert(
         .collect();
     let source = principal.write_source();
     let partition = Partition::new(principal.portal, object_type);
+    let enforce_rules = version.enforces_write_validation();
     let (results, failures) = state
         .run_write(partition, move |service| {
-            let outcome = service.upsert_batch(partition, &source, &requests)?;
+            let (kept, refused) = if enforce_rules {
+                screen(
+                    &requests,
+                    |r| &r.object_write_trace_id,
+                    |r| check_upsert_rules(service, partition, r),
+                )?
+            } else {
+                (Cow::Borrowed(requests.as_slice()), Vec::new())
+            };
+            let mut outcome = service.upsert_batch(partition, &source, &kept)?;
+            outcome.failures.extend(refused);
             let (calls, created): (Vec<Record>, Vec<bool>) = outcome.calls.into_iter().unzip();
             let objects = render_records(service, partition, &calls, &ReadOptions::stored())?;
             let results: Vec<UpsertedObject> = objects

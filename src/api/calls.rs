@@ -5,10 +5,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
+use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::RecordId;
 use crate::crm::service::{
-    ArchiveFilter, AssociationRequest, CreateRequest, Locator, RecordService,
+    ArchiveFilter, AssociationRequest, CreateRequest, Locator, PropertyValues, RecordService,
 };
 
 use super::auth::Principal;
@@ -16,6 +17,7 @@ use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
 use super::render::{render_records, ReadOptions};
+use super::version::ApiVersion;
 use super::wire::{
     AssociationInput, CollectionResponse, CreateInput, NextPage, Paging, UpdateInput,
 };
@@ -54,19 +56,46 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
+    version: ApiVersion,
     HubJson(input): HubJson<CreateInput>,
 ) -> Result<Response, ApiError> {
     let object_type = object_type_of(&object_type)?;
     let request = create_request(input);
     let source = principal.write_source();
     let partition = Partition::new(principal.portal, object_type);
+    let enforce_rules = version.enforces_write_validation();
     let body = state
         .run_write(partition, move |service| {
+            if enforce_rules {
+                service
+                    .write_rules()
+                    .check_create(partition, &request.properties)?;
+            }
             let call = service.create(partition, &source, &request)?;
             render_records(service, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &body[0]))
+}
+
+/// Checks an update against the portal's write validation rules, as it would leave the
+/// record. Reads the record only when the type has rules; an id that names no record is left
+/// to the update to report.
+pub(super) fn check_update_rules(
+    service: &RecordService,
+    partition: Partition,
+    locator: Locator<'_>,
+    properties: &PropertyValues,
+) -> Result<(), CrmError> {
+    let rules = service.write_rules();
+    if !rules.any(partition) {
+        return Ok(());
+    }
+    match service.get(partition, locator, ArchiveFilter::Live) {
+        Ok(current) => rules.check_update(partition, &current, properties),
+        Err(CrmError::NotFound { .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 pub async fn get_one(
@@ -105,6 +134,7 @@ pub async fn update(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, call_id)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
+    version: ApiVersion,
     HubJson(input): HubJson<UpdateInput>,
 ) -> Result<Response, ApiError> {
     let object_type = object_type_of(&object_type)?;
@@ -112,12 +142,16 @@ pub async fn update(
     let id_property = query.get("idProperty").map(str::to_owned);
     let source = principal.write_source();
     let partition = Partition::new(principal.portal, object_type);
+    let enforce_rules = version.enforces_write_validation();
     let body = state
         .run_write(partition, move |service| {
             let locator = Locator {
                 value: &call_id,
                 id_property: id_property.as_deref(),
             };
+            if enforce_rules {
+                check_update_rules(service, partition, locator, &input.properties.0)?;
+            }
             let call = service.update(partition, &source, locator, &input.properties.0)?;
             render_records(service, partition, &[call], &ReadOptions::stored())
         })

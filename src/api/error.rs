@@ -188,8 +188,24 @@ impl ApiError {
         error
     }
 
+    /// HubSpot's 400 for a write that breaks the portal's write validation rules (2026-09):
+    /// one entry in `errors[]` per missing property, its name in `context.propertyName`.
+    pub fn rule_violations(problems: &[PropertyProblem]) -> Self {
+        let mut error = Self::validation("The property values provided are invalid");
+        error.errors = problems
+            .iter()
+            .map(|p| ErrorDetail {
+                message: p.message.clone(),
+                code: Some(p.code.to_owned()),
+                context: context_map(&vec![("propertyName".to_owned(), vec![p.name.clone()])]),
+            })
+            .collect();
+        error
+    }
+
     pub fn from_crm(error: CrmError, partition: Partition) -> Self {
         match error {
+            CrmError::RuleViolations(problems) => Self::rule_violations(&problems),
             CrmError::InvalidProperties(problems) => Self::invalid_properties(&problems, partition.portal),
             CrmError::NotFound { id } => Self::object_not_found(&id),
             CrmError::Invalid { message, context } => {

@@ -2,8 +2,7 @@
 //! `GET /properties/v2/{objectType}/properties` (a bare JSON array) and
 //! `GET /properties/v2/{objectType}/properties/named/{name}`, in v2's shape.
 //!
-//! The shape follows a v2 response quoted in full in public integration code (index id
-//! 10874061680): creation and update times as epoch milliseconds, `readOnlyValue`,
+//! The shape follows a v2 response quoted in full in public integration code: creation and update times as epoch milliseconds, `readOnlyValue`,
 //! `readOnlyDefinition` and `mutableDefinitionNotDeletable` at the top level instead of v3's
 //! `modificationMetadata`, `deleted` instead of `archived`, and the UI fields (`favorited`,
 //! `displayMode`, ...) with their defaults.

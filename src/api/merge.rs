@@ -1,5 +1,5 @@
 //! `POST /crm/v3/objects/{type}/merge`: two records become one (contacts, companies, deals,
-//! tickets; HubSpot's v3 has no merge for the other types).
+//! tickets; every type on `2026-09-beta`, see [`ApiVersion::serves_merge`]).
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
@@ -13,6 +13,7 @@ use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::render::{render_records, ReadOptions};
+use super::version::ApiVersion;
 use super::wire::IdText;
 use super::{object_type_of, AppState, PathParams};
 
@@ -29,11 +30,12 @@ pub async fn merge(
     Extension(principal): Extension<Principal>,
     PathParams(object_type): PathParams<String>,
     OriginalUri(uri): OriginalUri,
+    version: ApiVersion,
     HubJson(input): HubJson<MergeInput>,
 ) -> Result<Response, ApiError> {
     let object_type = object_type_of(&object_type)?;
-    if !object_type.mergeable {
-        // No such endpoint for this type on v3: what any unknown path answers.
+    if !version.serves_merge(object_type) {
+        // No such endpoint for this type in this version: what any unknown path answers.
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "OBJECT_NOT_FOUND",

@@ -15,6 +15,7 @@ pub mod json;
 mod legacy_properties;
 mod merge;
 pub mod metrics;
+mod openapi;
 mod owners;
 mod pipelines;
 mod properties;
@@ -23,6 +24,8 @@ mod rate_limit;
 mod render;
 mod schemas;
 pub mod search;
+mod validation_rules_admin;
+pub mod version;
 mod webhooks_admin;
 pub mod wire;
 
@@ -173,17 +176,28 @@ pub fn object_type_of(text: &str) -> Result<ObjectType, ApiError> {
         .ok_or_else(|| ApiError::validation(format!("Unable to infer object type from: {text}")))
 }
 
-/// HubSpot endpoints hubcalls knows of but does not serve yet, each left to the work that
-/// will serve it: answered with a 501 that says so, instead of a bare 404.
-fn unserved_hubspot_endpoint(path: &str) -> Option<&'static str> {
-    let lower = path.to_ascii_lowercase();
-    let segments: Vec<&str> = lower.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["crm", "objects", version, ..] if version.starts_with("20") => {
-            Some("the date-versioned CRM API (use /crm/v3/objects/calls)")
-        }
-        _ => None,
-    }
+/// A path under a date version hubcalls does not serve (`/crm/objects/2027-03/calls`): the
+/// version it names, for the 404's message. A served version under an API hubcalls does not
+/// serve (`/crm/property-validations/2026-03/0-1`) is not one: its version exists.
+fn unknown_dated_version(path: &str) -> Option<&str> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let candidate = match segments.as_slice() {
+        ["crm-object-schemas", version, ..] => version,
+        ["crm", _, version, ..] => version,
+        _ => return None,
+    };
+    (version::ApiVersion::looks_dated(candidate) && version::ApiVersion::dated(candidate).is_none())
+        .then_some(*candidate)
+}
+
+/// The path the client sent. A dated request is routed as its legacy twin
+/// (`version::route_dated_path`), but an error about the path names the one the client
+/// called, not the twin it never saw.
+fn sent_path(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(request.uri().path(), |original| original.0.path())
 }
 
 /// Paths shaped like a served route that HubSpot has no endpoint for: merging records of a
@@ -210,21 +224,26 @@ fn no_endpoint(request: &Request) -> Response {
         format!(
             "No endpoint matches {} {}",
             request.method(),
-            request.uri().path()
+            sent_path(request)
         ),
     )
     .into_response()
 }
 
 async fn unknown_route(request: Request) -> Response {
-    let path = request.uri().path();
-    if let Some(what) = unserved_hubspot_endpoint(path) {
+    let path = sent_path(&request);
+    if let Some(version) = unknown_dated_version(path) {
+        let served: Vec<&str> = version::ApiVersion::DATED
+            .iter()
+            .map(|v| v.segment())
+            .collect();
         return ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "NOT_IMPLEMENTED",
+            StatusCode::NOT_FOUND,
+            "OBJECT_NOT_FOUND",
             format!(
-                "hubcalls does not implement {what}: {} {path}",
-                request.method()
+                "No endpoint matches {} {path}: API version {version} does not exist (served: {})",
+                request.method(),
+                served.join(", ")
             ),
         )
         .into_response();
@@ -242,23 +261,10 @@ async fn method_not_allowed(request: Request) -> Response {
         format!(
             "Method {} is not allowed on {}",
             request.method(),
-            request.uri().path()
+            sent_path(&request)
         ),
     )
     .into_response()
-}
-
-/// The whole HTTP application.
-/// The OpenAPI description of what this server serves.
-const OPENAPI: &str = include_str!("../../openapi/hubcalls.yaml");
-
-async fn openapi_description() -> Response {
-    let mut response = (StatusCode::OK, OPENAPI).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/yaml; charset=utf-8"),
-    );
-    response
 }
 
 /// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
@@ -359,6 +365,12 @@ pub fn router(
         .route(
             "/_hubcalls/portals/{portal}/webhooks/attempts",
             get(webhooks_admin::attempts),
+        )
+        .route(
+            "/_hubcalls/portals/{portal}/validation-rules",
+            get(validation_rules_admin::get)
+                .put(validation_rules_admin::put)
+                .delete(validation_rules_admin::delete),
         )
         .route(
             "/_hubcalls/portals/{portal}/fixtures",
@@ -554,13 +566,13 @@ pub fn router(
             auth::authenticate,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
-    Router::new()
+    let app = Router::new()
         .route(
             "/healthz",
             get(|| async { json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readiness))
-        .route("/openapi.yaml", get(openapi_description))
+        .route("/openapi.yaml", get(openapi::serve))
         .route(
             "/metrics",
             get(metrics::render).with_state(state.metrics.clone()),
@@ -589,7 +601,13 @@ pub fn router(
             limits.max_concurrent_requests,
         ))
         .layer(axum::middleware::from_fn(error::with_correlation_id))
-        .with_state(state)
+        .with_state(state);
+    // Dated paths are rewritten to their legacy twins before routing (middleware inside a
+    // router runs after it has routed).
+    Router::new().fallback_service(tower::ServiceExt::map_request(
+        app,
+        version::route_dated_path,
+    ))
 }
 
 #[cfg(test)]
@@ -597,12 +615,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn known_hubspot_endpoints_are_named() {
-        assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/merge").is_none());
-        assert!(unserved_hubspot_endpoint("/crm/v3/pipelines/deals/x/y/z").is_none());
-        assert!(unserved_hubspot_endpoint("/crm/objects/2026-03/calls/1").is_some());
-        assert!(unserved_hubspot_endpoint("/crm/v3/objects/calls/1/foo").is_none());
-        assert!(unserved_hubspot_endpoint("/nothing").is_none());
+    fn unknown_date_versions_are_named() {
+        assert_eq!(
+            unknown_dated_version("/crm/objects/2027-03/calls/1"),
+            Some("2027-03")
+        );
+        assert_eq!(
+            unknown_dated_version("/crm-object-schemas/2030-09-beta/schemas"),
+            Some("2030-09-beta")
+        );
+        assert_eq!(unknown_dated_version("/crm/v3/objects/calls/1"), None);
+        assert_eq!(unknown_dated_version("/nothing"), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
+use super::version::ApiVersion;
 use super::wire::{instant, Text};
 use super::{object_type_of, AppState, PathParams};
 
@@ -249,11 +250,22 @@ impl StageInput {
 
 /// Whether a change that removes stages or a pipeline must first check no record is in
 /// them (`validateReferencesBeforeDelete`, or `validateDealStageUsagesBeforeDelete` for
-/// deals; both default to false on v3).
-fn check_usage(raw: Option<&str>) -> Result<bool, ApiError> {
+/// deals). When the client sets neither, the version decides
+/// ([`ApiVersion::checks_pipeline_usage_by_default`]).
+fn check_usage(raw: Option<&str>, version: ApiVersion) -> Result<bool, ApiError> {
+    const FLAGS: [&str; 2] = [
+        "validateReferencesBeforeDelete",
+        "validateDealStageUsagesBeforeDelete",
+    ];
     let query = QueryParams::parse(raw);
-    Ok(query.flag("validateReferencesBeforeDelete", false)?
-        || query.flag("validateDealStageUsagesBeforeDelete", false)?)
+    if FLAGS.iter().all(|flag| query.get(flag).is_none()) {
+        return Ok(version.checks_pipeline_usage_by_default());
+    }
+    let mut check = false;
+    for flag in FLAGS {
+        check |= query.flag(flag, false)?;
+    }
+    Ok(check)
 }
 
 /// The partition a request's pipelines live in: the caller's portal, the path's type.
@@ -315,10 +327,11 @@ pub async fn replace(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, id)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
+    version: ApiVersion,
     HubJson(input): HubJson<PipelineInput>,
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
-    let check = check_usage(raw.as_deref())?;
+    let check = check_usage(raw.as_deref(), version)?;
     let draft = input.into_draft()?;
     let pipeline = state
         .run(partition, move |service| {
@@ -333,11 +346,12 @@ pub async fn update(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, id)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
+    version: ApiVersion,
     HubJson(input): HubJson<PipelinePatchInput>,
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     // Accepted as HubSpot does; a patch removes no stage, so there is nothing to check.
-    check_usage(raw.as_deref())?;
+    check_usage(raw.as_deref(), version)?;
     let patch = PipelinePatch {
         label: input.label,
         display_order: input.display_order,
@@ -356,9 +370,10 @@ pub async fn archive(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, id)): PathParams<(String, String)>,
     RawQuery(raw): RawQuery,
+    version: ApiVersion,
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
-    let check = check_usage(raw.as_deref())?;
+    let check = check_usage(raw.as_deref(), version)?;
     state
         .run(partition, move |service| {
             service.archive_pipeline(partition, &id, check)
@@ -473,9 +488,10 @@ pub async fn archive_stage(
     Extension(principal): Extension<Principal>,
     PathParams((object_type, pipeline_id, stage_id)): PathParams<(String, String, String)>,
     RawQuery(raw): RawQuery,
+    version: ApiVersion,
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
-    let check = check_usage(raw.as_deref())?;
+    let check = check_usage(raw.as_deref(), version)?;
     state
         .run(partition, move |service| {
             service.archive_stage(partition, &pipeline_id, &stage_id, check)

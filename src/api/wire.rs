@@ -280,6 +280,9 @@ pub struct StandardError {
     pub category: &'static str,
     pub message: String,
     pub context: Map<String, Value>,
+    /// The details, one per refused property, as in a single write's error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<super::error::ErrorDetail>,
 }
 
 /// `SimplePublicUpsertObject`: an upsert result, with whether it was created.

@@ -1,10 +1,12 @@
-//! Importing calls from a CSV file as HubSpot exports them.
+//! Importing records of one type from a CSV file as HubSpot exports them (calls by default;
+//! contacts, deals or any other type when asked).
 //!
 //! HubSpot's exports name columns by property *label* ("Call Title", "Activity date") unless
 //! internal names were asked for, and write option labels ("Inbound") unless internal
-//! values were; both forms are read here. Rows become new calls through the same create path
-//! as the API (values validated and normalised, history recorded with source `IMPORT`), so a
-//! row gets a fresh id. As in HubSpot's own import, good rows are created and bad ones are
+//! values were; both forms are read here. Rows become new records through the same create
+//! path as the API (values validated and normalised, required properties, unique values,
+//! pipelines, associations that must exist, history recorded with source `IMPORT`), so a row
+//! gets a fresh id. As in HubSpot's own import, good rows are created and bad ones are
 //! reported with their line number.
 
 use std::io::Read;
@@ -13,7 +15,7 @@ use super::associations::AssociationPair;
 use super::error::{CrmError, StoreError};
 use super::objects::{ObjectType, Partition};
 use super::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
-use super::record::{PortalId, WriteSource};
+use super::record::WriteSource;
 use super::service::{
     AssociationRequest, BatchFailure, CreateRequest, RecordService, MAX_BATCH_INPUTS,
 };
@@ -46,8 +48,13 @@ enum Column {
     Ignored,
 }
 
-/// Maps a header cell to a column: internal name first, then label, case-insensitively.
-fn column_for(header: &str, schema: &PropertyCatalogue) -> (Column, Option<&'static str>) {
+/// Maps a header cell to a column of a file of `object_type` records: internal name first,
+/// then label, case-insensitively.
+fn column_for(
+    object_type: ObjectType,
+    header: &str,
+    schema: &PropertyCatalogue,
+) -> (Column, Option<&'static str>) {
     let header = header.trim();
     let lower = header.to_lowercase();
     if let Some(kind) = lower
@@ -55,6 +62,15 @@ fn column_for(header: &str, schema: &PropertyCatalogue) -> (Column, Option<&'sta
         .and_then(|rest| rest.strip_suffix(" ids"))
         .and_then(ObjectType::parse)
     {
+        if AssociationPair::new(object_type, kind)
+            .default_spec()
+            .is_none()
+        {
+            return (
+                Column::Ignored,
+                Some("HubSpot defines no association between these types"),
+            );
+        }
         return (Column::Associations(kind), None);
     }
     if lower.starts_with("associated ") {
@@ -75,7 +91,7 @@ fn column_for(header: &str, schema: &PropertyCatalogue) -> (Column, Option<&'sta
         Some(def) => (Column::Property(def.name.clone()), None),
         None => (
             Column::Ignored,
-            Some("no call property has this name or label"),
+            Some("no property of the type has this name or label"),
         ),
     }
 }
@@ -127,8 +143,8 @@ fn api_value(def: &PropertyDefinition, cell: &str) -> String {
     }
 }
 
-/// Why a create was refused, in one line.
-fn describe(error: &CrmError) -> String {
+/// Why a create of a record of `object_type` was refused, in one line.
+fn describe(error: &CrmError, object_type: ObjectType) -> String {
     match error {
         CrmError::InvalidProperties(problems) => problems
             .iter()
@@ -156,23 +172,25 @@ fn describe(error: &CrmError) -> String {
             value,
             existing,
             ..
-        }) => format!("{property} \"{value}\" is a unique value already held by call {existing}"),
+        }) => format!(
+            "{property} \"{value}\" is a unique value already held by {} {existing}",
+            object_type.singular
+        ),
         other => other.to_string(),
     }
 }
 
 impl RecordService {
-    /// Creates a call for each row of a HubSpot-style CSV export. `progress` hears the
-    /// running count of rows read.
+    /// Creates a record of `object_type` for each row of a HubSpot-style CSV export of that
+    /// type. `progress` hears the running count of rows read.
     pub fn import_csv(
         &self,
-        portal: PortalId,
+        partition: Partition,
         input: impl Read,
         import_name: &str,
         progress: &mut dyn FnMut(usize),
     ) -> Result<CsvReport, TransferError> {
-        // HubSpot's call exports are what this reads: rows become calls.
-        let partition = Partition::new(portal, ObjectType::CALLS);
+        let object_type = partition.object_type;
         let schema = self.schema(partition)?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
         let headers = reader.headers().map_err(|e| csv_problem(1, &e))?.clone();
@@ -185,7 +203,7 @@ impl RecordService {
             } else {
                 header
             };
-            let (column, reason) = column_for(header, &schema);
+            let (column, reason) = column_for(object_type, header, &schema);
             match (&column, reason) {
                 (Column::Property(name), _) => {
                     if report.mapped.iter().any(|(_, n)| n == name) {
@@ -253,7 +271,7 @@ impl RecordService {
                         {
                             request.associations.push(AssociationRequest {
                                 to_id: id.to_owned(),
-                                types: AssociationPair::new(ObjectType::CALLS, *kind)
+                                types: AssociationPair::new(object_type, *kind)
                                     .default_spec()
                                     .map(|spec| {
                                         ("HUBSPOT_DEFINED".to_owned(), i64::from(spec.type_id))
@@ -268,11 +286,11 @@ impl RecordService {
             }
             pending.push((line, request));
             if pending.len() == MAX_BATCH_INPUTS {
-                self.create_rows(portal, &source, &mut pending, &mut report)?;
+                self.create_rows(partition, &source, &mut pending, &mut report)?;
                 progress(rows);
             }
         }
-        self.create_rows(portal, &source, &mut pending, &mut report)?;
+        self.create_rows(partition, &source, &mut pending, &mut report)?;
         progress(rows);
         report.failed.sort_by_key(|p| p.line);
         Ok(report)
@@ -281,7 +299,7 @@ impl RecordService {
     /// Creates a batch of rows; refused rows are reported one by one.
     fn create_rows(
         &self,
-        portal: PortalId,
+        partition: Partition,
         source: &WriteSource,
         pending: &mut Vec<(u64, CreateRequest)>,
         report: &mut CsvReport,
@@ -290,14 +308,14 @@ impl RecordService {
             return Ok(());
         }
         let requests: Vec<CreateRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
-        match self.create_batch(Partition::new(portal, ObjectType::CALLS), source, &requests) {
+        match self.create_batch(partition, source, &requests) {
             Ok(outcome) => {
                 report.created += outcome.calls.len();
                 for failure in outcome.failures {
                     if let BatchFailure::Rejected { trace_id, error } = failure {
                         report.failed.push(RowProblem {
                             line: trace_id.and_then(|t| t.parse().ok()).unwrap_or(0),
-                            message: describe(&error),
+                            message: describe(&error, partition.object_type),
                         });
                     }
                 }
@@ -305,12 +323,12 @@ impl RecordService {
             // A unique value repeated somewhere in the batch: find the rows one by one.
             Err(CrmError::Store(StoreError::UniqueViolation { .. })) => {
                 for (line, request) in pending.iter() {
-                    match self.create(Partition::new(portal, ObjectType::CALLS), source, request) {
+                    match self.create(partition, source, request) {
                         Ok(_) => report.created += 1,
                         Err(error @ CrmError::Store(StoreError::UniqueViolation { .. })) => {
                             report.failed.push(RowProblem {
                                 line: *line,
-                                message: describe(&error),
+                                message: describe(&error, partition.object_type),
                             })
                         }
                         Err(CrmError::Store(source)) => {
@@ -321,7 +339,7 @@ impl RecordService {
                         }
                         Err(error) => report.failed.push(RowProblem {
                             line: *line,
-                            message: describe(&error),
+                            message: describe(&error, partition.object_type),
                         }),
                     }
                 }
@@ -367,7 +385,7 @@ mod tests {
     #[test]
     fn headers_map_by_label_or_name() {
         let schema = PropertyCatalogue::builtin();
-        let name = |header: &str| match column_for(header, &schema).0 {
+        let name = |header: &str| match column_for(ObjectType::CALLS, header, &schema).0 {
             Column::Property(name) => name,
             other => format!("{other:?}"),
         };
@@ -376,15 +394,15 @@ mod tests {
         assert_eq!(name("hs_call_direction"), "hs_call_direction");
         assert_eq!(name("Call notes"), "hs_call_body");
         assert!(matches!(
-            column_for("Record ID", &schema).0,
+            column_for(ObjectType::CALLS, "Record ID", &schema).0,
             Column::Ignored
         ));
         assert!(matches!(
-            column_for("Associated Contact IDs", &schema).0,
+            column_for(ObjectType::CALLS, "Associated Contact IDs", &schema).0,
             Column::Associations(ObjectType::CONTACTS)
         ));
         assert!(matches!(
-            column_for("Associated Contact", &schema).0,
+            column_for(ObjectType::CALLS, "Associated Contact", &schema).0,
             Column::Ignored
         ));
     }

@@ -8,6 +8,10 @@ pub enum CrmError {
     /// One or more property values were refused; nothing was written.
     #[error("Property values were not valid")]
     InvalidProperties(Vec<PropertyProblem>),
+    /// The write breaks the portal's write validation rules (enforced from API version
+    /// 2026-09 on); nothing was written.
+    #[error("The property values provided are invalid")]
+    RuleViolations(Vec<PropertyProblem>),
     /// The addressed call does not exist (or not in the requested archive state).
     #[error("object {id} not found")]
     NotFound { id: String },

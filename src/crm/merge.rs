@@ -15,7 +15,7 @@ use super::time::now_millis;
 
 /// Where an archived record's merge led, kept in the record itself. Not a HubSpot
 /// property: no catalogue defines it, so no response shows it.
-const MERGED_INTO: &str = "hubcalls_merged_into";
+pub(in crate::crm) const MERGED_INTO: &str = "hubcalls_merged_into";
 
 /// Properties the new record gets from hubcalls itself, never copied from the old ones.
 const NOT_COPIED: [&str; 7] = [

@@ -2,10 +2,10 @@
 //! copy by counting both sides: calls live and archived, history entries, associations,
 //! custom properties and groups.
 //!
-//! The copying of one portal is [`transfer::copy_portal`] (calls move whole, in chunks, each
-//! one transaction on the destination), so this works between any two [`RecordStore`]s:
-//! SQLite → PostgreSQL and back are the same code. A same-id call already in the
-//! destination's portal is replaced, which makes a rerun after an interruption safe.
+//! The copying of one partition is [`transfer::copy_partition`] (records move whole, in
+//! chunks, each one transaction on the destination), so this works between any two
+//! [`RecordStore`]s: SQLite → PostgreSQL and back are the same code. A same-id record already
+//! in the destination's partition is replaced, which makes a rerun after an interruption safe.
 
 use super::error::StoreError;
 use super::objects::{ObjectType, Partition};
@@ -83,7 +83,7 @@ pub fn copy_store(
             let summary = transfer::copy_partition(from, to, partition, &mut |copied| {
                 progress(portal, copied_before + copied)
             })?;
-            copied_before += summary.calls;
+            copied_before += summary.records;
         }
         let original = count_portal(from, portal)?;
         let copy = count_portal(to, portal)?;

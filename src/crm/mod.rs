@@ -24,4 +24,6 @@ pub mod staging;
 pub mod store;
 pub mod time;
 pub mod transfer;
+pub mod unique_values;
 pub mod webhooks;
+pub mod write_rules;

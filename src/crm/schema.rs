@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::error::CrmError;
-use super::objects::{ObjectType, Partition};
+use super::objects::Partition;
 use super::pipelines::PortalPipelines;
 use super::properties::{
     ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption, PropertyType,
@@ -93,11 +93,6 @@ pub struct PropertyPatch {
 pub struct GroupPatch {
     pub label: Option<String>,
     pub display_order: Option<i32>,
-}
-
-/// The built-in groups of call properties (parsed once), for the calls-only transfer format.
-pub fn builtin_groups() -> Vec<PropertyGroup> {
-    ObjectType::CALLS.groups().to_vec()
 }
 
 /// Field types HubSpot allows for each property type.
@@ -642,11 +637,5 @@ mod tests {
         assert_eq!(parse_type("number").unwrap(), PropertyType::Number);
         assert!(parse_type("json").is_err());
         assert!(parse_type("integer").is_err());
-    }
-
-    #[test]
-    fn builtin_groups_parse() {
-        let names: Vec<String> = builtin_groups().into_iter().map(|g| g.name).collect();
-        assert!(names.contains(&"call".to_owned()));
     }
 }

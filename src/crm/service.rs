@@ -20,6 +20,7 @@ use super::schema::{PartitionSchema, SchemaCache};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::store::{NewRecord, RecordStore};
 use super::time::{format_datetime, now_millis, EpochMillis};
+use super::write_rules::WriteRules;
 
 /// HubSpot's batch size limit.
 pub const MAX_BATCH_INPUTS: usize = 100;
@@ -145,6 +146,7 @@ pub struct RecordService {
     schemas: SchemaCache,
     search_limits: SearchLimits,
     owners: Owners,
+    write_rules: WriteRules,
 }
 
 impl RecordService {
@@ -155,7 +157,18 @@ impl RecordService {
             schemas: SchemaCache::default(),
             search_limits,
             owners: Owners::default(),
+            write_rules: WriteRules::default(),
         }
+    }
+
+    /// The service with the portals' write validation rules (enforced where the API says).
+    pub fn with_write_rules(mut self, rules: WriteRules) -> Self {
+        self.write_rules = rules;
+        self
+    }
+
+    pub fn write_rules(&self) -> &WriteRules {
+        &self.write_rules
     }
 
     /// The service with the portals' owners, which owner properties are checked against.
@@ -193,13 +206,13 @@ impl RecordService {
         self.store.as_ref()
     }
 
-    /// The built-in call properties, for the calls-only transfer format.
-    pub(super) fn builtin_schema(&self) -> &PropertyCatalogue {
-        ObjectType::CALLS.catalogue()
-    }
-
     pub(super) fn forget_schema(&self, partition: Partition) {
         self.schemas.forget(partition);
+    }
+
+    /// Forgets the cached schemas of every type of a portal (after an import).
+    pub(super) fn forget_portal_schemas(&self, portal: PortalId) {
+        self.schemas.forget_portal(portal);
     }
 
     /// The property definitions a portal's calls are validated against (built-in and the

@@ -322,6 +322,14 @@ pub fn minimal_properties(type_path: &str) -> Value {
         "companies" => json!({ "name": "Test company" }),
         "deals" => json!({ "dealname": "Test deal", "dealstage": "appointmentscheduled" }),
         "tickets" => json!({ "subject": "Test ticket", "hs_pipeline_stage": "1" }),
+        "calls" | "notes" | "meetings" | "tasks" => {
+            json!({ "hs_timestamp": "2025-04-24T20:01:33.000Z" })
+        }
+        "emails" => {
+            json!({ "hs_timestamp": "2025-04-24T20:01:33.000Z", "hs_email_direction": "EMAIL" })
+        }
+        "products" => json!({ "name": "Test product", "price": "100" }),
+        "line_items" => json!({ "name": "Test line item", "quantity": "1", "price": "100" }),
         other => panic!("no minimal properties known for {other}"),
     }
 }
@@ -389,4 +397,73 @@ pub fn restore_contacts(
             &contacts,
         )
         .expect("contacts are restored");
+}
+
+// ----- the admin API (fixtures and export) -------------------------------------------------
+
+/// The admin token of servers started by [`spawn_admin_app`].
+pub const ADMIN_TOKEN: &str = "admin-secret";
+
+/// Starts a server (on a store of its own) with the admin API on. Its request limit is long:
+/// loading a large fixture on PostgreSQL takes a while on a small machine.
+pub async fn spawn_admin_app() -> TestApp {
+    let mut config = Config::in_memory("127.0.0.1:0".parse().unwrap(), grants());
+    config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    config.http.request_timeout_secs = 300;
+    spawn_with(config).await
+}
+
+impl TestApp {
+    /// The portal's NDJSON export through the admin API.
+    pub async fn export_portal(&self, portal: u32) -> String {
+        let response = self
+            .client
+            .get(self.url(&format!("/_hubcalls/portals/{portal}/export")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("export request is sent");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.expect("export reads")
+    }
+
+    /// Loads an NDJSON fixture into the portal through the admin API (`query` is `""` or
+    /// `"?reset=true"`).
+    pub async fn load_fixture(&self, portal: u32, query: &str, body: &str) -> Reply {
+        self.send_raw(
+            Method::POST,
+            &format!("/_hubcalls/portals/{portal}/fixtures{query}"),
+            Some(ADMIN_TOKEN),
+            Some(body.to_owned()),
+        )
+        .await
+    }
+}
+
+/// The records of an export without its header (which carries the time of the export).
+pub fn export_records(export: &str) -> Vec<Value> {
+    export
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("each line is JSON"))
+        .filter(|record| record["record"] != "header")
+        .collect()
+}
+
+/// The problems of a refused fixture, as (line, message).
+pub fn fixture_problems(reply: &Reply) -> Vec<(String, String)> {
+    let body = reply.assert_error(400, "VALIDATION_ERROR");
+    body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["context"]["line"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                e["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }

@@ -161,7 +161,7 @@ test('a search built in the form shows its request body, sends exactly that, and
   const shown = JSON.parse(await page.locator('#search-body').textContent());
   assert.deepEqual(shown, expected);
 
-  const sent = page.waitForRequest((r) => r.url().endsWith('/crm/v3/objects/calls/search'));
+  const sent = page.waitForRequest((r) => r.url().endsWith('/crm/objects/2026-09/calls/search'));
   await page.getByRole('button', { name: 'Run search' }).click();
   assert.deepEqual((await sent).postDataJSON(), expected, 'the request sent is the body shown');
   await page.getByText('4 matching calls').waitFor();

@@ -201,6 +201,17 @@ fn admin_endpoints() -> Vec<(Method, &'static str, Option<&'static str>)> {
             Some(""),
         ),
         (Method::GET, "/_hubcalls/portals/1/export", None),
+        (Method::GET, "/_hubcalls/portals/1/validation-rules", None),
+        (
+            Method::PUT,
+            "/_hubcalls/portals/1/validation-rules",
+            Some(r#"{"deals": {"requiredOnCreate": ["amount"]}}"#),
+        ),
+        (
+            Method::DELETE,
+            "/_hubcalls/portals/1/validation-rules",
+            None,
+        ),
     ]
 }
 

@@ -6,7 +6,6 @@ use crate::common;
 use common::{spawn_with, Reply, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
 use hubcalls::config::{Config, TokenGrant};
 use hubcalls::crm::objects::Partition;
-use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::store::RecordStore;
 use hubcalls::crm::transfer::{copy_partition, export_portal};
 use hubcalls::store::SqliteStore;
@@ -143,8 +142,8 @@ async fn export_reset_and_load_round_trips_exactly() {
         .contains("\"record\":\"header\""));
     assert_eq!(
         first.lines().count(),
-        5,
-        "header, group, property, two calls"
+        6,
+        "header, group, property, two calls, the contact"
     );
 
     let reset = app
@@ -270,7 +269,10 @@ async fn bad_lines_are_refused_with_their_numbers_and_nothing_is_written() {
     at("4", "property \"no_such_property\" does not exist");
     at("4", "SIDEWAYS was not one of the allowed options");
     at("5", "call id 910001 already appears on line 2");
-    at("6", "order header, groups, properties, calls");
+    at(
+        "6",
+        "order header, groups, properties, pipelines, then objects",
+    );
 
     // Nothing was written, not even the reset.
     assert_eq!(
@@ -382,14 +384,14 @@ async fn a_fixture_that_is_not_ndjson_gets_a_precise_error() {
         &app,
         1,
         "",
-        r#"{"record":"header","format":"hubcalls-calls","version":2}"#,
+        r#"{"record":"header","format":"hubcalls","version":3}"#,
     )
     .await;
     let body = reply.assert_error(400, "VALIDATION_ERROR");
     assert!(body["message"]
         .as_str()
         .unwrap()
-        .contains("version 2 is not supported"));
+        .contains("version 3 is not supported"));
     app.send_raw(
         Method::GET,
         "/_hubcalls/portals/abc/export",
@@ -408,7 +410,6 @@ async fn a_fixture_that_is_not_ndjson_gets_a_precise_error() {
 fn a_portal_copies_from_one_store_to_another() {
     let from = SqliteStore::in_memory().unwrap();
     let to = SqliteStore::in_memory().unwrap();
-    let builtin = PropertyCatalogue::builtin();
     let fixture = r#"{"record":"group","name":"g","label":"G"}
 {"record":"property","name":"p","label":"P","type":"number","fieldType":"number","groupName":"g"}
 {"record":"call","id":"5","properties":{"hs_timestamp":0,"p":"12.5"},"associations":[{"toObjectType":"0-2","toObjectId":9}]}
@@ -418,20 +419,24 @@ fn a_portal_copies_from_one_store_to_another() {
         portal: Some(4),
         reset: false,
     };
-    let plan = hubcalls::crm::transfer::check_import(&from, &builtin, fixture.as_bytes(), options)
-        .unwrap();
+    let plan = hubcalls::crm::transfer::check_import(&from, fixture.as_bytes(), options).unwrap();
     hubcalls::crm::transfer::apply_import(&from, &plan, fixture.as_bytes(), &mut |_| {}).unwrap();
 
     let mut seen = Vec::new();
     let summary = copy_partition(&from, &to, Partition::calls(4), &mut |n| seen.push(n)).unwrap();
     assert_eq!(
-        (summary.groups, summary.properties, summary.calls),
-        (1, 1, 2)
+        (
+            summary.groups,
+            summary.properties,
+            summary.records,
+            summary.calls
+        ),
+        (1, 1, 2, 2)
     );
     assert_eq!(seen.last(), Some(&2));
     let dump = |store: &SqliteStore| {
         let mut out = Vec::new();
-        export_portal(store, &builtin, 4, &mut out, &mut |_| {}).unwrap();
+        export_portal(store, 4, &mut out, &mut |_| {}).unwrap();
         let text = String::from_utf8(out).unwrap();
         records(&text)
     };

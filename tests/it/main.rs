@@ -11,6 +11,8 @@
 mod common;
 
 mod admin;
+mod api_versions;
+mod api_versions_sdk;
 mod associations_api;
 mod associations_objects;
 mod auth_and_errors;
@@ -49,6 +51,8 @@ mod search_equivalence_types;
 mod staged_writes;
 mod store_migration;
 mod store_restore;
+mod transfer_all_types;
+mod transfer_validation;
 mod unique_and_upsert;
 mod upgrade_in_place;
 mod webhooks;

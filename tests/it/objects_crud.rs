@@ -153,10 +153,32 @@ fn create_body(case: &TypeCase) -> Value {
     json!({ "properties": properties })
 }
 
+/// The API versions every test here walks: the legacy paths, HubSpot's own alias of them,
+/// and each date version.
+const VERSIONS: [&str; 6] = [
+    "v3",
+    "objects-v3",
+    "2025-09",
+    "2026-03",
+    "2026-09",
+    "2026-09-beta",
+];
+
+/// The object API's root for `path` (a type's name or id) under `version`.
+fn objects(version: &str, path: &str) -> String {
+    match version {
+        "v3" => format!("/crm/v3/objects/{path}"),
+        "objects-v3" => format!("/crm/objects/v3/{path}"),
+        dated => format!("/crm/objects/{dated}/{path}"),
+    }
+}
+
 async fn create(app: &TestApp, case: &TypeCase, path: &str) -> Value {
-    let reply = app
-        .post(&format!("/crm/v3/objects/{path}"), create_body(case))
-        .await;
+    create_under(app, "v3", case, path).await
+}
+
+async fn create_under(app: &TestApp, version: &str, case: &TypeCase, path: &str) -> Value {
+    let reply = app.post(&objects(version, path), create_body(case)).await;
     assert_eq!(
         reply.status,
         StatusCode::CREATED,
@@ -168,28 +190,33 @@ async fn create(app: &TestApp, case: &TypeCase, path: &str) -> Value {
 }
 
 #[tokio::test]
-async fn every_type_serves_the_object_api() {
+async fn every_type_serves_the_object_api_on_every_version() {
+    for version in VERSIONS {
+        walk_the_object_api(version).await;
+    }
+}
+
+/// Create, get, list, search, update and archive of every type under `version`, in a
+/// server of its own.
+async fn walk_the_object_api(version: &str) {
     let app = spawn_app().await;
+    let at = |path: &str| objects(version, path);
     for case in cases() {
         // By plural name, then by type id: both name the same records.
-        let created = create(&app, &case, case.path).await;
+        let created = create_under(&app, version, &case, case.path).await;
         let id = created["id"].as_str().expect("id").to_owned();
         let props = &created["properties"];
         assert_eq!(props["hs_object_id"], id.as_str(), "{}", case.path);
         assert!(props[case.created].is_string(), "{}: {created}", case.path);
         assert!(props[case.modified].is_string(), "{}: {created}", case.path);
-        let by_type_id = create(&app, &case, case.type_id).await;
+        let by_type_id = create_under(&app, version, &case, case.type_id).await;
 
-        let got = app
-            .get(&format!("/crm/v3/objects/{}/{id}", case.type_id))
-            .await;
+        let got = app.get(&format!("{}/{id}", at(case.type_id))).await;
         assert_eq!(got.status, StatusCode::OK, "{}: {}", case.path, got.text);
         assert_eq!(got.body["id"], id.as_str());
         assert!(got.body["properties"][case.created].is_string());
 
-        let list = app
-            .get(&format!("/crm/v3/objects/{}?limit=10", case.path))
-            .await;
+        let list = app.get(&format!("{}?limit=10", at(case.path))).await;
         let listed: Vec<&str> = list.body["results"]
             .as_array()
             .expect("results")
@@ -199,14 +226,22 @@ async fn every_type_serves_the_object_api() {
         assert_eq!(
             listed,
             vec![id.as_str(), by_type_id["id"].as_str().unwrap()],
-            "{}: each type lists only its own records",
+            "{version} {}: each type lists only its own records",
+            case.path
+        );
+        // Paging links stay on the version the client used.
+        let first = app.get(&format!("{}?limit=1", at(case.path))).await;
+        let link = first.body["paging"]["next"]["link"].as_str().unwrap_or("");
+        assert!(
+            link.contains(&format!("{}?", at(case.path))),
+            "{version} {}: {link}",
             case.path
         );
 
         // Before the update, which may change the words searched.
         let search = app
             .post(
-                &format!("/crm/v3/objects/{}/search", case.path),
+                &format!("{}/search", at(case.path)),
                 json!({"query": case.query, "properties": [case.update.0]}),
             )
             .await;
@@ -221,7 +256,7 @@ async fn every_type_serves_the_object_api() {
         let (name, value) = case.update;
         let updated = app
             .patch(
-                &format!("/crm/v3/objects/{}/{id}", case.path),
+                &format!("{}/{id}", at(case.path)),
                 json!({"properties": {name: value}}),
             )
             .await;
@@ -236,7 +271,7 @@ async fn every_type_serves_the_object_api() {
 
         let search = app
             .post(
-                &format!("/crm/v3/objects/{}/search", case.path),
+                &format!("{}/search", at(case.path)),
                 json!({"filterGroups": [{"filters": [
                     {"propertyName": name, "operator": "EQ", "value": value}
                 ]}], "properties": [name]}),
@@ -245,13 +280,9 @@ async fn every_type_serves_the_object_api() {
         assert_eq!(search.body["total"], 1, "{}: {}", case.path, search.text);
         assert_eq!(search.body["results"][0]["id"], id.as_str());
 
-        let archived = app
-            .delete(&format!("/crm/v3/objects/{}/{id}", case.path))
-            .await;
+        let archived = app.delete(&format!("{}/{id}", at(case.path))).await;
         assert_eq!(archived.status, StatusCode::NO_CONTENT, "{}", case.path);
-        let gone = app
-            .get(&format!("/crm/v3/objects/{}/{id}", case.path))
-            .await;
+        let gone = app.get(&format!("{}/{id}", at(case.path))).await;
         gone.assert_error(404, "OBJECT_NOT_FOUND");
     }
 }

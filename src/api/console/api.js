@@ -73,18 +73,24 @@ export function associatedTypes(type) {
   return type === 'line_items' ? ['deals'] : [];
 }
 
+/**
+ * The API version the console speaks: HubSpot's latest date version (see
+ * src/api/version.rs), as a new integration would.
+ */
+export const API_VERSION = '2026-09';
+
 /** The console's API, for records of one object type at a time. */
 export const api = {
-  properties: (token, type) => request(token, 'GET', `/crm/v3/properties/${type}`),
+  properties: (token, type) => request(token, 'GET', `/crm/properties/${API_VERSION}/${type}`),
 
   list(token, type, { limit, after, properties }) {
     const q = new URLSearchParams({ limit: String(limit) });
     if (properties.length) q.set('properties', properties.join(','));
     if (after) q.set('after', after);
-    return request(token, 'GET', `/crm/v3/objects/${type}?${q}`);
+    return request(token, 'GET', `/crm/objects/${API_VERSION}/${type}?${q}`);
   },
 
-  search: (token, type, body) => request(token, 'POST', `/crm/v3/objects/${type}/search`, body),
+  search: (token, type, body) => request(token, 'POST', `/crm/objects/${API_VERSION}/${type}/search`, body),
 
   /** One record with every named property and the history of each. */
   record(token, type, id, propertyNames) {
@@ -93,13 +99,13 @@ export const api = {
       q.set('properties', propertyNames.join(','));
       q.set('propertiesWithHistory', propertyNames.join(','));
     }
-    return request(token, 'GET', `/crm/v3/objects/${type}/${encodeURIComponent(id)}?${q}`);
+    return request(token, 'GET', `/crm/objects/${API_VERSION}/${type}/${encodeURIComponent(id)}?${q}`);
   },
 
   async associations(token, type, id) {
     const types = associatedTypes(type);
     const lists = await Promise.all(types.map((to) =>
-      request(token, 'GET', `/crm/v4/objects/${type}/${encodeURIComponent(id)}/associations/${to}?limit=500`)));
+      request(token, 'GET', `/crm/objects/${API_VERSION}/${type}/${encodeURIComponent(id)}/associations/${to}?limit=500`)));
     return Object.fromEntries(types.map((to, i) => [to, lists[i]?.results || []]));
   },
 };

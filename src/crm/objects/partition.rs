@@ -20,7 +20,7 @@ impl Partition {
         }
     }
 
-    /// A portal's calls (the transfer format and CSV import carry calls only).
+    /// A portal's calls.
     pub fn calls(portal: PortalId) -> Self {
         Self::new(portal, ObjectType::CALLS)
     }

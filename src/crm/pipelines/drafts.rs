@@ -53,7 +53,7 @@ pub struct StagePatch {
 }
 
 /// A label with its surrounding blanks removed; an empty one is refused.
-pub(super) fn check_label(kind: &str, label: &str) -> Result<String, CrmError> {
+pub(in crate::crm) fn check_label(kind: &str, label: &str) -> Result<String, CrmError> {
     let label = label.trim();
     if label.is_empty() {
         return Err(CrmError::invalid(format!(
@@ -66,7 +66,7 @@ pub(super) fn check_label(kind: &str, label: &str) -> Result<String, CrmError> {
 /// Ids a client chooses become property values (`dealstage=<id>`) and, at HubSpot, parts of
 /// property names (`hs_v2_date_entered_<stage>`, which must be lower case): lower-case
 /// letters, digits, `_` and `-` only.
-pub(super) fn check_id(kind: &str, id: &str) -> Result<(), CrmError> {
+pub(in crate::crm) fn check_id(kind: &str, id: &str) -> Result<(), CrmError> {
     let valid = !id.is_empty()
         && id.len() <= MAX_ID_LENGTH
         && id
@@ -94,7 +94,7 @@ pub(super) fn new_id(taken: impl Fn(&str) -> bool) -> String {
 /// number from 0.0 to 1.0 (kept as text, `"0.5"`), and get `isClosed` from it when not given
 /// (1.0 is Closed Won and 0.0 Closed Lost); tickets may give `ticketState`, `OPEN` or
 /// `CLOSED`. Other keys are kept as given.
-pub(super) fn check_metadata(
+pub(in crate::crm) fn check_metadata(
     object_type: ObjectType,
     stage_label: &str,
     metadata: &BTreeMap<String, String>,
