@@ -13,7 +13,7 @@
 //!                   "associationCategory":"HUBSPOT_DEFINED"}]}
 //! ```
 //!
-//! Everything here works over `&dyn RecordStore`, so the same code exports from one engine and
+//! Everything here works over `&dyn Store`, so the same code exports from one engine and
 //! imports into another.
 //!
 //! Atomicity: an import reads its input twice. The first pass checks every line (syntax,
@@ -35,6 +35,7 @@ use super::associations::{Association, AssociationCategory, AssociationPair};
 use super::error::{CrmError, StoreError};
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
+use super::ports::{RestoredRecord, Store};
 use super::properties::{
     normalize_value, ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption,
     PropertyType,
@@ -45,7 +46,6 @@ use super::schema::{
     PropertyRecord, MAX_UNIQUE_PROPERTIES,
 };
 use super::service::RecordService;
-use super::store::{RecordStore, RestoredRecord};
 use super::time::{format_datetime, now_millis, parse_datetime, EpochMillis};
 
 /// The `format` of the header record.
@@ -313,7 +313,7 @@ pub(super) fn all_property_names(
 
 /// Reads up to [`CHUNK`] calls with id >= `from` (live or archived ones), whole.
 fn read_chunk(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     partition: Partition,
     names: &[String],
     archived: bool,
@@ -369,7 +369,7 @@ fn read_chunk(
 
 /// Walks every call of the portal, live ones then archived ones, chunk by chunk.
 pub(super) fn for_each_chunk(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     partition: Partition,
     names: &[String],
     mut visit: impl FnMut(Vec<RestoredRecord>) -> Result<(), TransferError>,
@@ -471,7 +471,7 @@ fn write_record(out: &mut dyn Write, kind: &str, record: &impl Serialize) -> std
 /// archived, by id) with history and associations. `progress` hears the running count of
 /// calls after each chunk. Not a snapshot: calls written meanwhile may or may not appear.
 pub fn export_portal(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     builtin: &PropertyCatalogue,
     portal: PortalId,
     out: &mut dyn Write,
@@ -524,8 +524,8 @@ pub fn export_portal(
 /// groups, properties and pipelines. Records of the partition in `to` with the same ids are
 /// replaced.
 pub fn copy_partition(
-    from: &dyn RecordStore,
-    to: &dyn RecordStore,
+    from: &dyn Store,
+    to: &dyn Store,
     partition: Partition,
     progress: &mut dyn FnMut(usize),
 ) -> Result<TransferSummary, TransferError> {
@@ -964,7 +964,7 @@ enum Stage {
 
 /// The first pass: checks the whole input and writes nothing.
 pub fn check_import(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     builtin: &PropertyCatalogue,
     input: impl BufRead,
     options: ImportOptions,
@@ -1148,7 +1148,7 @@ pub fn check_import(
 
 /// The portal's own definitions that stay (none when the portal is reset first).
 fn current_definitions(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     reset: bool,
 ) -> Result<(Vec<PropertyRecord>, Vec<PropertyGroup>), StoreError> {
@@ -1247,7 +1247,7 @@ fn check_definitions(
 
 /// Record ids are unique across portals: an id another portal holds cannot be loaded.
 fn check_ids_elsewhere(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     ids: &HashMap<RecordId, usize>,
     problems: &mut Problems,
@@ -1278,7 +1278,7 @@ fn check_ids_elsewhere(
 /// A unique value may not repeat one a call of the portal already holds, unless that call
 /// is itself replaced by the import.
 fn check_unique_in_store(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     ids: &HashMap<RecordId, usize>,
     values: &[(usize, RecordId, String, String)],
@@ -1301,7 +1301,7 @@ fn check_unique_in_store(
 /// The second pass: writes what [`check_import`] accepted. `progress` hears the running
 /// count of calls after each chunk.
 pub fn apply_import(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     plan: &ImportPlan,
     input: impl BufRead,
     progress: &mut dyn FnMut(usize),

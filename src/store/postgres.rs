@@ -30,11 +30,14 @@ use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
 use crate::crm::pipelines::Pipeline;
+use crate::crm::ports::{
+    AdminStore, AssociationStore, NewRecord, RecordMutation, RecordStore, RestoredRecord,
+    Scheduling, SchemaStore,
+};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
-use crate::crm::store::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 
 use super::postgres_schema;
 use super::postgres_search;
@@ -627,13 +630,6 @@ fn update_in(
 }
 
 impl RecordStore for PostgresStore {
-    fn ping(&self) -> Result<(), StoreError> {
-        self.read(|client| {
-            client.query_one("SELECT 1", &[])?;
-            Ok(())
-        })
-    }
-
     fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         if count == 0 {
             return Ok(Vec::new());
@@ -754,44 +750,6 @@ impl RecordStore for PostgresStore {
         })
     }
 
-    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
-        self.write(|tx| {
-            // The `portal` columns hold partition keys: every type's of the portal go.
-            let keys = Partition::key_list_of(portal);
-            // History rows carry no portal: remove them through the portal's calls first.
-            tx.execute(
-                &format!(
-                    "DELETE FROM call_history WHERE call_id IN
-                     (SELECT id FROM calls WHERE portal IN ({keys}))"
-                ),
-                &[],
-            )?;
-            for table in [
-                "call_values",
-                "call_tokens",
-                "call_associations",
-                "property_definitions",
-                "property_groups",
-                "pipelines",
-                "calls",
-            ] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE portal IN ({keys})"),
-                    &[],
-                )?;
-            }
-            // Every type's cached schema of the portal is stale now.
-            tx.execute(
-                &format!(
-                    "UPDATE portal_schema_versions SET version = version + 1
-                     WHERE portal IN ({keys})"
-                ),
-                &[],
-            )?;
-            Ok(())
-        })
-    }
-
     fn history(
         &self,
         partition: Partition,
@@ -827,21 +785,6 @@ impl RecordStore for PostgresStore {
         Ok(entries)
     }
 
-    fn associations(
-        &self,
-        partition: Partition,
-        ids: &[RecordId],
-    ) -> Result<Vec<Association>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
-                "SELECT call_id, kind, to_id, type_id, category FROM call_associations
-                 WHERE portal = $1 AND call_id = ANY($2) ORDER BY call_id, kind, to_id, type_id",
-                &[&partition.key(), &ids_param(ids)],
-            )?;
-            associations_from_rows(rows)
-        })
-    }
-
     fn find_by_value(
         &self,
         partition: Partition,
@@ -864,25 +807,6 @@ impl RecordStore for PostgresStore {
             )?;
             rows.iter()
                 .map(|row| Ok(row.try_get::<_, i64>(0)? as RecordId))
-                .collect()
-        })
-    }
-
-    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
-                "SELECT portal & 4294967295 FROM calls
-                 UNION SELECT portal & 4294967295 FROM property_definitions
-                 UNION SELECT portal & 4294967295 FROM property_groups
-                 UNION SELECT portal & 4294967295 FROM pipelines ORDER BY 1",
-                &[],
-            )?;
-            rows.iter()
-                .map(|row| {
-                    let portal: i64 = row.try_get(0)?;
-                    PortalId::try_from(portal)
-                        .map_err(|_| StoreError::Backend(format!("portal {portal} out of range")))
-                })
                 .collect()
         })
     }
@@ -983,22 +907,21 @@ impl RecordStore for PostgresStore {
             Ok(SearchHits { total, calls })
         })
     }
+}
 
-    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
-            let portal_param = partition.key();
-            tx.execute(
-                "UPDATE calls SET properties = properties - $1::TEXT
-                 WHERE portal = $2 AND properties ? $1::TEXT",
-                &[&name, &portal_param],
+impl AssociationStore for PostgresStore {
+    fn associations(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT call_id, kind, to_id, type_id, category FROM call_associations
+                 WHERE portal = $1 AND call_id = ANY($2) ORDER BY call_id, kind, to_id, type_id",
+                &[&partition.key(), &ids_param(ids)],
             )?;
-            for table in ["call_values", "call_tokens"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE portal = $1 AND name = $2"),
-                    &[&portal_param, &name],
-                )?;
-            }
-            Ok(())
+            associations_from_rows(rows)
         })
     }
 
@@ -1094,6 +1017,26 @@ impl RecordStore for PostgresStore {
                 &[&partition.key(), &kind.singular, &ids_param(to_ids)],
             )?;
             associations_from_rows(rows)
+        })
+    }
+}
+
+impl SchemaStore for PostgresStore {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let portal_param = partition.key();
+            tx.execute(
+                "UPDATE calls SET properties = properties - $1::TEXT
+                 WHERE portal = $2 AND properties ? $1::TEXT",
+                &[&name, &portal_param],
+            )?;
+            for table in ["call_values", "call_tokens"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE portal = $1 AND name = $2"),
+                    &[&portal_param, &name],
+                )?;
+            }
+            Ok(())
         })
     }
 
@@ -1210,3 +1153,71 @@ impl RecordStore for PostgresStore {
         })
     }
 }
+
+impl AdminStore for PostgresStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|client| {
+            client.query_one("SELECT 1", &[])?;
+            Ok(())
+        })
+    }
+
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.write(|tx| {
+            // The `portal` columns hold partition keys: every type's of the portal go.
+            let keys = Partition::key_list_of(portal);
+            // History rows carry no portal: remove them through the portal's calls first.
+            tx.execute(
+                &format!(
+                    "DELETE FROM call_history WHERE call_id IN
+                     (SELECT id FROM calls WHERE portal IN ({keys}))"
+                ),
+                &[],
+            )?;
+            for table in [
+                "call_values",
+                "call_tokens",
+                "call_associations",
+                "property_definitions",
+                "property_groups",
+                "pipelines",
+                "calls",
+            ] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE portal IN ({keys})"),
+                    &[],
+                )?;
+            }
+            // Every type's cached schema of the portal is stale now.
+            tx.execute(
+                &format!(
+                    "UPDATE portal_schema_versions SET version = version + 1
+                     WHERE portal IN ({keys})"
+                ),
+                &[],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT portal & 4294967295 FROM calls
+                 UNION SELECT portal & 4294967295 FROM property_definitions
+                 UNION SELECT portal & 4294967295 FROM property_groups
+                 UNION SELECT portal & 4294967295 FROM pipelines ORDER BY 1",
+                &[],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let portal: i64 = row.try_get(0)?;
+                    PortalId::try_from(portal)
+                        .map_err(|_| StoreError::Backend(format!("portal {portal} out of range")))
+                })
+                .collect()
+        })
+    }
+}
+
+impl Scheduling for PostgresStore {}

@@ -25,13 +25,16 @@ use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::ObjectType;
 use crate::crm::objects::Partition;
 use crate::crm::pipelines::Pipeline;
+use crate::crm::ports::{
+    AdminStore, AssociationStore, GroupOutcome, NewRecord, RecordMutation, RecordStore,
+    RestoredRecord, Scheduling, SchemaStore,
+};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::properties::PropertyDefinition;
 use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{FilterTarget, SearchHits, SearchPlan, SortKey};
 use crate::crm::staging;
-use crate::crm::store::{GroupOutcome, NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::time::EpochMillis;
 
 use super::index::{snapshot as index_snapshot, Entry, IndexOp, Key, SearchIndex};
@@ -1239,42 +1242,6 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
 }
 
 impl RecordStore for SqliteStore {
-    fn stages_writes(&self) -> bool {
-        // Until the index is built a write would wait for it: not on a serving thread.
-        self.group_commit && *lock(&self.index_state.0) == IndexState::Ready
-    }
-
-    fn commit_group(&self, group: u64) {
-        self.commit_if_open(group);
-    }
-
-    fn group_outcome(&self, group: u64) -> GroupOutcome<'_> {
-        Box::pin(async move {
-            let mut ended = self.committed_below.subscribe();
-            loop {
-                let wait = ended.wait_for(|below| *below > group);
-                match tokio::time::timeout(GROUP_COMMIT_RESCUE_AFTER, wait).await {
-                    Ok(Ok(_)) => return self.batch_outcome(group),
-                    // The sender lives as long as the store, which outlives this borrow.
-                    Ok(Err(_)) => return Err(StoreError::Unavailable("the store closed".into())),
-                    // Its committer vanished (a runtime shutting down): commit it here.
-                    Err(_) => self.commit_if_open(group),
-                }
-            }
-        })
-    }
-
-    fn reads_by_id_are_local(&self) -> bool {
-        // On a file store a read by id is a primary-key lookup on a pooled reader connection
-        // in this process: it never waits for the writer (WAL) or for the search index. An
-        // in-memory store reads through the writer's connection, which a large write may hold.
-        self.readers.is_some()
-    }
-
-    fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
-    }
-
     fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         let first = self.next_id.fetch_add(count as u64, Ordering::SeqCst);
         Ok((first..first + count as u64).collect())
@@ -1428,24 +1395,6 @@ impl RecordStore for SqliteStore {
         Ok(entries)
     }
 
-    fn associations(
-        &self,
-        partition: Partition,
-        ids: &[RecordId],
-    ) -> Result<Vec<Association>, StoreError> {
-        self.read(|conn| {
-            let sql = format!(
-                "SELECT call_id, kind, to_id, type_id, category FROM call_associations
-                 WHERE portal = ? AND call_id IN ({}) ORDER BY call_id, kind, to_id, type_id",
-                placeholders(ids.len())
-            );
-            let mut statement = conn.prepare_cached(&sql)?;
-            let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
-            let rows = statement.query_map(params_from_iter(params), association_from_row)?;
-            rows.filter_map(|row| row.transpose()).collect()
-        })
-    }
-
     fn find_by_value(
         &self,
         partition: Partition,
@@ -1476,45 +1425,118 @@ impl RecordStore for SqliteStore {
         Ok(ids)
     }
 
-    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+    fn restore_records(
+        &self,
+        partition: Partition,
+        schema: &PropertyCatalogue,
+        calls: &[RestoredRecord],
+    ) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let high_water = calls.iter().map(|c| c.call.id).max().unwrap_or(0);
         self.write(|tx| {
-            // The `portal` columns hold partition keys: every type's of the portal go.
-            let keys = Partition::key_list_of(portal);
-            // History rows carry no portal: remove them through the portal's calls first.
-            tx.prepare(&format!(
-                "DELETE FROM call_history WHERE call_id IN
-                 (SELECT id FROM calls WHERE portal IN ({keys}))"
-            ))?
-            .execute([])?;
-            for table in [
-                "call_associations",
-                "property_definitions",
-                "property_groups",
-                "pipelines",
-                "calls",
-            ] {
-                tx.prepare(&format!("DELETE FROM {table} WHERE portal IN ({keys})"))?
-                    .execute([])?;
+            for restored in calls {
+                let call = &restored.call;
+                let id = call.id as i64;
+                let owner: Option<i64> = tx
+                    .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
+                    .query_row(params![id], |r| r.get(0))
+                    .optional()?;
+                match owner {
+                    Some(owner) if owner != partition.key() => {
+                        return Err(StoreError::IdTaken { id: call.id });
+                    }
+                    Some(_) => delete_call(tx, partition, call.id)?,
+                    None => {}
+                }
+                tx.prepare_cached(
+                    "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    id,
+                    partition.key(),
+                    call.is_archived(),
+                    call.created_at,
+                    call.updated_at,
+                    call.archived_at,
+                    properties_json(call)
+                ])?;
+                // Archived calls are never searched, so only live ones are indexed.
+                if !call.is_archived() {
+                    check_unique(tx, partition, schema, call.id, &call.properties)?;
+                    tx.pending.push(IndexOp::Record {
+                        partition,
+                        id: call.id,
+                        before_created: None,
+                        after_created: Some(call.created_at),
+                        remove: Vec::new(),
+                        add: entries(schema, &call.properties),
+                    });
+                }
+                // One history row per entry, oldest first, so reads see them newest first.
+                for entry in &restored.history {
+                    record_history(tx, call.id, std::slice::from_ref(entry))?;
+                }
+                for association in &restored.associations {
+                    associate(tx, partition, association)?;
+                }
             }
-            tx.pending.push(IndexOp::ResetPortal(portal));
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            )?
+            .execute(params![high_water as i64])?;
             Ok(())
-        })
+        })?;
+        self.next_id.fetch_max(high_water + 1, Ordering::SeqCst);
+        Ok(())
     }
 
-    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
-        // Property names are letters, digits and `_`, safe inside a quoted JSON path.
-        let path = format!("$.\"{name}\"");
-        self.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE calls SET properties = json_remove(properties, ?1)
-                 WHERE portal = ?2 AND json_type(properties, ?1) IS NOT NULL",
-            )?
-            .execute(params![path, partition.key()])?;
-            tx.pending.push(IndexOp::DropProperty {
-                partition,
-                name: name.to_owned(),
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.wait_for_index()?;
+        self.retype_if_needed(partition, plan)?;
+        // In memory the only connection is the writer's: take it before the index, in the
+        // order writers take them.
+        let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
+        // Held while the page's rows are read, so no commit lands between index and rows.
+        let index = read_index(&self.index);
+        let Some(partition_index) = index.partition(partition) else {
+            return Ok(SearchHits {
+                total: 0,
+                calls: Vec::new(),
             });
-            Ok(())
+        };
+        let page = partition_index.search(plan, self.scan_budget);
+        let calls = match &memory_writer {
+            Some(writer) => fetch_calls(&writer.conn, partition, &page.ids)?,
+            None => self.read(|conn| fetch_calls(conn, partition, &page.ids))?,
+        };
+        let mut by_id: HashMap<RecordId, Record> = calls.into_iter().map(|c| (c.id, c)).collect();
+        let calls = page.ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        Ok(SearchHits {
+            total: page.total,
+            calls,
+        })
+    }
+}
+
+impl AssociationStore for SqliteStore {
+    fn associations(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT call_id, kind, to_id, type_id, category FROM call_associations
+                 WHERE portal = ? AND call_id IN ({}) ORDER BY call_id, kind, to_id, type_id",
+                placeholders(ids.len())
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
+            let rows = statement.query_map(params_from_iter(params), association_from_row)?;
+            rows.filter_map(|row| row.transpose()).collect()
         })
     }
 
@@ -1646,6 +1668,25 @@ impl RecordStore for SqliteStore {
             rows.filter_map(|row| row.transpose()).collect()
         })
     }
+}
+
+impl SchemaStore for SqliteStore {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
+        // Property names are letters, digits and `_`, safe inside a quoted JSON path.
+        let path = format!("$.\"{name}\"");
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE calls SET properties = json_remove(properties, ?1)
+                 WHERE portal = ?2 AND json_type(properties, ?1) IS NOT NULL",
+            )?
+            .execute(params![path, partition.key()])?;
+            tx.pending.push(IndexOp::DropProperty {
+                partition,
+                name: name.to_owned(),
+            });
+            Ok(())
+        })
+    }
 
     fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
         self.read(|conn| {
@@ -1729,6 +1770,37 @@ impl RecordStore for SqliteStore {
             Ok(())
         })
     }
+}
+
+impl AdminStore for SqliteStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.write(|tx| {
+            // The `portal` columns hold partition keys: every type's of the portal go.
+            let keys = Partition::key_list_of(portal);
+            // History rows carry no portal: remove them through the portal's calls first.
+            tx.prepare(&format!(
+                "DELETE FROM call_history WHERE call_id IN
+                 (SELECT id FROM calls WHERE portal IN ({keys}))"
+            ))?
+            .execute([])?;
+            for table in [
+                "call_associations",
+                "property_definitions",
+                "property_groups",
+                "pipelines",
+                "calls",
+            ] {
+                tx.prepare(&format!("DELETE FROM {table} WHERE portal IN ({keys})"))?
+                    .execute([])?;
+            }
+            tx.pending.push(IndexOp::ResetPortal(portal));
+            Ok(())
+        })
+    }
 
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read(|conn| {
@@ -1742,100 +1814,39 @@ impl RecordStore for SqliteStore {
             rows.collect()
         })
     }
+}
 
-    fn restore_records(
-        &self,
-        partition: Partition,
-        schema: &PropertyCatalogue,
-        calls: &[RestoredRecord],
-    ) -> Result<(), StoreError> {
-        if calls.is_empty() {
-            return Ok(());
-        }
-        let high_water = calls.iter().map(|c| c.call.id).max().unwrap_or(0);
-        self.write(|tx| {
-            for restored in calls {
-                let call = &restored.call;
-                let id = call.id as i64;
-                let owner: Option<i64> = tx
-                    .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
-                    .query_row(params![id], |r| r.get(0))
-                    .optional()?;
-                match owner {
-                    Some(owner) if owner != partition.key() => {
-                        return Err(StoreError::IdTaken { id: call.id });
-                    }
-                    Some(_) => delete_call(tx, partition, call.id)?,
-                    None => {}
-                }
-                tx.prepare_cached(
-                    "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    id,
-                    partition.key(),
-                    call.is_archived(),
-                    call.created_at,
-                    call.updated_at,
-                    call.archived_at,
-                    properties_json(call)
-                ])?;
-                // Archived calls are never searched, so only live ones are indexed.
-                if !call.is_archived() {
-                    check_unique(tx, partition, schema, call.id, &call.properties)?;
-                    tx.pending.push(IndexOp::Record {
-                        partition,
-                        id: call.id,
-                        before_created: None,
-                        after_created: Some(call.created_at),
-                        remove: Vec::new(),
-                        add: entries(schema, &call.properties),
-                    });
-                }
-                // One history row per entry, oldest first, so reads see them newest first.
-                for entry in &restored.history {
-                    record_history(tx, call.id, std::slice::from_ref(entry))?;
-                }
-                for association in &restored.associations {
-                    associate(tx, partition, association)?;
-                }
-            }
-            tx.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-            )?
-            .execute(params![high_water as i64])?;
-            Ok(())
-        })?;
-        self.next_id.fetch_max(high_water + 1, Ordering::SeqCst);
-        Ok(())
+impl Scheduling for SqliteStore {
+    fn stages_writes(&self) -> bool {
+        // Until the index is built a write would wait for it: not on a serving thread.
+        self.group_commit && *lock(&self.index_state.0) == IndexState::Ready
     }
 
-    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
-        self.wait_for_index()?;
-        self.retype_if_needed(partition, plan)?;
-        // In memory the only connection is the writer's: take it before the index, in the
-        // order writers take them.
-        let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
-        // Held while the page's rows are read, so no commit lands between index and rows.
-        let index = read_index(&self.index);
-        let Some(partition_index) = index.partition(partition) else {
-            return Ok(SearchHits {
-                total: 0,
-                calls: Vec::new(),
-            });
-        };
-        let page = partition_index.search(plan, self.scan_budget);
-        let calls = match &memory_writer {
-            Some(writer) => fetch_calls(&writer.conn, partition, &page.ids)?,
-            None => self.read(|conn| fetch_calls(conn, partition, &page.ids))?,
-        };
-        let mut by_id: HashMap<RecordId, Record> = calls.into_iter().map(|c| (c.id, c)).collect();
-        let calls = page.ids.iter().filter_map(|id| by_id.remove(id)).collect();
-        Ok(SearchHits {
-            total: page.total,
-            calls,
+    fn commit_group(&self, group: u64) {
+        self.commit_if_open(group);
+    }
+
+    fn group_outcome(&self, group: u64) -> GroupOutcome<'_> {
+        Box::pin(async move {
+            let mut ended = self.committed_below.subscribe();
+            loop {
+                let wait = ended.wait_for(|below| *below > group);
+                match tokio::time::timeout(GROUP_COMMIT_RESCUE_AFTER, wait).await {
+                    Ok(Ok(_)) => return self.batch_outcome(group),
+                    // The sender lives as long as the store, which outlives this borrow.
+                    Ok(Err(_)) => return Err(StoreError::Unavailable("the store closed".into())),
+                    // Its committer vanished (a runtime shutting down): commit it here.
+                    Err(_) => self.commit_if_open(group),
+                }
+            }
         })
+    }
+
+    fn reads_by_id_are_local(&self) -> bool {
+        // On a file store a read by id is a primary-key lookup on a pooled reader connection
+        // in this process: it never waits for the writer (WAL) or for the search index. An
+        // in-memory store reads through the writer's connection, which a large write may hold.
+        self.readers.is_some()
     }
 }
 
