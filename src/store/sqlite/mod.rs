@@ -3,7 +3,7 @@
 //!
 //! Layout: `calls` holds each call's current state (properties as a JSON object, so a read
 //! is one row); `call_history` keeps one row per write of a call (its changes as JSON, see
-//! `sqlite_history`, so a create is one row, not one per property); `call_associations` one
+//! `history`, so a create is one row, not one per property); `call_associations` one
 //! row per association. A create thus writes two rows (plus its associations), not the ~100
 //! index entries of layout version 2.
 //!
@@ -37,8 +37,10 @@ use crate::crm::search::{FilterTarget, SearchHits, SearchPlan, SortKey};
 use crate::crm::staging;
 use crate::crm::time::EpochMillis;
 
-use super::index::{snapshot as index_snapshot, Entry, IndexOp, Key, SearchIndex};
-use super::sqlite_history;
+use self::index::{snapshot as index_snapshot, Entry, IndexOp, Key, SearchIndex};
+
+mod history;
+mod index;
 
 /// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
@@ -975,7 +977,7 @@ fn record_history(
     if changes.is_empty() {
         return Ok(());
     }
-    let changes = sqlite_history::encode(changes)
+    let changes = history::encode(changes)
         .map_err(|e| StoreError::Backend(format!("cannot encode history: {e}")))?;
     tx.prepare_cached("INSERT INTO call_history (call_id, changes) VALUES (?1, ?2)")?
         .execute(params![call_id as i64, changes])?;
@@ -1375,7 +1377,7 @@ impl RecordStore for SqliteStore {
         let mut entries = Vec::new();
         // Writes come newest first, so each property's entries do too.
         for (call_id, changes) in writes {
-            let changes = sqlite_history::decode(&changes)
+            let changes = history::decode(&changes)
                 .map_err(|e| StoreError::Backend(format!("corrupt history row: {e}")))?;
             for (name, value, timestamp, source_type, source_id) in changes {
                 if names.contains(&name) {

@@ -1,7 +1,7 @@
 //! The shared store: PostgreSQL, so several stateless hubcalls servers can serve one
 //! database.
 //!
-//! The layout mirrors the embedded store's (see `postgres_schema.rs`): `calls` holds each
+//! The layout mirrors the embedded store's (see `ddl.rs`): `calls` holds each
 //! call's state as JSONB, `call_values` / `call_tokens` index live calls' values the way
 //! search compares them, `call_history` keeps one row per write, `call_associations` one row
 //! per association. Nothing is cached in the process except connections, so a write
@@ -39,8 +39,8 @@ use crate::crm::record::{PortalId, Record, RecordId, WriteSource};
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
 
-use super::postgres_schema;
-use super::postgres_search;
+mod ddl;
+mod search;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
@@ -138,7 +138,7 @@ impl PostgresStore {
             tx.execute("SELECT pg_advisory_xact_lock(7519)", &[])?;
             tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
         }
-        postgres_schema::migrate(&mut tx).map_err(StoreError::Unavailable)?;
+        ddl::migrate(&mut tx).map_err(StoreError::Unavailable)?;
         tx.commit()?;
         Ok(())
     }
@@ -889,7 +889,7 @@ impl RecordStore for PostgresStore {
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()?;
-            let count = postgres_search::count_query(partition, plan);
+            let count = search::count_query(partition, plan);
             let total: i64 = tx
                 .query_one(count.text.as_str(), &count.params())?
                 .try_get(0)?;
@@ -900,7 +900,7 @@ impl RecordStore for PostgresStore {
                     calls: Vec::new(),
                 });
             }
-            let page = postgres_search::page_query(partition, plan, CALL_COLUMNS);
+            let page = search::page_query(partition, plan, CALL_COLUMNS);
             let rows = tx.query(page.text.as_str(), &page.params())?;
             let calls = calls_from_rows(rows)?;
             tx.commit()?;
