@@ -2,6 +2,7 @@
 //! embedded in the process (the default), PostgreSQL shared by several servers.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use postgres::PostgresStore;

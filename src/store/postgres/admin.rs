@@ -4,6 +4,7 @@ use crate::crm::error::StoreError;
 use crate::crm::objects::Partition;
 use crate::crm::ports::AdminStore;
 use crate::crm::record::PortalId;
+use crate::store::rows::PORTALS_QUERY;
 
 use super::PostgresStore;
 
@@ -55,13 +56,7 @@ impl AdminStore for PostgresStore {
 
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read(|client| {
-            let rows = client.query(
-                "SELECT portal & 4294967295 FROM calls
-                 UNION SELECT portal & 4294967295 FROM property_definitions
-                 UNION SELECT portal & 4294967295 FROM property_groups
-                 UNION SELECT portal & 4294967295 FROM pipelines ORDER BY 1",
-                &[],
-            )?;
+            let rows = client.query(PORTALS_QUERY, &[])?;
             rows.iter()
                 .map(|row| {
                     let portal: i64 = row.try_get(0)?;

@@ -3,30 +3,25 @@
 
 use postgres::{Row, Transaction};
 
-use crate::crm::associations::{Association, AssociationCategory};
+use crate::crm::associations::Association;
 use crate::crm::error::StoreError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::ports::AssociationStore;
 use crate::crm::record::RecordId;
+use crate::store::rows::association_from_columns;
 
 use super::{ids_param, PostgresStore};
 
 fn association_from_row(row: &Row) -> Result<Option<Association>, StoreError> {
     let kind: String = row.try_get(1)?;
     let category: String = row.try_get(4)?;
-    let (Some(kind), Some(category)) = (
-        ObjectType::parse(&kind),
-        AssociationCategory::parse(&category),
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some(Association {
-        from_id: row.try_get::<_, i64>(0)? as RecordId,
-        to_type: kind,
-        to_id: row.try_get::<_, i64>(2)? as u64,
-        type_id: row.try_get::<_, i32>(3)? as u32,
-        category,
-    }))
+    Ok(association_from_columns(
+        row.try_get(0)?,
+        &kind,
+        row.try_get(2)?,
+        row.try_get::<_, i32>(3)? as u32,
+        &category,
+    ))
 }
 
 fn associations_from_rows(rows: Vec<Row>) -> Result<Vec<Association>, StoreError> {

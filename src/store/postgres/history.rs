@@ -7,27 +7,10 @@ use postgres::Transaction;
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::Partition;
-use crate::crm::record::{RecordId, WriteSource};
+use crate::crm::record::RecordId;
+use crate::store::rows::{flat_changes, push_history_entries, StoredChange};
 
 use super::{ids_param, PostgresStore};
-
-/// One entry of a `call_history.changes` array: name, value, timestamp, source type, id.
-type StoredChange = (String, String, i64, String, Option<String>);
-
-pub(super) fn stored_changes(changes: &[PropertyChange]) -> Vec<StoredChange> {
-    changes
-        .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                c.entry.value.clone(),
-                c.entry.timestamp,
-                c.entry.source.source_type.clone(),
-                c.entry.source.source_id.clone(),
-            )
-        })
-        .collect()
-}
 
 pub(super) fn record_history(
     tx: &mut Transaction<'_>,
@@ -39,7 +22,7 @@ pub(super) fn record_history(
     }
     tx.execute(
         "INSERT INTO call_history (call_id, changes) VALUES ($1, $2)",
-        &[&(call_id as i64), &Json(&stored_changes(changes))],
+        &[&(call_id as i64), &Json(&flat_changes(changes))],
     )?;
     Ok(())
 }
@@ -65,19 +48,7 @@ impl PostgresStore {
         for row in &rows {
             let call_id = row.try_get::<_, i64>(0)? as RecordId;
             let Json(changes): Json<Vec<StoredChange>> = row.try_get(1)?;
-            for (name, value, timestamp, source_type, source_id) in changes {
-                if names.contains(&name) {
-                    let entry = HistoryEntry {
-                        value,
-                        timestamp,
-                        source: WriteSource {
-                            source_type,
-                            source_id,
-                        },
-                    };
-                    entries.push((call_id, name, entry));
-                }
-            }
+            push_history_entries(&mut entries, call_id, changes, names);
         }
         Ok(entries)
     }

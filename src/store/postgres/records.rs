@@ -14,31 +14,30 @@ use crate::crm::ports::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId, WriteSource};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
+use crate::store::rows::{
+    flat_changes, properties_json, record_from_columns, restore_replaces, restored_high_water,
+    to_json, RECORD_COLUMNS,
+};
 
 use super::associations::insert_association;
-use super::history::{record_history, stored_changes};
+use super::history::record_history;
 use super::values::{check_unique_values_of_new_calls, index_change, ValueRows};
 use super::{ids_param, search, PostgresStore};
 
-const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
-
+/// A record from a row of [`RECORD_COLUMNS`].
 fn call_from_row(row: &Row) -> Result<Record, StoreError> {
-    let properties: Json<BTreeMap<String, String>> = row.try_get(1)?;
-    Ok(Record {
-        id: row.try_get::<_, i64>(0)? as RecordId,
-        properties: properties.0,
-        created_at: row.try_get(2)?,
-        updated_at: row.try_get(3)?,
-        archived_at: row.try_get(4)?,
-    })
+    let Json(properties): Json<BTreeMap<String, String>> = row.try_get(1)?;
+    Ok(record_from_columns(
+        row.try_get(0)?,
+        properties,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+    ))
 }
 
 fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
     rows.iter().map(call_from_row).collect()
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// Removes what hangs off a call's row: index entries, history and associations.
@@ -84,7 +83,7 @@ fn insert_in(
         ids.push(call.id as i64);
         created.push(call.created_at);
         updated.push(call.updated_at);
-        properties.push(to_json(&call.properties)?);
+        properties.push(properties_json(call));
         for change in &new.changes {
             if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
                 values.push(
@@ -96,7 +95,7 @@ fn insert_in(
         }
         if !new.changes.is_empty() {
             history_ids.push(call.id as i64);
-            histories.push(to_json(&stored_changes(&new.changes))?);
+            histories.push(to_json(&flat_changes(&new.changes))?);
         }
         associations.extend(&new.associations);
     }
@@ -133,7 +132,7 @@ fn update_in(
     // one and stays ours until commit.
     let rows = tx.query(
         &format!(
-            "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ANY($1) AND c.portal = $2
+            "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.id = ANY($1) AND c.portal = $2
              AND NOT c.archived ORDER BY c.id FOR UPDATE"
         ),
         &[&ids_param(ids), &partition.key()],
@@ -208,7 +207,7 @@ impl RecordStore for PostgresStore {
         self.read(|client| {
             let rows = client.query(
                 &format!(
-                    "SELECT {CALL_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)"
+                    "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)"
                 ),
                 &[&partition.key(), &ids_param(ids)],
             )?;
@@ -226,7 +225,7 @@ impl RecordStore for PostgresStore {
         self.read(|client| {
             let rows = client.query(
                 &format!(
-                    "SELECT {CALL_COLUMNS} FROM calls c
+                    "SELECT {RECORD_COLUMNS} FROM calls c
                      WHERE c.portal = $1 AND c.archived = $2 AND c.id >= $3
                      ORDER BY c.id LIMIT $4"
                 ),
@@ -328,16 +327,16 @@ impl RecordStore for PostgresStore {
         if calls.is_empty() {
             return Ok(());
         }
-        let high_water = calls.iter().map(|c| c.call.id).max().unwrap_or(0);
+        let high_water = restored_high_water(calls);
         self.write(|tx| {
             for restored in calls {
                 let call = &restored.call;
                 let id = call.id as i64;
-                let owner = tx.query_opt("SELECT portal FROM calls WHERE id = $1 FOR UPDATE", &[&id])?;
-                if let Some(owner) = owner {
-                    if owner.try_get::<_, i64>(0)? != partition.key() {
-                        return Err(StoreError::IdTaken { id: call.id });
-                    }
+                let owner = tx
+                    .query_opt("SELECT portal FROM calls WHERE id = $1 FOR UPDATE", &[&id])?
+                    .map(|row| row.try_get::<_, i64>(0))
+                    .transpose()?;
+                if restore_replaces(owner, partition, call.id)? {
                     tx.execute("DELETE FROM calls WHERE id = $1", &[&id])?;
                     delete_call_rows(tx, call.id)?;
                 }
@@ -408,7 +407,7 @@ impl RecordStore for PostgresStore {
                     calls: Vec::new(),
                 });
             }
-            let page = search::page_query(partition, plan, CALL_COLUMNS);
+            let page = search::page_query(partition, plan, RECORD_COLUMNS);
             let rows = tx.query(page.text.as_str(), &page.params())?;
             let calls = calls_from_rows(rows)?;
             tx.commit()?;

@@ -4,6 +4,7 @@ use crate::crm::error::StoreError;
 use crate::crm::objects::Partition;
 use crate::crm::ports::AdminStore;
 use crate::crm::record::PortalId;
+use crate::store::rows::PORTALS_QUERY;
 
 use super::index::IndexOp;
 use super::SqliteStore;
@@ -40,12 +41,7 @@ impl AdminStore for SqliteStore {
 
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT portal & 4294967295 FROM calls
-                 UNION SELECT portal & 4294967295 FROM property_definitions
-                 UNION SELECT portal & 4294967295 FROM property_groups
-                 UNION SELECT portal & 4294967295 FROM pipelines ORDER BY 1",
-            )?;
+            let mut statement = conn.prepare_cached(PORTALS_QUERY)?;
             let rows = statement.query_map([], |row| row.get(0))?;
             rows.collect()
         })

@@ -3,11 +3,12 @@
 
 use rusqlite::{params, params_from_iter, Row};
 
-use crate::crm::associations::{Association, AssociationCategory};
+use crate::crm::associations::Association;
 use crate::crm::error::StoreError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::ports::AssociationStore;
 use crate::crm::record::RecordId;
+use crate::store::rows::association_from_columns;
 
 use super::group_commit::Tx;
 use super::index::IndexOp;
@@ -41,23 +42,15 @@ pub(super) fn associate(
 }
 
 fn association_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Association>> {
-    let call_id: i64 = row.get(0)?;
     let kind: String = row.get(1)?;
-    let to_id: i64 = row.get(2)?;
     let category: String = row.get(4)?;
-    let (Some(kind), Some(category)) = (
-        ObjectType::parse(&kind),
-        AssociationCategory::parse(&category),
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some(Association {
-        from_id: call_id as RecordId,
-        to_type: kind,
-        to_id: to_id as u64,
-        type_id: row.get(3)?,
-        category,
-    }))
+    Ok(association_from_columns(
+        row.get(0)?,
+        &kind,
+        row.get(2)?,
+        row.get(3)?,
+        &category,
+    ))
 }
 
 impl AssociationStore for SqliteStore {

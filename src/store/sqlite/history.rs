@@ -15,12 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::Partition;
-use crate::crm::record::{RecordId, WriteSource};
+use crate::crm::record::RecordId;
+use crate::store::rows::{push_history_entries, StoredChange};
 
 use super::{placeholders, SqliteStore};
-
-/// One change as read back: name, value, timestamp, source type, source id.
-pub type StoredChange = (String, String, i64, String, Option<String>);
 
 /// Changes sharing a timestamp and source, as written: timestamp, source type, source id,
 /// then (name, value) pairs in the order they were made.
@@ -128,20 +126,7 @@ impl SqliteStore {
         for (call_id, changes) in writes {
             let changes = decode(&changes)
                 .map_err(|e| StoreError::Backend(format!("corrupt history row: {e}")))?;
-            for (name, value, timestamp, source_type, source_id) in changes {
-                if names.contains(&name) {
-                    let source = WriteSource {
-                        source_type,
-                        source_id,
-                    };
-                    let entry = HistoryEntry {
-                        value,
-                        timestamp,
-                        source,
-                    };
-                    entries.push((call_id as RecordId, name, entry));
-                }
-            }
+            push_history_entries(&mut entries, call_id as RecordId, changes, names);
         }
         Ok(entries)
     }
@@ -150,6 +135,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crm::record::WriteSource;
 
     fn change(
         name: &str,

@@ -23,7 +23,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::crm::error::StoreError;
-use crate::crm::record::RecordId;
+
+use super::rows::FIRST_RECORD_ID;
 
 use self::ddl::{committed_writes, configure};
 use self::group_commit::{Commits, Writer};
@@ -39,10 +40,6 @@ mod index;
 mod indexing;
 mod records;
 mod schema;
-
-/// The first id a fresh store hands out. HubSpot's call ids are 11 or 12 digits; starting
-/// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
-const FIRST_CALL_ID: RecordId = 10_000_000_001;
 
 pub struct SqliteStore {
     writer: Mutex<Writer>,
@@ -184,7 +181,7 @@ impl SqliteStore {
         ddl::migrate(&conn)?;
         let writes = committed_writes(&conn)?;
         let last = ddl::last_id(&conn)?;
-        let next = (last + 1).max(FIRST_CALL_ID);
+        let next = (last + 1).max(FIRST_RECORD_ID);
         let group_commit = readers.is_some();
         // In memory the index is built here (there is nothing to read yet, and no reader
         // connection to read it with); a file store builds it on a thread (`open`).
@@ -307,8 +304,4 @@ fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> r
     serde_json::from_str(&text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
     })
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }

@@ -14,6 +14,9 @@ use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId};
 use crate::crm::search::{SearchHits, SearchPlan};
 use crate::crm::time::EpochMillis;
+use crate::store::rows::{
+    properties_json, record_from_columns, restore_replaces, restored_high_water, RECORD_COLUMNS,
+};
 
 use super::associations::associate;
 use super::group_commit::Tx;
@@ -22,23 +25,26 @@ use super::index::{Entry, IndexOp, Key};
 use super::indexing::{diff, entries};
 use super::{json_column, lock, placeholders, read_index, SqliteStore};
 
-const CALL_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
-
+/// A record from a row of [`RECORD_COLUMNS`].
 fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
-    let id: i64 = row.get(0)?;
-    let properties: BTreeMap<String, String> = json_column(row, 1)?;
-    Ok(Record {
-        id: id as RecordId,
-        properties,
-        created_at: row.get(2)?,
-        updated_at: row.get(3)?,
-        archived_at: row.get(4)?,
-    })
+    Ok(record_from_columns(
+        row.get(0)?,
+        json_column(row, 1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
-fn properties_json(call: &Record) -> String {
-    // A map of strings always serialises.
-    serde_json::to_string(&call.properties).unwrap_or_else(|_| "{}".to_owned())
+/// Keeps `meta.id_high_water` at or above `id`, so ids allocated after a restart are above
+/// every id handed out or restored, even when the record that had it is gone.
+fn raise_high_water(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+    )?
+    .execute(params![id])?;
+    Ok(())
 }
 
 /// Fails with `UniqueViolation` when one of `values` (name, value) of call `call_id` is a
@@ -154,11 +160,7 @@ fn insert_in(
         }
         high_water = high_water.max(call.id as i64);
     }
-    conn.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-    )?
-    .execute(params![high_water])?;
+    raise_high_water(conn, high_water)?;
     Ok(())
 }
 
@@ -175,7 +177,7 @@ fn update_in(
     for (at, id) in ids.iter().enumerate() {
         let current = conn
             .prepare_cached(&format!(
-                "SELECT {CALL_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
+                "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.id = ?1 AND c.portal = ?2 AND c.archived = 0"
             ))?
             .query_row(params![*id as i64, partition.key()], call_from_row)
             .optional()?;
@@ -268,7 +270,7 @@ fn fetch_calls(
     // `+c.portal` keeps the planner on primary-key lookups: with the portal index it would
     // walk every call of the portal to find a page of 100.
     let sql = format!(
-        "SELECT {CALL_COLUMNS} FROM calls c WHERE +c.portal = ? AND c.id IN ({})",
+        "SELECT {RECORD_COLUMNS} FROM calls c WHERE +c.portal = ? AND c.id IN ({})",
         placeholders(ids.len())
     );
     let mut statement = conn.prepare_cached(&sql)?;
@@ -321,7 +323,7 @@ impl RecordStore for SqliteStore {
     ) -> Result<Vec<Record>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
-                "SELECT {CALL_COLUMNS} FROM calls c
+                "SELECT {RECORD_COLUMNS} FROM calls c
                  WHERE c.portal = ?1 AND c.archived = ?2 AND c.id >= ?3
                  ORDER BY c.id LIMIT ?4"
             ))?;
@@ -437,7 +439,7 @@ impl RecordStore for SqliteStore {
         if calls.is_empty() {
             return Ok(());
         }
-        let high_water = calls.iter().map(|c| c.call.id).max().unwrap_or(0);
+        let high_water = restored_high_water(calls);
         self.write(|tx| {
             for restored in calls {
                 let call = &restored.call;
@@ -446,12 +448,8 @@ impl RecordStore for SqliteStore {
                     .prepare_cached("SELECT portal FROM calls WHERE id = ?1")?
                     .query_row(params![id], |r| r.get(0))
                     .optional()?;
-                match owner {
-                    Some(owner) if owner != partition.key() => {
-                        return Err(StoreError::IdTaken { id: call.id });
-                    }
-                    Some(_) => delete_call(tx, partition, call.id)?,
-                    None => {}
+                if restore_replaces(owner, partition, call.id)? {
+                    delete_call(tx, partition, call.id)?;
                 }
                 tx.prepare_cached(
                     "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -485,11 +483,7 @@ impl RecordStore for SqliteStore {
                     associate(tx, partition, association)?;
                 }
             }
-            tx.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('id_high_water', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-            )?
-            .execute(params![high_water as i64])?;
+            raise_high_water(tx, high_water as i64)?;
             Ok(())
         })?;
         self.next_id.fetch_max(high_water + 1, Ordering::SeqCst);

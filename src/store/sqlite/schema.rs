@@ -7,9 +7,10 @@ use crate::crm::objects::Partition;
 use crate::crm::pipelines::Pipeline;
 use crate::crm::ports::SchemaStore;
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
+use crate::store::rows::to_json;
 
 use super::index::IndexOp;
-use super::{json_column, to_json, SqliteStore};
+use super::{json_column, SqliteStore};
 
 impl SchemaStore for SqliteStore {
     fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
