@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hubcalls::config::PostgresSettings;
+use hubcalls::crm::ports::Store;
 use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest, SortSpec};
 use hubcalls::crm::service::{CreateRequest, RecordService};
-use hubcalls::crm::store::RecordStore;
 use hubcalls::store::{PostgresStore, SqliteStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -280,7 +280,7 @@ fn database_url() -> Option<String> {
 
 /// The PostgreSQL store to measure (on a fresh schema, dropped afterwards), when
 /// HUBCALLS_BENCH_DATABASE_URL is set.
-fn open_postgres(size: usize) -> Option<(Arc<dyn RecordStore>, String)> {
+fn open_postgres(size: usize) -> Option<(Arc<dyn Store>, String)> {
     let url = database_url()?;
     let schema = format!("hubcalls_bench_{size}_{}", std::process::id());
     let mut settings = PostgresSettings::new(url);
@@ -341,7 +341,7 @@ fn run(size: usize) {
             SqliteStore::open(dir.path()).expect("store opens"),
         )),
     };
-    let (store, drop_schema): (Arc<dyn RecordStore>, DropSchema) = match (&postgres, &sqlite) {
+    let (store, drop_schema): (Arc<dyn Store>, DropSchema) = match (&postgres, &sqlite) {
         (Some((store, schema)), _) => (store.clone(), DropSchema(Some(schema.clone()))),
         (None, Some(sqlite)) => (sqlite.clone(), DropSchema(None)),
         (None, None) => unreachable!("one store is always open"),

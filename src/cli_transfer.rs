@@ -11,10 +11,10 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use hubcalls::config::{Storage, DEFAULT_DATA_DIR};
 use hubcalls::crm::objects::{ObjectType, Partition};
+use hubcalls::crm::ports::Store;
 use hubcalls::crm::record::PortalId;
 use hubcalls::crm::search::SearchLimits;
 use hubcalls::crm::service::RecordService;
-use hubcalls::crm::store::RecordStore;
 use hubcalls::crm::transfer::{
     apply_import, check_import, export_portal, ImportOptions, TransferError,
 };
@@ -82,7 +82,7 @@ fn parse_object_type(text: &str) -> Result<ObjectType, String> {
     })
 }
 
-fn open(store: &StoreArgs, must_exist: bool) -> Result<Arc<dyn RecordStore>, String> {
+fn open(store: &StoreArgs, must_exist: bool) -> Result<Arc<dyn Store>, String> {
     if must_exist && !store.data_dir.is_dir() {
         return Err(format!("no store at {}", store.data_dir.display()));
     }

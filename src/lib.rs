@@ -20,8 +20,8 @@ use crate::api::auth::TokenRegistry;
 use crate::api::AppState;
 use crate::config::{Config, Storage};
 use crate::crm::error::StoreError;
+use crate::crm::ports::Store;
 use crate::crm::service::RecordService;
-use crate::crm::store::RecordStore;
 use crate::store::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ pub struct App {
 pub fn open_store(
     storage: &Storage,
     max_database_bytes: Option<u64>,
-) -> Result<Arc<dyn RecordStore>, StoreError> {
+) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match storage {
         Storage::Memory => Arc::new(SqliteStore::in_memory()?),
         Storage::Directory(dir) => {
@@ -80,12 +80,12 @@ impl App {
     /// copes with a full disk or a lost database.
     pub async fn build_with_store(
         config: Config,
-        store: Arc<dyn RecordStore>,
+        store: Arc<dyn Store>,
     ) -> Result<Self, StartError> {
         // Webhooks hear of every committed write through a wrapper around the store.
         let webhooks = webhooks::Webhooks::start(config.webhook_delivery, config.webhooks.clone())
             .map_err(StartError::Webhooks)?;
-        let store: Arc<dyn RecordStore> = Arc::new(crm::webhooks::ReportingStore::new(
+        let store: Arc<dyn Store> = Arc::new(crm::webhooks::ReportingStore::new(
             store,
             Arc::new(webhooks.clone()),
         ));

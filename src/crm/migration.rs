@@ -4,13 +4,13 @@
 //!
 //! The copying of one partition is [`transfer::copy_partition`] (records move whole, in
 //! chunks, each one transaction on the destination), so this works between any two
-//! [`RecordStore`]s: SQLite → PostgreSQL and back are the same code. A same-id record already
+//! [`Store`]s: SQLite → PostgreSQL and back are the same code. A same-id record already
 //! in the destination's partition is replaced, which makes a rerun after an interruption safe.
 
 use super::error::StoreError;
 use super::objects::{ObjectType, Partition};
+use super::ports::Store;
 use super::record::PortalId;
-use super::store::RecordStore;
 use super::transfer::{self, TransferError};
 
 /// What one portal holds, counted the same way on both sides.
@@ -42,7 +42,7 @@ pub enum MigrationError {
 
 /// Counts what a partition (a portal's records of one type) holds.
 pub fn count_partition(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     partition: Partition,
 ) -> Result<PortalCounts, TransferError> {
     let properties = store.custom_properties(partition)?;
@@ -71,8 +71,8 @@ pub fn count_partition(
 /// portal's counts. `progress` hears of every chunk written (portal, records copied so far
 /// in it).
 pub fn copy_store(
-    from: &dyn RecordStore,
-    to: &dyn RecordStore,
+    from: &dyn Store,
+    to: &dyn Store,
     progress: &mut dyn FnMut(PortalId, usize),
 ) -> Result<Vec<(PortalId, PortalCounts)>, MigrationError> {
     let mut report = Vec::new();
@@ -100,10 +100,7 @@ pub fn copy_store(
 }
 
 /// Counts what a portal holds, every object type of it.
-pub fn count_portal(
-    store: &dyn RecordStore,
-    portal: PortalId,
-) -> Result<PortalCounts, TransferError> {
+pub fn count_portal(store: &dyn Store, portal: PortalId) -> Result<PortalCounts, TransferError> {
     let mut total = PortalCounts::default();
     for object_type in ObjectType::all() {
         let counts = count_partition(store, Partition::new(portal, object_type))?;

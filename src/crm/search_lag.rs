@@ -14,10 +14,10 @@ use std::collections::HashMap;
 
 use super::error::StoreError;
 use super::objects::Partition;
+use super::ports::Store;
 use super::properties::{PropertyCatalogue, PropertyType};
 use super::record::{Record, RecordId};
 use super::search::{Condition, Filter, FilterTarget, Operand, SearchHits, SearchPlan, SortKey};
-use super::store::RecordStore;
 use super::time::EpochMillis;
 
 /// Calls changed within the lag that one search reconstructs, at most (beyond it, the
@@ -38,7 +38,7 @@ fn instant_filter(name: &str, condition: fn(Operand) -> Condition, at: EpochMill
 
 /// Runs `plan` as a search index trailing by `now - cutoff` would.
 pub fn search_as_of(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     schema: &PropertyCatalogue,
     partition: Partition,
     plan: &SearchPlan,
@@ -91,7 +91,7 @@ pub fn search_as_of(
 /// Calls that existed at the cutoff and changed after it: live ones modified since, and
 /// ones archived since.
 fn recently_changed(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     partition: Partition,
     cutoff: EpochMillis,
 ) -> Result<Vec<Record>, StoreError> {
@@ -136,7 +136,7 @@ fn recently_changed(
 /// written at or before the cutoff (none, or a clear, means no value); a property without
 /// history keeps its value (identity values never change). All are live at the cutoff.
 fn as_of_cutoff(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     schema: &PropertyCatalogue,
     partition: Partition,
     mut calls: Vec<Record>,

@@ -1,4 +1,4 @@
-//! The call operations: HubSpot's rules on top of a [`RecordStore`].
+//! The call operations: HubSpot's rules on top of a [`Store`].
 //!
 //! Everything is validated before the store is touched, so a refused request writes nothing;
 //! every write that is accepted goes to the store as one transaction.
@@ -13,12 +13,12 @@ use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
 use super::owners::{Owners, PortalOwners};
 use super::pipelines::{is_placement_property, PortalPipelines};
+use super::ports::{NewRecord, Store};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::record_placement::{place_new, placed};
 use super::schema::{PartitionSchema, SchemaCache};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
-use super::store::{NewRecord, RecordStore};
 use super::time::{format_datetime, now_millis, EpochMillis};
 use super::write_rules::WriteRules;
 
@@ -142,7 +142,7 @@ pub(super) struct ValidValue {
 pub type HistoryByRecord = HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>>;
 
 pub struct RecordService {
-    store: Arc<dyn RecordStore>,
+    store: Arc<dyn Store>,
     schemas: SchemaCache,
     search_limits: SearchLimits,
     owners: Owners,
@@ -151,7 +151,7 @@ pub struct RecordService {
 
 impl RecordService {
     /// A service over `store`; each type's built-in properties come from the registry.
-    pub fn new(store: Arc<dyn RecordStore>, search_limits: SearchLimits) -> Self {
+    pub fn new(store: Arc<dyn Store>, search_limits: SearchLimits) -> Self {
         Self {
             store,
             schemas: SchemaCache::default(),
@@ -182,27 +182,27 @@ impl RecordService {
         &self.owners
     }
 
-    /// See [`RecordStore::reads_by_id_are_local`].
+    /// See [`crate::crm::ports::Scheduling::reads_by_id_are_local`].
     pub fn reads_by_id_are_local(&self) -> bool {
         self.store.reads_by_id_are_local()
     }
 
-    /// See [`RecordStore::stages_writes`].
+    /// See [`crate::crm::ports::Scheduling::stages_writes`].
     pub fn stages_writes(&self) -> bool {
         self.store.stages_writes()
     }
 
-    /// See [`RecordStore::commit_group`].
+    /// See [`crate::crm::ports::Scheduling::commit_group`].
     pub fn commit_group(&self, group: u64) {
         self.store.commit_group(group)
     }
 
-    /// See [`RecordStore::group_outcome`].
+    /// See [`crate::crm::ports::Scheduling::group_outcome`].
     pub async fn group_outcome(&self, group: u64) -> Result<(), CrmError> {
         Ok(self.store.group_outcome(group).await?)
     }
 
-    pub(super) fn store(&self) -> &dyn RecordStore {
+    pub(super) fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 

@@ -8,7 +8,7 @@
 //! requests, each acknowledged only after its commit) without those hand-offs.
 //!
 //! How: [`stage`] runs work with a staging context on this thread. A store that stages
-//! ([`crate::crm::store::RecordStore::stages_writes`]) sees [`is_staging`], writes into its
+//! ([`crate::crm::ports::Scheduling::stages_writes`]) sees [`is_staging`], writes into its
 //! open group without committing, and [`record`]s the group's number; the caller then has
 //! the group committed and waits for it (see `AppState::run_write`). Effects that must
 //! follow the commit (webhook reports) are queued with [`after_commit`].

@@ -31,7 +31,7 @@ impl UniqueKey {
     }
 
     /// The text that finds this value's holders through
-    /// [`crate::crm::store::RecordStore::find_by_value`], which reads a number as a number
+    /// [`crate::crm::ports::RecordStore::find_by_value`], which reads a number as a number
     /// and text as text: an instant is given as its milliseconds, so a date stored as
     /// `2025-01-01` finds holders of the same day however it was written.
     pub fn probe(&self) -> String {

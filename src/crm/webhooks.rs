@@ -16,12 +16,15 @@ use super::history::{HistoryEntry, PropertyChange};
 use super::objects::ObjectType;
 use super::objects::Partition;
 use super::pipelines::Pipeline;
+use super::ports::{
+    AdminStore, AssociationStore, GroupOutcome, NewRecord, RecordMutation, RecordStore,
+    RestoredRecord, Scheduling, SchemaStore, Store,
+};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
 use super::staging;
-use super::store::{GroupOutcome, NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use super::time::{now_millis, EpochMillis};
 
 /// One committed change of a record of the partition it is published for.
@@ -70,14 +73,14 @@ pub trait ChangeSink: Send + Sync {
     fn publish(&self, partition: Partition, changes: Vec<Change>);
 }
 
-/// A [`RecordStore`] that reports the changes of committed writes to a [`ChangeSink`].
+/// A [`Store`] that reports the changes of committed writes to a [`ChangeSink`].
 pub struct ReportingStore {
-    inner: Arc<dyn RecordStore>,
+    inner: Arc<dyn Store>,
     sink: Arc<dyn ChangeSink>,
 }
 
 impl ReportingStore {
-    pub fn new(inner: Arc<dyn RecordStore>, sink: Arc<dyn ChangeSink>) -> Self {
+    pub fn new(inner: Arc<dyn Store>, sink: Arc<dyn ChangeSink>) -> Self {
         Self { inner, sink }
     }
 
@@ -181,10 +184,6 @@ fn association_changes(
 }
 
 impl RecordStore for ReportingStore {
-    fn ping(&self) -> Result<(), StoreError> {
-        self.inner.ping()
-    }
-
     fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         self.inner.allocate_ids(count)
     }
@@ -279,10 +278,6 @@ impl RecordStore for ReportingStore {
         Ok(())
     }
 
-    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
-        self.inner.reset_portal(portal)
-    }
-
     fn history(
         &self,
         partition: Partition,
@@ -292,14 +287,6 @@ impl RecordStore for ReportingStore {
         self.inner.history(partition, ids, names)
     }
 
-    fn associations(
-        &self,
-        partition: Partition,
-        ids: &[RecordId],
-    ) -> Result<Vec<Association>, StoreError> {
-        self.inner.associations(partition, ids)
-    }
-
     fn find_by_value(
         &self,
         partition: Partition,
@@ -307,10 +294,6 @@ impl RecordStore for ReportingStore {
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError> {
         self.inner.find_by_value(partition, name, value)
-    }
-
-    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
-        self.inner.portals()
     }
 
     fn restore_records(
@@ -325,9 +308,15 @@ impl RecordStore for ReportingStore {
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.inner.search(partition, plan)
     }
+}
 
-    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
-        self.inner.purge_property_values(partition, name)
+impl AssociationStore for ReportingStore {
+    fn associations(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.inner.associations(partition, ids)
     }
 
     fn replace_associations(
@@ -422,6 +411,12 @@ impl RecordStore for ReportingStore {
     ) -> Result<Vec<Association>, StoreError> {
         self.inner.associations_to(partition, kind, to_ids)
     }
+}
+
+impl SchemaStore for ReportingStore {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
+        self.inner.purge_property_values(partition, name)
+    }
 
     fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
         self.inner.custom_properties(partition)
@@ -454,7 +449,23 @@ impl RecordStore for ReportingStore {
     fn schema_version(&self, partition: Partition) -> Result<u64, StoreError> {
         self.inner.schema_version(partition)
     }
+}
 
+impl AdminStore for ReportingStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping()
+    }
+
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.inner.reset_portal(portal)
+    }
+
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
+        self.inner.portals()
+    }
+}
+
+impl Scheduling for ReportingStore {
     fn reads_by_id_are_local(&self) -> bool {
         self.inner.reads_by_id_are_local()
     }

@@ -1,12 +1,9 @@
-//! Storage engines. Each implements `crm::store::RecordStore`: SQLite embedded in the
-//! process (the default), PostgreSQL shared by several servers.
+//! Storage engines, one folder each. Each implements the ports of `crm::ports`: SQLite
+//! embedded in the process (the default), PostgreSQL shared by several servers.
 
-mod index;
 pub mod postgres;
-mod postgres_schema;
-mod postgres_search;
+mod rows;
 pub mod sqlite;
-mod sqlite_history;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -70,17 +70,16 @@ pub fn postgres_settings(url: &str, schema: &str) -> PostgresSettings {
 /// (the default: it is what `hubcalls` runs on, with its group commit and reader pool).
 /// The PostgreSQL store on a fresh schema, shared by a test binary's cases, when the
 /// harness runs against PostgreSQL.
-pub fn shared_postgres_store(
-) -> Option<&'static std::sync::Arc<dyn hubcalls::crm::store::RecordStore>> {
+pub fn shared_postgres_store() -> Option<&'static std::sync::Arc<dyn hubcalls::crm::ports::Store>> {
     use std::sync::{Arc, OnceLock};
-    static STORE: OnceLock<Option<Arc<dyn hubcalls::crm::store::RecordStore>>> = OnceLock::new();
+    static STORE: OnceLock<Option<Arc<dyn hubcalls::crm::ports::Store>>> = OnceLock::new();
     STORE
         .get_or_init(|| {
             let url = test_database_url()?;
             let settings = postgres_settings(&url, &fresh_schema_name());
             let store =
                 hubcalls::store::PostgresStore::open(&settings).expect("PostgreSQL store opens");
-            Some(Arc::new(store) as Arc<dyn hubcalls::crm::store::RecordStore>)
+            Some(Arc::new(store) as Arc<dyn hubcalls::crm::ports::Store>)
         })
         .as_ref()
 }
@@ -345,11 +344,11 @@ pub fn open_file_store(dir: &std::path::Path) -> hubcalls::store::SqliteStore {
 
 /// A new call of portal 1 with a fresh id of `store` and only a title.
 pub fn titled_call(
-    store: &dyn hubcalls::crm::store::RecordStore,
+    store: &dyn hubcalls::crm::ports::Store,
     title: &str,
-) -> hubcalls::crm::store::NewRecord {
+) -> hubcalls::crm::ports::NewRecord {
     let id = store.allocate_ids(1).expect("an id")[0];
-    hubcalls::crm::store::NewRecord {
+    hubcalls::crm::ports::NewRecord {
         call: hubcalls::crm::record::Record {
             id,
             properties: std::collections::BTreeMap::from([(
@@ -368,14 +367,14 @@ pub fn titled_call(
 /// Puts contacts with exactly `ids` into `portal` of `store`, for tests that name contacts
 /// by fixed ids below the API (associations now need their records to exist).
 pub fn restore_contacts(
-    store: &dyn hubcalls::crm::store::RecordStore,
+    store: &dyn hubcalls::crm::ports::Store,
     portal: hubcalls::crm::record::PortalId,
     ids: &[u64],
 ) {
     use hubcalls::crm::objects::{ObjectType, Partition};
-    let contacts: Vec<hubcalls::crm::store::RestoredRecord> = ids
+    let contacts: Vec<hubcalls::crm::ports::RestoredRecord> = ids
         .iter()
-        .map(|&id| hubcalls::crm::store::RestoredRecord {
+        .map(|&id| hubcalls::crm::ports::RestoredRecord {
             call: hubcalls::crm::record::Record {
                 id,
                 properties: std::collections::BTreeMap::from([(

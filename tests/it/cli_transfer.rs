@@ -321,7 +321,7 @@ fn a_csv_export_of_another_type_imports_with_its_object_type() {
     let csv = work.path().join("contacts.csv");
     std::fs::write(&csv, CONTACTS_CSV).unwrap();
     let store = hubcalls::open_store(&Storage::Directory(dir.clone()), None).expect("store opens");
-    let companies = hubcalls::crm::store::RestoredRecord {
+    let companies = hubcalls::crm::ports::RestoredRecord {
         call: hubcalls::crm::record::Record {
             id: 601,
             properties: [("name".to_owned(), "Engines".to_owned())].into(),

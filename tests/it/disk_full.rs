@@ -19,11 +19,14 @@ use hubcalls::crm::history::HistoryEntry;
 use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::objects::Partition;
 use hubcalls::crm::pipelines::Pipeline;
+use hubcalls::crm::ports::{
+    AdminStore, AssociationStore, NewRecord, RecordMutation, RecordStore, RestoredRecord,
+    Scheduling, SchemaStore,
+};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, Record, RecordId};
 use hubcalls::crm::schema::{PropertyGroup, PropertyRecord};
 use hubcalls::crm::search::{SearchHits, SearchPlan};
-use hubcalls::crm::store::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use hubcalls::crm::time::EpochMillis;
 use hubcalls::store::SqliteStore;
 use hubcalls::App;
@@ -60,14 +63,11 @@ impl SwitchedStore {
 }
 
 impl RecordStore for SwitchedStore {
-    fn ping(&self) -> Result<(), StoreError> {
-        self.read()?;
-        self.inner.ping()
-    }
     fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
         self.write()?;
         self.inner.allocate_ids(count)
     }
+
     fn write_records(
         &self,
         partition: Partition,
@@ -80,6 +80,7 @@ impl RecordStore for SwitchedStore {
         self.inner
             .write_records(partition, schema, inserts, update_ids, apply)
     }
+
     fn get_records(
         &self,
         partition: Partition,
@@ -88,6 +89,7 @@ impl RecordStore for SwitchedStore {
         self.read()?;
         self.inner.get_records(partition, ids)
     }
+
     fn list_records(
         &self,
         partition: Partition,
@@ -98,6 +100,7 @@ impl RecordStore for SwitchedStore {
         self.read()?;
         self.inner.list_records(partition, archived, from_id, limit)
     }
+
     fn archive_records(
         &self,
         partition: Partition,
@@ -107,14 +110,12 @@ impl RecordStore for SwitchedStore {
         self.write()?;
         self.inner.archive_records(partition, ids, at)
     }
+
     fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError> {
         self.write()?;
         self.inner.purge_records(partition, ids)
     }
-    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.reset_portal(portal)
-    }
+
     fn history(
         &self,
         partition: Partition,
@@ -124,14 +125,7 @@ impl RecordStore for SwitchedStore {
         self.read()?;
         self.inner.history(partition, ids, names)
     }
-    fn associations(
-        &self,
-        partition: Partition,
-        ids: &[RecordId],
-    ) -> Result<Vec<Association>, StoreError> {
-        self.read()?;
-        self.inner.associations(partition, ids)
-    }
+
     fn find_by_value(
         &self,
         partition: Partition,
@@ -141,10 +135,7 @@ impl RecordStore for SwitchedStore {
         self.read()?;
         self.inner.find_by_value(partition, name, value)
     }
-    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
-        self.read()?;
-        self.inner.portals()
-    }
+
     fn restore_records(
         &self,
         partition: Partition,
@@ -154,14 +145,23 @@ impl RecordStore for SwitchedStore {
         self.write()?;
         self.inner.restore_records(partition, schema, calls)
     }
+
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.read()?;
         self.inner.search(partition, plan)
     }
-    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
-        self.write()?;
-        self.inner.purge_property_values(partition, name)
+}
+
+impl AssociationStore for SwitchedStore {
+    fn associations(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Association>, StoreError> {
+        self.read()?;
+        self.inner.associations(partition, ids)
     }
+
     fn replace_associations(
         &self,
         partition: Partition,
@@ -174,6 +174,7 @@ impl RecordStore for SwitchedStore {
         self.inner
             .replace_associations(partition, call_id, kind, to_id, associations)
     }
+
     fn add_associations(
         &self,
         partition: Partition,
@@ -182,6 +183,7 @@ impl RecordStore for SwitchedStore {
         self.write()?;
         self.inner.add_associations(partition, associations)
     }
+
     fn remove_associations(
         &self,
         partition: Partition,
@@ -194,6 +196,7 @@ impl RecordStore for SwitchedStore {
         self.inner
             .remove_associations(partition, call_id, kind, to_id, type_ids)
     }
+
     fn associations_to(
         &self,
         partition: Partition,
@@ -203,10 +206,19 @@ impl RecordStore for SwitchedStore {
         self.read()?;
         self.inner.associations_to(partition, kind, to_ids)
     }
+}
+
+impl SchemaStore for SwitchedStore {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.purge_property_values(partition, name)
+    }
+
     fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
         self.read()?;
         self.inner.custom_properties(partition)
     }
+
     fn save_property(
         &self,
         partition: Partition,
@@ -215,23 +227,46 @@ impl RecordStore for SwitchedStore {
         self.write()?;
         self.inner.save_property(partition, property)
     }
+
     fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
         self.read()?;
         self.inner.custom_groups(partition)
     }
+
     fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
         self.write()?;
         self.inner.save_group(partition, group)
     }
+
     fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
         self.read()?;
         self.inner.custom_pipelines(partition)
     }
+
     fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
         self.write()?;
         self.inner.save_pipeline(partition, pipeline)
     }
 }
+
+impl AdminStore for SwitchedStore {
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read()?;
+        self.inner.ping()
+    }
+
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.reset_portal(portal)
+    }
+
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
+        self.read()?;
+        self.inner.portals()
+    }
+}
+
+impl Scheduling for SwitchedStore {}
 
 /// A server on a real on-disk store behind the switch.
 async fn switched_app(dir: &std::path::Path) -> (TestApp, Arc<AtomicU8>) {

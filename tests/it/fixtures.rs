@@ -6,7 +6,7 @@ use crate::common;
 use common::{spawn_with, Reply, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
 use hubcalls::config::{Config, TokenGrant};
 use hubcalls::crm::objects::Partition;
-use hubcalls::crm::store::RecordStore;
+use hubcalls::crm::ports::AdminStore;
 use hubcalls::crm::transfer::{copy_partition, export_portal};
 use hubcalls::store::SqliteStore;
 use reqwest::Method;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use hubcalls::crm::ports::RecordStore;
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::store::RecordStore;
 use hubcalls::store::SqliteStore;
 
 use crate::common;

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use hubcalls::crm::associations::{Association, AssociationCategory};
 use hubcalls::crm::objects::ObjectType;
+use hubcalls::crm::ports::{RecordStore, Store};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
 use hubcalls::crm::service::{AssociationRequest, CreateRequest, Locator, RecordService};
-use hubcalls::crm::store::RecordStore;
 use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 
@@ -316,7 +316,7 @@ const SCAN_BUDGETS: [usize; 2] = [0, usize::MAX];
 
 fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseError> {
     for budget in SCAN_BUDGETS {
-        let store: Arc<dyn RecordStore> = Arc::new(
+        let store: Arc<dyn Store> = Arc::new(
             SqliteStore::in_memory()
                 .expect("store opens")
                 .with_scan_budget(budget),
@@ -342,7 +342,7 @@ fn check(specs: &[CallSpec], requests: &[SearchRequest]) -> Result<(), TestCaseE
 /// Writes the generated calls through the rules: creates, updates, association removals,
 /// archives, and one call of another portal that must never show up. The contacts they
 /// name are put in the portal first.
-fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSpec]) {
+fn write_records(store: &Arc<dyn Store>, portal: PortalId, specs: &[CallSpec]) {
     common::restore_contacts(store.as_ref(), portal, &contact_ids(portal));
     let service = RecordService::new(store.clone(), SearchLimits::default());
     let source = WriteSource::integration(1);
@@ -417,7 +417,7 @@ fn write_records(store: &Arc<dyn RecordStore>, portal: PortalId, specs: &[CallSp
 }
 
 fn compare(
-    store: &Arc<dyn RecordStore>,
+    store: &Arc<dyn Store>,
     portal: PortalId,
     requests: &[SearchRequest],
     variant: &str,
@@ -493,10 +493,10 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store: Arc<dyn RecordStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+            let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
             write_records(&store, PORTAL, &specs);
         }
-        let store: Arc<dyn RecordStore> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
         compare(&store, PORTAL, &requests, "reopened")?;
         write_records(&store, PORTAL, &more);
         compare(&store, PORTAL, &requests, "reopened, then written")?;

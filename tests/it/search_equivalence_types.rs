@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use hubcalls::crm::objects::{ObjectType, Partition};
+use hubcalls::crm::ports::Store;
 use hubcalls::crm::record::{PortalId, WriteSource};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
 use hubcalls::crm::service::{CreateRequest, Locator, RecordService};
-use hubcalls::crm::store::RecordStore;
 use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 
@@ -180,7 +180,7 @@ fn write(service: &RecordService, partition: Partition, specs: &[RecordSpec]) {
 
 fn compare(
     service: &RecordService,
-    store: &Arc<dyn RecordStore>,
+    store: &Arc<dyn Store>,
     partition: Partition,
     requests: &[SearchRequest],
     variant: &str,
@@ -235,7 +235,7 @@ proptest! {
 
     #[test]
     fn every_types_search_equals_the_evaluator((object_type, specs, requests) in case()) {
-        let store: Arc<dyn RecordStore> =
+        let store: Arc<dyn Store> =
             Arc::new(SqliteStore::in_memory().expect("store opens"));
         let service = RecordService::new(store.clone(), SearchLimits::default());
         let partition = Partition::new(7, object_type);

@@ -2,9 +2,9 @@
 //! `hubcalls::crm::staging`): a staged write is invisible until its group commits,
 //! and the group's outcome is known to every write in it.
 
+use hubcalls::crm::ports::{NewRecord, RecordStore, Scheduling};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::staging;
-use hubcalls::crm::store::{NewRecord, RecordStore};
 use hubcalls::store::SqliteStore;
 
 use crate::common;

@@ -90,8 +90,8 @@ fn version_2_database_is_migrated_and_searchable() {
 #[test]
 fn unique_values_hold_across_a_restart() {
     use hubcalls::crm::error::{CrmError, StoreError};
+    use hubcalls::crm::ports::RecordStore;
     use hubcalls::crm::schema::PropertyDraft;
-    use hubcalls::crm::store::RecordStore;
 
     let dir = tempfile::tempdir().unwrap();
     let create = |value: &str| CreateRequest {

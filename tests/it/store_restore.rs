@@ -8,17 +8,17 @@ use hubcalls::crm::associations::{Association, AssociationCategory};
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::{HistoryEntry, PropertyChange};
 use hubcalls::crm::objects::ObjectType;
+use hubcalls::crm::ports::{RestoredRecord, Store};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{Record, WriteSource};
-use hubcalls::crm::store::{RecordStore, RestoredRecord};
 use hubcalls::store::{PostgresStore, SqliteStore};
 
 use crate::common;
 
 /// The stores under test: SQLite, and PostgreSQL on a fresh schema when the harness runs
 /// against it.
-fn stores() -> Vec<Box<dyn RecordStore>> {
-    let mut stores: Vec<Box<dyn RecordStore>> = vec![Box::new(SqliteStore::in_memory().unwrap())];
+fn stores() -> Vec<Box<dyn Store>> {
+    let mut stores: Vec<Box<dyn Store>> = vec![Box::new(SqliteStore::in_memory().unwrap())];
     if let Some(url) = common::test_database_url() {
         let settings = common::postgres_settings(&url, &common::fresh_schema_name());
         stores.push(Box::new(PostgresStore::open(&settings).unwrap()));
@@ -76,7 +76,7 @@ fn restored_calls_come_back_whole_and_ids_stay_unique() {
     }
 }
 
-fn restored_calls_come_back_whole_on(store: &dyn RecordStore) {
+fn restored_calls_come_back_whole_on(store: &dyn Store) {
     let schema = PropertyCatalogue::builtin();
     store
         .restore_records(
@@ -154,7 +154,7 @@ fn restoring_again_replaces_and_another_portals_id_is_refused() {
     }
 }
 
-fn restoring_again_replaces_on(store: &dyn RecordStore) {
+fn restoring_again_replaces_on(store: &dyn Store) {
     let schema = PropertyCatalogue::builtin();
     store
         .restore_records(

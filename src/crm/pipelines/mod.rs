@@ -1,7 +1,7 @@
 //! HubSpot's pipelines: the stages deals and tickets move through.
 //!
 //! Every portal starts with HubSpot's default pipeline of each type ([`defaults`]); what it
-//! creates or changes is stored per partition ([`crate::crm::store::RecordStore::save_pipeline`]).
+//! creates or changes is stored per partition ([`crate::crm::ports::SchemaStore::save_pipeline`]).
 //! The rules here decide what a pipeline may look like ([`drafts`]), what a portal has
 //! ([`set`]), where a record may sit ([`placement`]), and serve the pipelines API
 //! ([`service`]).

@@ -17,14 +17,14 @@ use super::{
 };
 use crate::crm::associations::Association;
 use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::ports::{RestoredRecord, Store};
 use crate::crm::record::PortalId;
 use crate::crm::service::RecordService;
-use crate::crm::store::{RecordStore, RestoredRecord};
 
 /// Writes what the plan accepted. `progress` hears the running count of records after each
 /// chunk.
 pub fn apply_import(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     plan: &ImportPlan,
     input: impl BufRead,
     progress: &mut dyn FnMut(usize),
@@ -92,7 +92,7 @@ pub fn apply_import(
 
 /// Records waiting to be written, per type.
 struct Writer<'a> {
-    store: &'a dyn RecordStore,
+    store: &'a dyn Store,
     plan: &'a ImportPlan,
     pending: BTreeMap<ObjectType, Vec<RestoredRecord>>,
     written: usize,

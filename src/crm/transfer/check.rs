@@ -19,9 +19,9 @@ use super::{
     LineProblem, TransferError, TransferSummary, FORMAT_NAME, FORMAT_VERSION, V1_FORMAT_NAME,
 };
 use crate::crm::objects::ObjectType;
+use crate::crm::ports::Store;
 use crate::crm::properties::PropertyDefinition;
 use crate::crm::record::{PortalId, RecordId};
-use crate::crm::store::RecordStore;
 use crate::crm::unique_values::UniqueKey;
 
 /// Problems listed before the rest are only counted.
@@ -141,7 +141,7 @@ struct Ready {
 
 /// The state of the first pass.
 struct Pass<'a> {
-    store: &'a dyn RecordStore,
+    store: &'a dyn Store,
     options: ImportOptions,
     problems: Problems,
     stage: Stage,
@@ -161,7 +161,7 @@ struct Pass<'a> {
 
 /// The first pass: checks the whole input and writes nothing.
 pub fn check_import(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     input: impl BufRead,
     options: ImportOptions,
 ) -> Result<ImportPlan, TransferError> {

@@ -5,14 +5,14 @@ use super::definitions::live_schema;
 use super::export::{all_property_names, for_each_chunk};
 use super::{TransferError, TransferSummary};
 use crate::crm::objects::Partition;
-use crate::crm::store::RecordStore;
+use crate::crm::ports::Store;
 
 /// Copies one partition (a portal's records of one type) whole from one store into another
 /// (e.g. from SQLite to PostgreSQL), with its custom property groups, properties and
 /// pipelines. Records of the partition in `to` with the same ids are replaced.
 pub fn copy_partition(
-    from: &dyn RecordStore,
-    to: &dyn RecordStore,
+    from: &dyn Store,
+    to: &dyn Store,
     partition: Partition,
     progress: &mut dyn FnMut(usize),
 ) -> Result<TransferSummary, TransferError> {

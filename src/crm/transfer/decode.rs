@@ -18,9 +18,9 @@ use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::merge::MERGED_INTO;
 use crate::crm::objects::ObjectType;
 use crate::crm::pipelines::{is_placement_property, PortalPipelines};
+use crate::crm::ports::RestoredRecord;
 use crate::crm::properties::normalize_value;
 use crate::crm::record::{Record, RecordId, WriteSource};
-use crate::crm::store::RestoredRecord;
 use crate::crm::time::{format_datetime, now_millis};
 
 /// The largest record id: HubSpot's ids are Java `long`s, and the engines keep them as

@@ -10,6 +10,7 @@ use super::format::{optional_instant, GroupLine, PropertyLine};
 use crate::crm::error::StoreError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::pipelines::{Pipeline, PortalPipelines};
+use crate::crm::ports::Store;
 use crate::crm::properties::{
     ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyType,
 };
@@ -18,7 +19,6 @@ use crate::crm::schema::{
     bool_options, check_definition, check_name, parse_type, PropertyGroup, PropertyRecord,
     MAX_UNIQUE_PROPERTIES,
 };
-use crate::crm::store::RecordStore;
 use crate::crm::time::now_millis;
 
 /// What one type's records are checked against and written with.
@@ -87,7 +87,7 @@ pub(super) struct OwnDefinitions {
 /// The portal's own definitions of every type that stay through the import (none when the
 /// portal is reset first).
 pub(super) fn current_definitions(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     reset: bool,
 ) -> Result<BTreeMap<ObjectType, OwnDefinitions>, StoreError> {

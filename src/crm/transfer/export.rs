@@ -17,10 +17,10 @@ use crate::crm::associations::Association;
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::ports::{RestoredRecord, Store};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{PortalId, RecordId};
 use crate::crm::schema::PropertyRecord;
-use crate::crm::store::{RecordStore, RestoredRecord};
 use crate::crm::time::{format_datetime, now_millis, EpochMillis};
 
 /// Every property name a partition's records may hold values or history of.
@@ -37,7 +37,7 @@ pub(crate) fn all_property_names(
 
 /// Reads up to [`CHUNK`] records with id >= `from` (live or archived ones), whole.
 fn read_chunk(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     partition: Partition,
     names: &[String],
     archived: bool,
@@ -93,7 +93,7 @@ fn read_chunk(
 
 /// Walks every record of a partition, live ones then archived ones, chunk by chunk.
 pub(crate) fn for_each_chunk(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     partition: Partition,
     names: &[String],
     mut visit: impl FnMut(Vec<RestoredRecord>) -> Result<(), TransferError>,
@@ -190,7 +190,7 @@ fn object_line(object_type: ObjectType, restored: &RestoredRecord) -> ObjectLine
 /// history and associations. `progress` hears the running count of records after each
 /// chunk. Not a snapshot: records written meanwhile may or may not appear.
 pub fn export_portal(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(usize),

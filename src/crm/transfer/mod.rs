@@ -18,7 +18,7 @@
 //! of the type that keeps it (see [`crate::crm::associations`]); an input may give one from
 //! either side.
 //!
-//! Everything here works over `&dyn RecordStore`, so the same code exports from one engine
+//! Everything here works over `&dyn Store`, so the same code exports from one engine
 //! and imports into another.
 //!
 //! Atomicity: an import reads its input twice. The first pass ([`check_import`]) checks every

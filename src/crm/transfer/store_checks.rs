@@ -8,14 +8,14 @@ use super::check::{Problems, UniqueValue};
 use super::CHUNK;
 use crate::crm::error::StoreError;
 use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::ports::Store;
 use crate::crm::record::{PortalId, RecordId};
-use crate::crm::store::RecordStore;
 
 /// Record ids are unique across the store (every portal, every type): an id another
 /// partition holds cannot be loaded. With a reset, the portal's own partitions are emptied
 /// first, so only other portals count.
 pub(super) fn check_ids_elsewhere(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     reset: bool,
     ids: &HashMap<RecordId, (usize, ObjectType)>,
@@ -64,7 +64,7 @@ pub(super) fn check_ids_elsewhere(
 /// that record is itself replaced by the import. Holders are found by the engine's own
 /// equality ([`crate::crm::unique_values::UniqueKey::probe`]).
 pub(super) fn check_unique_in_store(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     ids: &HashMap<RecordId, (usize, ObjectType)>,
     values: &[UniqueValue],
@@ -91,7 +91,7 @@ pub(super) fn check_unique_in_store(
 /// other side, which must therefore be in the input or in the portal: kept nowhere, it
 /// could never be read or exported.
 pub(super) fn check_owners_exist(
-    store: &dyn RecordStore,
+    store: &dyn Store,
     portal: PortalId,
     reset: bool,
     ids: &HashMap<RecordId, (usize, ObjectType)>,

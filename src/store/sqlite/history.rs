@@ -1,5 +1,5 @@
-//! How the SQLite store writes a call's history: one `call_history` row per write, its
-//! changes as JSON.
+//! How the SQLite store keeps a call's history: one `call_history` row per write, its
+//! changes as JSON, read back newest first.
 //!
 //! A write's changes mostly share their timestamp and source (a create sets ~20 properties
 //! at one instant from two sources), so consecutive changes with the same timestamp and
@@ -9,12 +9,16 @@
 //! takes about half, and a create's rows are the bound of batch creates (see
 //! `benches/sqlite_bound.py`). Flat rows are still read.
 
+use rusqlite::{params, params_from_iter, Connection};
 use serde::{Deserialize, Serialize};
 
-use crate::crm::history::PropertyChange;
+use crate::crm::error::StoreError;
+use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::objects::Partition;
+use crate::crm::record::RecordId;
+use crate::store::rows::{push_history_entries, StoredChange};
 
-/// One change as read back: name, value, timestamp, source type, source id.
-pub type StoredChange = (String, String, i64, String, Option<String>);
+use super::{placeholders, SqliteStore};
 
 /// Changes sharing a timestamp and source, as written: timestamp, source type, source id,
 /// then (name, value) pairs in the order they were made.
@@ -80,10 +84,57 @@ pub fn decode(text: &str) -> Result<Vec<StoredChange>, serde_json::Error> {
     Ok(changes)
 }
 
+pub(super) fn record_history(
+    tx: &Connection,
+    call_id: RecordId,
+    changes: &[PropertyChange],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let changes =
+        encode(changes).map_err(|e| StoreError::Backend(format!("cannot encode history: {e}")))?;
+    tx.prepare_cached("INSERT INTO call_history (call_id, changes) VALUES (?1, ?2)")?
+        .execute(params![call_id as i64, changes])?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// History of the named properties of the calls, newest first per property (see
+    /// [`crate::crm::ports::RecordStore::history`]).
+    pub(super) fn read_history(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        names: &[String],
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
+        let writes: Vec<(i64, String)> = self.read(|conn| {
+            let sql = format!(
+                "SELECT h.call_id, h.changes FROM call_history h JOIN calls c ON c.id = h.call_id
+                 WHERE c.portal = ? AND h.call_id IN ({}) ORDER BY h.call_id, h.id DESC",
+                placeholders(ids.len())
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
+            let rows = statement.query_map(params_from_iter(params), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        })?;
+        let mut entries = Vec::new();
+        // Writes come newest first, so each property's entries do too.
+        for (call_id, changes) in writes {
+            let changes = decode(&changes)
+                .map_err(|e| StoreError::Backend(format!("corrupt history row: {e}")))?;
+            push_history_entries(&mut entries, call_id as RecordId, changes, names);
+        }
+        Ok(entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::history::HistoryEntry;
     use crate::crm::record::WriteSource;
 
     fn change(

@@ -1,4 +1,14 @@
-//! The port: what the rules need from storage. Each engine in `store/` implements it.
+//! The ports: what the rules need from storage, as small traits of one topic each. Every
+//! engine in `store/` implements all of them; [`Store`] is their sum, the one the services
+//! hold (`Arc<dyn Store>`), implemented for anything that implements the parts.
+//!
+//! - [`RecordStore`]: a partition's records — ids, writes, reads, archive, purge, lookups
+//!   by value, restore, history and search;
+//! - [`AssociationStore`]: associations of records with other records;
+//! - [`SchemaStore`]: a portal's own properties, groups and pipelines;
+//! - [`AdminStore`]: readiness, the portals a store holds, the admin reset;
+//! - [`Scheduling`]: where and when the API may run store work (on the serving thread,
+//!   writes staged into a group commit).
 //!
 //! Methods are synchronous; the API layer runs them on the blocking pool, or on the serving
 //! thread where the store says that is cheap (reads by id, staged writes). Every write
@@ -38,10 +48,14 @@ pub struct RestoredRecord {
 /// position of the id in the request and the call, mutates the call and returns what changed.
 pub type RecordMutation<'a> = dyn FnMut(usize, &mut Record) -> Vec<PropertyChange> + 'a;
 
-pub trait RecordStore: Send + Sync {
-    /// Answers when the store can serve reads (readiness).
-    fn ping(&self) -> Result<(), StoreError>;
+/// Everything the rules need from storage: the sum of the ports, implemented for every type
+/// that implements each of them (engines and the wrappers around them).
+pub trait Store: RecordStore + AssociationStore + SchemaStore + AdminStore + Scheduling {}
 
+impl<T> Store for T where T: RecordStore + AssociationStore + SchemaStore + AdminStore + Scheduling {}
+
+/// The records of a partition (a portal's records of one type).
+pub trait RecordStore: Send + Sync {
     /// Reserves `count` fresh ids, unique across the whole store.
     fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError>;
 
@@ -108,25 +122,6 @@ pub trait RecordStore: Send + Sync {
     /// Removes calls for good, with their history and associations (GDPR delete).
     fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError>;
 
-    /// Removes everything of a portal: calls, history, associations, custom properties,
-    /// groups and pipelines (the admin reset, so a test suite can start from nothing).
-    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError>;
-
-    /// History of the named properties of the calls, newest first per property.
-    fn history(
-        &self,
-        partition: Partition,
-        ids: &[RecordId],
-        names: &[String],
-    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError>;
-
-    /// Every association of the calls.
-    fn associations(
-        &self,
-        partition: Partition,
-        ids: &[RecordId],
-    ) -> Result<Vec<Association>, StoreError>;
-
     /// Live calls whose property `name` holds `value`, compared as unique values are: numbers
     /// by value, text without regard to case (for `idProperty` lookups).
     fn find_by_value(
@@ -135,9 +130,6 @@ pub trait RecordStore: Send + Sync {
         name: &str,
         value: &str,
     ) -> Result<Vec<RecordId>, StoreError>;
-
-    /// Every portal that holds calls, property definitions, groups or pipelines, ascending.
-    fn portals(&self) -> Result<Vec<PortalId>, StoreError>;
 
     /// Puts calls back with their own ids, timestamps, history and associations, in one
     /// transaction. A call of the portal with the same id is replaced whole; an id that
@@ -151,13 +143,29 @@ pub trait RecordStore: Send + Sync {
         calls: &[RestoredRecord],
     ) -> Result<(), StoreError>;
 
+    /// History of the named properties of the calls, newest first per property.
+    fn history(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        names: &[String],
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError>;
+
     /// Runs a search plan over the portal's live calls. Must return exactly what
     /// [`SearchPlan::evaluate`] returns on the same calls.
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
+}
 
-    /// Removes every value of a property from the portal's calls (when a property is
-    /// defined anew under an archived name).
-    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError>;
+/// Associations of a partition's records with other records. An association is stored
+/// with the record that owns it (`from_id`) and read from the other side through
+/// [`AssociationStore::associations_to`].
+pub trait AssociationStore: Send + Sync {
+    /// Every association of the calls.
+    fn associations(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Association>, StoreError>;
 
     /// Replaces all associations between a call and one record, in one transaction.
     fn replace_associations(
@@ -194,7 +202,10 @@ pub trait RecordStore: Send + Sync {
         kind: ObjectType,
         to_ids: &[u64],
     ) -> Result<Vec<Association>, StoreError>;
+}
 
+/// A portal's own schema of one type: custom properties, groups and pipelines.
+pub trait SchemaStore: Send + Sync {
     /// The portal's own property definitions, archived ones included.
     fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError>;
 
@@ -204,6 +215,10 @@ pub trait RecordStore: Send + Sync {
         partition: Partition,
         property: &PropertyRecord,
     ) -> Result<(), StoreError>;
+
+    /// Removes every value of a property from the portal's calls (when a property is
+    /// defined anew under an archived name).
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError>;
 
     /// The portal's own property groups, archived ones included.
     fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError>;
@@ -225,7 +240,24 @@ pub trait RecordStore: Send + Sync {
     fn schema_version(&self, _partition: Partition) -> Result<u64, StoreError> {
         Ok(0)
     }
+}
 
+/// What operators and the admin API need of a store as a whole.
+pub trait AdminStore: Send + Sync {
+    /// Answers when the store can serve reads (readiness).
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// Every portal that holds calls, property definitions, groups or pipelines, ascending.
+    fn portals(&self) -> Result<Vec<PortalId>, StoreError>;
+
+    /// Removes everything of a portal: calls, history, associations, custom properties,
+    /// groups and pipelines (the admin reset, so a test suite can start from nothing).
+    fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError>;
+}
+
+/// Where and when the API may run store work. The defaults suit a networked store: every
+/// call on the blocking pool, every write committed before it returns.
+pub trait Scheduling: Send + Sync {
     /// Whether reading calls by id is short, local work (an embedded database in this
     /// process), so the API may do it on the thread serving the request rather than hand it
     /// to the blocking pool and back. A networked store keeps the default: its synchronous
@@ -237,8 +269,8 @@ pub trait RecordStore: Send + Sync {
     /// Whether writes made under [`crate::crm::staging::stage`] are staged now: written
     /// into an open group without waiting for its commit (see that module). Only a store
     /// whose writes are short, local and need nothing to wait for says yes; it then
-    /// commits a group on [`RecordStore::commit_group`] and tells its outcome through
-    /// [`RecordStore::group_outcome`].
+    /// commits a group on [`Scheduling::commit_group`] and tells its outcome through
+    /// [`Scheduling::group_outcome`].
     fn stages_writes(&self) -> bool {
         false
     }
@@ -252,6 +284,6 @@ pub trait RecordStore: Send + Sync {
     }
 }
 
-/// How a staged group ended, once it has (see [`RecordStore::group_outcome`]).
+/// How a staged group ended, once it has (see [`Scheduling::group_outcome`]).
 pub type GroupOutcome<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;

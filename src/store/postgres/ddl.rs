@@ -143,3 +143,21 @@ pub fn migrate(tx: &mut Transaction<'_>) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::rows::FIRST_RECORD_ID;
+
+    #[test]
+    fn ids_start_where_the_embedded_store_starts_them() {
+        let (version, first) = MIGRATIONS[0];
+        assert_eq!(version, 1);
+        assert!(
+            first.contains(&format!(
+                "CREATE SEQUENCE call_ids START {FIRST_RECORD_ID};"
+            )),
+            "the id sequence starts at {FIRST_RECORD_ID}"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The shared store: PostgreSQL, so several stateless hubcalls servers can serve one
+//! database.
+//!
+//! The layout (`ddl`) mirrors the embedded store's: `calls` holds each call's state as
+//! JSONB, `call_values` / `call_tokens` index live calls' values the way search compares
+//! them, `call_history` keeps one row per write, `call_associations` one row per
+//! association. Nothing is cached in the process except connections, so a write
+//! acknowledged by one server is what every other server reads next.
+//!
+//! Concurrency between servers:
+//! - ids come from a sequence, unique across servers;
+//! - an update locks its calls' rows (`FOR UPDATE`, in id order so two batches cannot
+//!   deadlock) before reading them, so concurrent read-modify-writes of one call serialise
+//!   and no property change or history entry is lost;
+//! - a unique-value check takes a transaction-scoped advisory lock on (portal, property), so
+//!   two servers cannot both see a value as free and both write it.
+//!
+//! This file connects and runs transactions; the ports are implemented one topic per file:
+//! `records` (with the value index in `values` and the search compiler in `search`),
+//! `history`, `associations`, `schema`, `admin`.
+
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+
+use crate::config::PostgresSettings;
+use crate::crm::error::StoreError;
+use crate::crm::ports::Scheduling;
+use crate::crm::record::RecordId;
+
+mod admin;
+mod associations;
+mod ddl;
+mod history;
+mod records;
+mod schema;
+mod search;
+mod values;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+pub struct PostgresStore {
+    /// Always `Some` until drop (see `Drop`).
+    pool: Option<Pool>,
+}
+
+fn store_error(error: postgres::Error) -> StoreError {
+    if let Some(db) = error.as_db_error() {
+        let code = db.code();
+        // Out of space, connection limits, timeouts, lock and serialisation failures, a
+        // server shutting down: the client may retry, so these are "unavailable".
+        let transient = code == &SqlState::DISK_FULL
+            || code == &SqlState::OUT_OF_MEMORY
+            || code == &SqlState::TOO_MANY_CONNECTIONS
+            || code == &SqlState::QUERY_CANCELED
+            || code == &SqlState::T_R_SERIALIZATION_FAILURE
+            || code == &SqlState::T_R_DEADLOCK_DETECTED
+            || code == &SqlState::LOCK_NOT_AVAILABLE
+            || code == &SqlState::ADMIN_SHUTDOWN
+            || code == &SqlState::CANNOT_CONNECT_NOW
+            || code == &SqlState::READ_ONLY_SQL_TRANSACTION
+            || code.code().starts_with("08");
+        return if transient {
+            StoreError::Unavailable(db.message().to_owned())
+        } else {
+            StoreError::Backend(format!("{}: {}", code.code(), db.message()))
+        };
+    }
+    // No answer from the server at all: closed connection, network, I/O.
+    StoreError::Unavailable(error.to_string())
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(error: postgres::Error) -> Self {
+        store_error(error)
+    }
+}
+
+/// A schema name is put into connection options and DDL, so it is kept to what needs no
+/// quoting anywhere.
+fn valid_schema_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !name.starts_with("pg_")
+}
+
+impl PostgresStore {
+    /// Connects, creates the schema if it is missing and applies pending migrations.
+    /// Blocks: call it from a thread that is not running async tasks.
+    pub fn open(settings: &PostgresSettings) -> Result<Self, StoreError> {
+        let mut config: postgres::Config = settings
+            .url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
+        config.connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)));
+        config.application_name("hubcalls");
+        let mut options = format!("-c statement_timeout={}", settings.statement_timeout_ms);
+        if let Some(schema) = &settings.schema {
+            if !valid_schema_name(schema) {
+                return Err(StoreError::Unavailable(format!(
+                    "invalid database schema name {schema:?}: use lower-case letters, digits and _"
+                )));
+            }
+            options.push_str(&format!(" -c search_path={schema}"));
+        }
+        config.options(&options);
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
+            .build_unchecked(manager);
+        let store = Self { pool: Some(pool) };
+        store.prepare(settings.schema.as_deref())?;
+        Ok(store)
+    }
+
+    fn prepare(&self, schema: Option<&str>) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        if let Some(schema) = schema {
+            // Under the migration lock's key, so servers starting together do not race to
+            // create it.
+            tx.execute("SELECT pg_advisory_xact_lock(7519)", &[])?;
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+        }
+        ddl::migrate(&mut tx).map_err(StoreError::Unavailable)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn pool(&self) -> &Pool {
+        // Set in `open`, taken only by `drop`.
+        self.pool
+            .as_ref()
+            .expect("the pool lives as long as the store")
+    }
+
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+        self.pool()
+            .get()
+            .map_err(|e| StoreError::Unavailable(format!("no database connection available: {e}")))
+    }
+
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        work(&mut client)
+    }
+
+    /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    fn write<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let value = work(&mut tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // The synchronous client closes its connection by blocking on its own runtime,
+        // which panics inside an async context; close the pool on a plain thread.
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::Builder::new()
+                .name("hubcalls-pg-close".into())
+                .spawn(move || drop(pool));
+        }
+    }
+}
+
+fn ids_param(ids: &[RecordId]) -> Vec<i64> {
+    ids.iter()
+        .map(|id| (*id).min(i64::MAX as u64) as i64)
+        .collect()
+}
+
+/// Every call runs on the blocking pool and every write commits before it returns: the
+/// synchronous client would hold an async worker for a network round trip.
+impl Scheduling for PostgresStore {}

@@ -1,0 +1,417 @@
+//! Records: the `calls` rows of every partition, written set-wise, with their index rows
+//! (`values`) and history; reads, archive, purge, restore and search.
+
+use std::collections::BTreeMap;
+
+use postgres::types::Json;
+use postgres::{Row, Transaction};
+
+use crate::crm::associations::Association;
+use crate::crm::error::StoreError;
+use crate::crm::history::{HistoryEntry, PropertyChange};
+use crate::crm::objects::Partition;
+use crate::crm::ports::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
+use crate::crm::properties::PropertyCatalogue;
+use crate::crm::record::{Record, RecordId, WriteSource};
+use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
+use crate::store::rows::{
+    flat_changes, properties_json, record_from_columns, restore_replaces, restored_high_water,
+    to_json, RECORD_COLUMNS,
+};
+
+use super::associations::insert_association;
+use super::history::record_history;
+use super::values::{check_unique_values_of_new_calls, index_change, ValueRows};
+use super::{ids_param, search, PostgresStore};
+
+/// A record from a row of [`RECORD_COLUMNS`].
+fn call_from_row(row: &Row) -> Result<Record, StoreError> {
+    let Json(properties): Json<BTreeMap<String, String>> = row.try_get(1)?;
+    Ok(record_from_columns(
+        row.try_get(0)?,
+        properties,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+    ))
+}
+
+fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
+    rows.iter().map(call_from_row).collect()
+}
+
+/// Removes what hangs off a call's row: index entries, history and associations.
+fn delete_call_rows(tx: &mut Transaction<'_>, id: RecordId) -> Result<(), StoreError> {
+    for table in [
+        "call_values",
+        "call_tokens",
+        "call_history",
+        "call_associations",
+    ] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE call_id = $1"),
+            &[&(id as i64)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Inserts new calls set-wise: one statement per table for the whole batch, so a batch of a
+/// hundred calls costs a handful of round trips rather than thousands.
+fn insert_in(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    schema: &PropertyCatalogue,
+    calls: &[NewRecord],
+) -> Result<(), StoreError> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let portal_param = partition.key();
+    check_unique_values_of_new_calls(tx, partition, schema, calls)?;
+
+    let mut ids = Vec::with_capacity(calls.len());
+    let mut created = Vec::with_capacity(calls.len());
+    let mut updated = Vec::with_capacity(calls.len());
+    let mut properties = Vec::with_capacity(calls.len());
+    let mut histories = Vec::with_capacity(calls.len());
+    let mut history_ids = Vec::with_capacity(calls.len());
+    let mut values = ValueRows::default();
+    let mut associations: Vec<&Association> = Vec::new();
+    for new in calls {
+        let call = &new.call;
+        ids.push(call.id as i64);
+        created.push(call.created_at);
+        updated.push(call.updated_at);
+        properties.push(properties_json(call));
+        for change in &new.changes {
+            if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
+                values.push(
+                    call.id,
+                    &change.name,
+                    IndexedValue::new(def.property_type, value),
+                );
+            }
+        }
+        if !new.changes.is_empty() {
+            history_ids.push(call.id as i64);
+            histories.push(to_json(&flat_changes(&new.changes))?);
+        }
+        associations.extend(&new.associations);
+    }
+    tx.execute(
+        "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
+         SELECT id, $1, FALSE, created, updated, NULL, props::JSONB
+         FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)",
+        &[&portal_param, &ids, &created, &updated, &properties],
+    )?;
+    values.insert(tx, partition)?;
+    tx.execute(
+        "INSERT INTO call_history (call_id, changes)
+         SELECT id, changes::JSONB FROM unnest($1::BIGINT[], $2::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
+         ORDER BY n",
+        &[&history_ids, &histories],
+    )?;
+    for association in associations {
+        insert_association(tx, partition, association)?;
+    }
+    Ok(())
+}
+
+fn update_in(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    schema: &PropertyCatalogue,
+    ids: &[RecordId],
+    apply: &mut RecordMutation<'_>,
+) -> Result<Vec<Option<Record>>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Lock every row first, in id order, then read: the state read is the latest committed
+    // one and stays ours until commit.
+    let rows = tx.query(
+        &format!(
+            "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.id = ANY($1) AND c.portal = $2
+             AND NOT c.archived ORDER BY c.id FOR UPDATE"
+        ),
+        &[&ids_param(ids), &partition.key()],
+    )?;
+    let mut current: BTreeMap<RecordId, Record> = BTreeMap::new();
+    for row in &rows {
+        let call = call_from_row(row)?;
+        current.insert(call.id, call);
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    for (at, id) in ids.iter().enumerate() {
+        let Some(call) = current.get_mut(id) else {
+            results.push(None);
+            continue;
+        };
+        let changes = apply(at, call);
+        tx.execute(
+            "UPDATE calls SET properties = $1, updated_at = $2 WHERE id = $3",
+            &[&Json(&call.properties), &call.updated_at, &(call.id as i64)],
+        )?;
+        for change in &changes {
+            index_change(tx, partition, schema, call.id, change)?;
+        }
+        record_history(tx, call.id, &changes)?;
+        results.push(Some(call.clone()));
+    }
+    Ok(results)
+}
+
+impl RecordStore for PostgresStore {
+    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT nextval('call_ids') FROM generate_series(1, $1)",
+                &[&(count as i32)],
+            )?;
+            rows.iter()
+                .map(|row| Ok(row.try_get::<_, i64>(0)? as RecordId))
+                .collect()
+        })
+    }
+
+    fn write_records(
+        &self,
+        partition: Partition,
+        schema: &PropertyCatalogue,
+        inserts: &[NewRecord],
+        update_ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        if inserts.is_empty() && update_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| {
+            let updated = update_in(tx, partition, schema, update_ids, apply)?;
+            insert_in(tx, partition, schema, inserts)?;
+            Ok(updated)
+        })
+    }
+
+    fn get_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<Vec<Record>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)"
+                ),
+                &[&partition.key(), &ids_param(ids)],
+            )?;
+            calls_from_rows(rows)
+        })
+    }
+
+    fn list_records(
+        &self,
+        partition: Partition,
+        archived: bool,
+        from_id: RecordId,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM calls c
+                     WHERE c.portal = $1 AND c.archived = $2 AND c.id >= $3
+                     ORDER BY c.id LIMIT $4"
+                ),
+                &[
+                    &partition.key(),
+                    &archived,
+                    &(from_id.min(i64::MAX as u64) as i64),
+                    &(limit.min(i64::MAX as usize) as i64),
+                ],
+            )?;
+            calls_from_rows(rows)
+        })
+    }
+
+    fn archive_records(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let archived = tx.query(
+                "UPDATE calls SET archived = TRUE, archived_at = $1
+                 WHERE id = ANY($2) AND portal = $3 AND NOT archived RETURNING id",
+                &[&at, &ids_param(ids), &partition.key()],
+            )?;
+            let archived: Vec<i64> = archived
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
+            // Archived calls are never searched: drop their index rows.
+            for table in ["call_values", "call_tokens"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE call_id = ANY($1)"),
+                    &[&archived],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn purge_records(&self, partition: Partition, ids: &[RecordId]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let deleted = tx.query(
+                "DELETE FROM calls WHERE id = ANY($1) AND portal = $2 RETURNING id",
+                &[&ids_param(ids), &partition.key()],
+            )?;
+            for row in &deleted {
+                delete_call_rows(tx, row.try_get::<_, i64>(0)? as RecordId)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn history(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        names: &[String],
+    ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
+        self.read_history(partition, ids, names)
+    }
+
+    fn find_by_value(
+        &self,
+        partition: Partition,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<RecordId>, StoreError> {
+        // The same equality the unique-value check uses: numbers by value, text folded (or
+        // exact, for case-sensitive types, which the index keeps unfolded).
+        let folded = value.to_lowercase();
+        let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT v.call_id FROM call_values v
+                 WHERE v.portal = $1 AND v.name = $2 AND v.text IN ($3, $4) AND v.number IS NULL
+                 UNION
+                 SELECT v.call_id FROM call_values v
+                 WHERE v.portal = $1 AND v.name = $2 AND v.number = $5
+                 ORDER BY 1",
+                &[&partition.key(), &name, &value, &folded, &number],
+            )?;
+            rows.iter()
+                .map(|row| Ok(row.try_get::<_, i64>(0)? as RecordId))
+                .collect()
+        })
+    }
+
+    fn restore_records(
+        &self,
+        partition: Partition,
+        schema: &PropertyCatalogue,
+        calls: &[RestoredRecord],
+    ) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let high_water = restored_high_water(calls);
+        self.write(|tx| {
+            for restored in calls {
+                let call = &restored.call;
+                let id = call.id as i64;
+                let owner = tx
+                    .query_opt("SELECT portal FROM calls WHERE id = $1 FOR UPDATE", &[&id])?
+                    .map(|row| row.try_get::<_, i64>(0))
+                    .transpose()?;
+                if restore_replaces(owner, partition, call.id)? {
+                    tx.execute("DELETE FROM calls WHERE id = $1", &[&id])?;
+                    delete_call_rows(tx, call.id)?;
+                }
+                tx.execute(
+                    "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &id,
+                        &partition.key(),
+                        &call.is_archived(),
+                        &call.created_at,
+                        &call.updated_at,
+                        &call.archived_at,
+                        &Json(&call.properties),
+                    ],
+                )?;
+                // Archived calls are never searched, so only live ones are indexed.
+                if !call.is_archived() {
+                    for (name, value) in &call.properties {
+                        let current = PropertyChange {
+                            name: name.clone(),
+                            value: Some(value.clone()),
+                            entry: HistoryEntry {
+                                value: value.clone(),
+                                timestamp: call.updated_at,
+                                source: WriteSource {
+                                    source_type: String::new(),
+                                    source_id: None,
+                                },
+                            },
+                        };
+                        index_change(tx, partition, schema, call.id, &current)?;
+                    }
+                }
+                // One history row per entry, oldest first, so reads see them newest first.
+                for entry in &restored.history {
+                    record_history(tx, call.id, std::slice::from_ref(entry))?;
+                }
+                for association in &restored.associations {
+                    insert_association(tx, partition, association)?;
+                }
+            }
+            // Ids handed out later must be above every restored one, on every server.
+            tx.execute(
+                "SELECT setval('call_ids', GREATEST((SELECT last_value FROM call_ids), $1))",
+                &[&(high_water as i64)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.read(|client| {
+            // One snapshot for the total and the page, so they agree.
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let count = search::count_query(partition, plan);
+            let total: i64 = tx
+                .query_one(count.text.as_str(), &count.params())?
+                .try_get(0)?;
+            let total = total as usize;
+            if total == 0 || plan.limit == 0 || plan.offset >= total {
+                return Ok(SearchHits {
+                    total,
+                    calls: Vec::new(),
+                });
+            }
+            let page = search::page_query(partition, plan, RECORD_COLUMNS);
+            let rows = tx.query(page.text.as_str(), &page.params())?;
+            let calls = calls_from_rows(rows)?;
+            tx.commit()?;
+            Ok(SearchHits { total, calls })
+        })
+    }
+}

@@ -1,0 +1,160 @@
+//! A portal's own schema: property definitions, groups and pipelines as JSONB rows, and the
+//! per-portal schema version other servers check their cached copy against.
+
+use postgres::types::Json;
+use postgres::Transaction;
+
+use crate::crm::error::StoreError;
+use crate::crm::objects::Partition;
+use crate::crm::pipelines::Pipeline;
+use crate::crm::ports::SchemaStore;
+use crate::crm::schema::{PropertyGroup, PropertyRecord};
+
+use super::PostgresStore;
+
+impl PostgresStore {
+    fn bump_schema_version(
+        tx: &mut Transaction<'_>,
+        partition: Partition,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "INSERT INTO portal_schema_versions (portal, version) VALUES ($1, 1)
+             ON CONFLICT (portal) DO UPDATE SET version = portal_schema_versions.version + 1",
+            &[&partition.key()],
+        )?;
+        Ok(())
+    }
+}
+
+impl SchemaStore for PostgresStore {
+    fn purge_property_values(&self, partition: Partition, name: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let portal_param = partition.key();
+            tx.execute(
+                "UPDATE calls SET properties = properties - $1::TEXT
+                 WHERE portal = $2 AND properties ? $1::TEXT",
+                &[&name, &portal_param],
+            )?;
+            for table in ["call_values", "call_tokens"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE portal = $1 AND name = $2"),
+                    &[&portal_param, &name],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT definition, created_at, updated_at, archived_at FROM property_definitions
+                 WHERE portal = $1 ORDER BY name",
+                &[&partition.key()],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let Json(definition) = row.try_get(0)?;
+                    Ok(PropertyRecord {
+                        definition,
+                        created_at: row.try_get(1)?,
+                        updated_at: row.try_get(2)?,
+                        archived_at: row.try_get(3)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn save_property(
+        &self,
+        partition: Partition,
+        property: &PropertyRecord,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO property_definitions
+                 (portal, name, definition, created_at, updated_at, archived_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (portal, name) DO UPDATE SET definition = excluded.definition,
+                 created_at = excluded.created_at, updated_at = excluded.updated_at,
+                 archived_at = excluded.archived_at",
+                &[
+                    &partition.key(),
+                    &property.definition.name,
+                    &Json(&property.definition),
+                    &property.created_at,
+                    &property.updated_at,
+                    &property.archived_at,
+                ],
+            )?;
+            Self::bump_schema_version(tx, partition)
+        })
+    }
+
+    fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT definition FROM property_groups WHERE portal = $1 ORDER BY name",
+                &[&partition.key()],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let Json(group) = row.try_get(0)?;
+                    Ok(group)
+                })
+                .collect()
+        })
+    }
+
+    fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO property_groups (portal, name, definition) VALUES ($1, $2, $3)
+                 ON CONFLICT (portal, name) DO UPDATE SET definition = excluded.definition",
+                &[&partition.key(), &group.name, &Json(group)],
+            )?;
+            Self::bump_schema_version(tx, partition)
+        })
+    }
+
+    fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
+        self.read(|client| {
+            let rows = client.query(
+                "SELECT definition FROM pipelines WHERE portal = $1 ORDER BY id",
+                &[&partition.key()],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let Json(pipeline) = row.try_get(0)?;
+                    Ok(pipeline)
+                })
+                .collect()
+        })
+    }
+
+    fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO pipelines (portal, id, definition) VALUES ($1, $2, $3)
+                 ON CONFLICT (portal, id) DO UPDATE SET definition = excluded.definition",
+                &[&partition.key(), &pipeline.id, &Json(pipeline)],
+            )?;
+            // Other servers' cached schemas hold the pipelines as property options.
+            Self::bump_schema_version(tx, partition)
+        })
+    }
+
+    fn schema_version(&self, partition: Partition) -> Result<u64, StoreError> {
+        self.read(|client| {
+            let row = client.query_opt(
+                "SELECT version FROM portal_schema_versions WHERE portal = $1",
+                &[&partition.key()],
+            )?;
+            Ok(match row {
+                Some(row) => row.try_get::<_, i64>(0)? as u64,
+                None => 0,
+            })
+        })
+    }
+}

@@ -1,0 +1,221 @@
+//! The value and token index: `call_values` holds each live record's values the way search
+//! compares them (text folded or exact by type, numbers by value), `call_tokens` their
+//! words. Writes keep both in step; unique-value checks are answered from `call_values`
+//! under an advisory lock per (partition, property), so two servers cannot both take a value.
+
+use std::collections::BTreeMap;
+
+use postgres::Transaction;
+
+use crate::crm::error::StoreError;
+use crate::crm::history::PropertyChange;
+use crate::crm::objects::Partition;
+use crate::crm::ports::NewRecord;
+use crate::crm::properties::PropertyCatalogue;
+use crate::crm::record::RecordId;
+use crate::crm::search::IndexedValue;
+
+/// A stable 64-bit key for an advisory lock (FNV-1a): the same on every server and build.
+fn lock_key(partition: Partition, name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in partition.key().to_le_bytes().iter().chain(name.as_bytes()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// The live call other than `call_id` that holds `indexed` as its value of `name`,
+/// compared the way search compares: numbers by value, text folded or exact by type.
+fn taken_by(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    name: &str,
+    indexed: &IndexedValue,
+    call_id: RecordId,
+) -> Result<Option<RecordId>, StoreError> {
+    let (portal, id) = (partition.key(), call_id as i64);
+    let row = match indexed.number {
+        Some(number) => tx.query_opt(
+            "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
+             AND number = $3 AND call_id <> $4 LIMIT 1",
+            &[&portal, &name, &number, &id],
+        )?,
+        None => tx.query_opt(
+            "SELECT call_id FROM call_values WHERE portal = $1 AND name = $2
+             AND text = $3 AND call_id <> $4 LIMIT 1",
+            &[&portal, &name, &indexed.text, &id],
+        )?,
+    };
+    Ok(match row {
+        Some(row) => Some(row.try_get::<_, i64>(0)? as RecordId),
+        None => None,
+    })
+}
+
+/// Keeps the search index rows of one property in step with its new value.
+pub(super) fn index_change(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    schema: &PropertyCatalogue,
+    call_id: RecordId,
+    change: &PropertyChange,
+) -> Result<(), StoreError> {
+    let id = call_id as i64;
+    let portal_param = partition.key();
+    tx.execute(
+        "DELETE FROM call_tokens WHERE call_id = $1 AND name = $2",
+        &[&id, &change.name],
+    )?;
+    let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) else {
+        tx.execute(
+            "DELETE FROM call_values WHERE call_id = $1 AND name = $2",
+            &[&id, &change.name],
+        )?;
+        return Ok(());
+    };
+    let indexed = IndexedValue::new(def.property_type, value);
+    if partition.object_type.is_unique(def) {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&lock_key(partition, &change.name)],
+        )?;
+        let existing = taken_by(tx, partition, &change.name, &indexed, call_id)?;
+        if let Some(existing) = existing {
+            return Err(StoreError::UniqueViolation {
+                property: change.name.clone(),
+                value: value.clone(),
+                call_id,
+                existing,
+            });
+        }
+    }
+    tx.execute(
+        "INSERT INTO call_values (call_id, name, portal, text, number) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (call_id, name) DO UPDATE SET text = excluded.text, number = excluded.number",
+        &[
+            &id,
+            &change.name,
+            &portal_param,
+            &indexed.text,
+            &indexed.number,
+        ],
+    )?;
+    if !indexed.tokens.is_empty() {
+        tx.execute(
+            "INSERT INTO call_tokens (portal, name, token, call_id)
+             SELECT $1, $2, token, $4 FROM unnest($3::TEXT[]) AS token
+             ON CONFLICT DO NOTHING",
+            &[&portal_param, &change.name, &indexed.tokens, &id],
+        )?;
+    }
+    Ok(())
+}
+
+/// New calls' unique values must be free in the store and distinct among themselves. The
+/// advisory locks are taken in name order, so two servers cannot deadlock on them.
+pub(super) fn check_unique_values_of_new_calls(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    schema: &PropertyCatalogue,
+    calls: &[NewRecord],
+) -> Result<(), StoreError> {
+    let mut unique: BTreeMap<&str, Vec<(RecordId, &str, IndexedValue)>> = BTreeMap::new();
+    for new in calls {
+        for change in &new.changes {
+            if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
+                if partition.object_type.is_unique(def) {
+                    unique.entry(change.name.as_str()).or_default().push((
+                        new.call.id,
+                        value.as_str(),
+                        IndexedValue::new(def.property_type, value),
+                    ));
+                }
+            }
+        }
+    }
+    for (name, written) in unique {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&lock_key(partition, name)],
+        )?;
+        for (at, (call_id, value, indexed)) in written.iter().enumerate() {
+            let earlier = written[..at]
+                .iter()
+                .find(|(_, _, other)| match indexed.number {
+                    Some(number) => other.number == Some(number),
+                    None => other.text == indexed.text,
+                });
+            let existing = match earlier {
+                Some((earlier_id, _, _)) => Some(*earlier_id),
+                None => taken_by(tx, partition, name, indexed, *call_id)?,
+            };
+            if let Some(existing) = existing {
+                return Err(StoreError::UniqueViolation {
+                    property: name.to_owned(),
+                    value: (*value).to_owned(),
+                    call_id: *call_id,
+                    existing,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Index rows of many values, gathered to be written in two statements.
+#[derive(Default)]
+pub(super) struct ValueRows {
+    call_ids: Vec<i64>,
+    names: Vec<String>,
+    texts: Vec<String>,
+    numbers: Vec<Option<f64>>,
+    token_call_ids: Vec<i64>,
+    token_names: Vec<String>,
+    tokens: Vec<String>,
+}
+
+impl ValueRows {
+    pub(super) fn push(&mut self, call_id: RecordId, name: &str, indexed: IndexedValue) {
+        for token in indexed.tokens {
+            self.token_call_ids.push(call_id as i64);
+            self.token_names.push(name.to_owned());
+            self.tokens.push(token);
+        }
+        self.call_ids.push(call_id as i64);
+        self.names.push(name.to_owned());
+        self.texts.push(indexed.text);
+        self.numbers.push(indexed.number);
+    }
+
+    pub(super) fn insert(
+        &self,
+        tx: &mut Transaction<'_>,
+        partition: Partition,
+    ) -> Result<(), StoreError> {
+        let portal = partition.key();
+        if !self.call_ids.is_empty() {
+            tx.execute(
+                "INSERT INTO call_values (call_id, name, portal, text, number)
+                 SELECT id, name, $1, text, number
+                 FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[]) AS t(id, name, text, number)",
+                &[&portal, &self.call_ids, &self.names, &self.texts, &self.numbers],
+            )?;
+        }
+        if !self.tokens.is_empty() {
+            tx.execute(
+                "INSERT INTO call_tokens (portal, name, token, call_id)
+                 SELECT $1, name, token, id
+                 FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS t(id, name, token)
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &portal,
+                    &self.token_call_ids,
+                    &self.token_names,
+                    &self.tokens,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+}
