@@ -26,6 +26,16 @@ async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -
         .await
 }
 
+async fn rules_of(app: &TestApp) -> common::Reply {
+    admin(
+        app,
+        Method::GET,
+        "/_hubcalls/portals/1/validation-rules",
+        None,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn every_api_answers_under_each_date_version() {
     let app = app().await;
@@ -363,13 +373,7 @@ async fn validation_rules_come_from_the_config_and_the_admin_api_checks_them() {
     .unwrap()
     .validation_rules;
     let app = spawn_with(config).await;
-    let shown = admin(
-        &app,
-        Method::GET,
-        "/_hubcalls/portals/1/validation-rules",
-        None,
-    )
-    .await;
+    let shown = rules_of(&app).await;
     assert_eq!(
         shown.body,
         json!({"deals": {"requiredOnCreate": ["amount"]}})
@@ -403,13 +407,7 @@ async fn validation_rules_come_from_the_config_and_the_admin_api_checks_them() {
         );
     }
     // A refused PUT kept the rules; DELETE removes them.
-    let shown = admin(
-        &app,
-        Method::GET,
-        "/_hubcalls/portals/1/validation-rules",
-        None,
-    )
-    .await;
+    let shown = rules_of(&app).await;
     assert_eq!(
         shown.body,
         json!({"deals": {"requiredOnCreate": ["amount"]}})
