@@ -1,6 +1,7 @@
 //! `GET /crm/v4/associations/{from}/{to}/labels`: the association types of a pair. A portal
 //! here defines no labels of its own, so the answer is HubSpot's own types of the pair:
-//! the unlabelled default (`label: null`) and the "Primary" ones where HubSpot has them.
+//! the unlabelled default (`label: null`), the "Primary" ones where HubSpot has them, and
+//! companies' "Parent Company" / "Child Company".
 //! Defining labels (`POST`/`PUT`/`DELETE`) is not served: HubSpot's 400 says so.
 
 use axum::extract::OriginalUri;
@@ -27,10 +28,10 @@ pub async fn list(
     let pair = AssociationPair::new(object_type_of(&from)?, object_type_of(&to)?);
     let results: Vec<AssociationLabel> = pair
         .defined_specs()
-        .map(|(spec, primary)| AssociationLabel {
+        .map(|(spec, label)| AssociationLabel {
             category: spec.category.as_str(),
             type_id: spec.type_id,
-            label: primary.then_some("Primary"),
+            label,
         })
         .collect();
     Ok(json_response(

@@ -241,6 +241,11 @@ fn v3_spec(pair: AssociationPair, text: &str) -> Result<AssociationSpec, ApiErro
                 type_id,
             }))
         }
+        // Another of HubSpot's own types of the pair (company parent/child 13, 14).
+        Ok(type_id) if pair.is_defined(type_id) => Ok(AssociationSpec {
+            category: AssociationCategory::HubspotDefined,
+            type_id,
+        }),
         Ok(type_id) if type_id > 0 => Ok(AssociationSpec {
             category: AssociationCategory::UserDefined,
             type_id,

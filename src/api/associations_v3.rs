@@ -65,6 +65,11 @@ fn spec_of(pair: AssociationPair, text: &str) -> Result<AssociationSpec, ApiErro
             category: AssociationCategory::HubspotDefined,
             type_id,
         }),
+        // Another of HubSpot's own types of the pair (company parent/child 13, 14).
+        Ok(type_id) if pair.is_defined(type_id) => Ok(AssociationSpec {
+            category: AssociationCategory::HubspotDefined,
+            type_id,
+        }),
         Ok(type_id) if type_id > 0 => Ok(AssociationSpec {
             category: AssociationCategory::UserDefined,
             type_id,

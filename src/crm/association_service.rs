@@ -153,6 +153,17 @@ impl RecordService {
         {
             return Err(invalid_type(*spec, pair));
         }
+        // HubSpot's docs do not say what associating a record with itself does; refused
+        // here (docs/compatibility.md), since it would read as two ends of one record.
+        if let Some((from_id, ..)) = links
+            .iter()
+            .find(|(from_id, to_id, _)| pair.from == pair.to && from_id == to_id)
+        {
+            return Err(CrmError::invalid(format!(
+                "{} {from_id} cannot be associated with itself",
+                pair.from.singular
+            )));
+        }
         let mut associations = Vec::new();
         for (from_id, to_id, specs) in links {
             for spec in specs {

@@ -7,6 +7,11 @@
 //! already in this form. A HubSpot-defined type is kept as its `owner -> other` id and read
 //! from the other side as its pair (`call -> contact` 194 reads `contact -> call` 193);
 //! labels (user or integrator defined) are kept as given and read the same both ways.
+//!
+//! Between two records of the same type (contact to contact, company parent to child) the
+//! owner is either end, so such an association is kept from both: a row from each record,
+//! each with the type as read from it ([`Association::mirrored`]). Both engines write and
+//! remove the two rows together, so every read, search and report sees it from both ends.
 
 use super::objects::{ObjectType, DEFINED_ASSOCIATIONS};
 use super::record::RecordId;
@@ -20,6 +25,31 @@ pub struct Association {
     pub to_id: u64,
     pub type_id: u32,
     pub category: AssociationCategory,
+}
+
+impl Association {
+    /// The same association kept from its other end, when both ends are records of
+    /// `owner` (the type whose partition keeps the row): the type read the other way
+    /// (13 parent -> child reads 14 from the child; 449 and labels read the same).
+    pub fn mirrored(&self, owner: ObjectType) -> Option<Association> {
+        if self.to_type != owner {
+            return None;
+        }
+        let type_id = match self.category {
+            AssociationCategory::HubspotDefined => AssociationPair::new(owner, owner)
+                .defined()
+                .find(|d| d.forward == self.type_id)
+                .map_or(self.type_id, |d| d.backward),
+            _ => self.type_id,
+        };
+        Some(Association {
+            from_id: self.to_id,
+            to_type: owner,
+            to_id: self.from_id,
+            type_id,
+            category: self.category,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,6 +95,16 @@ impl AssociationSpec {
             type_id,
         }
     }
+}
+
+/// One HubSpot-defined type of a pair as read `from -> to`.
+#[derive(Debug, Clone, Copy)]
+struct DefinedType {
+    forward: u32,
+    /// The same association read `to -> from`.
+    backward: u32,
+    label: Option<&'static str>,
+    default: bool,
 }
 
 /// Two object types as a request names them, `from` -> `to`.
@@ -115,33 +155,58 @@ impl AssociationPair {
         }
     }
 
-    /// HubSpot-defined type ids `from -> to`, each with the id of the same association
-    /// read `to -> from`; the unlabelled one first.
-    fn defined(self) -> impl Iterator<Item = (u32, u32, bool)> {
-        DEFINED_ASSOCIATIONS.iter().filter_map(move |d| {
-            if (d.from, d.to) == (self.from, self.to) {
-                Some((d.forward, d.backward, d.primary))
-            } else if (d.to, d.from) == (self.from, self.to) {
-                Some((d.backward, d.forward, d.primary))
-            } else {
-                None
-            }
+    /// HubSpot-defined types `from -> to`, each with the id of the same association read
+    /// `to -> from`; the unlabelled one first. A same-type pair's labelled types count in
+    /// both directions (13 and 14 are both company -> company types).
+    fn defined(self) -> impl Iterator<Item = DefinedType> {
+        DEFINED_ASSOCIATIONS.iter().flat_map(move |d| {
+            let label = |direction: usize| {
+                if d.primary {
+                    Some("Primary")
+                } else {
+                    d.named.map(|named| named[direction].1)
+                }
+            };
+            let forward = DefinedType {
+                forward: d.forward,
+                backward: d.backward,
+                label: label(0),
+                default: d.is_default(),
+            };
+            let backward = DefinedType {
+                forward: d.backward,
+                backward: d.forward,
+                label: label(1),
+                default: d.is_default(),
+            };
+            let same_type_twice = d.from == d.to && d.forward == d.backward;
+            [
+                ((d.from, d.to) == (self.from, self.to)).then_some(forward),
+                ((d.to, d.from) == (self.from, self.to) && !same_type_twice).then_some(backward),
+            ]
+            .into_iter()
+            .flatten()
         })
     }
 
-    /// Every HubSpot-defined type `from -> to`, with whether it is a labelled "primary"
-    /// one; the unlabelled one first.
-    pub fn defined_specs(self) -> impl Iterator<Item = (AssociationSpec, bool)> {
+    /// Every HubSpot-defined type `from -> to`, with its label (`None` for the unlabelled
+    /// one, "Primary", …); the unlabelled one first.
+    pub fn defined_specs(self) -> impl Iterator<Item = (AssociationSpec, Option<&'static str>)> {
         self.defined()
-            .map(|(forward, _, primary)| (AssociationSpec::hubspot_defined(forward), primary))
+            .map(|d| (AssociationSpec::hubspot_defined(d.forward), d.label))
     }
 
     /// The default (unlabelled) HubSpot-defined type `from -> to`; `None` where HubSpot
     /// defines no association between the two types.
     pub fn default_spec(self) -> Option<AssociationSpec> {
         self.defined()
-            .find(|(_, _, primary)| !primary)
-            .map(|(forward, ..)| AssociationSpec::hubspot_defined(forward))
+            .find(|d| d.default)
+            .map(|d| AssociationSpec::hubspot_defined(d.forward))
+    }
+
+    /// Whether `type_id` is one of HubSpot's types `from -> to`.
+    pub fn is_defined(self, type_id: u32) -> bool {
+        self.defined().any(|d| d.forward == type_id)
     }
 
     /// The name the v3 API shows for the default type (`call_to_contact`).
@@ -153,10 +218,15 @@ impl AssociationPair {
     /// their `owner -> other` id, labels as given. `None` when the type does not fit the pair.
     pub fn stored_type_id(self, spec: AssociationSpec) -> Option<u32> {
         match spec.category {
-            AssociationCategory::HubspotDefined => self
-                .defined()
-                .find(|(forward, ..)| *forward == spec.type_id)
-                .map(|(forward, backward, _)| if self.from_owns() { forward } else { backward }),
+            AssociationCategory::HubspotDefined => {
+                self.defined().find(|d| d.forward == spec.type_id).map(|d| {
+                    if self.from_owns() {
+                        d.forward
+                    } else {
+                        d.backward
+                    }
+                })
+            }
             _ => (spec.type_id > 0).then_some(spec.type_id),
         }
     }
@@ -167,8 +237,8 @@ impl AssociationPair {
             AssociationCategory::HubspotDefined if !self.from_owns() => self
                 .reversed()
                 .defined()
-                .find(|(forward, ..)| *forward == association.type_id)
-                .map_or(association.type_id, |(_, backward, _)| backward),
+                .find(|d| d.forward == association.type_id)
+                .map_or(association.type_id, |d| d.backward),
             _ => association.type_id,
         };
         AssociationSpec {
@@ -236,6 +306,47 @@ mod tests {
         );
         assert_eq!(pair.owner_and_other(10, 20), (20, 10));
         assert_eq!(pair.reversed().default_type_name(), "contact_to_company");
+    }
+
+    #[test]
+    fn same_type_pairs_read_from_both_ends() {
+        let companies = AssociationPair::new(ObjectType::COMPANIES, ObjectType::COMPANIES);
+        assert_eq!(companies.default_spec().map(|s| s.type_id), Some(450));
+        let ids: Vec<u32> = companies.defined_specs().map(|(s, _)| s.type_id).collect();
+        assert_eq!(ids, [450, 13, 14]);
+        for id in [13, 14, 450] {
+            assert_eq!(
+                companies.stored_type_id(AssociationSpec::hubspot_defined(id)),
+                Some(id)
+            );
+        }
+        let parent_of = Association {
+            from_id: 1,
+            to_type: ObjectType::COMPANIES,
+            to_id: 2,
+            type_id: 13,
+            category: AssociationCategory::HubspotDefined,
+        };
+        let child_of = parent_of.mirrored(ObjectType::COMPANIES).unwrap();
+        assert_eq!(
+            (child_of.from_id, child_of.to_id, child_of.type_id),
+            (2, 1, 14)
+        );
+        assert_eq!(
+            child_of.mirrored(ObjectType::COMPANIES),
+            Some(parent_of.clone())
+        );
+        let contacts = Association {
+            to_type: ObjectType::CONTACTS,
+            type_id: 449,
+            ..parent_of.clone()
+        };
+        assert_eq!(
+            contacts.mirrored(ObjectType::CONTACTS).map(|m| m.type_id),
+            Some(449)
+        );
+        // Rows with another type have no mirror.
+        assert_eq!(parent_of.mirrored(ObjectType::CONTACTS), None);
     }
 
     #[test]

@@ -194,6 +194,10 @@ impl RecordService {
             let mut merged: std::collections::BTreeMap<u64, Vec<_>> = Default::default();
             for targets in links.into_values() {
                 for (to_id, specs) in targets {
+                    // The merged records' associations with each other end with them.
+                    if other == partition.object_type && from.contains(&to_id) {
+                        continue;
+                    }
                     let entry = merged.entry(to_id).or_default();
                     for spec in specs {
                         if !entry.contains(&spec) {

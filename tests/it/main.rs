@@ -15,6 +15,7 @@ mod api_versions;
 mod api_versions_sdk;
 mod associations_api;
 mod associations_objects;
+mod associations_same_type;
 mod auth_and_errors;
 mod auth_enumeration;
 mod calls_batch;

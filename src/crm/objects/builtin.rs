@@ -170,6 +170,16 @@ pub struct DefinedAssociation {
     pub backward: u32,
     /// A labelled "primary" association (contact to primary company, …), not the default.
     pub primary: bool,
+    /// A labelled type of a same-type pair (company parent/child): each direction's name
+    /// and label, `forward` first. Not the default either.
+    pub named: Option<[(&'static str, &'static str); 2]>,
+}
+
+impl DefinedAssociation {
+    /// The pair's unlabelled type, the one default paths use.
+    pub fn is_default(&self) -> bool {
+        !self.primary && self.named.is_none()
+    }
 }
 
 const fn pair(from: ObjectType, to: ObjectType, forward: u32, backward: u32) -> DefinedAssociation {
@@ -179,6 +189,7 @@ const fn pair(from: ObjectType, to: ObjectType, forward: u32, backward: u32) -> 
         forward,
         backward,
         primary: false,
+        named: None,
     }
 }
 
@@ -194,13 +205,31 @@ const fn primary(
         forward,
         backward,
         primary: true,
+        named: None,
+    }
+}
+
+/// HubSpot's company parent/child types (its 2018 "Parent <-> Child Associations"
+/// changelog): 13 reads parent -> child, 14 child -> parent. Each direction's label names
+/// the record it points at, as "Primary" does.
+const fn parent_child() -> DefinedAssociation {
+    DefinedAssociation {
+        from: ObjectType::COMPANIES,
+        to: ObjectType::COMPANIES,
+        forward: 13,
+        backward: 14,
+        primary: false,
+        named: Some([
+            ("PARENT_TO_CHILD_COMPANY", "Child Company"),
+            ("CHILD_TO_PARENT_COMPANY", "Parent Company"),
+        ]),
     }
 }
 
 use ObjectType as T;
 
 /// HubSpot's association type ids (§4.1), each pair once.
-pub static DEFINED_ASSOCIATIONS: [DefinedAssociation; 31] = [
+pub static DEFINED_ASSOCIATIONS: [DefinedAssociation; 36] = [
     pair(T::CONTACTS, T::COMPANIES, 279, 280),
     primary(T::CONTACTS, T::COMPANIES, 1, 2),
     pair(T::CONTACTS, T::DEALS, 4, 3),
@@ -233,4 +262,11 @@ pub static DEFINED_ASSOCIATIONS: [DefinedAssociation; 31] = [
     pair(T::TASKS, T::TICKETS, 230, 229),
     // Deals keep their line items; HubSpot defines no type between products and the rest.
     pair(T::LINE_ITEMS, T::DEALS, 20, 19),
+    // Records of the same type: one symmetric type each (it reads the same from both
+    // ends), and companies' parent/child pair.
+    pair(T::CONTACTS, T::CONTACTS, 449, 449),
+    pair(T::COMPANIES, T::COMPANIES, 450, 450),
+    parent_child(),
+    pair(T::DEALS, T::DEALS, 451, 451),
+    pair(T::TICKETS, T::TICKETS, 452, 452),
 ];

@@ -38,9 +38,22 @@ pub fn association_definitions(object_type: ObjectType) -> Vec<AssociationDefini
     };
     let mut definitions: Vec<AssociationDefinition> = Vec::new();
     for defined in DEFINED_ASSOCIATIONS.iter() {
+        let names = defined
+            .named
+            .map(|[forward, backward]| (forward.0, backward.0));
         let directions = [
-            (defined.from, defined.to, defined.forward),
-            (defined.to, defined.from, defined.backward),
+            (
+                defined.from,
+                defined.to,
+                defined.forward,
+                names.map(|n| n.0),
+            ),
+            (
+                defined.to,
+                defined.from,
+                defined.backward,
+                names.map(|n| n.1),
+            ),
         ];
         let ordered = if defined.from == object_type {
             directions
@@ -49,7 +62,7 @@ pub fn association_definitions(object_type: ObjectType) -> Vec<AssociationDefini
         } else {
             continue;
         };
-        for (from, to, type_id) in ordered {
+        for (from, to, type_id, named) in ordered {
             // A pair declared from both sides (deals and line items) is listed once.
             if definitions
                 .iter()
@@ -66,7 +79,10 @@ pub fn association_definitions(object_type: ObjectType) -> Vec<AssociationDefini
                 from,
                 to,
                 type_id,
-                name: format!("{}_TO_{}{suffix}", from.internal_name, to.internal_name),
+                name: named.map_or_else(
+                    || format!("{}_TO_{}{suffix}", from.internal_name, to.internal_name),
+                    str::to_owned,
+                ),
                 cardinality: cardinality(to, defined.primary),
                 inverse_cardinality: cardinality(from, defined.primary),
             });
@@ -107,6 +123,26 @@ mod tests {
             "CONTACT_TO_MEETING_EVENT"
         );
         assert_eq!(find(ObjectType::CONTACTS, 4).to, ObjectType::DEALS);
+    }
+
+    #[test]
+    fn same_type_pairs_list_each_type_once() {
+        let companies = association_definitions(ObjectType::COMPANIES);
+        let same: Vec<(u32, &str)> = companies
+            .iter()
+            .filter(|d| (d.from, d.to) == (ObjectType::COMPANIES, ObjectType::COMPANIES))
+            .map(|d| (d.type_id, d.name.as_str()))
+            .collect();
+        assert_eq!(
+            same,
+            [
+                (450, "COMPANY_TO_COMPANY"),
+                (13, "PARENT_TO_CHILD_COMPANY"),
+                (14, "CHILD_TO_PARENT_COMPANY")
+            ]
+        );
+        let contacts = association_definitions(ObjectType::CONTACTS);
+        assert_eq!(contacts.iter().filter(|d| d.type_id == 449).count(), 1);
     }
 
     #[test]

@@ -34,7 +34,21 @@ fn associations_from_rows(rows: Vec<Row>) -> Result<Vec<Association>, StoreError
     Ok(associations)
 }
 
+/// Inserts one association, with its mirror between records of the same type (see
+/// [`Association::mirrored`]).
 pub(super) fn insert_association(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    a: &Association,
+) -> Result<(), StoreError> {
+    insert_row(tx, partition, a)?;
+    if let Some(mirror) = a.mirrored(partition.object_type) {
+        insert_row(tx, partition, &mirror)?;
+    }
+    Ok(())
+}
+
+fn insert_row(
     tx: &mut Transaction<'_>,
     partition: Partition,
     a: &Association,
@@ -48,6 +62,47 @@ pub(super) fn insert_association(
             &(a.to_id.min(i64::MAX as u64) as i64),
             &(a.type_id as i32),
             &partition.key(),
+            &a.category.as_str(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes every association between two records, both ways when they are of the same
+/// type (the rows from the other end are the mirrors).
+fn remove_pair(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    call_id: RecordId,
+    kind: ObjectType,
+    to_id: u64,
+) -> Result<(), StoreError> {
+    let (from, to) = (call_id as i64, to_id.min(i64::MAX as u64) as i64);
+    let both_ways = kind == partition.object_type;
+    tx.execute(
+        "DELETE FROM call_associations
+         WHERE portal = $4 AND kind = $2
+         AND ((call_id = $1 AND to_id = $3) OR ($5 AND call_id = $3 AND to_id = $1))",
+        &[&from, &kind.singular, &to, &partition.key(), &both_ways],
+    )?;
+    Ok(())
+}
+
+fn remove_row(
+    tx: &mut Transaction<'_>,
+    partition: Partition,
+    a: &Association,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM call_associations
+         WHERE call_id = $1 AND kind = $2 AND to_id = $3 AND portal = $4 AND type_id = $5
+         AND category = $6",
+        &[
+            &(a.from_id as i64),
+            &a.to_type.singular,
+            &(a.to_id.min(i64::MAX as u64) as i64),
+            &partition.key(),
+            &(a.type_id as i32),
             &a.category.as_str(),
         ],
     )?;
@@ -79,16 +134,7 @@ impl AssociationStore for PostgresStore {
         associations: &[Association],
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.execute(
-                "DELETE FROM call_associations
-                 WHERE call_id = $1 AND kind = $2 AND to_id = $3 AND portal = $4",
-                &[
-                    &(call_id as i64),
-                    &kind.singular,
-                    &(to_id.min(i64::MAX as u64) as i64),
-                    &partition.key(),
-                ],
-            )?;
+            remove_pair(tx, partition, call_id, kind, to_id)?;
             for association in associations {
                 insert_association(tx, partition, association)?;
             }
@@ -118,26 +164,28 @@ impl AssociationStore for PostgresStore {
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let call_id = call_id as i64;
-            let to_id = to_id.min(i64::MAX as u64) as i64;
-            let portal = partition.key();
-            let kind = kind.singular;
-            match type_ids {
-                None => {
-                    tx.execute(
-                        "DELETE FROM call_associations
-                         WHERE call_id = $1 AND kind = $2 AND to_id = $3 AND portal = $4",
-                        &[&call_id, &kind, &to_id, &portal],
-                    )?;
-                }
-                Some(type_ids) => {
-                    let type_ids: Vec<i32> = type_ids.iter().map(|t| *t as i32).collect();
-                    tx.execute(
-                        "DELETE FROM call_associations
-                         WHERE call_id = $1 AND kind = $2 AND to_id = $3 AND portal = $4
-                         AND type_id = ANY($5)",
-                        &[&call_id, &kind, &to_id, &portal, &type_ids],
-                    )?;
+            let Some(type_ids) = type_ids else {
+                return remove_pair(tx, partition, call_id, kind, to_id);
+            };
+            let type_ids: Vec<i32> = type_ids.iter().map(|t| *t as i32).collect();
+            // The rows themselves, so that their mirrors (typed as read from the other
+            // end) go with them.
+            let rows = tx.query(
+                "SELECT call_id, kind, to_id, type_id, category FROM call_associations
+                 WHERE call_id = $1 AND kind = $2 AND to_id = $3 AND portal = $4
+                 AND type_id = ANY($5)",
+                &[
+                    &(call_id as i64),
+                    &kind.singular,
+                    &(to_id.min(i64::MAX as u64) as i64),
+                    &partition.key(),
+                    &type_ids,
+                ],
+            )?;
+            for row in associations_from_rows(rows)? {
+                remove_row(tx, partition, &row)?;
+                if let Some(mirror) = row.mirrored(partition.object_type) {
+                    remove_row(tx, partition, &mirror)?;
                 }
             }
             Ok(())

@@ -277,7 +277,17 @@ impl RecordStore for PostgresStore {
                 &[&ids_param(ids), &partition.key()],
             )?;
             for row in &deleted {
-                delete_call_rows(tx, row.try_get::<_, i64>(0)? as RecordId)?;
+                let id = row.try_get::<_, i64>(0)? as RecordId;
+                delete_call_rows(tx, id)?;
+                // The rows other records of the type keep with it: its rows' mirrors.
+                tx.execute(
+                    "DELETE FROM call_associations WHERE portal = $1 AND kind = $2 AND to_id = $3",
+                    &[
+                        &partition.key(),
+                        &partition.object_type.singular,
+                        &(id as i64),
+                    ],
+                )?;
             }
             Ok(())
         })

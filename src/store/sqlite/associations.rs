@@ -14,12 +14,21 @@ use super::group_commit::Tx;
 use super::index::IndexOp;
 use super::{placeholders, SqliteStore};
 
-/// Inserts one association row and queues it for the index.
+/// Inserts one association (with its mirror between records of the same type, see
+/// [`Association::mirrored`]) and queues it for the index.
 pub(super) fn associate(
     tx: &mut Tx<'_>,
     partition: Partition,
     a: &Association,
 ) -> rusqlite::Result<()> {
+    insert_row(tx, partition, a)?;
+    if let Some(mirror) = a.mirrored(partition.object_type) {
+        insert_row(tx, partition, &mirror)?;
+    }
+    Ok(())
+}
+
+fn insert_row(tx: &mut Tx<'_>, partition: Partition, a: &Association) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO call_associations (call_id, kind, to_id, type_id, portal, category) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -38,6 +47,90 @@ pub(super) fn associate(
         to_id: a.to_id,
         type_id: a.type_id,
     });
+    Ok(())
+}
+
+/// Removes every association between two records, both ways when they are of the same
+/// type (the rows from the other end are the mirrors).
+fn remove_pair(
+    tx: &mut Tx<'_>,
+    partition: Partition,
+    call_id: RecordId,
+    kind: ObjectType,
+    to_id: u64,
+) -> rusqlite::Result<()> {
+    let mut ends = vec![(call_id, to_id)];
+    if kind == partition.object_type && call_id != to_id {
+        ends.push((to_id, call_id));
+    }
+    for (from, to) in ends {
+        tx.prepare_cached(
+            "DELETE FROM call_associations
+             WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
+        )?
+        .execute(params![
+            from as i64,
+            kind.singular,
+            to as i64,
+            partition.key()
+        ])?;
+        tx.pending.push(IndexOp::RemoveAssociation {
+            partition,
+            call_id: from,
+            kind,
+            to_id: to,
+            type_id: None,
+        });
+    }
+    Ok(())
+}
+
+/// Removes one association row exactly.
+fn remove_row(tx: &mut Tx<'_>, partition: Partition, a: &Association) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM call_associations
+         WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4 AND type_id = ?5 AND category = ?6",
+    )?
+    .execute(params![
+        a.from_id as i64,
+        a.to_type.singular,
+        a.to_id as i64,
+        partition.key(),
+        a.type_id,
+        a.category.as_str()
+    ])?;
+    tx.pending.push(IndexOp::RemoveAssociation {
+        partition,
+        call_id: a.from_id,
+        kind: a.to_type,
+        to_id: a.to_id,
+        type_id: Some(a.type_id),
+    });
+    Ok(())
+}
+
+/// Removes the rows other records of the partition's type keep with a record deleted for
+/// good: the mirrors of its own rows, which go with it.
+pub(super) fn forget_mirrors(
+    tx: &mut Tx<'_>,
+    partition: Partition,
+    id: RecordId,
+) -> rusqlite::Result<()> {
+    let rows: Vec<Association> = {
+        let mut select = tx.prepare_cached(
+            "SELECT call_id, kind, to_id, type_id, category FROM call_associations
+             WHERE portal = ?1 AND kind = ?2 AND to_id = ?3",
+        )?;
+        let rows = select.query_map(
+            params![partition.key(), partition.object_type.singular, id as i64],
+            association_from_row,
+        )?;
+        rows.filter_map(|row| row.transpose())
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for row in &rows {
+        remove_row(tx, partition, row)?;
+    }
     Ok(())
 }
 
@@ -81,23 +174,7 @@ impl AssociationStore for SqliteStore {
         associations: &[Association],
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.prepare_cached(
-                "DELETE FROM call_associations
-                 WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
-            )?
-            .execute(params![
-                call_id as i64,
-                kind.singular,
-                to_id as i64,
-                partition.key()
-            ])?;
-            tx.pending.push(IndexOp::RemoveAssociation {
-                partition,
-                call_id,
-                kind,
-                to_id,
-                type_id: None,
-            });
+            remove_pair(tx, partition, call_id, kind, to_id)?;
             for association in associations {
                 associate(tx, partition, association)?;
             }
@@ -127,46 +204,28 @@ impl AssociationStore for SqliteStore {
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let pair = params![call_id as i64, kind.singular, to_id as i64, partition.key()];
-            match type_ids {
-                None => {
-                    tx.prepare_cached(
-                        "DELETE FROM call_associations
-                         WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
-                    )?
-                    .execute(pair)?;
-                    tx.pending.push(IndexOp::RemoveAssociation {
-                        partition,
-                        call_id,
-                        kind,
-                        to_id,
-                        type_id: None,
-                    });
-                }
-                Some(type_ids) => {
-                    let mut delete = tx.prepare_cached(
-                        "DELETE FROM call_associations
-                         WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4 AND type_id = ?5",
-                    )?;
-                    for type_id in type_ids {
-                        delete.execute(params![
-                            call_id as i64,
-                            kind.singular,
-                            to_id as i64,
-                            partition.key(),
-                            type_id
-                        ])?;
-                    }
-                    drop(delete);
-                    for type_id in type_ids {
-                        tx.pending.push(IndexOp::RemoveAssociation {
-                            partition,
-                            call_id,
-                            kind,
-                            to_id,
-                            type_id: Some(*type_id),
-                        });
-                    }
+            let Some(type_ids) = type_ids else {
+                return Ok(remove_pair(tx, partition, call_id, kind, to_id)?);
+            };
+            // The rows themselves, so that their mirrors (typed as read from the other
+            // end) go with them.
+            let rows: Vec<Association> = {
+                let mut select = tx.prepare_cached(
+                    "SELECT call_id, kind, to_id, type_id, category FROM call_associations
+                     WHERE call_id = ?1 AND kind = ?2 AND to_id = ?3 AND portal = ?4",
+                )?;
+                let rows = select.query_map(
+                    params![call_id as i64, kind.singular, to_id as i64, partition.key()],
+                    association_from_row,
+                )?;
+                rows.filter_map(|row| row.transpose())
+                    .filter(|row| row.as_ref().map_or(true, |a| type_ids.contains(&a.type_id)))
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for row in &rows {
+                remove_row(tx, partition, row)?;
+                if let Some(mirror) = row.mirrored(partition.object_type) {
+                    remove_row(tx, partition, &mirror)?;
                 }
             }
             Ok(())

@@ -18,7 +18,7 @@ use crate::store::rows::{
     properties_json, record_from_columns, restore_replaces, restored_high_water, RECORD_COLUMNS,
 };
 
-use super::associations::associate;
+use super::associations::{associate, forget_mirrors};
 use super::group_commit::Tx;
 use super::history::record_history;
 use super::index::{Entry, IndexOp, Key};
@@ -385,6 +385,7 @@ impl RecordStore for SqliteStore {
                     .optional()?;
                 if owner == Some(partition.key()) {
                     delete_call(tx, partition, *id)?;
+                    forget_mirrors(tx, partition, *id)?;
                 }
             }
             Ok(())
