@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::associations::Association;
+use super::associations::{Association, AssociationPair};
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::ObjectType;
@@ -48,6 +48,10 @@ pub enum Change {
         record_id: RecordId,
         at: EpochMillis,
     },
+    /// An association added or removed, as read from the partition's records: `from_id`
+    /// is one of them and `type_id` the type read from it. Each change is published for
+    /// both ends, as HubSpot does (its "Webhook AssociationChanges" bugfix: same-type
+    /// pairs too).
     AssociationChanged {
         at: EpochMillis,
         association: Association,
@@ -91,6 +95,49 @@ impl ReportingStore {
         // A staged write is not committed yet: report it once it is.
         let sink = Arc::clone(&self.sink);
         staging::after_commit(Box::new(move || sink.publish(partition, changes)));
+    }
+
+    /// Whether any type of the portal wants association changes: a row kept by one type
+    /// is reported at both ends.
+    fn wants_associations(&self, partition: Partition) -> bool {
+        ObjectType::all().any(|t| {
+            self.sink.wants(
+                Partition::new(partition.portal, t),
+                ChangeKind::AssociationChange,
+            )
+        })
+    }
+
+    /// Publishes association changes of rows kept by the partition's records, each from
+    /// both ends: as kept, and as read from the other record.
+    fn publish_associations(&self, partition: Partition, changes: Vec<Change>) {
+        let mut by_end: HashMap<ObjectType, Vec<Change>> = HashMap::new();
+        for change in changes {
+            let Change::AssociationChanged {
+                at,
+                association,
+                removed,
+            } = &change
+            else {
+                continue;
+            };
+            if let Some(other_end) = read_from_other_end(partition.object_type, association) {
+                by_end.entry(other_end.to_type_of_owner).or_default().push(
+                    Change::AssociationChanged {
+                        at: *at,
+                        association: other_end.association,
+                        removed: *removed,
+                    },
+                );
+            }
+            by_end
+                .entry(partition.object_type)
+                .or_default()
+                .push(change);
+        }
+        for (object_type, changes) in by_end {
+            self.publish(Partition::new(partition.portal, object_type), changes);
+        }
     }
 
     fn wants_any(&self, partition: Partition) -> bool {
@@ -169,6 +216,36 @@ fn creation_source(call: &Record) -> WriteSource {
     }
 }
 
+/// An association kept by a record of `owner`, as read from its other record, and that
+/// record's type.
+struct OtherEnd {
+    to_type_of_owner: ObjectType,
+    association: Association,
+}
+
+fn read_from_other_end(owner: ObjectType, kept: &Association) -> Option<OtherEnd> {
+    if kept.from_id == kept.to_id && kept.to_type == owner {
+        return None;
+    }
+    let other = kept.to_type;
+    let type_id = AssociationPair::new(other, owner).spec_of(kept).type_id;
+    let type_id = if other == owner {
+        kept.mirrored(owner).map_or(type_id, |m| m.type_id)
+    } else {
+        type_id
+    };
+    Some(OtherEnd {
+        to_type_of_owner: other,
+        association: Association {
+            from_id: kept.to_id,
+            to_type: owner,
+            to_id: kept.from_id,
+            type_id,
+            category: kept.category,
+        },
+    })
+}
+
 fn association_changes(
     associations: impl IntoIterator<Item = Association>,
     removed: bool,
@@ -196,7 +273,7 @@ impl RecordStore for ReportingStore {
         update_ids: &[RecordId],
         apply: &mut RecordMutation<'_>,
     ) -> Result<Vec<Option<Record>>, StoreError> {
-        if !self.wants_any(partition) {
+        if !self.wants_any(partition) && !self.wants_associations(partition) {
             return self
                 .inner
                 .write_records(partition, schema, inserts, update_ids, apply);
@@ -212,6 +289,7 @@ impl RecordStore for ReportingStore {
                     changes
                 })?;
         let mut changes = Vec::new();
+        let mut associated = Vec::new();
         for new in inserts {
             changes.push(Change::Created {
                 record_id: new.call.id,
@@ -219,7 +297,7 @@ impl RecordStore for ReportingStore {
                 source: creation_source(&new.call),
             });
             changes.extend(property_changes(new.call.id, &new.changes));
-            changes.extend(association_changes(
+            associated.extend(association_changes(
                 new.associations.iter().cloned(),
                 false,
                 new.call.created_at,
@@ -231,6 +309,7 @@ impl RecordStore for ReportingStore {
             }
         }
         self.publish(partition, changes);
+        self.publish_associations(partition, associated);
         Ok(updated)
     }
 
@@ -327,7 +406,7 @@ impl AssociationStore for ReportingStore {
         to_id: u64,
         associations: &[Association],
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(partition, ChangeKind::AssociationChange) {
+        if !self.wants_associations(partition) {
             return self
                 .inner
                 .replace_associations(partition, call_id, kind, to_id, associations);
@@ -344,7 +423,7 @@ impl AssociationStore for ReportingStore {
                 at,
             ))
             .collect();
-        self.publish(partition, changes);
+        self.publish_associations(partition, changes);
         Ok(())
     }
 
@@ -353,7 +432,7 @@ impl AssociationStore for ReportingStore {
         partition: Partition,
         associations: &[Association],
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(partition, ChangeKind::AssociationChange) {
+        if !self.wants_associations(partition) {
             return self.inner.add_associations(partition, associations);
         }
         let mut call_ids: Vec<RecordId> = associations.iter().map(|a| a.from_id).collect();
@@ -370,7 +449,7 @@ impl AssociationStore for ReportingStore {
             .filter(|a| !before.contains(a))
             .cloned()
             .collect();
-        self.publish(
+        self.publish_associations(
             partition,
             association_changes(added, false, now_millis()).collect(),
         );
@@ -385,7 +464,7 @@ impl AssociationStore for ReportingStore {
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> Result<(), StoreError> {
-        if !self.sink.wants(partition, ChangeKind::AssociationChange) {
+        if !self.wants_associations(partition) {
             return self
                 .inner
                 .remove_associations(partition, call_id, kind, to_id, type_ids);
@@ -396,7 +475,7 @@ impl AssociationStore for ReportingStore {
         let removed = before
             .into_iter()
             .filter(|a| type_ids.is_none_or(|ids| ids.contains(&a.type_id)));
-        self.publish(
+        self.publish_associations(
             partition,
             association_changes(removed, true, now_millis()).collect(),
         );

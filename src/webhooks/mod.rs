@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::crm::associations::AssociationPair;
-use crate::crm::objects::{ObjectType, Partition};
-use crate::crm::record::{PortalId, CALL_OBJECT_TYPE_ID};
+use crate::crm::objects::{association_definitions, ObjectType, Partition};
+use crate::crm::record::PortalId;
 use crate::crm::webhooks::{Change, ChangeKind, ChangeSink};
 
 pub use delivery::DeliverySettings;
@@ -285,14 +285,6 @@ fn subscription_target(
     if legacy_type == Some(ObjectType::PRODUCTS) && kind == ChangeKind::AssociationChange {
         return Err(format!("{name} is not a HubSpot subscription type"));
     }
-    // Association changes are reported from the call's side only, until associations
-    // between other types are served: a subscription of another type would never fire.
-    if kind == ChangeKind::AssociationChange && object_type != ObjectType::CALLS {
-        return Err(format!(
-            "{name} for {}: hubcalls reports association changes for calls only (objectTypeId 0-48)",
-            object_type.plural
-        ));
-    }
     Ok((kind, object_type, legacy_type.is_some()))
 }
 
@@ -495,19 +487,17 @@ impl Webhooks {
                 ..
             } => {
                 source_fields(&mut event, "INTEGRATION", None);
-                // Subscriptions name calls, which own their associations.
-                let pair = AssociationPair::new(ObjectType::CALLS, association.to_type);
-                let spec = pair.spec_of(association);
-                event.insert(
-                    "associationType".to_owned(),
-                    json!(pair.default_type_name().to_ascii_uppercase()),
-                );
-                event.insert("associationTypeId".to_owned(), json!(spec.type_id));
+                // The change is read from the subscription's records (one event per end).
+                let from = subscription.object_type;
+                let type_id = association.type_id;
+                let (name, primary) = association_type_name(from, association.to_type, type_id);
+                event.insert("associationType".to_owned(), json!(name));
+                event.insert("associationTypeId".to_owned(), json!(type_id));
                 event.insert(
                     "associationCategory".to_owned(),
-                    json!(spec.category.as_str()),
+                    json!(association.category.as_str()),
                 );
-                event.insert("fromObjectTypeId".to_owned(), json!(CALL_OBJECT_TYPE_ID));
+                event.insert("fromObjectTypeId".to_owned(), json!(from.type_id));
                 event.insert("fromObjectId".to_owned(), json!(association.from_id));
                 event.insert(
                     "toObjectTypeId".to_owned(),
@@ -515,11 +505,25 @@ impl Webhooks {
                 );
                 event.insert("toObjectId".to_owned(), json!(association.to_id));
                 event.insert("associationRemoved".to_owned(), json!(removed));
-                event.insert("isPrimaryAssociation".to_owned(), json!(false));
+                event.insert("isPrimaryAssociation".to_owned(), json!(primary));
             }
         }
         event
     }
+}
+
+/// The `associationType` of an event (`CONTACT_TO_COMPANY`, HubSpot's schema name of a
+/// defined type; the pair's default name for labels), and whether it is a primary one.
+fn association_type_name(from: ObjectType, to: ObjectType, type_id: u32) -> (String, bool) {
+    let pair = AssociationPair::new(from, to);
+    let primary = pair
+        .defined_specs()
+        .any(|(spec, label)| spec.type_id == type_id && label == Some("Primary"));
+    let name = association_definitions(from)
+        .into_iter()
+        .find(|d| d.from == from && d.to == to && d.type_id == type_id)
+        .map_or_else(|| pair.default_type_name().to_ascii_uppercase(), |d| d.name);
+    (name, primary)
 }
 
 #[cfg(test)]
@@ -668,11 +672,12 @@ mod tests {
                 .contains("contradicts")
         );
         assert!(target(json!({"subscriptionType": "product.associationChange"})).is_err());
-        assert!(target(
-            json!({"subscriptionType": "object.associationChange", "objectTypeId": "deals"})
-        )
-        .unwrap_err()
-        .contains("calls only"));
+        assert_eq!(
+            target(
+                json!({"subscriptionType": "object.associationChange", "objectTypeId": "deals"})
+            ),
+            Ok((ChangeKind::AssociationChange, ObjectType::DEALS, false))
+        );
         assert_eq!(
             target(json!({"subscriptionType": "object.deletion", "objectTypeId": "tickets"})),
             Ok((ChangeKind::Deletion, ObjectType::TICKETS, false))

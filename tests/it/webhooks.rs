@@ -392,6 +392,93 @@ async fn deletions_and_association_changes_are_reported_once() {
 }
 
 #[tokio::test]
+async fn association_changes_are_reported_from_both_ends_for_every_type() {
+    let (receiver, address) = Receiver::start(0).await;
+    let app = spawn_with(config(fast_delivery())).await;
+    subscribe(
+        &app,
+        address,
+        json!([
+            {"subscriptionType": "contact.associationChange"},
+            {"subscriptionType": "object.associationChange", "objectTypeId": "0-2"},
+        ]),
+    )
+    .await;
+    let contact = app.create_contact().await;
+    let other = app.create_contact().await;
+    let company = app
+        .create_record("companies", json!({"name": "Ends"}))
+        .await;
+    let count = |n: usize| move |r: &[Received]| r.iter().flat_map(Received::events).count() >= n;
+    let reply = app
+        .put(&format!(
+            "/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}"
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    receiver.wait_for("both ends", count(2)).await;
+    // Between two contacts: one event from each contact.
+    let reply = app
+        .put(&format!(
+            "/crm/v4/objects/contacts/{contact}/associations/default/contacts/{other}"
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    receiver.wait_for("both contacts", count(4)).await;
+
+    let events = receiver.events();
+    let id = |text: &str| json!(text.parse::<u64>().unwrap());
+    let mut seen: Vec<(String, Value, Value, Value)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["subscriptionType"].as_str().unwrap().to_owned(),
+                e["fromObjectId"].clone(),
+                e["toObjectId"].clone(),
+                e["associationTypeId"].clone(),
+            )
+        })
+        .collect();
+    seen.sort_by_key(|s| format!("{s:?}"));
+    let mut expected = vec![
+        (
+            "contact.associationChange".to_owned(),
+            id(&contact),
+            id(&company),
+            json!(279),
+        ),
+        (
+            "object.associationChange".to_owned(),
+            id(&company),
+            id(&contact),
+            json!(280),
+        ),
+        (
+            "contact.associationChange".to_owned(),
+            id(&contact),
+            id(&other),
+            json!(449),
+        ),
+        (
+            "contact.associationChange".to_owned(),
+            id(&other),
+            id(&contact),
+            json!(449),
+        ),
+    ];
+    expected.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(seen, expected, "{events:?}");
+    let company_end = of_type(&events, "object.associationChange");
+    assert_eq!(company_end[0]["fromObjectTypeId"], "0-2");
+    assert_eq!(company_end[0]["toObjectTypeId"], "0-1");
+    assert_eq!(
+        company_end[0]["associationType"],
+        "COMPANY_TO_CONTACT_UNLABELED"
+    );
+    assert_eq!(company_end[0]["associationRemoved"], false);
+}
+
+#[tokio::test]
 async fn contacts_and_deals_send_their_events_generic_and_legacy() {
     let (receiver, address) = Receiver::start(0).await;
     let app = spawn_with(config(fast_delivery())).await;
@@ -846,12 +933,6 @@ async fn the_admin_api_checks_settings_and_its_token() {
                 json!({"subscriptions": [{"subscriptionType": "deal.creation", "objectTypeId": "0-1"}]}),
             ),
             "contradicts deal.creation",
-        ),
-        (
-            bad(
-                json!({"subscriptions": [{"subscriptionType": "contact.associationChange"}]}),
-            ),
-            "association changes for calls only",
         ),
         (
             bad(json!({"targetUrl": "https://example.com/hook"})),
