@@ -7,11 +7,11 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::TokenGrant;
 use crate::crm::record::{PortalId, WriteSource};
 
 use super::endpoints::{self, ScopeNeed};
 use super::error::{ApiError, ErrorDetail};
+use super::settings::TokenGrant;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]

@@ -25,6 +25,7 @@ mod rate_limit;
 mod render;
 mod schemas;
 pub mod search;
+pub mod settings;
 mod validation_rules_admin;
 pub mod version;
 mod webhooks_admin;
@@ -41,7 +42,6 @@ use axum::routing::{get, on, post, put, MethodFilter, MethodRouter};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::service::RecordService;
@@ -50,6 +50,7 @@ use crate::crm::staging;
 use self::auth::TokenRegistry;
 use self::endpoints::Endpoint;
 use self::error::{json_response, ApiError};
+use self::settings::{FaultSettings, HttpLimits, RateLimits};
 
 /// What every handler shares.
 #[derive(Clone)]
