@@ -7,16 +7,43 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Deserialize;
 
+// The settings each layer owns, re-exported here where embedders (and the tests) have always
+// found what a `Config` carries.
+pub use crate::api::settings::{
+    full_scopes, FaultKind, FaultLatency, FaultRule, FaultSettings, HttpLimits, RateLimits, Tier,
+    TokenGrant,
+};
 use crate::crm::owners::OwnerSettings;
-use crate::crm::record::PortalId;
 use crate::crm::search::SearchLimits;
 use crate::crm::write_rules::WriteRuleSettings;
+pub use crate::store::postgres::PostgresSettings;
 use crate::webhooks::{DeliverySettings, WebhookSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./hubcalls-data";
 /// Where a generated token is kept, inside the data directory.
 const TOKEN_FILE: &str = "token";
+
+/// `--rate-limit-tier`: the account tiers of [`Tier`], as the command line spells them (the
+/// API layer's type knows nothing of flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TierFlag {
+    Free,
+    Starter,
+    Professional,
+    Enterprise,
+}
+
+impl From<TierFlag> for Tier {
+    fn from(flag: TierFlag) -> Self {
+        match flag {
+            TierFlag::Free => Tier::Free,
+            TierFlag::Starter => Tier::Starter,
+            TierFlag::Professional => Tier::Professional,
+            TierFlag::Enterprise => Tier::Enterprise,
+        }
+    }
+}
 
 /// Flags of `hubcalls serve`.
 #[derive(Debug, Clone, Default, Args)]
@@ -50,100 +77,10 @@ pub struct ServeArgs {
     pub admin_token: Option<String>,
     /// Apply HubSpot's rate limits of this account tier (off by default).
     #[arg(long, env = "HUBCALLS_RATE_LIMIT_TIER", value_enum)]
-    pub rate_limit_tier: Option<Tier>,
+    pub rate_limit_tier: Option<TierFlag>,
     /// Delay, in milliseconds, before search sees a write (rehearses HubSpot's index lag).
     #[arg(long, env = "HUBCALLS_SEARCH_LAG_MS")]
     pub search_lag_ms: Option<u64>,
-}
-
-/// HubSpot account tiers, which set the rate limits of private apps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Free,
-    Starter,
-    Professional,
-    Enterprise,
-}
-
-/// HubSpot's rate limits (off unless a tier is set); each number can be overridden.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RateLimits {
-    pub tier: Option<Tier>,
-    pub burst_per_ten_seconds: Option<u64>,
-    pub daily: Option<u64>,
-    pub search_per_second: Option<u64>,
-}
-
-impl RateLimits {
-    pub fn enabled(&self) -> bool {
-        self.tier.is_some()
-    }
-
-    /// Requests per rolling ten seconds per app (HubSpot: 100 Free/Starter, 190 above).
-    pub fn burst_per_ten_seconds(&self) -> u64 {
-        self.burst_per_ten_seconds.unwrap_or(match self.tier {
-            Some(Tier::Professional | Tier::Enterprise) => 190,
-            _ => 100,
-        })
-    }
-
-    /// Requests per day per account (HubSpot: 250,000 / 625,000 / 1,000,000).
-    pub fn daily(&self) -> u64 {
-        self.daily.unwrap_or(match self.tier {
-            Some(Tier::Professional) => 625_000,
-            Some(Tier::Enterprise) => 1_000_000,
-            _ => 250_000,
-        })
-    }
-
-    /// Search requests per second per account (HubSpot: 5).
-    pub fn search_per_second(&self) -> u64 {
-        self.search_per_second.unwrap_or(5)
-    }
-}
-
-/// A token and what it may do.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenGrant {
-    pub token: String,
-    pub portal: PortalId,
-    #[serde(default = "full_scopes")]
-    pub scopes: Vec<String>,
-    /// The private app the token belongs to (shown as `sourceId` in property history).
-    #[serde(default = "default_app_id")]
-    pub app_id: u64,
-}
-
-/// Scopes of a token that may do everything: every scope of every object type, and those of
-/// the APIs around them (owners, object schemas) that a HubSpot portal grants.
-pub fn full_scopes() -> Vec<String> {
-    let mut scopes: Vec<String> = crate::crm::objects::ObjectType::all()
-        .flat_map(|t| t.read_scopes.iter().chain(t.write_scopes))
-        .chain(crate::crm::owners::READ_SCOPES)
-        .chain(crate::crm::objects::SCHEMA_READ_SCOPES)
-        .map(|s| (*s).to_owned())
-        .collect();
-    scopes.sort();
-    scopes.dedup();
-    scopes
-}
-
-fn default_app_id() -> u64 {
-    1
-}
-
-impl TokenGrant {
-    pub fn full_access(token: impl Into<String>, portal: PortalId) -> Self {
-        Self {
-            token: token.into(),
-            portal,
-            scopes: full_scopes(),
-            app_id: default_app_id(),
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,57 +140,6 @@ pub enum Storage {
     Postgres(PostgresSettings),
 }
 
-/// How the PostgreSQL store connects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostgresSettings {
-    pub url: String,
-    /// Schema of hubcalls' tables; `None` uses the connection's search path.
-    pub schema: Option<String>,
-    /// Connections per server; a request waits for a free one up to the connect timeout,
-    /// then gets a 503.
-    pub pool_size: u32,
-    /// Longest a statement may run before PostgreSQL cancels it (the request gets a 503).
-    pub statement_timeout_ms: u64,
-    /// Longest wait to connect, or for a pooled connection, before giving up with a 503.
-    pub connect_timeout_secs: u64,
-}
-
-impl PostgresSettings {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            schema: None,
-            pool_size: 16,
-            statement_timeout_ms: 10_000,
-            connect_timeout_secs: 5,
-        }
-    }
-
-    /// Where the store is, for people: host, port, database and schema, never credentials.
-    pub fn describe(&self) -> String {
-        let schema = self.schema.as_deref().unwrap_or("search path");
-        match self.url.parse::<postgres::Config>() {
-            Ok(config) => {
-                let hosts: Vec<String> = config
-                    .get_hosts()
-                    .iter()
-                    .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
-                    .map(|(host, port)| match host {
-                        postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
-                        postgres::config::Host::Unix(path) => path.display().to_string(),
-                    })
-                    .collect();
-                format!(
-                    "{}/{} (schema: {schema})",
-                    hosts.join(","),
-                    config.get_dbname().unwrap_or("")
-                )
-            }
-            Err(_) => format!("(unparsable URL) (schema: {schema})"),
-        }
-    }
-}
-
 /// Where the token printed at start-up came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenOrigin {
@@ -288,35 +174,6 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Injected latency and failures (none by default).
     pub faults: FaultSettings,
-}
-
-/// Limits that keep one client from holding or flooding the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpLimits {
-    /// Largest request body accepted, in bytes (413 above).
-    pub max_body_bytes: usize,
-    /// Longest request target (path and query) accepted, in bytes (414 above).
-    pub max_uri_bytes: usize,
-    /// Requests served at once; more wait for a slot (back-pressure, not failure).
-    pub max_concurrent_requests: usize,
-    /// Longest time one request may take, in seconds (408 after).
-    pub request_timeout_secs: u64,
-    /// Longest time a client may take to send a request's headers, in seconds; the
-    /// connection is closed after it, so slow clients cannot hold connections open.
-    pub header_read_timeout_secs: u64,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 16 * 1024 * 1024,
-            max_uri_bytes: 16 * 1024,
-            max_concurrent_requests: 1024,
-            request_timeout_secs: 30,
-            header_read_timeout_secs: 10,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -447,7 +304,7 @@ impl Config {
             })?;
         config.search_limits.index_lag_ms = args.search_lag_ms.or(file.search_lag_ms).unwrap_or(0);
         if let Some(tier) = args.rate_limit_tier {
-            config.rate_limits.tier = Some(tier);
+            config.rate_limits.tier = Some(tier.into());
         }
         if let (TokenOrigin::Generated, Storage::Directory(dir)) =
             (&config.token_origin, &config.storage)
@@ -457,102 +314,6 @@ impl Config {
         config.warnings = warnings;
         Ok(config)
     }
-}
-
-// ----- fault rehearsal -----------------------------------------------------------------------
-
-/// Fault rehearsal: `[[faults]]` rules of the config file (and of the admin API), and the
-/// seed that makes their dice reproducible (`fault_seed`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FaultSettings {
-    pub rules: Vec<FaultRule>,
-    /// Seeds the random draws, so a run can be repeated exactly; `None` seeds from the OS.
-    pub seed: Option<u64>,
-}
-
-impl FaultSettings {
-    pub fn validate(&self) -> Result<(), String> {
-        self.rules.iter().try_for_each(FaultRule::validate)
-    }
-}
-
-/// One rule: requests matching `route` (and `method`) get `latency_ms` and/or `error`, each
-/// time with probability `rate`.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultRule {
-    /// The request path; `*` matches any run of characters (e.g. `/crm/v3/objects/calls/*`).
-    pub route: String,
-    /// Only this HTTP method (any when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    /// Chance, from 0 to 1, that a matching request is hit.
-    #[serde(default = "always")]
-    pub rate: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<FaultLatency>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FaultKind>,
-}
-
-fn always() -> f64 {
-    1.0
-}
-
-impl FaultRule {
-    pub fn validate(&self) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&self.rate) {
-            return Err(format!(
-                "fault rule for {}: rate must be between 0 and 1, not {}",
-                self.route, self.rate
-            ));
-        }
-        if let Some(FaultLatency::Range([low, high])) = self.latency_ms {
-            if low > high {
-                return Err(format!(
-                    "fault rule for {}: latency range [{low}, {high}] is reversed",
-                    self.route
-                ));
-            }
-        }
-        if self.latency_ms.is_none() && self.error.is_none() {
-            return Err(format!(
-                "fault rule for {}: give latency_ms, error or both",
-                self.route
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Added latency: a fixed number of milliseconds or a `[low, high]` range drawn uniformly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(untagged)]
-pub enum FaultLatency {
-    Fixed(u64),
-    Range([u64; 2]),
-}
-
-/// What a hit request gets instead of its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub enum FaultKind {
-    /// HubSpot's burst-window 429 (its search endpoints' "secondly" 429 on search paths).
-    #[serde(rename = "429")]
-    RateLimited,
-    /// HubSpot's daily-quota 429.
-    #[serde(rename = "429-daily")]
-    DailyLimit,
-    #[serde(rename = "500")]
-    Internal,
-    #[serde(rename = "502")]
-    BadGateway,
-    #[serde(rename = "503")]
-    Unavailable,
-    #[serde(rename = "504")]
-    GatewayTimeout,
-    /// The connection is closed without an answer.
-    #[serde(rename = "drop")]
-    Drop,
 }
 
 fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {

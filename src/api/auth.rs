@@ -2,108 +2,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::TokenGrant;
-use crate::crm::objects::{ObjectType, SCHEMA_READ_SCOPES, SCHEMA_WRITE_SCOPES};
-use crate::crm::owners;
 use crate::crm::record::{PortalId, WriteSource};
 
+use super::endpoints::{self, ScopeNeed};
 use super::error::{ApiError, ErrorDetail};
-
-/// What an endpoint needs from the caller's token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
-}
-
-impl Access {
-    /// What a request needs, from its method and path alone, so that no endpoint can be
-    /// added without the check: reads are GET, search and batch reads; the rest writes.
-    pub fn for_request(method: &Method, path: &str) -> Self {
-        let read_post = path.ends_with("/search") || path.ends_with("/batch/read");
-        match *method {
-            Method::GET | Method::HEAD | Method::OPTIONS => Self::Read,
-            Method::POST if read_post => Self::Read,
-            _ => Self::Write,
-        }
-    }
-
-    /// The scopes that grant this access to `object_type`; any one suffices.
-    pub fn scopes(self, object_type: ObjectType) -> &'static [&'static str] {
-        match self {
-            Self::Read => object_type.read_scopes,
-            Self::Write => object_type.write_scopes,
-        }
-    }
-}
-
-/// The scopes a request needs, any one of which suffices: one or two lists, so the common
-/// case (a type's read or write scopes) needs no allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScopeNeed(&'static [&'static str], &'static [&'static str]);
-
-impl ScopeNeed {
-    fn one(scopes: &'static [&'static str]) -> Self {
-        Self(scopes, &[])
-    }
-
-    fn any(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.0.iter().chain(self.1).copied()
-    }
-}
-
-/// What a request needs from its token, from its method and path alone, so that no endpoint
-/// can be added without a check:
-/// - the object APIs (`/crm/v3|v4/objects|properties|associations|pipelines/{type}…`,
-///   `/properties/v2/{type}/…`): the read or write scopes of the path's type;
-/// - owners (`/crm/v3/owners…`): `crm.objects.owners.read`, whatever the method (the API is
-///   read-only; other methods are answered 405 after the check);
-/// - object schemas (`/crm/v3/schemas…`, `/crm-object-schemas/v3/schemas…`): reading one
-///   type's schema takes that type's read scopes or the schema scope, listing takes the
-///   schema scope, and defining custom objects takes `crm.schemas.custom.write`.
-///
-/// Paths of no type (and types no one knows, which the handler refuses) need the contacts
-/// scopes, as the engagements do.
-pub fn required_scopes(method: &Method, path: &str) -> ScopeNeed {
-    let access = Access::for_request(method, path);
-    let mut segments = path.trim_matches('/').split('/');
-    let first = [segments.next(), segments.next(), segments.next()];
-    let typed = |named: Option<&str>| {
-        ScopeNeed::one(
-            access.scopes(
-                named
-                    .and_then(ObjectType::parse)
-                    .unwrap_or(ObjectType::CONTACTS),
-            ),
-        )
-    };
-    match first {
-        [Some("crm"), Some("v3"), Some("owners")] => ScopeNeed::one(owners::READ_SCOPES),
-        [Some("crm"), Some("v3"), Some("schemas")]
-        | [Some("crm-object-schemas"), Some("v3"), Some("schemas")] => {
-            match (access, segments.next().filter(|s| !s.is_empty())) {
-                (Access::Write, _) => ScopeNeed::one(SCHEMA_WRITE_SCOPES),
-                (Access::Read, None) => ScopeNeed::one(SCHEMA_READ_SCOPES),
-                (Access::Read, Some(named)) => ScopeNeed(
-                    ObjectType::parse(named)
-                        .unwrap_or(ObjectType::CONTACTS)
-                        .read_scopes,
-                    SCHEMA_READ_SCOPES,
-                ),
-            }
-        }
-        [Some("crm"), Some("v3" | "v4"), Some("objects" | "properties" | "associations" | "pipelines")] => {
-            typed(segments.next())
-        }
-        [Some("properties"), Some("v2"), named] => typed(named),
-        _ => typed(None),
-    }
-}
+use super::settings::TokenGrant;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -188,7 +96,10 @@ fn bearer_token(request: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Middleware: authenticates the bearer token and attaches the [`Principal`].
+/// Middleware: authenticates the bearer token, checks it holds the scope the endpoint table
+/// declares for the matched route, and attaches the [`Principal`]. It runs after routing
+/// (axum applies a router's layers to each route), so the matched route is known, and
+/// before the handler's extractors read the body.
 pub async fn authenticate(
     State(registry): State<Arc<TokenRegistry>>,
     mut request: Request,
@@ -196,7 +107,12 @@ pub async fn authenticate(
 ) -> Response {
     match bearer_token(&request).and_then(|token| registry.authenticate(token)) {
         Some(principal) => {
-            let needed = required_scopes(request.method(), request.uri().path());
+            let matched = request.extensions().get::<MatchedPath>();
+            let needed = endpoints::required_scopes(
+                request.method(),
+                matched.map(MatchedPath::as_str),
+                request.uri().path(),
+            );
             if let Err(missing_scope) = principal.require(needed) {
                 return missing_scope.into_response();
             }
@@ -220,55 +136,128 @@ pub async fn authenticate(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axum::http::Method;
 
-    #[test]
-    fn scopes_follow_the_path() {
-        let need = |m: Method, p: &str| required_scopes(&m, p).any().collect::<Vec<_>>();
-        assert_eq!(
-            need(Method::GET, "/crm/v3/objects/deals/1"),
-            ["crm.objects.deals.read"]
-        );
-        assert_eq!(
-            need(Method::GET, "/crm/v3/owners/7"),
-            ["crm.objects.owners.read"]
-        );
-        assert_eq!(
-            need(Method::GET, "/crm/v3/schemas"),
-            ["crm.schemas.custom.read"]
-        );
-        assert_eq!(
-            need(Method::GET, "/crm-object-schemas/v3/schemas/0-3"),
-            ["crm.objects.deals.read", "crm.schemas.custom.read"]
-        );
-        assert_eq!(
-            need(Method::POST, "/crm/v3/schemas"),
-            ["crm.schemas.custom.write"]
-        );
-        assert_eq!(
-            need(Method::GET, "/properties/v2/company/properties"),
-            ["crm.objects.companies.read"]
-        );
-        assert_eq!(need(Method::GET, "/crm/v3/pipelines/tickets"), ["tickets"]);
-        assert_eq!(need(Method::GET, "/nothing"), ["crm.objects.contacts.read"]);
+    use super::endpoints::required_scopes;
+
+    /// The scopes of `method` at `path`, routed by the template `route` (none: no route).
+    fn need(method: Method, route: Option<&str>, path: &str) -> Vec<&'static str> {
+        required_scopes(&method, route, path).any().collect()
     }
 
     #[test]
-    fn access_follows_method_and_path() {
-        let read = |m: Method, p: &str| Access::for_request(&m, p) == Access::Read;
-        assert!(read(Method::GET, "/crm/v3/objects/calls/1"));
-        assert!(read(Method::POST, "/crm/v3/objects/calls/search"));
-        assert!(read(Method::POST, "/crm/v3/objects/calls/batch/read"));
+    fn scopes_follow_the_path() {
+        assert_eq!(
+            need(
+                Method::GET,
+                Some("/crm/v3/objects/{object_type}/{call_id}"),
+                "/crm/v3/objects/deals/1"
+            ),
+            ["crm.objects.deals.read"]
+        );
+        assert_eq!(
+            need(
+                Method::GET,
+                Some("/crm/v3/owners/{owner_id}"),
+                "/crm/v3/owners/7"
+            ),
+            ["crm.objects.owners.read"]
+        );
+        // Owners take their scope whatever the method (the 405 comes after the check).
+        assert_eq!(
+            need(Method::POST, Some("/crm/v3/owners"), "/crm/v3/owners"),
+            ["crm.objects.owners.read"]
+        );
+        assert_eq!(
+            need(Method::GET, Some("/crm/v3/schemas"), "/crm/v3/schemas"),
+            ["crm.schemas.custom.read"]
+        );
+        assert_eq!(
+            need(
+                Method::GET,
+                Some("/crm-object-schemas/v3/schemas/{object_type}"),
+                "/crm-object-schemas/v3/schemas/0-3"
+            ),
+            ["crm.objects.deals.read", "crm.schemas.custom.read"]
+        );
+        assert_eq!(
+            need(Method::POST, Some("/crm/v3/schemas"), "/crm/v3/schemas"),
+            ["crm.schemas.custom.write"]
+        );
+        assert_eq!(
+            need(
+                Method::GET,
+                Some("/properties/v2/{object_type}/properties"),
+                "/properties/v2/company/properties"
+            ),
+            ["crm.objects.companies.read"]
+        );
+        assert_eq!(
+            need(
+                Method::GET,
+                Some("/crm/v3/pipelines/{object_type}"),
+                "/crm/v3/pipelines/tickets"
+            ),
+            ["tickets"]
+        );
+        assert_eq!(
+            need(Method::GET, None, "/nothing"),
+            ["crm.objects.contacts.read"]
+        );
+        // A name no type has: the contacts scopes (the handler answers 400).
+        assert_eq!(
+            need(
+                Method::POST,
+                Some("/crm/v3/objects/{object_type}"),
+                "/crm/v3/objects/widgets"
+            ),
+            ["crm.objects.contacts.write"]
+        );
+    }
+
+    #[test]
+    fn access_follows_the_operation() {
+        let read =
+            |m: Method, route: &str, p: &str| need(m, Some(route), p) == ["crm.objects.deals.read"];
+        let deals = "/crm/v3/objects/{object_type}";
+        assert!(read(
+            Method::GET,
+            "/crm/v3/objects/{object_type}/{call_id}",
+            "/crm/v3/objects/deals/1"
+        ));
         assert!(read(
             Method::POST,
-            "/crm/v4/associations/calls/contacts/batch/read"
+            "/crm/v3/objects/{object_type}/search",
+            "/crm/v3/objects/deals/search"
         ));
-        assert!(!read(Method::POST, "/crm/v3/objects/calls"));
-        assert!(!read(Method::POST, "/crm/v3/objects/calls/batch/update"));
-        assert!(!read(Method::DELETE, "/crm/v3/objects/calls/1"));
+        assert!(read(
+            Method::POST,
+            "/crm/v3/objects/{object_type}/batch/read",
+            "/crm/v3/objects/deals/batch/read"
+        ));
+        assert!(read(
+            Method::POST,
+            "/crm/v4/associations/{from_type}/{to_type}/batch/read",
+            "/crm/v4/associations/deals/contacts/batch/read"
+        ));
+        assert!(!read(Method::POST, deals, "/crm/v3/objects/deals"));
+        assert!(!read(
+            Method::POST,
+            "/crm/v3/objects/{object_type}/batch/update",
+            "/crm/v3/objects/deals/batch/update"
+        ));
+        assert!(!read(
+            Method::DELETE,
+            "/crm/v3/objects/{object_type}/{call_id}",
+            "/crm/v3/objects/deals/1"
+        ));
         assert!(!read(
             Method::PUT,
-            "/crm/v4/objects/calls/1/associations/contacts/2"
+            "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}",
+            "/crm/v4/objects/deals/1/associations/contacts/2"
         ));
+        // A method the route does not serve reads or writes by its kind.
+        assert!(!read(Method::PUT, deals, "/crm/v3/objects/deals"));
+        assert!(read(Method::OPTIONS, deals, "/crm/v3/objects/deals"));
     }
 }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::{FaultKind, FaultLatency, FaultRule, FaultSettings};
+use super::settings::{FaultKind, FaultLatency, FaultRule, FaultSettings};
 
 use super::auth::{constant_time_eq, Principal};
 use super::error::{json_response, ApiError};

@@ -8,6 +8,7 @@ pub mod auth;
 mod batch;
 mod calls;
 mod console;
+pub mod endpoints;
 pub mod error;
 pub mod faults;
 mod gdpr;
@@ -24,6 +25,7 @@ mod rate_limit;
 mod render;
 mod schemas;
 pub mod search;
+pub mod settings;
 mod validation_rules_admin;
 pub mod version;
 mod webhooks_admin;
@@ -36,18 +38,19 @@ use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, on, post, put, MethodFilter, MethodRouter};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::service::RecordService;
 use crate::crm::staging;
 
 use self::auth::TokenRegistry;
+use self::endpoints::Endpoint;
 use self::error::{json_response, ApiError};
+use self::settings::{FaultSettings, HttpLimits, RateLimits};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -200,22 +203,6 @@ fn sent_path(request: &Request) -> &str {
         .map_or(request.uri().path(), |original| original.0.path())
 }
 
-/// Paths shaped like a served route that HubSpot has no endpoint for: merging records of a
-/// type without merge (`POST /crm/v3/objects/calls/merge`, removed from HubSpot's v3 calls
-/// API in 2024; never there for notes, emails, meetings, tasks, products, line items). They
-/// get the answer of any path HubSpot does not serve, not a 405 for the record route whose
-/// shape they share.
-fn is_missing_hubspot_endpoint(method: &axum::http::Method, path: &str) -> bool {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["crm", "v3", "objects", t, "merge"] => {
-            *method == axum::http::Method::POST
-                && ObjectType::parse(t).is_some_and(|t| !t.mergeable)
-        }
-        _ => false,
-    }
-}
-
 /// The answer to a path no endpoint serves: HubSpot's 404, in its envelope.
 fn no_endpoint(request: &Request) -> Response {
     ApiError::new(
@@ -252,9 +239,6 @@ async fn unknown_route(request: Request) -> Response {
 }
 
 async fn method_not_allowed(request: Request) -> Response {
-    if is_missing_hubspot_endpoint(request.method(), request.uri().path()) {
-        return no_endpoint(&request);
-    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "VALIDATION_ERROR",
@@ -318,25 +302,82 @@ async fn time_limit(
     }
 }
 
-/// The object schemas API under one of its two prefixes.
-fn schema_routes(prefix: &str) -> Router<AppState> {
-    Router::new()
-        .route(prefix, get(schemas::list).post(schemas::write))
-        .route(&format!("{prefix}/batch/read"), post(schemas::batch_read))
-        .route(
-            &format!("{prefix}/{{object_type}}"),
-            get(schemas::get_one)
-                .patch(schemas::write)
-                .delete(schemas::write),
-        )
-        .route(
-            &format!("{prefix}/{{object_type}}/associations"),
-            post(schemas::write),
-        )
-        .route(
-            &format!("{prefix}/{{object_type}}/associations/{{association_id}}"),
-            axum::routing::delete(schemas::write),
-        )
+/// The handler of each operation of the endpoint table, at the table's method.
+fn serve(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<AppState> {
+    use Endpoint as E;
+    match endpoint {
+        E::OwnerList => on(method, owners::list),
+        E::OwnerGet => on(method, owners::get_one),
+        E::LegacyPropertyList => on(method, legacy_properties::list),
+        E::LegacyPropertyGet => on(method, legacy_properties::get_one),
+        E::RecordList => on(method, calls::list),
+        E::RecordCreate => on(method, calls::create),
+        E::RecordGet => on(method, calls::get_one),
+        E::RecordUpdate => on(method, calls::update),
+        E::RecordArchive => on(method, calls::archive),
+        E::BatchCreate => on(method, batch::create),
+        E::BatchRead => on(method, batch::read),
+        E::BatchUpdate => on(method, batch::update),
+        E::BatchUpsert => on(method, batch::upsert),
+        E::BatchArchive => on(method, batch::archive),
+        E::GdprDelete => on(method, gdpr::delete),
+        E::Merge => on(method, merge::merge),
+        E::Search => on(method, search::search),
+        E::PropertyList => on(method, properties::list),
+        E::PropertyCreate => on(method, properties::create),
+        E::PropertyGet => on(method, properties::get_one),
+        E::PropertyUpdate => on(method, properties::update),
+        E::PropertyArchive => on(method, properties::archive),
+        E::PropertyBatchCreate => on(method, properties::batch_create),
+        E::PropertyBatchRead => on(method, properties::batch_read),
+        E::PropertyBatchArchive => on(method, properties::batch_archive),
+        E::PropertyGroupList => on(method, properties::list_groups),
+        E::PropertyGroupCreate => on(method, properties::create_group),
+        E::PropertyGroupGet => on(method, properties::get_group),
+        E::PropertyGroupUpdate => on(method, properties::update_group),
+        E::PropertyGroupArchive => on(method, properties::archive_group),
+        E::PipelineList => on(method, pipelines::list),
+        E::PipelineCreate => on(method, pipelines::create),
+        E::PipelineGet => on(method, pipelines::get_one),
+        E::PipelineReplace => on(method, pipelines::replace),
+        E::PipelineUpdate => on(method, pipelines::update),
+        E::PipelineArchive => on(method, pipelines::archive),
+        E::PipelineAudit => on(method, pipelines::audit),
+        E::StageList => on(method, pipelines::list_stages),
+        E::StageCreate => on(method, pipelines::create_stage),
+        E::StageGet => on(method, pipelines::get_stage),
+        E::StageReplace => on(method, pipelines::replace_stage),
+        E::StageUpdate => on(method, pipelines::update_stage),
+        E::StageArchive => on(method, pipelines::archive_stage),
+        E::StageAudit => on(method, pipelines::stage_audit),
+        E::AssociationPutV3 => on(method, associations::put_v3),
+        E::AssociationDeleteV3 => on(method, associations::delete_v3),
+        E::AssociationListV3 => on(method, associations::list_v3),
+        E::AssociationPutDefaultV4 => on(method, associations::put_default_v4),
+        E::AssociationPutV4 => on(method, associations::put_labelled_v4),
+        E::AssociationDeleteV4 => on(method, associations::delete_v4),
+        E::AssociationListV4 => on(method, associations::list_v4),
+        E::AssociationBatchDefaultV4 => on(method, associations::batch_default_v4),
+        E::AssociationBatchCreateV4 => on(method, associations::batch_create_v4),
+        E::AssociationBatchReadV4 => on(method, associations::batch_read_v4),
+        E::AssociationBatchArchiveV4 => on(method, associations::batch_archive_v4),
+        E::AssociationBatchArchiveLabelsV4 => on(method, associations::batch_archive_labels_v4),
+        E::AssociationBatchCreateV3 => on(method, associations_v3::batch_create),
+        E::AssociationBatchReadV3 => on(method, associations_v3::batch_read),
+        E::AssociationBatchArchiveV3 => on(method, associations_v3::batch_archive),
+        E::AssociationLabelList => on(method, association_labels::list),
+        E::AssociationLabelCreate | E::AssociationLabelUpdate | E::AssociationLabelDelete => {
+            on(method, association_labels::define)
+        }
+        E::SchemaList => on(method, schemas::list),
+        E::SchemaBatchRead => on(method, schemas::batch_read),
+        E::SchemaGet => on(method, schemas::get_one),
+        E::SchemaCreate
+        | E::SchemaUpdate
+        | E::SchemaDelete
+        | E::SchemaAssociationCreate
+        | E::SchemaAssociationDelete => on(method, schemas::write),
+    }
 }
 
 pub fn router(
@@ -396,164 +437,11 @@ pub fn router(
     let limiter = rate_limits
         .enabled()
         .then(|| rate_limit::RateLimiter::new(*rate_limits));
-    let objects = "/crm/v3/objects/{object_type}";
-    let props = "/crm/v3/properties/{object_type}";
-    let v4 = "/crm/v4/objects/{from_type}";
-    let v4_batch = "/crm/v4/associations/{from_type}/{to_type}/batch";
-    let pipes = "/crm/v3/pipelines/{object_type}";
-    let pipe = "/crm/v3/pipelines/{object_type}/{pipeline_id}";
-    let stage = "/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}";
-    let api = Router::new()
-        .route("/crm/v3/owners", get(owners::list))
-        // Many clients write the list path with a trailing slash; HubSpot answers both.
-        .route("/crm/v3/owners/", get(owners::list))
-        .route("/crm/v3/owners/{owner_id}", get(owners::get_one))
-        .route(
-            "/properties/v2/{object_type}/properties",
-            get(legacy_properties::list),
-        )
-        .route(
-            "/properties/v2/{object_type}/properties/named/{property_name}",
-            get(legacy_properties::get_one),
-        )
-        .route(objects, get(calls::list).post(calls::create))
-        .route(
-            &format!("{objects}/{{call_id}}"),
-            get(calls::get_one)
-                .patch(calls::update)
-                .delete(calls::archive),
-        )
-        .route(&format!("{objects}/batch/create"), post(batch::create))
-        .route(&format!("{objects}/batch/read"), post(batch::read))
-        .route(&format!("{objects}/batch/update"), post(batch::update))
-        .route(&format!("{objects}/batch/upsert"), post(batch::upsert))
-        .route(&format!("{objects}/batch/archive"), post(batch::archive))
-        .route(&format!("{objects}/gdpr-delete"), post(gdpr::delete))
-        .route(&format!("{objects}/merge"), post(merge::merge))
-        .route(&format!("{objects}/search"), post(search::search))
-        .route(props, get(properties::list).post(properties::create))
-        .route(
-            &format!("{props}/{{property_name}}"),
-            get(properties::get_one)
-                .patch(properties::update)
-                .delete(properties::archive),
-        )
-        .route(
-            &format!("{props}/batch/create"),
-            post(properties::batch_create),
-        )
-        .route(&format!("{props}/batch/read"), post(properties::batch_read))
-        .route(
-            &format!("{props}/batch/archive"),
-            post(properties::batch_archive),
-        )
-        .route(
-            &format!("{props}/groups"),
-            get(properties::list_groups).post(properties::create_group),
-        )
-        .route(
-            &format!("{props}/groups/{{group_name}}"),
-            get(properties::get_group)
-                .patch(properties::update_group)
-                .delete(properties::archive_group),
-        )
-        .route(pipes, get(pipelines::list).post(pipelines::create))
-        .route(
-            pipe,
-            get(pipelines::get_one)
-                .put(pipelines::replace)
-                .patch(pipelines::update)
-                .delete(pipelines::archive),
-        )
-        .route(&format!("{pipe}/audit"), get(pipelines::audit))
-        .route(
-            &format!("{pipe}/stages"),
-            get(pipelines::list_stages).post(pipelines::create_stage),
-        )
-        .route(
-            stage,
-            get(pipelines::get_stage)
-                .put(pipelines::replace_stage)
-                .patch(pipelines::update_stage)
-                .delete(pipelines::archive_stage),
-        )
-        .route(&format!("{stage}/audit"), get(pipelines::stage_audit))
-        .route(
-            &format!("{objects}/{{call_id}}/associations/{{to_type}}/{{to_id}}/{{type_id}}"),
-            put(associations::put_v3).delete(associations::delete_v3),
-        )
-        .route(
-            &format!("{objects}/{{call_id}}/associations/{{to_type}}"),
-            get(associations::list_v3),
-        )
-        .route(
-            &format!("{v4}/{{from_id}}/associations/default/{{to_type}}/{{to_id}}"),
-            put(associations::put_default_v4),
-        )
-        .route(
-            &format!("{v4}/{{from_id}}/associations/{{to_type}}/{{to_id}}"),
-            put(associations::put_labelled_v4).delete(associations::delete_v4),
-        )
-        .route(
-            &format!("{v4}/{{from_id}}/associations/{{to_type}}"),
-            get(associations::list_v4),
-        )
-        .route(
-            &format!("{v4_batch}/associate/default"),
-            post(associations::batch_default_v4),
-        )
-        .route(
-            &format!("{v4_batch}/create"),
-            post(associations::batch_create_v4),
-        )
-        .route(
-            &format!("{v4_batch}/read"),
-            post(associations::batch_read_v4),
-        )
-        .route(
-            &format!("{v4_batch}/archive"),
-            post(associations::batch_archive_v4),
-        )
-        .route(
-            &format!("{v4_batch}/labels/archive"),
-            post(associations::batch_archive_labels_v4),
-        )
-        .route(
-            "/crm/v3/associations/{from_type}/{to_type}/batch/create",
-            post(associations_v3::batch_create),
-        )
-        .route(
-            "/crm/v3/associations/{from_type}/{to_type}/batch/read",
-            post(associations_v3::batch_read),
-        )
-        .route(
-            "/crm/v3/associations/{from_type}/{to_type}/batch/archive",
-            post(associations_v3::batch_archive),
-        )
-        // The guides print `/crm/v4/associations/…/labels`; HubSpot's spec (and its live
-        // API) `/crm/associations/v4/…/labels`: both answer.
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/labels",
-            get(association_labels::list)
-                .post(association_labels::define)
-                .put(association_labels::define),
-        )
-        .route(
-            "/crm/associations/v4/{from_type}/{to_type}/labels",
-            get(association_labels::list)
-                .post(association_labels::define)
-                .put(association_labels::define),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/labels/{type_id}",
-            axum::routing::delete(association_labels::define),
-        )
-        .route(
-            "/crm/associations/v4/{from_type}/{to_type}/labels/{type_id}",
-            axum::routing::delete(association_labels::define),
-        )
-        .merge(schema_routes("/crm/v3/schemas"))
-        .merge(schema_routes("/crm-object-schemas/v3/schemas"))
+    let api = endpoints::TABLE
+        .iter()
+        .fold(Router::new(), |api, route| {
+            api.route(route.path, serve(route.endpoint, route.verb.filter()))
+        })
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -626,27 +514,6 @@ mod tests {
         );
         assert_eq!(unknown_dated_version("/crm/v3/objects/calls/1"), None);
         assert_eq!(unknown_dated_version("/nothing"), None);
-    }
-
-    #[test]
-    fn merge_is_missing_for_types_without_it() {
-        use axum::http::Method;
-        assert!(is_missing_hubspot_endpoint(
-            &Method::POST,
-            "/crm/v3/objects/calls/merge"
-        ));
-        assert!(is_missing_hubspot_endpoint(
-            &Method::POST,
-            "/crm/v3/objects/0-46/merge"
-        ));
-        assert!(!is_missing_hubspot_endpoint(
-            &Method::POST,
-            "/crm/v3/objects/contacts/merge"
-        ));
-        assert!(!is_missing_hubspot_endpoint(
-            &Method::POST,
-            "/crm/v3/objects/calls/1"
-        ));
     }
 
     #[test]

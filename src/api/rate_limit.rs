@@ -12,7 +12,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::RateLimits;
+use super::settings::RateLimits;
 use crate::crm::record::PortalId;
 use crate::crm::time::now_millis;
 

@@ -25,7 +25,6 @@ use postgres::error::SqlState;
 use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 
-use crate::config::PostgresSettings;
 use crate::crm::error::StoreError;
 use crate::crm::ports::Scheduling;
 use crate::crm::record::RecordId;
@@ -37,7 +36,10 @@ mod history;
 mod records;
 mod schema;
 mod search;
+mod settings;
 mod values;
+
+pub use settings::PostgresSettings;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
