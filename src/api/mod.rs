@@ -44,7 +44,6 @@ use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::service::RecordService;
-use crate::crm::staging;
 
 use self::auth::TokenRegistry;
 use self::error::{json_response, ApiError};
@@ -96,9 +95,10 @@ impl AppState {
     }
 
     /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
-    /// work runs right here and its writes join the store's open group; the answer waits
-    /// until a committer (a task queued behind the requests ready now, so they can join
-    /// the group too) has committed it. Elsewhere, the blocking pool; there too when the
+    /// work runs right here on a staged view of the service; its writes join the store's
+    /// open group and it hands back a commit ticket. The answer waits until a committer (a
+    /// task queued behind the requests ready now, so they can join the group too) has
+    /// committed the ticket's groups. Elsewhere, the blocking pool; there too when the
     /// store's writer is held by a long write (the work then runs again, having written
     /// nothing), so such a write never holds up the thread serving requests.
     pub async fn run_write<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
@@ -106,18 +106,18 @@ impl AppState {
         F: Fn(&RecordService) -> Result<T, CrmError> + Send + Sync + 'static,
         T: Send + 'static,
     {
-        if !self.service.stages_writes() {
-            return self.run(partition, work).await;
-        }
         let started = std::time::Instant::now();
-        let (outcome, staged) = staging::stage(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
+        let staged = self.service.run_staged(|service| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(service)))
         });
-        if staged.writer_busy {
+        let Some((outcome, ticket)) = staged else {
+            return self.run(partition, work).await;
+        };
+        if ticket.writer_busy {
             return self.run(partition, work).await;
         }
         // Even after a panic: what the work wrote before it sits in an open group.
-        if let (true, Some(group)) = (staged.needs_committer, staged.last_group()) {
+        if let (true, Some(group)) = (ticket.needs_committer, ticket.last_group()) {
             let service = Arc::clone(&self.service);
             tokio::spawn(async move {
                 tokio::task::yield_now().await;
@@ -128,11 +128,11 @@ impl AppState {
         let outcome =
             outcome.map_err(|_| ApiError::internal("worker failed: the write panicked"))?;
         let outcome = match outcome {
-            Ok(value) => self.await_groups(&staged.groups).await.map(|()| value),
+            Ok(value) => self.await_groups(&ticket.groups).await.map(|()| value),
             Err(error) => Err(error),
         };
         if outcome.is_ok() {
-            for effect in staged.after_commit {
+            for effect in ticket.after_commit {
                 effect();
             }
         }

@@ -19,6 +19,7 @@ use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::record_placement::{place_new, placed};
 use super::schema::{PartitionSchema, SchemaCache};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
+use super::staging::{CommitTicket, Staging};
 use super::time::{format_datetime, now_millis, EpochMillis};
 use super::write_rules::WriteRules;
 
@@ -143,10 +144,12 @@ pub type HistoryByRecord = HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>
 
 pub struct RecordService {
     store: Arc<dyn Store>,
-    schemas: SchemaCache,
+    /// Shared with the service's staged views (see [`RecordService::staged`]).
+    schemas: Arc<SchemaCache>,
     search_limits: SearchLimits,
-    owners: Owners,
-    write_rules: WriteRules,
+    owners: Arc<Owners>,
+    /// Shared, like the schemas: the admin API changes them at run time.
+    write_rules: Arc<WriteRules>,
 }
 
 impl RecordService {
@@ -154,16 +157,16 @@ impl RecordService {
     pub fn new(store: Arc<dyn Store>, search_limits: SearchLimits) -> Self {
         Self {
             store,
-            schemas: SchemaCache::default(),
+            schemas: Arc::default(),
             search_limits,
-            owners: Owners::default(),
-            write_rules: WriteRules::default(),
+            owners: Arc::default(),
+            write_rules: Arc::default(),
         }
     }
 
     /// The service with the portals' write validation rules (enforced where the API says).
     pub fn with_write_rules(mut self, rules: WriteRules) -> Self {
-        self.write_rules = rules;
+        self.write_rules = Arc::new(rules);
         self
     }
 
@@ -173,7 +176,7 @@ impl RecordService {
 
     /// The service with the portals' owners, which owner properties are checked against.
     pub fn with_owners(mut self, owners: Owners) -> Self {
-        self.owners = owners;
+        self.owners = Arc::new(owners);
         self
     }
 
@@ -187,9 +190,31 @@ impl RecordService {
         self.store.reads_by_id_are_local()
     }
 
-    /// See [`crate::crm::ports::Scheduling::stages_writes`].
-    pub fn stages_writes(&self) -> bool {
-        self.store.stages_writes()
+    /// Runs `work` on a view of this service whose writes are staged (see
+    /// [`crate::crm::staging`]) and returns its result with the [`CommitTicket`] they left:
+    /// the caller commits and awaits the ticket's groups before it acknowledges. `None`
+    /// (and `work` not run) when the store does not stage writes now.
+    pub fn run_staged<T>(
+        &self,
+        work: impl FnOnce(&RecordService) -> T,
+    ) -> Option<(T, CommitTicket)> {
+        let staging = Staging::new();
+        let staged = self.staged(&staging)?;
+        let result = work(&staged);
+        drop(staged);
+        Some((result, staging.take_ticket()))
+    }
+
+    /// The service over a view of its store whose writes are staged into `staging`: the
+    /// same rules, schemas and owners. `None` when the store does not stage writes now.
+    fn staged(&self, staging: &Arc<Staging>) -> Option<RecordService> {
+        Some(Self {
+            store: self.store.staged(staging)?,
+            schemas: Arc::clone(&self.schemas),
+            search_limits: self.search_limits,
+            owners: Arc::clone(&self.owners),
+            write_rules: Arc::clone(&self.write_rules),
+        })
     }
 
     /// See [`crate::crm::ports::Scheduling::commit_group`].
