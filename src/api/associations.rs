@@ -274,19 +274,20 @@ pub async fn put_v3(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let body = state
-        .run(partition, move |service| {
-            service.associate(portal, pair, &[(from, to, vec![spec])])?;
+        .run(partition, move |crm| {
+            crm.records
+                .associate(portal, pair, &[(from, to, vec![spec])])?;
             let locator = Locator {
                 value: &path.1,
                 id_property: None,
             };
-            let record = service.get(partition, locator, ArchiveFilter::Live)?;
+            let record = crm.records.get(partition, locator, ArchiveFilter::Live)?;
             let mut options = ReadOptions::requested(Vec::new());
             // Every type the record associates with, as HubSpot shows them.
             options.associations = ObjectType::all()
                 .filter(|t| AssociationPair::new(pair.from, *t).default_spec().is_some())
                 .collect();
-            render_records(service, partition, &[record], &options)
+            render_records(&crm.records, partition, &[record], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -300,8 +301,9 @@ pub async fn delete_v3(
     let (pair, spec, from, to) = v3_target(&path)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.dissociate(portal, pair, from, to, Some(&[spec]))
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records
+                .dissociate(portal, pair, from, to, Some(&[spec]))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -324,9 +326,9 @@ pub async fn list_v3(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let links = state
-        .run(partition, move |service| {
-            service.require_live_records(partition, &[from])?;
-            service.links(portal, pair, &[from])
+        .run(partition, move |crm| {
+            crm.records.require_live_records(partition, &[from])?;
+            crm.records.links(portal, pair, &[from])
         })
         .await?;
     let default = pair.default_spec();
@@ -374,8 +376,9 @@ pub async fn put_default_v4(
     let spec = default_spec(pair)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &[(from, to, vec![spec])])
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records
+                .associate(portal, pair, &[(from, to, vec![spec])])
         })
         .await?;
     let body = BatchOut::new(
@@ -396,8 +399,9 @@ pub async fn put_labelled_v4(
     let specs = types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.set_associations(portal, pair, (from, to, specs))
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records
+                .set_associations(portal, pair, (from, to, specs))
         })
         .await?;
     Ok(json_response(
@@ -414,8 +418,8 @@ pub async fn delete_v4(
     let (pair, from, to) = v4_target(&path)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.dissociate(portal, pair, from, to, None)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.dissociate(portal, pair, from, to, None)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -443,9 +447,9 @@ pub async fn list_v4(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let mut links = state
-        .run(partition, move |service| {
-            service.require_live_records(partition, &[from])?;
-            service.links(portal, pair, &[from])
+        .run(partition, move |crm| {
+            crm.records.require_live_records(partition, &[from])?;
+            crm.records.links(portal, pair, &[from])
         })
         .await?;
     let all = associated_objects(links.remove(&from).unwrap_or_default());
@@ -520,8 +524,8 @@ pub async fn batch_default_v4(
         .collect();
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &links)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.associate(portal, pair, &links)
         })
         .await?;
     let mut results: Vec<DefaultAssociationOut> = Vec::new();
@@ -553,8 +557,8 @@ pub async fn batch_create_v4(
     }
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &links)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.associate(portal, pair, &links)
         })
         .await?;
     let results: Vec<LabelsBetweenObjectPair> = pairs
@@ -590,8 +594,8 @@ pub async fn batch_read_v4(
     let portal = principal.portal;
     let wanted = from_ids.clone();
     let mut links = state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.links(portal, pair, &wanted)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.links(portal, pair, &wanted)
         })
         .await?;
     let (from_name, to_name) = (pair.from.singular, pair.to.singular);
@@ -647,9 +651,9 @@ pub async fn batch_archive_v4(
     }
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
+        .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to) in pairs {
-                service.dissociate(portal, pair, from, to, None)?;
+                crm.records.dissociate(portal, pair, from, to, None)?;
             }
             Ok(())
         })
@@ -675,9 +679,10 @@ pub async fn batch_archive_labels_v4(
     }
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
+        .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to, specs) in removals {
-                service.dissociate(portal, pair, from, to, Some(&specs))?;
+                crm.records
+                    .dissociate(portal, pair, from, to, Some(&specs))?;
             }
             Ok(())
         })

@@ -43,7 +43,7 @@ use serde::de::DeserializeOwned;
 use crate::config::{FaultSettings, HttpLimits, RateLimits};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
-use crate::crm::service::RecordService;
+use crate::crm::services::Services;
 
 use self::auth::TokenRegistry;
 use self::error::{json_response, ApiError};
@@ -51,7 +51,7 @@ use self::error::{json_response, ApiError};
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub service: Arc<RecordService>,
+    pub services: Arc<Services>,
     pub tokens: Arc<TokenRegistry>,
     pub metrics: metrics::Metrics,
     pub webhooks: crate::webhooks::Webhooks,
@@ -62,12 +62,12 @@ impl AppState {
     /// HubSpot errors for `partition`.
     pub async fn run<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
+        F: FnOnce(&Services) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
-        let service = Arc::clone(&self.service);
+        let services = Arc::clone(&self.services);
         let started = std::time::Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || work(&service))
+        let outcome = tokio::task::spawn_blocking(move || work(&services))
             .await
             .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
         self.metrics.observe_store(started.elapsed());
@@ -79,23 +79,23 @@ impl AppState {
     /// than the read itself), on the blocking pool otherwise.
     pub async fn run_read_by_id<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
+        F: FnOnce(&Services) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
-        if !self.service.reads_by_id_are_local() {
+        if !self.services.reads_by_id_are_local() {
             return self.run(partition, work).await;
         }
         let started = std::time::Instant::now();
         // A panic becomes a 500, as it does on the blocking pool.
         let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.services)))
                 .map_err(|_| ApiError::internal("worker failed: the read panicked"))?;
         self.metrics.observe_store(started.elapsed());
         outcome.map_err(|e| ApiError::from_crm(e, partition))
     }
 
     /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
-    /// work runs right here on a staged view of the service; its writes join the store's
+    /// work runs right here on staged views of the services; its writes join the store's
     /// open group and it hands back a commit ticket. The answer waits until a committer (a
     /// task queued behind the requests ready now, so they can join the group too) has
     /// committed the ticket's groups. Elsewhere, the blocking pool; there too when the
@@ -103,12 +103,12 @@ impl AppState {
     /// nothing), so such a write never holds up the thread serving requests.
     pub async fn run_write<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
-        F: Fn(&RecordService) -> Result<T, CrmError> + Send + Sync + 'static,
+        F: Fn(&Services) -> Result<T, CrmError> + Send + Sync + 'static,
         T: Send + 'static,
     {
         let started = std::time::Instant::now();
-        let staged = self.service.run_staged(|service| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(service)))
+        let staged = self.services.run_staged(|services| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(services)))
         });
         let Some((outcome, ticket)) = staged else {
             return self.run(partition, work).await;
@@ -118,10 +118,10 @@ impl AppState {
         }
         // Even after a panic: what the work wrote before it sits in an open group.
         if let (true, Some(group)) = (ticket.needs_committer, ticket.last_group()) {
-            let service = Arc::clone(&self.service);
+            let services = Arc::clone(&self.services);
             tokio::spawn(async move {
                 tokio::task::yield_now().await;
-                service.commit_group(group);
+                services.commit_group(group);
             });
         }
         // A panic becomes a 500, as it does on the blocking pool.
@@ -143,7 +143,7 @@ impl AppState {
     /// Waits for the groups staged writes went into; the first that failed fails them all.
     async fn await_groups(&self, groups: &[u64]) -> Result<(), CrmError> {
         for group in groups {
-            self.service.group_outcome(*group).await?;
+            self.services.group_outcome(*group).await?;
         }
         Ok(())
     }
@@ -270,8 +270,8 @@ async fn method_not_allowed(request: Request) -> Response {
 /// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
 async fn readiness(State(state): State<AppState>) -> Response {
     match state
-        .run(Partition::new(0, ObjectType::CALLS), |service| {
-            service.check_store()
+        .run(Partition::new(0, ObjectType::CALLS), |crm| {
+            crm.records.check_store()
         })
         .await
     {

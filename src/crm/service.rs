@@ -17,9 +17,8 @@ use super::ports::{NewRecord, Store};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::record_placement::{place_new, placed};
-use super::schema::{PartitionSchema, SchemaCache};
+use super::schema_cache::{PartitionSchema, Schemas};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
-use super::staging::{CommitTicket, Staging};
 use super::time::{format_datetime, now_millis, EpochMillis};
 use super::write_rules::WriteRules;
 
@@ -144,8 +143,7 @@ pub type HistoryByRecord = HashMap<RecordId, BTreeMap<String, Vec<HistoryEntry>>
 
 pub struct RecordService {
     store: Arc<dyn Store>,
-    /// Shared with the service's staged views (see [`RecordService::staged`]).
-    schemas: Arc<SchemaCache>,
+    schemas: Schemas,
     search_limits: SearchLimits,
     owners: Arc<Owners>,
     /// Shared, like the schemas: the admin API changes them at run time.
@@ -155,9 +153,19 @@ pub struct RecordService {
 impl RecordService {
     /// A service over `store`; each type's built-in properties come from the registry.
     pub fn new(store: Arc<dyn Store>, search_limits: SearchLimits) -> Self {
+        let schemas = Schemas::new(Arc::clone(&store));
+        Self::with_schemas(store, schemas, search_limits)
+    }
+
+    /// A service over `store` sharing `schemas` with the other services.
+    pub(super) fn with_schemas(
+        store: Arc<dyn Store>,
+        schemas: Schemas,
+        search_limits: SearchLimits,
+    ) -> Self {
         Self {
             store,
-            schemas: Arc::default(),
+            schemas,
             search_limits,
             owners: Arc::default(),
             write_rules: Arc::default(),
@@ -185,54 +193,20 @@ impl RecordService {
         &self.owners
     }
 
-    /// See [`crate::crm::ports::Scheduling::reads_by_id_are_local`].
-    pub fn reads_by_id_are_local(&self) -> bool {
-        self.store.reads_by_id_are_local()
-    }
-
-    /// Runs `work` on a view of this service whose writes are staged (see
-    /// [`crate::crm::staging`]) and returns its result with the [`CommitTicket`] they left:
-    /// the caller commits and awaits the ticket's groups before it acknowledges. `None`
-    /// (and `work` not run) when the store does not stage writes now.
-    pub fn run_staged<T>(
-        &self,
-        work: impl FnOnce(&RecordService) -> T,
-    ) -> Option<(T, CommitTicket)> {
-        let staging = Staging::new();
-        let staged = self.staged(&staging)?;
-        let result = work(&staged);
-        drop(staged);
-        Some((result, staging.take_ticket()))
-    }
-
-    /// The service over a view of its store whose writes are staged into `staging`: the
-    /// same rules, schemas and owners. `None` when the store does not stage writes now.
-    fn staged(&self, staging: &Arc<Staging>) -> Option<RecordService> {
-        Some(Self {
-            store: self.store.staged(staging)?,
-            schemas: Arc::clone(&self.schemas),
+    /// The service over `store` (a staged view of its own) with the same schemas, rules
+    /// and owners.
+    pub(super) fn through(&self, store: Arc<dyn Store>, schemas: Schemas) -> RecordService {
+        Self {
+            store,
+            schemas,
             search_limits: self.search_limits,
             owners: Arc::clone(&self.owners),
             write_rules: Arc::clone(&self.write_rules),
-        })
-    }
-
-    /// See [`crate::crm::ports::Scheduling::commit_group`].
-    pub fn commit_group(&self, group: u64) {
-        self.store.commit_group(group)
-    }
-
-    /// See [`crate::crm::ports::Scheduling::group_outcome`].
-    pub async fn group_outcome(&self, group: u64) -> Result<(), CrmError> {
-        Ok(self.store.group_outcome(group).await?)
+        }
     }
 
     pub(super) fn store(&self) -> &dyn Store {
         self.store.as_ref()
-    }
-
-    pub(super) fn forget_schema(&self, partition: Partition) {
-        self.schemas.forget(partition);
     }
 
     /// Forgets the cached schemas of every type of a portal (after an import).
@@ -240,27 +214,18 @@ impl RecordService {
         self.schemas.forget_portal(portal);
     }
 
-    /// The property definitions a portal's calls are validated against (built-in and the
-    /// portal's own), cached until the portal changes a property (here, or on another
-    /// server sharing the store: the store's schema version tells).
+    /// The property definitions a partition's records are validated against (see
+    /// [`Schemas::properties`]).
     pub fn schema(&self, partition: Partition) -> Result<Arc<PropertyCatalogue>, CrmError> {
-        Ok(self.partition_schema(partition)?.properties)
+        self.schemas.properties(partition)
     }
 
-    /// The schema with the portal's pipelines, cached as [`RecordService::schema`] is.
+    /// The schema with the portal's pipelines (see [`Schemas::partition`]).
     pub(super) fn partition_schema(
         &self,
         partition: Partition,
     ) -> Result<PartitionSchema, CrmError> {
-        // The version is read before the schema, so a change in between makes the cached
-        // copy look stale (a reload), never fresh.
-        let version = self.store.schema_version(partition)?;
-        if let Some(schema) = self.schemas.get(partition, version) {
-            return Ok(schema);
-        }
-        let schema = self.load_schema(partition)?;
-        self.schemas.put(partition, version, schema.clone());
-        Ok(schema)
+        self.schemas.partition(partition)
     }
 
     // ----- writes -------------------------------------------------------------------------

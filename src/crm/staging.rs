@@ -7,9 +7,9 @@
 //! itself. Staging keeps group commit (one transaction and one WAL commit for many
 //! requests, each acknowledged only after its commit) without those hand-offs.
 //!
-//! How, as values passed along rather than state of the thread: the API asks the service
-//! to run a write staged ([`crate::crm::service::RecordService::run_staged`]). The service makes
-//! a [`Staging`] for that work and runs it over a view of its store whose writes are staged
+//! How, as values passed along rather than state of the thread: the API asks the services
+//! to run a write staged ([`crate::crm::services::Services::run_staged`]). They make a
+//! [`Staging`] for that work and run it over a view of their store whose writes are staged
 //! into it ([`crate::crm::ports::Scheduling::staged`]). Such a store writes into its open
 //! group without committing and [`Staging::record`]s the group's number; wrappers queue
 //! effects that must follow the commit (webhook reports) with [`Staging::after_commit`].
