@@ -13,7 +13,7 @@ use crate::crm::association_service::{invalid_object_ids, parse_record_id};
 use crate::crm::associations::{AssociationCategory, AssociationPair, AssociationSpec};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
-use crate::crm::service::{ArchiveFilter, Locator};
+use crate::crm::records::{ArchiveFilter, Locator};
 use crate::crm::time::now_millis;
 
 use super::auth::Principal;

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::Record;
-use crate::crm::service::{
+use crate::crm::records::{
     ArchiveFilter, BatchFailure, BatchOutcome, Locator, RecordService, UpdateRequest, UpsertRequest,
 };
 use crate::crm::time::now_millis;

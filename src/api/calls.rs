@@ -8,7 +8,7 @@ use axum::Extension;
 use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::RecordId;
-use crate::crm::service::{
+use crate::crm::records::{
     ArchiveFilter, AssociationRequest, CreateRequest, Locator, PropertyValues, RecordService,
 };
 use crate::crm::services::Services;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::crm::objects::Partition;
-use crate::crm::service::Locator;
+use crate::crm::records::Locator;
 
 use super::auth::Principal;
 use super::error::ApiError;

@@ -10,10 +10,10 @@ use super::error::CrmError;
 use super::owners::Owners;
 use super::pipelines::service::PipelineService;
 use super::ports::Store;
+use super::records::RecordService;
 use super::schema::PropertyService;
 use super::schema_cache::Schemas;
 use super::search::SearchLimits;
-use super::service::RecordService;
 use super::staging::{CommitTicket, Staging};
 use super::write_rules::WriteRules;
 

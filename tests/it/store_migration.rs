@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use hubcalls::crm::record::WriteSource;
+use hubcalls::crm::records::{CreateRequest, RecordService};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest};
-use hubcalls::crm::service::{CreateRequest, RecordService};
 use hubcalls::crm::services::Services;
 use hubcalls::store::SqliteStore;
 use rusqlite::Connection;
