@@ -13,8 +13,8 @@ use hubcalls::config::{Storage, DEFAULT_DATA_DIR};
 use hubcalls::crm::objects::{ObjectType, Partition};
 use hubcalls::crm::ports::Store;
 use hubcalls::crm::record::PortalId;
+use hubcalls::crm::records::RecordService;
 use hubcalls::crm::search::SearchLimits;
-use hubcalls::crm::service::RecordService;
 use hubcalls::crm::transfer::{
     apply_import, check_import, export_portal, ImportOptions, TransferError,
 };

@@ -21,7 +21,7 @@ use crate::api::AppState;
 use crate::config::{Config, Storage};
 use crate::crm::error::StoreError;
 use crate::crm::ports::Store;
-use crate::crm::service::RecordService;
+use crate::crm::services::Services;
 use crate::store::{PostgresStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -94,11 +94,11 @@ impl App {
         let write_rules =
             crm::write_rules::WriteRules::from_settings(config.validation_rules.clone())
                 .map_err(StartError::WriteRules)?;
-        let service = RecordService::new(store, config.search_limits)
+        let services = Services::new(store, config.search_limits)
             .with_owners(owners)
             .with_write_rules(write_rules);
         let state = AppState {
-            service: Arc::new(service),
+            services: Arc::new(services),
             webhooks,
             tokens: Arc::new(TokenRegistry::new(config.tokens.clone())),
             metrics: api::metrics::Metrics::default(),

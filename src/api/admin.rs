@@ -58,8 +58,8 @@ pub async fn reset_portal(
     PathParams(portal): PathParams<PortalId>,
 ) -> Result<Response, ApiError> {
     state
-        .run(Partition::new(portal, ObjectType::CALLS), move |service| {
-            service.reset_portal(portal)
+        .run(Partition::new(portal, ObjectType::CALLS), move |crm| {
+            crm.records.reset_portal(portal)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -77,10 +77,11 @@ pub async fn load_fixture(
 ) -> Result<Response, ApiError> {
     let reset = QueryParams::parse(raw.as_deref()).flag("reset", false)?;
     let body = super::json::body_bytes(request, &()).await?;
-    let service = Arc::clone(&state.service);
-    let outcome = tokio::task::spawn_blocking(move || service.load_fixture(portal, &body, reset))
-        .await
-        .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
+    let crm = Arc::clone(&state.services);
+    let outcome =
+        tokio::task::spawn_blocking(move || crm.records.load_fixture(portal, &body, reset))
+            .await
+            .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
     match outcome {
         Ok(summary) => Ok(json_response(
             StatusCode::OK,
@@ -136,13 +137,13 @@ pub async fn export_portal(
     PathParams(portal): PathParams<PortalId>,
 ) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    let service = Arc::clone(&state.service);
+    let crm = Arc::clone(&state.services);
     tokio::task::spawn_blocking(move || {
         let mut writer = ChannelWriter {
             buffer: Vec::with_capacity(STREAM_CHUNK_BYTES),
             sender: sender.clone(),
         };
-        if let Err(error) = service.export_portal(portal, &mut writer) {
+        if let Err(error) = crm.records.export_portal(portal, &mut writer) {
             // The status is already sent: breaking the body is how the client learns.
             tracing::warn!(%error, portal, "export failed midway");
             let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));

@@ -13,7 +13,7 @@ use crate::crm::association_service::{invalid_object_ids, parse_record_id};
 use crate::crm::associations::{AssociationCategory, AssociationPair, AssociationSpec};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
-use crate::crm::service::{ArchiveFilter, Locator};
+use crate::crm::records::{ArchiveFilter, Locator};
 use crate::crm::time::now_millis;
 
 use super::auth::Principal;
@@ -279,19 +279,20 @@ pub async fn put_v3(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let body = state
-        .run(partition, move |service| {
-            service.associate(portal, pair, &[(from, to, vec![spec])])?;
+        .run(partition, move |crm| {
+            crm.records
+                .associate(portal, pair, &[(from, to, vec![spec])])?;
             let locator = Locator {
                 value: &path.1,
                 id_property: None,
             };
-            let record = service.get(partition, locator, ArchiveFilter::Live)?;
+            let record = crm.records.get(partition, locator, ArchiveFilter::Live)?;
             let mut options = ReadOptions::requested(Vec::new());
             // Every type the record associates with, as HubSpot shows them.
             options.associations = ObjectType::all()
                 .filter(|t| AssociationPair::new(pair.from, *t).default_spec().is_some())
                 .collect();
-            render_records(service, partition, &[record], &options)
+            render_records(&crm.records, partition, &[record], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -305,8 +306,9 @@ pub async fn delete_v3(
     let (pair, spec, from, to) = v3_target(&path)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.dissociate(portal, pair, from, to, Some(&[spec]))
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records
+                .dissociate(portal, pair, from, to, Some(&[spec]))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -329,9 +331,9 @@ pub async fn list_v3(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let links = state
-        .run(partition, move |service| {
-            service.require_live_records(partition, &[from])?;
-            service.links(portal, pair, &[from])
+        .run(partition, move |crm| {
+            crm.records.require_live_records(partition, &[from])?;
+            crm.records.links(portal, pair, &[from])
         })
         .await?;
     let default = pair.default_spec();
@@ -379,8 +381,9 @@ pub async fn put_default_v4(
     let spec = default_spec(pair)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &[(from, to, vec![spec])])
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records
+                .associate(portal, pair, &[(from, to, vec![spec])])
         })
         .await?;
     let body = BatchOut::new(
@@ -401,8 +404,9 @@ pub async fn put_labelled_v4(
     let specs = types.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.set_associations(portal, pair, (from, to, specs))
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records
+                .set_associations(portal, pair, (from, to, specs))
         })
         .await?;
     Ok(json_response(
@@ -419,8 +423,8 @@ pub async fn delete_v4(
     let (pair, from, to) = v4_target(&path)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.dissociate(portal, pair, from, to, None)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.dissociate(portal, pair, from, to, None)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -448,9 +452,9 @@ pub async fn list_v4(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let mut links = state
-        .run(partition, move |service| {
-            service.require_live_records(partition, &[from])?;
-            service.links(portal, pair, &[from])
+        .run(partition, move |crm| {
+            crm.records.require_live_records(partition, &[from])?;
+            crm.records.links(portal, pair, &[from])
         })
         .await?;
     let all = associated_objects(links.remove(&from).unwrap_or_default());
@@ -525,8 +529,8 @@ pub async fn batch_default_v4(
         .collect();
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &links)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.associate(portal, pair, &links)
         })
         .await?;
     let mut results: Vec<DefaultAssociationOut> = Vec::new();
@@ -558,8 +562,8 @@ pub async fn batch_create_v4(
     }
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &links)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.associate(portal, pair, &links)
         })
         .await?;
     let results: Vec<LabelsBetweenObjectPair> = pairs
@@ -595,8 +599,8 @@ pub async fn batch_read_v4(
     let portal = principal.portal;
     let wanted = from_ids.clone();
     let mut links = state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.links(portal, pair, &wanted)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.links(portal, pair, &wanted)
         })
         .await?;
     let (from_name, to_name) = (pair.from.singular, pair.to.singular);
@@ -652,9 +656,9 @@ pub async fn batch_archive_v4(
     }
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
+        .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to) in pairs {
-                service.dissociate(portal, pair, from, to, None)?;
+                crm.records.dissociate(portal, pair, from, to, None)?;
             }
             Ok(())
         })
@@ -680,9 +684,10 @@ pub async fn batch_archive_labels_v4(
     }
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
+        .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to, specs) in removals {
-                service.dissociate(portal, pair, from, to, Some(&specs))?;
+                crm.records
+                    .dissociate(portal, pair, from, to, Some(&specs))?;
             }
             Ok(())
         })

@@ -121,8 +121,8 @@ pub async fn batch_create(
         .map(|(from, to, spec)| (*from, *to, vec![*spec]))
         .collect();
     state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.associate(portal, pair, &links)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.associate(portal, pair, &links)
         })
         .await?;
     let results: Vec<AssociationOut> = parsed
@@ -158,8 +158,8 @@ pub async fn batch_read(
     let portal = principal.portal;
     let wanted = from_ids.clone();
     let mut links = state
-        .run(Partition::new(portal, pair.from), move |service| {
-            service.links(portal, pair, &wanted)
+        .run(Partition::new(portal, pair.from), move |crm| {
+            crm.records.links(portal, pair, &wanted)
         })
         .await?;
     let results: Vec<MultiOut> = from_ids
@@ -198,9 +198,10 @@ pub async fn batch_archive(
     let parsed = parse_inputs(pair, &input.inputs)?;
     let portal = principal.portal;
     state
-        .run(Partition::new(portal, pair.from), move |service| {
+        .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to, spec) in parsed {
-                service.dissociate(portal, pair, from, to, Some(&[spec]))?;
+                crm.records
+                    .dissociate(portal, pair, from, to, Some(&[spec]))?;
             }
             Ok(())
         })

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::Record;
-use crate::crm::service::{
+use crate::crm::records::{
     ArchiveFilter, BatchFailure, BatchOutcome, Locator, RecordService, UpdateRequest, UpsertRequest,
 };
 use crate::crm::time::now_millis;
@@ -75,8 +75,8 @@ async fn respond(
     let calls = outcome.calls;
     // Rendering reads at most history and associations by id: no hop to the blocking pool.
     let results = state
-        .run_read_by_id(partition, move |service| {
-            render_records(service, partition, &calls, &options)
+        .run_read_by_id(partition, move |crm| {
+            render_records(&crm.records, partition, &calls, &options)
         })
         .await?;
     Ok(batch_response(
@@ -187,17 +187,17 @@ pub async fn create(
     let partition = Partition::new(principal.portal, object_type);
     let enforce_rules = version.enforces_write_validation();
     let outcome = state
-        .run_write(partition, move |service| {
+        .run_write(partition, move |crm| {
             if !enforce_rules {
-                return service.create_batch(partition, &source, &requests);
+                return crm.records.create_batch(partition, &source, &requests);
             }
-            let rules = service.write_rules();
+            let rules = crm.records.write_rules();
             let (kept, refused) = screen(
                 &requests,
                 |r| &r.object_write_trace_id,
                 |r| rules.check_create(partition, &r.properties),
             )?;
-            let mut outcome = service.create_batch(partition, &source, &kept)?;
+            let mut outcome = crm.records.create_batch(partition, &source, &kept)?;
             outcome.failures.extend(refused);
             Ok(outcome)
         })
@@ -230,8 +230,8 @@ pub async fn read(
     let with_history = !options.with_history.is_empty();
     let partition = Partition::new(principal.portal, object_type);
     let outcome = state
-        .run(partition, move |service| {
-            service.read_batch(
+        .run(partition, move |crm| {
+            crm.records.read_batch(
                 partition,
                 &ids,
                 input.id_property.as_deref(),
@@ -274,9 +274,9 @@ pub async fn update(
     let partition = Partition::new(principal.portal, object_type);
     let enforce_rules = version.enforces_write_validation();
     let outcome = state
-        .run_write(partition, move |service| {
+        .run_write(partition, move |crm| {
             if !enforce_rules {
-                return service.update_batch(partition, &source, &requests);
+                return crm.records.update_batch(partition, &source, &requests);
             }
             let (kept, refused) = screen(
                 &requests,
@@ -286,10 +286,10 @@ pub async fn update(
                         value: &r.id,
                         id_property: r.id_property.as_deref(),
                     };
-                    check_update_rules(service, partition, locator, &r.properties)
+                    check_update_rules(&crm.records, partition, locator, &r.properties)
                 },
             )?;
-            let mut outcome = service.update_batch(partition, &source, &kept)?;
+            let mut outcome = crm.records.update_batch(partition, &source, &kept)?;
             outcome.failures.extend(refused);
             Ok(outcome)
         })
@@ -333,20 +333,20 @@ pub async fn upsert(
     let partition = Partition::new(principal.portal, object_type);
     let enforce_rules = version.enforces_write_validation();
     let (results, failures) = state
-        .run_write(partition, move |service| {
+        .run_write(partition, move |crm| {
             let (kept, refused) = if enforce_rules {
                 screen(
                     &requests,
                     |r| &r.object_write_trace_id,
-                    |r| check_upsert_rules(service, partition, r),
+                    |r| check_upsert_rules(&crm.records, partition, r),
                 )?
             } else {
                 (Cow::Borrowed(requests.as_slice()), Vec::new())
             };
-            let mut outcome = service.upsert_batch(partition, &source, &kept)?;
+            let mut outcome = crm.records.upsert_batch(partition, &source, &kept)?;
             outcome.failures.extend(refused);
             let (calls, created): (Vec<Record>, Vec<bool>) = outcome.calls.into_iter().unzip();
-            let objects = render_records(service, partition, &calls, &ReadOptions::stored())?;
+            let objects = render_records(&crm.records, partition, &calls, &ReadOptions::stored())?;
             let results: Vec<UpsertedObject> = objects
                 .into_iter()
                 .zip(created)
@@ -374,8 +374,8 @@ pub async fn archive(
     let ids: Vec<String> = input.inputs.into_iter().map(|i| i.id.0).collect();
     let partition = Partition::new(principal.portal, object_type);
     state
-        .run_write(partition, move |service| {
-            service.archive_batch(partition, &ids)
+        .run_write(partition, move |crm| {
+            crm.records.archive_batch(partition, &ids)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -8,9 +8,10 @@ use axum::Extension;
 use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::RecordId;
-use crate::crm::service::{
+use crate::crm::records::{
     ArchiveFilter, AssociationRequest, CreateRequest, Locator, PropertyValues, RecordService,
 };
+use crate::crm::services::Services;
 
 use super::auth::Principal;
 use super::error::{json_response, ApiError};
@@ -65,14 +66,14 @@ pub async fn create(
     let partition = Partition::new(principal.portal, object_type);
     let enforce_rules = version.enforces_write_validation();
     let body = state
-        .run_write(partition, move |service| {
+        .run_write(partition, move |crm| {
             if enforce_rules {
-                service
+                crm.records
                     .write_rules()
                     .check_create(partition, &request.properties)?;
             }
-            let call = service.create(partition, &source, &request)?;
-            render_records(service, partition, &[call], &ReadOptions::stored())
+            let call = crm.records.create(partition, &source, &request)?;
+            render_records(&crm.records, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &body[0]))
@@ -113,13 +114,13 @@ pub async fn get_one(
     // An `idProperty` lookup goes through the search index, which may still be building
     // at start-up: only plain reads by id may skip the blocking pool.
     let by_id = id_property.is_none();
-    let read = move |service: &RecordService| {
+    let read = move |crm: &Services| {
         let locator = Locator {
             value: &call_id,
             id_property: id_property.as_deref(),
         };
-        let call = service.get(partition, locator, filter)?;
-        render_records(service, partition, &[call], &options)
+        let call = crm.records.get(partition, locator, filter)?;
+        render_records(&crm.records, partition, &[call], &options)
     };
     let body = if by_id {
         state.run_read_by_id(partition, read).await?
@@ -144,16 +145,18 @@ pub async fn update(
     let partition = Partition::new(principal.portal, object_type);
     let enforce_rules = version.enforces_write_validation();
     let body = state
-        .run_write(partition, move |service| {
+        .run_write(partition, move |crm| {
             let locator = Locator {
                 value: &call_id,
                 id_property: id_property.as_deref(),
             };
             if enforce_rules {
-                check_update_rules(service, partition, locator, &input.properties.0)?;
+                check_update_rules(&crm.records, partition, locator, &input.properties.0)?;
             }
-            let call = service.update(partition, &source, locator, &input.properties.0)?;
-            render_records(service, partition, &[call], &ReadOptions::stored())
+            let call = crm
+                .records
+                .update(partition, &source, locator, &input.properties.0)?;
+            render_records(&crm.records, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -167,8 +170,8 @@ pub async fn archive(
     let object_type = object_type_of(&object_type)?;
     let partition = Partition::new(principal.portal, object_type);
     state
-        .run_write(partition, move |service| {
-            service.archive(partition, &call_id)
+        .run_write(partition, move |crm| {
+            crm.records.archive(partition, &call_id)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -205,9 +208,9 @@ pub async fn list(
     };
     let partition = Partition::new(principal.portal, object_type);
     let (results, next_after) = state
-        .run(partition, move |service| {
-            let page = service.list(partition, filter, after, limit)?;
-            let results = render_records(service, partition, &page.calls, &options)?;
+        .run(partition, move |crm| {
+            let page = crm.records.list(partition, filter, after, limit)?;
+            let results = render_records(&crm.records, partition, &page.calls, &options)?;
             Ok((results, page.next_after))
         })
         .await?;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
 use crate::crm::objects::Partition;
-use crate::crm::service::Locator;
+use crate::crm::records::Locator;
 
 use super::auth::Principal;
 use super::error::ApiError;
@@ -34,12 +34,12 @@ pub async fn delete(
     }
     let partition = Partition::new(principal.portal, object_type);
     state
-        .run(partition, move |service| {
+        .run(partition, move |crm| {
             let locator = Locator {
                 value: &input.object_id.0,
                 id_property: input.id_property.as_deref(),
             };
-            service.gdpr_delete(partition, locator)
+            crm.records.gdpr_delete(partition, locator)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -137,8 +137,8 @@ async fn live_properties(
 ) -> Result<Vec<PropertyRecord>, ApiError> {
     let partition = Partition::new(principal.portal, object_type_of(object_type)?);
     state
-        .run(partition, move |service| {
-            service.properties(partition, false)
+        .run(partition, move |crm| {
+            crm.properties.properties(partition, false)
         })
         .await
 }

@@ -45,14 +45,14 @@ pub async fn merge(
     let partition = Partition::new(principal.portal, object_type);
     let source = principal.write_source();
     let body = state
-        .run(partition, move |service| {
-            let merged = service.merge(
+        .run(partition, move |crm| {
+            let merged = crm.records.merge(
                 partition,
                 &source,
                 &input.primary_object_id.0,
                 &input.object_id_to_merge.0,
             )?;
-            render_records(service, partition, &[merged], &ReadOptions::stored())
+            render_records(&crm.records, partition, &[merged], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))

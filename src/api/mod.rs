@@ -44,8 +44,7 @@ use serde::de::DeserializeOwned;
 
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
-use crate::crm::service::RecordService;
-use crate::crm::staging;
+use crate::crm::services::Services;
 
 use self::auth::TokenRegistry;
 use self::endpoints::Endpoint;
@@ -55,7 +54,7 @@ use self::settings::{FaultSettings, HttpLimits, RateLimits};
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub service: Arc<RecordService>,
+    pub services: Arc<Services>,
     pub tokens: Arc<TokenRegistry>,
     pub metrics: metrics::Metrics,
     pub webhooks: crate::webhooks::Webhooks,
@@ -66,12 +65,12 @@ impl AppState {
     /// HubSpot errors for `partition`.
     pub async fn run<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
+        F: FnOnce(&Services) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
-        let service = Arc::clone(&self.service);
+        let services = Arc::clone(&self.services);
         let started = std::time::Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || work(&service))
+        let outcome = tokio::task::spawn_blocking(move || work(&services))
             .await
             .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
         self.metrics.observe_store(started.elapsed());
@@ -83,59 +82,60 @@ impl AppState {
     /// than the read itself), on the blocking pool otherwise.
     pub async fn run_read_by_id<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&RecordService) -> Result<T, CrmError> + Send + 'static,
+        F: FnOnce(&Services) -> Result<T, CrmError> + Send + 'static,
         T: Send + 'static,
     {
-        if !self.service.reads_by_id_are_local() {
+        if !self.services.reads_by_id_are_local() {
             return self.run(partition, work).await;
         }
         let started = std::time::Instant::now();
         // A panic becomes a 500, as it does on the blocking pool.
         let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.services)))
                 .map_err(|_| ApiError::internal("worker failed: the read panicked"))?;
         self.metrics.observe_store(started.elapsed());
         outcome.map_err(|e| ApiError::from_crm(e, partition))
     }
 
     /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
-    /// work runs right here and its writes join the store's open group; the answer waits
-    /// until a committer (a task queued behind the requests ready now, so they can join
-    /// the group too) has committed it. Elsewhere, the blocking pool; there too when the
+    /// work runs right here on staged views of the services; its writes join the store's
+    /// open group and it hands back a commit ticket. The answer waits until a committer (a
+    /// task queued behind the requests ready now, so they can join the group too) has
+    /// committed the ticket's groups. Elsewhere, the blocking pool; there too when the
     /// store's writer is held by a long write (the work then runs again, having written
     /// nothing), so such a write never holds up the thread serving requests.
     pub async fn run_write<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
-        F: Fn(&RecordService) -> Result<T, CrmError> + Send + Sync + 'static,
+        F: Fn(&Services) -> Result<T, CrmError> + Send + Sync + 'static,
         T: Send + 'static,
     {
-        if !self.service.stages_writes() {
-            return self.run(partition, work).await;
-        }
         let started = std::time::Instant::now();
-        let (outcome, staged) = staging::stage(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&self.service)))
+        let staged = self.services.run_staged(|services| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(services)))
         });
-        if staged.writer_busy {
+        let Some((outcome, ticket)) = staged else {
+            return self.run(partition, work).await;
+        };
+        if ticket.writer_busy {
             return self.run(partition, work).await;
         }
         // Even after a panic: what the work wrote before it sits in an open group.
-        if let (true, Some(group)) = (staged.needs_committer, staged.last_group()) {
-            let service = Arc::clone(&self.service);
+        if let (true, Some(group)) = (ticket.needs_committer, ticket.last_group()) {
+            let services = Arc::clone(&self.services);
             tokio::spawn(async move {
                 tokio::task::yield_now().await;
-                service.commit_group(group);
+                services.commit_group(group);
             });
         }
         // A panic becomes a 500, as it does on the blocking pool.
         let outcome =
             outcome.map_err(|_| ApiError::internal("worker failed: the write panicked"))?;
         let outcome = match outcome {
-            Ok(value) => self.await_groups(&staged.groups).await.map(|()| value),
+            Ok(value) => self.await_groups(&ticket.groups).await.map(|()| value),
             Err(error) => Err(error),
         };
         if outcome.is_ok() {
-            for effect in staged.after_commit {
+            for effect in ticket.after_commit {
                 effect();
             }
         }
@@ -146,7 +146,7 @@ impl AppState {
     /// Waits for the groups staged writes went into; the first that failed fails them all.
     async fn await_groups(&self, groups: &[u64]) -> Result<(), CrmError> {
         for group in groups {
-            self.service.group_outcome(*group).await?;
+            self.services.group_outcome(*group).await?;
         }
         Ok(())
     }
@@ -254,8 +254,8 @@ async fn method_not_allowed(request: Request) -> Response {
 /// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
 async fn readiness(State(state): State<AppState>) -> Response {
     match state
-        .run(Partition::new(0, ObjectType::CALLS), |service| {
-            service.check_store()
+        .run(Partition::new(0, ObjectType::CALLS), |crm| {
+            crm.records.check_store()
         })
         .await
     {

@@ -108,7 +108,7 @@ pub async fn list(
         limit,
         archived: query.flag("archived", false)?,
     };
-    let owners = state.service.owners().portal(principal.portal);
+    let owners = state.services.records.owners().portal(principal.portal);
     let page = owners.page(&owner_query);
     let paging = page.next_after.map(|next| {
         let after = next.to_string();
@@ -152,7 +152,7 @@ pub async fn get_one(
         }
     };
     let archived = query.flag("archived", false)?;
-    let owners = state.service.owners().portal(principal.portal);
+    let owners = state.services.records.owners().portal(principal.portal);
     let owner = owner_id
         .trim()
         .parse::<u64>()

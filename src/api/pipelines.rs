@@ -285,7 +285,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let pipelines = state
-        .run(partition, move |service| service.pipelines(partition))
+        .run(partition, move |crm| crm.pipelines.pipelines(partition))
         .await?;
     let results = pipelines.into_iter().map(PipelineOut::from).collect();
     Ok(json_response(StatusCode::OK, &Results { results }))
@@ -300,8 +300,8 @@ pub async fn create(
     let partition = admit(&principal, &object_type)?;
     let draft = input.into_draft()?;
     let pipeline = state
-        .run(partition, move |service| {
-            service.create_pipeline(partition, draft)
+        .run(partition, move |crm| {
+            crm.pipelines.create_pipeline(partition, draft)
         })
         .await?;
     Ok(json_response(
@@ -317,7 +317,7 @@ pub async fn get_one(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let pipeline = state
-        .run(partition, move |service| service.pipeline(partition, &id))
+        .run(partition, move |crm| crm.pipelines.pipeline(partition, &id))
         .await?;
     Ok(json_response(StatusCode::OK, &PipelineOut::from(pipeline)))
 }
@@ -334,8 +334,8 @@ pub async fn replace(
     let check = check_usage(raw.as_deref(), version)?;
     let draft = input.into_draft()?;
     let pipeline = state
-        .run(partition, move |service| {
-            service.replace_pipeline(partition, &id, draft, check)
+        .run(partition, move |crm| {
+            crm.pipelines.replace_pipeline(partition, &id, draft, check)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &PipelineOut::from(pipeline)))
@@ -358,8 +358,8 @@ pub async fn update(
         archived: input.archived,
     };
     let pipeline = state
-        .run(partition, move |service| {
-            service.update_pipeline(partition, &id, patch)
+        .run(partition, move |crm| {
+            crm.pipelines.update_pipeline(partition, &id, patch)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &PipelineOut::from(pipeline)))
@@ -375,8 +375,8 @@ pub async fn archive(
     let partition = admit(&principal, &object_type)?;
     let check = check_usage(raw.as_deref(), version)?;
     state
-        .run(partition, move |service| {
-            service.archive_pipeline(partition, &id, check)
+        .run(partition, move |crm| {
+            crm.pipelines.archive_pipeline(partition, &id, check)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -389,8 +389,8 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let entries = state
-        .run(partition, move |service| {
-            service.pipeline_audit(partition, &id)
+        .run(partition, move |crm| {
+            crm.pipelines.pipeline_audit(partition, &id)
         })
         .await?;
     Ok(json_response(
@@ -408,8 +408,8 @@ pub async fn list_stages(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let stages = state
-        .run(partition, move |service| {
-            service.stages(partition, &pipeline_id)
+        .run(partition, move |crm| {
+            crm.pipelines.stages(partition, &pipeline_id)
         })
         .await?;
     let results = stages.into_iter().map(StageOut::from).collect();
@@ -425,8 +425,8 @@ pub async fn create_stage(
     let partition = admit(&principal, &object_type)?;
     let draft = input.checked()?;
     let stage = state
-        .run(partition, move |service| {
-            service.create_stage(partition, &pipeline_id, draft)
+        .run(partition, move |crm| {
+            crm.pipelines.create_stage(partition, &pipeline_id, draft)
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &StageOut::from(stage)))
@@ -439,8 +439,8 @@ pub async fn get_stage(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let stage = state
-        .run(partition, move |service| {
-            service.stage(partition, &pipeline_id, &stage_id)
+        .run(partition, move |crm| {
+            crm.pipelines.stage(partition, &pipeline_id, &stage_id)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &StageOut::from(stage)))
@@ -455,8 +455,9 @@ pub async fn replace_stage(
     let partition = admit(&principal, &object_type)?;
     let draft = input.checked()?;
     let stage = state
-        .run(partition, move |service| {
-            service.replace_stage(partition, &pipeline_id, &stage_id, draft)
+        .run(partition, move |crm| {
+            crm.pipelines
+                .replace_stage(partition, &pipeline_id, &stage_id, draft)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &StageOut::from(stage)))
@@ -476,8 +477,9 @@ pub async fn update_stage(
         archived: input.archived,
     };
     let stage = state
-        .run(partition, move |service| {
-            service.update_stage(partition, &pipeline_id, &stage_id, patch, false)
+        .run(partition, move |crm| {
+            crm.pipelines
+                .update_stage(partition, &pipeline_id, &stage_id, patch, false)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &StageOut::from(stage)))
@@ -493,8 +495,9 @@ pub async fn archive_stage(
     let partition = admit(&principal, &object_type)?;
     let check = check_usage(raw.as_deref(), version)?;
     state
-        .run(partition, move |service| {
-            service.archive_stage(partition, &pipeline_id, &stage_id, check)
+        .run(partition, move |crm| {
+            crm.pipelines
+                .archive_stage(partition, &pipeline_id, &stage_id, check)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -507,8 +510,9 @@ pub async fn stage_audit(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let entries = state
-        .run(partition, move |service| {
-            service.stage_audit(partition, &pipeline_id, &stage_id)
+        .run(partition, move |crm| {
+            crm.pipelines
+                .stage_audit(partition, &pipeline_id, &stage_id)
         })
         .await?;
     Ok(json_response(

@@ -177,8 +177,8 @@ pub async fn list(
     let archived = query.flag("archived", false)?;
     let only = query.list("properties");
     let records = state
-        .run(partition, move |service| {
-            service.properties(partition, archived)
+        .run(partition, move |crm| {
+            crm.properties.properties(partition, archived)
         })
         .await?;
     let results = records
@@ -201,8 +201,8 @@ pub async fn get_one(
     let partition = admit(&principal, &object_type)?;
     let archived = QueryParams::parse(raw.as_deref()).flag("archived", false)?;
     let record = state
-        .run(partition, move |service| {
-            service.property(partition, &name, archived)
+        .run(partition, move |crm| {
+            crm.properties.property(partition, &name, archived)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &PropertyOut::from(record)))
@@ -216,8 +216,8 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let record = state
-        .run(partition, move |service| {
-            service.create_property(partition, input.into())
+        .run(partition, move |crm| {
+            crm.properties.create_property(partition, input.into())
         })
         .await?;
     Ok(json_response(
@@ -246,8 +246,8 @@ pub async fn update(
         form_field: input.form_field,
     };
     let record = state
-        .run(partition, move |service| {
-            service.update_property(partition, &name, patch)
+        .run(partition, move |crm| {
+            crm.properties.update_property(partition, &name, patch)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &PropertyOut::from(record)))
@@ -260,8 +260,8 @@ pub async fn archive(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     state
-        .run(partition, move |service| {
-            service.archive_property(partition, &name)
+        .run(partition, move |crm| {
+            crm.properties.archive_property(partition, &name)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -286,8 +286,8 @@ pub async fn batch_create(
     let started_at = now_millis();
     let drafts: Vec<PropertyDraft> = input.inputs.into_iter().map(Into::into).collect();
     let records = state
-        .run(partition, move |service| {
-            service.create_properties(partition, drafts)
+        .run(partition, move |crm| {
+            crm.properties.create_properties(partition, drafts)
         })
         .await?;
     Ok(json_response(
@@ -306,8 +306,8 @@ pub async fn batch_read(
     let started_at = now_millis();
     let archived = input.archived;
     let records = state
-        .run(partition, move |service| {
-            service.properties(partition, archived)
+        .run(partition, move |crm| {
+            crm.properties.properties(partition, archived)
         })
         .await?;
     // Names that match nothing are skipped, results follow the input order.
@@ -335,11 +335,11 @@ pub async fn batch_archive(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     state
-        .run(partition, move |service| {
+        .run(partition, move |crm| {
             // HubSpot answers 204 whatever the state of each property; a HubSpot-defined
             // one still cannot be archived, and stays as it is.
             for PropertyName { name } in &input.inputs {
-                match service.archive_property(partition, name) {
+                match crm.properties.archive_property(partition, name) {
                     Ok(()) | Err(CrmError::UnknownResource(_) | CrmError::Invalid { .. }) => {}
                     Err(other) => return Err(other),
                 }
@@ -357,8 +357,8 @@ pub async fn list_groups(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let results = state
-        .run(partition, move |service| {
-            service.property_groups(partition, false)
+        .run(partition, move |crm| {
+            crm.properties.property_groups(partition, false)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &Results { results }))
@@ -371,8 +371,8 @@ pub async fn get_group(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     let group = state
-        .run(partition, move |service| {
-            service.property_group(partition, &name)
+        .run(partition, move |crm| {
+            crm.properties.property_group(partition, &name)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &group))
@@ -392,8 +392,8 @@ pub async fn create_group(
         archived: false,
     };
     let group = state
-        .run(partition, move |service| {
-            service.create_property_group(partition, group)
+        .run(partition, move |crm| {
+            crm.properties.create_property_group(partition, group)
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &group))
@@ -411,8 +411,9 @@ pub async fn update_group(
         display_order: input.display_order,
     };
     let group = state
-        .run(partition, move |service| {
-            service.update_property_group(partition, &name, patch)
+        .run(partition, move |crm| {
+            crm.properties
+                .update_property_group(partition, &name, patch)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &group))
@@ -425,8 +426,8 @@ pub async fn archive_group(
 ) -> Result<Response, ApiError> {
     let partition = admit(&principal, &object_type)?;
     state
-        .run(partition, move |service| {
-            service.archive_property_group(partition, &name)
+        .run(partition, move |crm| {
+            crm.properties.archive_property_group(partition, &name)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -8,7 +8,7 @@ use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId};
-use crate::crm::service::{HistoryByRecord, RecordService};
+use crate::crm::records::{HistoryByRecord, RecordService};
 
 use super::query::QueryParams;
 use super::wire::{instant, AssociatedId, AssociatedIds, SimplePublicObject, ValueWithTimestamp};

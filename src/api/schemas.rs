@@ -112,8 +112,8 @@ async fn schema_of(
     let partition = Partition::new(principal.portal, object_type);
     let properties = if include.properties {
         state
-            .run(partition, move |service| {
-                service.properties(partition, false)
+            .run(partition, move |crm| {
+                crm.properties.properties(partition, false)
             })
             .await?
             .into_iter()

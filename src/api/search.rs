@@ -175,14 +175,14 @@ pub async fn search(
     let request = search_request(input)?;
     let partition = Partition::new(principal.portal, object_type);
     let (total, results, offset) = state
-        .run(partition, move |service| {
+        .run(partition, move |crm| {
             let offset = request
                 .after
                 .as_deref()
                 .and_then(|a| a.trim().parse::<usize>().ok())
                 .unwrap_or(0);
-            let hits = service.search(partition, request)?;
-            let results = render_records(service, partition, &hits.calls, &options)?;
+            let hits = crm.records.search(partition, request)?;
+            let results = render_records(&crm.records, partition, &hits.calls, &options)?;
             Ok((hits.total, results, offset))
         })
         .await?;

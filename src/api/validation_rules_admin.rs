@@ -46,7 +46,7 @@ pub async fn put(
             .cloned()
             .collect::<Vec<_>>();
         let schema = state
-            .run(partition, move |service| service.schema(partition))
+            .run(partition, move |crm| crm.records.schema(partition))
             .await?;
         if let Some(unknown) = named.iter().find(|n| !schema.contains(n)) {
             return Err(ApiError::validation(format!(
@@ -56,7 +56,7 @@ pub async fn put(
         }
         checked.push((partition, rules));
     }
-    let rules = state.service.write_rules();
+    let rules = state.services.records.write_rules();
     rules.clear_portal(portal);
     for (partition, object_rules) in checked {
         rules.set(partition, object_rules);
@@ -69,13 +69,14 @@ pub async fn delete(
     State(state): State<AppState>,
     PathParams(portal): PathParams<PortalId>,
 ) -> Response {
-    state.service.write_rules().clear_portal(portal);
+    state.services.records.write_rules().clear_portal(portal);
     StatusCode::NO_CONTENT.into_response()
 }
 
 fn rules_of(state: &AppState, portal: PortalId) -> BTreeMap<&'static str, ObjectWriteRules> {
     state
-        .service
+        .services
+        .records
         .write_rules()
         .of_portal(portal)
         .into_iter()

@@ -8,8 +8,8 @@ use super::error::CrmError;
 use super::objects::{ObjectType, Partition};
 use super::properties::PropertyType;
 use super::record::{PortalId, RecordId};
+use super::records::{RecordService, OBJECT_ID_PROPERTY};
 use super::search::{Condition, FilterTarget, Operand, SearchPlan};
-use super::service::{RecordService, OBJECT_ID_PROPERTY};
 
 /// Reads the id of a record: digits only, within the range HubSpot's (Java `long`) ids have.
 pub fn parse_record_id(text: &str) -> Option<u64> {

@@ -8,7 +8,7 @@ use super::associations::{Association, AssociationCategory, AssociationPair, Ass
 use super::error::CrmError;
 use super::objects::{ObjectType, Partition};
 use super::record::{PortalId, RecordId};
-use super::service::{AssociationRequest, RecordService};
+use super::records::{AssociationRequest, RecordService};
 
 /// An association asked for on create: the other record's type (inferred from the type
 /// id, as HubSpot does), its id, and the type read from the new record.

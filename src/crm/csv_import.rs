@@ -16,7 +16,7 @@ use super::error::{CrmError, StoreError};
 use super::objects::{ObjectType, Partition};
 use super::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
 use super::record::WriteSource;
-use super::service::{
+use super::records::{
     AssociationRequest, BatchFailure, CreateRequest, RecordService, MAX_BATCH_INPUTS,
 };
 use super::transfer::TransferError;

@@ -10,7 +10,7 @@ use super::associations::AssociationPair;
 use super::error::CrmError;
 use super::objects::{ObjectType, Partition};
 use super::record::{Record, RecordId, WriteSource};
-use super::service::{new_call, set_property, RecordService, ValidValue};
+use super::records::{new_call, set_property, RecordService, ValidValue};
 use super::time::now_millis;
 
 /// Where an archived record's merge led, kept in the record itself. Not a HubSpot

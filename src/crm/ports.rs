@@ -14,6 +14,8 @@
 //! thread where the store says that is cheap (reads by id, staged writes). Every write
 //! method is one transaction: it either happens whole or not at all.
 
+use std::sync::Arc;
+
 use super::associations::Association;
 use super::error::StoreError;
 use super::history::{HistoryEntry, PropertyChange};
@@ -24,6 +26,7 @@ use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
+use super::staging::Staging;
 use super::time::EpochMillis;
 
 /// A call about to be inserted: its state, the changes that produced it (its first history
@@ -266,13 +269,21 @@ pub trait Scheduling: Send + Sync {
         false
     }
 
-    /// Whether writes made under [`crate::crm::staging::stage`] are staged now: written
-    /// into an open group without waiting for its commit (see that module). Only a store
-    /// whose writes are short, local and need nothing to wait for says yes; it then
-    /// commits a group on [`Scheduling::commit_group`] and tells its outcome through
+    /// Whether the store stages writes now: writes through a [`Scheduling::staged`] view
+    /// go into an open group without waiting for its commit (see [`crate::crm::staging`]).
+    /// Only a store whose writes are short, local and need nothing to wait for says yes; it
+    /// then commits a group on [`Scheduling::commit_group`] and tells its outcome through
     /// [`Scheduling::group_outcome`].
     fn stages_writes(&self) -> bool {
         false
+    }
+
+    /// A view of this store whose writes are staged: each goes into the store's open group,
+    /// whose number it records in `staging`, and returns without waiting for the commit.
+    /// Reads and everything else are the store's own. `None` when the store does not stage
+    /// writes now (see [`Scheduling::stages_writes`]).
+    fn staged(&self, _staging: &Arc<Staging>) -> Option<Arc<dyn Store>> {
+        None
     }
 
     /// Commits group `group` if it is still open (earlier groups have ended already).

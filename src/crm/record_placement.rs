@@ -9,7 +9,7 @@ use super::objects::{ObjectType, Partition};
 use super::pipelines::{Placement, PortalPipelines};
 use super::properties::PropertyProblem;
 use super::record::{Record, RecordId};
-use super::service::{RecordService, ValidValue};
+use super::records::{RecordService, ValidValue};
 
 impl RecordService {
     /// The placement problem of each update (`None` where there is none), checked against

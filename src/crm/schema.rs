@@ -1,19 +1,15 @@
 //! A portal's property schema: the built-in call properties plus the portal's own, and the
 //! rules of the properties API (names, types, options, unique values, groups).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::CrmError;
 use super::objects::Partition;
-use super::pipelines::PortalPipelines;
-use super::properties::{
-    ModificationMetadata, PropertyCatalogue, PropertyDefinition, PropertyOption, PropertyType,
-};
-use super::record::PortalId;
-use super::service::RecordService;
+use super::ports::Store;
+use super::properties::{ModificationMetadata, PropertyDefinition, PropertyOption, PropertyType};
+use super::schema_cache::Schemas;
 use super::time::{now_millis, EpochMillis};
 
 /// HubSpot's cap on unique-value properties per object.
@@ -213,94 +209,29 @@ pub(super) fn check_definition(
     check_options(definition.property_type, &definition.options)
 }
 
-/// What a partition's writes are checked against: its property definitions (the pipeline
-/// and stage properties carrying the portal's pipelines and stages as options) and its
-/// pipelines, read together so the two always agree.
-#[derive(Debug, Clone)]
-pub struct PartitionSchema {
-    pub properties: Arc<PropertyCatalogue>,
-    pub pipelines: Arc<PortalPipelines>,
+/// The properties API: a partition's property definitions and property groups.
+pub struct PropertyService {
+    store: Arc<dyn Store>,
+    schemas: Schemas,
 }
 
-/// Cached schemas per partition (a portal's properties and pipelines of one type), rebuilt
-/// after any change of them.
-#[derive(Debug, Default)]
-pub struct SchemaCache {
-    /// Each partition's schema with the store's schema version it was read at.
-    partitions: RwLock<HashMap<Partition, (u64, PartitionSchema)>>,
-}
-
-impl SchemaCache {
-    /// The cached schema, if it was read at `version`.
-    pub fn get(&self, partition: Partition, version: u64) -> Option<PartitionSchema> {
-        self.partitions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&partition)
-            .filter(|(cached, _)| *cached == version)
-            .map(|(_, schema)| schema.clone())
+impl PropertyService {
+    pub fn new(store: Arc<dyn Store>, schemas: Schemas) -> Self {
+        Self { store, schemas }
     }
 
-    pub fn put(&self, partition: Partition, version: u64, schema: PartitionSchema) {
-        self.partitions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(partition, (version, schema));
-    }
-
-    pub fn forget(&self, partition: Partition) {
-        self.partitions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&partition);
-    }
-
-    /// Forgets every cached schema of a portal (after a reset).
-    pub fn forget_portal(&self, portal: PortalId) {
-        self.partitions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|partition, _| partition.portal != portal);
-    }
-}
-
-impl RecordService {
     /// Every property record of the portal: built-in first, then its own. The pipeline and
     /// stage properties list the portal's live pipelines and stages as their options.
     fn property_records(&self, partition: Partition) -> Result<Vec<PropertyRecord>, CrmError> {
-        let pipelines = self.partition_schema(partition)?.pipelines;
+        let pipelines = self.schemas.partition(partition)?.pipelines;
         let mut records: Vec<PropertyRecord> = partition
             .object_type
             .catalogue()
             .iter()
             .map(|def| PropertyRecord::builtin(pipelines.decorate(def.as_ref().clone())))
             .collect();
-        records.extend(self.store().custom_properties(partition)?);
+        records.extend(self.store.custom_properties(partition)?);
         Ok(records)
-    }
-
-    /// The live properties of a partition (its type's built-in ones and the portal's own)
-    /// and its pipelines.
-    pub(super) fn load_schema(&self, partition: Partition) -> Result<PartitionSchema, CrmError> {
-        let custom = self.store().custom_properties(partition)?;
-        let pipelines = self.load_pipelines(partition)?;
-        let properties = PropertyCatalogue::from_definitions(
-            partition
-                .object_type
-                .catalogue()
-                .iter()
-                .map(|def| pipelines.decorate(def.as_ref().clone()))
-                .chain(
-                    custom
-                        .into_iter()
-                        .filter(|r| !r.is_archived())
-                        .map(|r| r.definition),
-                ),
-        );
-        Ok(PartitionSchema {
-            properties: Arc::new(properties),
-            pipelines: Arc::new(pipelines),
-        })
     }
 
     pub fn properties(
@@ -416,12 +347,12 @@ impl RecordService {
                 .iter()
                 .any(|r| r.definition.name == record.definition.name && r.is_archived())
             {
-                self.store()
+                self.store
                     .purge_property_values(partition, &record.definition.name)?;
             }
-            self.store().save_property(partition, record)?;
+            self.store.save_property(partition, record)?;
         }
-        self.forget_schema(partition);
+        self.schemas.forget(partition);
         Ok(records)
     }
 
@@ -478,8 +409,8 @@ impl RecordService {
         }
         check_definition(&record.definition, &self.property_groups(partition, false)?)?;
         record.updated_at = Some(now_millis());
-        self.store().save_property(partition, &record)?;
-        self.forget_schema(partition);
+        self.store.save_property(partition, &record)?;
+        self.schemas.forget(partition);
         Ok(record)
     }
 
@@ -495,8 +426,8 @@ impl RecordService {
         let now = now_millis();
         record.archived_at = Some(now);
         record.updated_at = Some(now);
-        self.store().save_property(partition, &record)?;
-        self.forget_schema(partition);
+        self.store.save_property(partition, &record)?;
+        self.schemas.forget(partition);
         Ok(())
     }
 
@@ -506,7 +437,7 @@ impl RecordService {
         archived: bool,
     ) -> Result<Vec<PropertyGroup>, CrmError> {
         let mut groups = partition.object_type.groups().to_vec();
-        groups.extend(self.store().custom_groups(partition)?);
+        groups.extend(self.store.custom_groups(partition)?);
         Ok(groups
             .into_iter()
             .filter(|g| g.archived == archived)
@@ -551,7 +482,7 @@ impl RecordService {
             archived: false,
             ..group
         };
-        self.store().save_group(partition, &group)?;
+        self.store.save_group(partition, &group)?;
         Ok(group)
     }
 
@@ -568,7 +499,7 @@ impl RecordService {
         if let Some(order) = patch.display_order {
             group.display_order = order;
         }
-        self.store().save_group(partition, &group)?;
+        self.store.save_group(partition, &group)?;
         Ok(group)
     }
 
@@ -587,7 +518,7 @@ impl RecordService {
             )));
         }
         group.archived = true;
-        self.store().save_group(partition, &group)?;
+        self.store.save_group(partition, &group)?;
         Ok(())
     }
 
@@ -603,7 +534,7 @@ impl RecordService {
                 "Property group \"{name}\" is defined by HubSpot and cannot be changed"
             )));
         }
-        self.store()
+        self.store
             .custom_groups(partition)?
             .into_iter()
             .find(|g| g.name == name && !g.archived)

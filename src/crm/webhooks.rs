@@ -24,7 +24,7 @@ use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
-use super::staging;
+use super::staging::{self, Staging};
 use super::time::{now_millis, EpochMillis};
 
 /// One committed change of a record of the partition it is published for.
@@ -81,11 +81,18 @@ pub trait ChangeSink: Send + Sync {
 pub struct ReportingStore {
     inner: Arc<dyn Store>,
     sink: Arc<dyn ChangeSink>,
+    /// Where the writes of a staged view are staged (see [`Scheduling::staged`]): their
+    /// changes are reported once the group commits, not when the write returns.
+    staging: Option<Arc<Staging>>,
 }
 
 impl ReportingStore {
     pub fn new(inner: Arc<dyn Store>, sink: Arc<dyn ChangeSink>) -> Self {
-        Self { inner, sink }
+        Self {
+            inner,
+            sink,
+            staging: None,
+        }
     }
 
     fn publish(&self, partition: Partition, changes: Vec<Change>) {
@@ -94,7 +101,10 @@ impl ReportingStore {
         }
         // A staged write is not committed yet: report it once it is.
         let sink = Arc::clone(&self.sink);
-        staging::after_commit(Box::new(move || sink.publish(partition, changes)));
+        staging::after_commit(
+            self.staging.as_deref(),
+            Box::new(move || sink.publish(partition, changes)),
+        );
     }
 
     /// Whether any type of the portal wants association changes: a row kept by one type
@@ -551,6 +561,15 @@ impl Scheduling for ReportingStore {
 
     fn stages_writes(&self) -> bool {
         self.inner.stages_writes()
+    }
+
+    fn staged(&self, staging: &Arc<Staging>) -> Option<Arc<dyn Store>> {
+        let inner = self.inner.staged(staging)?;
+        Some(Arc::new(ReportingStore {
+            inner,
+            sink: Arc::clone(&self.sink),
+            staging: Some(Arc::clone(staging)),
+        }))
     }
 
     fn commit_group(&self, group: u64) {

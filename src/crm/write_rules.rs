@@ -14,7 +14,7 @@ use super::error::CrmError;
 use super::objects::{ObjectType, Partition};
 use super::properties::PropertyProblem;
 use super::record::{PortalId, Record};
-use super::service::PropertyValues;
+use super::records::PropertyValues;
 
 /// The rules of one object type in one portal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

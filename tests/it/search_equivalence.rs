@@ -12,8 +12,8 @@ use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::ports::{RecordStore, Store};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{PortalId, WriteSource};
+use hubcalls::crm::records::{AssociationRequest, CreateRequest, Locator, RecordService};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
-use hubcalls::crm::service::{AssociationRequest, CreateRequest, Locator, RecordService};
 use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 

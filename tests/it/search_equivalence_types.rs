@@ -11,8 +11,8 @@ use std::sync::Arc;
 use hubcalls::crm::objects::{ObjectType, Partition};
 use hubcalls::crm::ports::Store;
 use hubcalls::crm::record::{PortalId, WriteSource};
+use hubcalls::crm::records::{CreateRequest, Locator, RecordService};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
-use hubcalls::crm::service::{CreateRequest, Locator, RecordService};
 use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 
@@ -173,7 +173,7 @@ fn write(service: &RecordService, partition: Partition, specs: &[RecordSpec]) {
             id_property: None,
         };
         service
-            .get(other, locator, hubcalls::crm::service::ArchiveFilter::Live)
+            .get(other, locator, hubcalls::crm::records::ArchiveFilter::Live)
             .expect("written");
     }
 }

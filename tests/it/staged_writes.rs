@@ -2,12 +2,24 @@
 //! `hubcalls::crm::staging`): a staged write is invisible until its group commits,
 //! and the group's outcome is known to every write in it.
 
-use hubcalls::crm::ports::{NewRecord, RecordStore, Scheduling};
+use hubcalls::crm::ports::{NewRecord, RecordStore, Scheduling, Store};
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::staging;
+use hubcalls::crm::staging::{CommitTicket, Staging};
 use hubcalls::store::SqliteStore;
 
 use crate::common;
+
+/// Runs `work` on a staged view of `store` and returns its result and the commit ticket
+/// its writes left.
+fn write_staged<T>(store: &SqliteStore, work: impl FnOnce(&dyn Store) -> T) -> (T, CommitTicket) {
+    let staging = Staging::new();
+    let view = store
+        .staged(&staging)
+        .expect("a file store with its index built stages writes");
+    let result = work(view.as_ref());
+    drop(view);
+    (result, staging.take_ticket())
+}
 
 fn new_call(store: &SqliteStore, title: &str) -> NewRecord {
     common::titled_call(store, title)
@@ -29,7 +41,7 @@ async fn a_staged_write_is_seen_only_once_its_group_commits() {
     let first = new_call(&store, "first");
     let second = new_call(&store, "second");
 
-    let (written, staged) = staging::stage(|| {
+    let (written, staged) = write_staged(&store, |store| {
         store.insert_records(
             hubcalls::crm::objects::Partition::calls(1),
             &schema,
@@ -76,7 +88,7 @@ async fn a_staged_write_is_seen_only_once_its_group_commits() {
     // Committing an ended group again changes nothing; a later write opens a new group.
     store.commit_group(group);
     let third = new_call(&store, "third");
-    let (written, staged) = staging::stage(|| {
+    let (written, staged) = write_staged(&store, |store| {
         store.insert_records(
             hubcalls::crm::objects::Partition::calls(1),
             &schema,
@@ -94,7 +106,7 @@ async fn a_group_left_without_a_committer_is_committed_by_its_waiter() {
     let schema = PropertyCatalogue::builtin();
     let call = new_call(&store, "orphan");
     let id = call.call.id;
-    let (written, staged) = staging::stage(|| {
+    let (written, staged) = write_staged(&store, |store| {
         store.insert_records(
             hubcalls::crm::objects::Partition::calls(1),
             &schema,
@@ -146,15 +158,17 @@ fn an_in_memory_store_never_stages() {
     let schema = PropertyCatalogue::builtin();
     let call = new_call(&store, "memory");
     let id = call.call.id;
-    let (written, staged) = staging::stage(|| {
-        store.insert_records(
+    assert!(
+        store.staged(&Staging::new()).is_none(),
+        "no staged view: every write commits on its own"
+    );
+    store
+        .insert_records(
             hubcalls::crm::objects::Partition::calls(1),
             &schema,
             &[call],
         )
-    });
-    written.unwrap();
-    assert!(staged.groups.is_empty(), "the write committed on its own");
+        .unwrap();
     assert_eq!(
         store
             .get_records(hubcalls::crm::objects::Partition::calls(1), &[id])
@@ -185,7 +199,7 @@ async fn a_write_that_panics_halfway_leaves_nothing() {
 
     for staged in [false, true] {
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let write = || {
+            let write = |store: &dyn Store| {
                 store.update_records(
                     hubcalls::crm::objects::Partition::calls(1),
                     &schema,
@@ -199,16 +213,16 @@ async fn a_write_that_panics_halfway_leaves_nothing() {
                 )
             };
             if staged {
-                staging::stage(write).0
+                write_staged(&store, write).0
             } else {
-                write()
+                write(&store)
             }
         }));
         assert!(attempt.is_err(), "the panic reaches the caller");
 
         // The next write's commit must not carry the first call's update along.
         let later = new_call(&store, "later");
-        let (written, group) = staging::stage(|| {
+        let (written, group) = write_staged(&store, |store| {
             store.insert_records(
                 hubcalls::crm::objects::Partition::calls(1),
                 &schema,
@@ -270,7 +284,7 @@ fn a_staged_write_does_not_wait_for_a_long_write() {
     held.recv().unwrap();
     let quick = new_call(&store, "quick");
     let quick_id = quick.call.id;
-    let (written, staged) = staging::stage(|| {
+    let (written, staged) = write_staged(&store, |store| {
         store.insert_records(
             hubcalls::crm::objects::Partition::calls(1),
             &schema,
@@ -286,4 +300,77 @@ fn a_staged_write_does_not_wait_for_a_long_write() {
         .get_records(hubcalls::crm::objects::Partition::calls(1), &[quick_id])
         .unwrap()
         .is_empty());
+}
+
+/// Records what a wrapper publishes, wanting every kind of change.
+#[derive(Default)]
+struct RecordingSink {
+    published: std::sync::Mutex<Vec<hubcalls::crm::webhooks::Change>>,
+}
+
+impl hubcalls::crm::webhooks::ChangeSink for RecordingSink {
+    fn wants(
+        &self,
+        _partition: hubcalls::crm::objects::Partition,
+        _kind: hubcalls::crm::webhooks::ChangeKind,
+    ) -> bool {
+        true
+    }
+
+    fn publish(
+        &self,
+        _partition: hubcalls::crm::objects::Partition,
+        changes: Vec<hubcalls::crm::webhooks::Change>,
+    ) {
+        self.published.lock().unwrap().extend(changes);
+    }
+}
+
+/// The webhook wrapper hands out staged views of its engine, and reports a staged write's
+/// changes only once the ticket's effects run (after the commit), never when it returns.
+#[tokio::test]
+async fn a_wrapped_store_reports_staged_changes_after_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = std::sync::Arc::new(file_store(dir.path()));
+    let sink = std::sync::Arc::new(RecordingSink::default());
+    let store = hubcalls::crm::webhooks::ReportingStore::new(engine.clone(), sink.clone());
+    let schema = PropertyCatalogue::builtin();
+    let call = new_call(&engine, "reported later");
+    let id = call.call.id;
+
+    let staging = Staging::new();
+    let view = store
+        .staged(&staging)
+        .expect("the wrapper stages what its engine stages");
+    view.insert_records(
+        hubcalls::crm::objects::Partition::calls(1),
+        &schema,
+        &[call],
+    )
+    .unwrap();
+    drop(view);
+    assert!(
+        sink.published.lock().unwrap().is_empty(),
+        "nothing is reported before the commit"
+    );
+    let ticket = staging.take_ticket();
+    let group = ticket.last_group().expect("the write joined a group");
+    store.commit_group(group);
+    store.group_outcome(group).await.unwrap();
+    assert_eq!(
+        ticket.after_commit.len(),
+        1,
+        "one report waits for the commit"
+    );
+    for effect in ticket.after_commit {
+        effect();
+    }
+    let published = sink.published.lock().unwrap();
+    assert!(
+        published.iter().any(|change| matches!(
+            change,
+            hubcalls::crm::webhooks::Change::Created { record_id, .. } if *record_id == id
+        )),
+        "the creation is reported once committed: {published:?}"
+    );
 }

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use hubcalls::crm::record::WriteSource;
+use hubcalls::crm::records::{CreateRequest, RecordService};
 use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchRequest};
-use hubcalls::crm::service::{CreateRequest, RecordService};
+use hubcalls::crm::services::Services;
 use hubcalls::store::SqliteStore;
 use rusqlite::Connection;
 
@@ -105,8 +106,9 @@ fn unique_values_hold_across_a_restart() {
     let source = WriteSource::integration(1);
     let first = {
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        let service = service(store);
-        service
+        let services = Services::new(store, SearchLimits::default());
+        services
+            .properties
             .create_property(
                 hubcalls::crm::objects::Partition::calls(5),
                 PropertyDraft {
@@ -120,7 +122,8 @@ fn unique_values_hold_across_a_restart() {
                 },
             )
             .unwrap();
-        service
+        services
+            .records
             .create(
                 hubcalls::crm::objects::Partition::calls(5),
                 &source,

@@ -5,9 +5,12 @@
 //! pipeline it changed whole, so a refused request writes nothing. Archiving keeps the
 //! pipeline or stage (records may still name it, and a pipeline can be restored).
 
+use std::sync::Arc;
+
 use crate::crm::error::CrmError;
 use crate::crm::objects::{Partition, PipelineProperties};
-use crate::crm::service::RecordService;
+use crate::crm::ports::Store;
+use crate::crm::schema_cache::Schemas;
 use crate::crm::time::{now_millis, EpochMillis};
 
 use super::drafts::{
@@ -17,30 +20,28 @@ use super::drafts::{
 use super::model::{AuditAction, AuditEntry, Pipeline, PipelineStage};
 use super::set::PortalPipelines;
 
-impl RecordService {
-    /// The partition's pipelines as stored now (empty for a type without pipelines).
-    pub(in crate::crm) fn load_pipelines(
-        &self,
-        partition: Partition,
-    ) -> Result<PortalPipelines, CrmError> {
-        if partition.object_type.pipeline.is_none() {
-            return Ok(PortalPipelines::default());
-        }
-        let stored = self.store().custom_pipelines(partition)?;
-        Ok(PortalPipelines::new(partition.object_type, stored))
+/// The pipelines API: pipelines and stages of the object types that have them.
+pub struct PipelineService {
+    store: Arc<dyn Store>,
+    schemas: Schemas,
+}
+
+impl PipelineService {
+    pub fn new(store: Arc<dyn Store>, schemas: Schemas) -> Self {
+        Self { store, schemas }
     }
 
     /// The live pipelines of the partition's type, in display order.
     pub fn pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, CrmError> {
         pipeline_properties(partition)?;
-        let set = self.partition_schema(partition)?.pipelines;
+        let set = self.schemas.partition(partition)?.pipelines;
         Ok(set.live().cloned().map(without_archived_stages).collect())
     }
 
     /// A live pipeline with its live stages.
     pub fn pipeline(&self, partition: Partition, id: &str) -> Result<Pipeline, CrmError> {
         pipeline_properties(partition)?;
-        let set = self.partition_schema(partition)?.pipelines;
+        let set = self.schemas.partition(partition)?.pipelines;
         let pipeline = live_pipeline(&set, id)?;
         Ok(without_archived_stages(pipeline.clone()))
     }
@@ -51,7 +52,7 @@ impl RecordService {
         draft: PipelineDraft,
     ) -> Result<Pipeline, CrmError> {
         pipeline_properties(partition)?;
-        let set = self.load_pipelines(partition)?;
+        let set = self.schemas.load_pipelines(partition)?;
         let label = check_label("pipeline", &draft.label)?;
         check_pipeline_label(&set, &label, None)?;
         let id = match &draft.id {
@@ -107,7 +108,7 @@ impl RecordService {
         check_usage: bool,
     ) -> Result<Pipeline, CrmError> {
         let props = pipeline_properties(partition)?;
-        let set = self.load_pipelines(partition)?;
+        let set = self.schemas.load_pipelines(partition)?;
         let mut pipeline = live_pipeline(&set, id)?.clone();
         let label = check_label("pipeline", &draft.label)?;
         check_pipeline_label(&set, &label, Some(id))?;
@@ -201,7 +202,7 @@ impl RecordService {
         patch: PipelinePatch,
     ) -> Result<Pipeline, CrmError> {
         pipeline_properties(partition)?;
-        let set = self.load_pipelines(partition)?;
+        let set = self.schemas.load_pipelines(partition)?;
         let restoring = patch.archived == Some(false);
         let misuse = |state: &str| {
             CrmError::invalid(format!(
@@ -251,7 +252,7 @@ impl RecordService {
         check_usage: bool,
     ) -> Result<(), CrmError> {
         let props = pipeline_properties(partition)?;
-        let set = self.load_pipelines(partition)?;
+        let set = self.schemas.load_pipelines(partition)?;
         let mut pipeline = live_pipeline(&set, id)?.clone();
         if set.live().count() == 1 {
             return Err(CrmError::invalid(format!(
@@ -313,7 +314,7 @@ impl RecordService {
         draft: StageDraft,
     ) -> Result<PipelineStage, CrmError> {
         pipeline_properties(partition)?;
-        let set = self.load_pipelines(partition)?;
+        let set = self.schemas.load_pipelines(partition)?;
         let mut pipeline = live_pipeline(&set, pipeline_id)?.clone();
         check_stage_count(pipeline.live_stages().count() + 1)?;
         let now = now_millis();
@@ -355,7 +356,7 @@ impl RecordService {
         check_usage: bool,
     ) -> Result<PipelineStage, CrmError> {
         let props = pipeline_properties(partition)?;
-        let set = self.load_pipelines(partition)?;
+        let set = self.schemas.load_pipelines(partition)?;
         let mut pipeline = live_pipeline(&set, pipeline_id)?.clone();
         let restoring = patch.archived == Some(false);
         let archiving = patch.archived == Some(true);
@@ -447,14 +448,14 @@ impl RecordService {
         id: &str,
     ) -> Result<Pipeline, CrmError> {
         pipeline_properties(partition)?;
-        let set = self.partition_schema(partition)?.pipelines;
+        let set = self.schemas.partition(partition)?.pipelines;
         live_pipeline(&set, id).cloned()
     }
 
     fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), CrmError> {
-        self.store().save_pipeline(partition, pipeline)?;
+        self.store.save_pipeline(partition, pipeline)?;
         // The pipeline and stage properties' options change with the pipelines.
-        self.forget_schema(partition);
+        self.schemas.forget(partition);
         Ok(())
     }
 
@@ -489,7 +490,7 @@ impl RecordService {
         value: &str,
         what: &str,
     ) -> Result<(), CrmError> {
-        let holders = self.store().find_by_value(partition, property, value)?;
+        let holders = self.store.find_by_value(partition, property, value)?;
         if holders.is_empty() {
             return Ok(());
         }

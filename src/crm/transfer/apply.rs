@@ -19,7 +19,7 @@ use crate::crm::associations::Association;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::ports::{RestoredRecord, Store};
 use crate::crm::record::PortalId;
-use crate::crm::service::RecordService;
+use crate::crm::records::RecordService;
 
 /// Writes what the plan accepted. `progress` hears the running count of records after each
 /// chunk.

@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{MutexGuard, RwLock};
+use std::sync::{Arc, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use crate::crm::error::StoreError;
-use crate::crm::ports::{GroupOutcome, Scheduling};
-use crate::crm::staging;
+use crate::crm::ports::{GroupOutcome, Scheduling, Store};
+use crate::crm::staging::Staging;
 
 use super::ddl::count_write;
 use super::index::{IndexOp, SearchIndex};
@@ -102,29 +102,30 @@ impl SqliteStore {
     /// finds the batch full or old) commits for all, and the others wait for that commit.
     /// One WAL commit then carries many requests' pages.
     ///
-    /// A staged write (see `crate::crm::staging`) leaves the batch open and returns at
-    /// once; its caller has the batch committed (`commit_group`) and waits for that
-    /// (`group_outcome`) before acknowledging.
+    /// A staged write (through a handle from [`Scheduling::staged`], see
+    /// `crate::crm::staging`) leaves the batch open, records it in the handle's staging and
+    /// returns at once; its caller has the batch committed (`commit_group`) and waits for
+    /// that (`group_outcome`) before acknowledging.
     pub(super) fn write<T>(
         &self,
         write: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let staged = self.group_commit && staging::is_staging();
+        let staging = self.staging.as_deref().filter(|_| self.engine.group_commit);
         self.wait_for_index()?;
-        if !staged {
-            self.waiting.fetch_add(1, Ordering::SeqCst);
+        if staging.is_none() {
+            self.engine.waiting.fetch_add(1, Ordering::SeqCst);
         }
-        let mut writer = if staged {
-            match self.writer_for_staged_write() {
+        let mut writer = if let Some(staging) = staging {
+            match self.writer_for_staged_write(staging) {
                 Some(writer) => writer,
                 None => {
-                    staging::report_busy();
+                    staging.report_busy();
                     return Err(StoreError::Unavailable("the writer is busy".to_owned()));
                 }
             }
         } else {
-            let writer = lock(&self.writer);
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            let writer = lock(&self.engine.writer);
+            self.engine.waiting.fetch_sub(1, Ordering::SeqCst);
             writer
         };
         if !writer.open {
@@ -140,7 +141,7 @@ impl SqliteStore {
                 write(&mut Tx {
                     conn,
                     pending,
-                    index: self.index.as_ref(),
+                    index: self.engine.index.as_ref(),
                 })
             }))
         };
@@ -194,17 +195,17 @@ impl SqliteStore {
             return Err(StoreError::Unavailable(error.to_string()));
         }
         let batch = writer.batch;
-        if staged {
+        if let Some(staging) = staging {
             let unscheduled = !writer.committer_scheduled;
             writer.committer_scheduled = true;
             drop(writer);
-            staging::record(batch, unscheduled);
+            staging.record(batch, unscheduled);
             return result;
         }
-        let others_waiting = self.waiting.load(Ordering::SeqCst) > 0;
+        let others_waiting = self.engine.waiting.load(Ordering::SeqCst) > 0;
         let batch_full = writer.jobs >= GROUP_COMMIT_MAX_REQUESTS
             || writer.opened_at.elapsed() >= GROUP_COMMIT_MAX_DELAY;
-        if !self.group_commit || !others_waiting || batch_full {
+        if !self.engine.group_commit || !others_waiting || batch_full {
             let committed = self.commit(&mut writer);
             self.finish_batch(&mut writer, committed.clone());
             drop(writer);
@@ -223,12 +224,12 @@ impl SqliteStore {
     /// Commits the open batch and applies its index changes under the index's write lock,
     /// so no search sees the rows without the index or the reverse.
     fn commit(&self, writer: &mut Writer) -> Result<(), String> {
-        let mut index = write_index(&self.index);
+        let mut index = write_index(&self.engine.index);
         let committed = count_write(&writer.conn)
             .and_then(|writes| writer.conn.execute_batch("COMMIT").map(|()| writes));
         match committed {
             Ok(writes) => {
-                self.seen_writes.store(writes, Ordering::SeqCst);
+                self.engine.seen_writes.store(writes, Ordering::SeqCst);
                 for op in writer.pending.drain(..) {
                     index.apply(op);
                 }
@@ -249,7 +250,7 @@ impl SqliteStore {
         writer.jobs = 0;
         writer.committer_scheduled = false;
         writer.batch += 1;
-        let mut commits = lock(&self.commits);
+        let mut commits = lock(&self.engine.commits);
         commits.next_uncommitted = batch + 1;
         if let Err(reason) = outcome {
             commits.failed.insert(batch, reason);
@@ -257,24 +258,24 @@ impl SqliteStore {
         // Keep the failure log small: only recent batches can still have waiters.
         commits.failed.retain(|b, _| b + 1024 > batch);
         drop(commits);
-        self.committed.notify_all();
-        self.committed_below.send_replace(batch + 1);
+        self.engine.committed.notify_all();
+        self.engine.committed_below.send_replace(batch + 1);
     }
 
     /// The writer connection for a staged write, or `None` when another write has held it
     /// for a while (a fixture load, a large import) and the staged write's work may still
     /// move to the blocking pool rather than hold up the thread serving requests.
-    fn writer_for_staged_write(&self) -> Option<MutexGuard<'_, Writer>> {
+    fn writer_for_staged_write(&self, staging: &Staging) -> Option<MutexGuard<'_, Writer>> {
         let deadline = Instant::now() + STAGED_WRITE_MAX_WAIT;
         loop {
-            match self.writer.try_lock() {
+            match self.engine.writer.try_lock() {
                 Ok(writer) => return Some(writer),
                 Err(std::sync::TryLockError::Poisoned(poisoned)) => {
                     return Some(poisoned.into_inner())
                 }
                 Err(std::sync::TryLockError::WouldBlock) => {
-                    if !staging::may_report_busy() {
-                        return Some(lock(&self.writer));
+                    if !staging.may_report_busy() {
+                        return Some(lock(&self.engine.writer));
                     }
                     if Instant::now() >= deadline {
                         return None;
@@ -287,7 +288,7 @@ impl SqliteStore {
 
     /// Commits `batch` if it is still the open one.
     fn commit_if_open(&self, batch: u64) {
-        let mut writer = lock(&self.writer);
+        let mut writer = lock(&self.engine.writer);
         if writer.open && writer.batch == batch {
             let committed = self.commit(&mut writer);
             self.finish_batch(&mut writer, committed);
@@ -296,7 +297,7 @@ impl SqliteStore {
 
     /// How `batch` ended, once it has: an error when it was not committed.
     fn batch_outcome(&self, batch: u64) -> Result<(), StoreError> {
-        match lock(&self.commits).failed.get(&batch) {
+        match lock(&self.engine.commits).failed.get(&batch) {
             Some(reason) => Err(StoreError::Unavailable(reason.clone())),
             None => Ok(()),
         }
@@ -305,13 +306,14 @@ impl SqliteStore {
     /// Waits until `batch` is committed (or failed). If the writer expected to commit it
     /// has vanished (a panic), commits it here.
     fn await_commit(&self, batch: u64) -> Result<(), StoreError> {
-        let mut commits = lock(&self.commits);
+        let mut commits = lock(&self.engine.commits);
         loop {
             if commits.next_uncommitted > batch {
                 drop(commits);
                 return self.batch_outcome(batch);
             }
             let (guard, timeout) = self
+                .engine
                 .committed
                 .wait_timeout(commits, GROUP_COMMIT_RESCUE_AFTER)
                 .unwrap_or_else(|e| e.into_inner());
@@ -319,7 +321,7 @@ impl SqliteStore {
             if timeout.timed_out() && commits.next_uncommitted <= batch {
                 drop(commits);
                 self.commit_if_open(batch);
-                commits = lock(&self.commits);
+                commits = lock(&self.engine.commits);
             }
         }
     }
@@ -328,7 +330,12 @@ impl SqliteStore {
 impl Scheduling for SqliteStore {
     fn stages_writes(&self) -> bool {
         // Until the index is built a write would wait for it: not on a serving thread.
-        self.group_commit && *lock(&self.index_state.0) == IndexState::Ready
+        self.engine.group_commit && *lock(&self.engine.index_state.0) == IndexState::Ready
+    }
+
+    fn staged(&self, staging: &Arc<Staging>) -> Option<Arc<dyn Store>> {
+        self.stages_writes()
+            .then(|| Arc::new(self.staged_handle(staging)) as Arc<dyn Store>)
     }
 
     fn commit_group(&self, group: u64) {
@@ -337,7 +344,7 @@ impl Scheduling for SqliteStore {
 
     fn group_outcome(&self, group: u64) -> GroupOutcome<'_> {
         Box::pin(async move {
-            let mut ended = self.committed_below.subscribe();
+            let mut ended = self.engine.committed_below.subscribe();
             loop {
                 let wait = ended.wait_for(|below| *below > group);
                 match tokio::time::timeout(GROUP_COMMIT_RESCUE_AFTER, wait).await {
@@ -355,6 +362,6 @@ impl Scheduling for SqliteStore {
         // On a file store a read by id is a primary-key lookup on a pooled reader connection
         // in this process: it never waits for the writer (WAL) or for the search index. An
         // in-memory store reads through the writer's connection, which a large write may hold.
-        self.readers.is_some()
+        self.engine.readers.is_some()
     }
 }

@@ -18,13 +18,15 @@ use crate::crm::search::{FilterTarget, SearchPlan, SortKey};
 
 use super::ddl::committed_writes;
 use super::index::{snapshot as index_snapshot, Entry, IndexOp, SearchIndex};
-use super::{json_column, lock, read_index, store_error, write_index, IndexState, SqliteStore};
+use super::{
+    json_column, lock, read_index, store_error, write_index, Engine, IndexState, SqliteStore,
+};
 
 impl SqliteStore {
     /// Builds the search index from the rows on a thread of its own. Nothing writes until
     /// it is done (writers wait in `wait_for_index`), so it reads a stable state.
     pub(super) fn start_index_build(&self) -> Result<(), StoreError> {
-        let Some(pool) = &self.readers else {
+        let Some(pool) = &self.engine.readers else {
             return Ok(());
         };
         let conn = Connection::open_with_flags(
@@ -32,9 +34,9 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(store_error)?;
-        let index = Arc::clone(&self.index);
-        let state = Arc::clone(&self.index_state);
-        let seen_writes = Arc::clone(&self.seen_writes);
+        let index = Arc::clone(&self.engine.index);
+        let state = Arc::clone(&self.engine.index_state);
+        let seen_writes = Arc::clone(&self.engine.seen_writes);
         let snapshot_path = snapshot_path(&pool.path);
         let finish = move |outcome: IndexState| {
             let (lock_state, ready) = &*state;
@@ -69,7 +71,7 @@ impl SqliteStore {
 
     /// Waits until the search index is built (at once after start-up).
     pub fn wait_for_index(&self) -> Result<(), StoreError> {
-        let (state, ready) = &*self.index_state;
+        let (state, ready) = &*self.engine.index_state;
         let mut current = lock(state);
         loop {
             match &*current {
@@ -86,45 +88,10 @@ impl SqliteStore {
         }
     }
 
-    /// Saves the search index next to the database, so the next start-up reads it instead
-    /// of rebuilding it from every row. Skipped when the index is not built, or when
-    /// another process wrote since this store's index last saw the rows.
-    pub(super) fn save_index_snapshot(&self) {
-        let Some(pool) = &self.readers else { return };
-        if *lock(&self.index_state.0) != IndexState::Ready {
-            return;
-        }
-        let mut writer = lock(&self.writer);
-        writer.abandon_open_batch();
-        let writes = match committed_writes(&writer.conn) {
-            Ok(writes) if writes == self.seen_writes.load(Ordering::SeqCst) => writes,
-            Ok(_) => {
-                tracing::info!("not saving the search index: another process wrote since");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "not saving the search index");
-                return;
-            }
-        };
-        let started = Instant::now();
-        let path = snapshot_path(&pool.path);
-        match index_snapshot::save(&read_index(&self.index), &path, writes) {
-            Ok(()) => tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "search index saved"
-            ),
-            Err(error) => {
-                tracing::warn!(%error, "saving the search index failed");
-                let _ = std::fs::remove_file(&path);
-            }
-        }
-    }
-
     /// Approximate heap bytes of the in-memory search index (for the performance notes).
     pub fn index_heap_bytes(&self) -> usize {
         let _ = self.wait_for_index();
-        read_index(&self.index).heap_bytes()
+        read_index(&self.engine.index).heap_bytes()
     }
 
     /// Re-types a property's index entries when its definition's type no longer matches
@@ -155,7 +122,7 @@ impl SqliteStore {
             typed.push((name, *property_type));
         }
         let stale: Vec<_> = {
-            let index = read_index(&self.index);
+            let index = read_index(&self.engine.index);
             let Some(partition_index) = index.partition(partition) else {
                 return Ok(());
             };
@@ -170,8 +137,12 @@ impl SqliteStore {
         };
         for (name, property_type) in stale {
             let path = format!("$.\"{name}\"");
-            let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
-            let mut index = write_index(&self.index);
+            let memory_writer = self
+                .engine
+                .readers
+                .is_none()
+                .then(|| lock(&self.engine.writer));
+            let mut index = write_index(&self.engine.index);
             let select = |conn: &Connection| -> rusqlite::Result<Vec<(RecordId, String)>> {
                 let mut statement = conn.prepare(
                     "SELECT id, json_extract(properties, ?1) FROM calls
@@ -333,4 +304,41 @@ pub(super) fn diff(
             .filter(|(name, raw)| old.get(*name) != Some(*raw)),
     );
     (remove, add)
+}
+
+impl Engine {
+    /// Saves the search index next to the database, so the next start-up reads it instead
+    /// of rebuilding it from every row. Skipped when the index is not built, or when
+    /// another process wrote since this store's index last saw the rows.
+    pub(super) fn save_index_snapshot(&self) {
+        let Some(pool) = &self.readers else { return };
+        if *lock(&self.index_state.0) != IndexState::Ready {
+            return;
+        }
+        let mut writer = lock(&self.writer);
+        writer.abandon_open_batch();
+        let writes = match committed_writes(&writer.conn) {
+            Ok(writes) if writes == self.seen_writes.load(Ordering::SeqCst) => writes,
+            Ok(_) => {
+                tracing::info!("not saving the search index: another process wrote since");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "not saving the search index");
+                return;
+            }
+        };
+        let started = Instant::now();
+        let path = snapshot_path(&pool.path);
+        match index_snapshot::save(&read_index(&self.index), &path, writes) {
+            Ok(()) => tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "search index saved"
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "saving the search index failed");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }

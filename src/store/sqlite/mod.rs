@@ -23,6 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::crm::error::StoreError;
+use crate::crm::staging::Staging;
 
 use super::rows::FIRST_RECORD_ID;
 
@@ -41,7 +42,20 @@ mod indexing;
 mod records;
 mod schema;
 
+/// A handle on an embedded store. Handles share one [`Engine`]: the store's own handle and
+/// the staged views it hands out (see `crate::crm::staging`), which differ only in where
+/// their writes go.
 pub struct SqliteStore {
+    engine: Arc<Engine>,
+    /// Entries a search may walk in created order before sorting its matches is preferred.
+    scan_budget: usize,
+    /// Where this handle's writes are staged; `None`: each write commits before it returns.
+    staging: Option<Arc<Staging>>,
+}
+
+/// The database, its writer and readers, and the search index: one per store, shared by its
+/// handles, and closed (checkpointer stopped, index saved) when the last handle goes.
+struct Engine {
     writer: Mutex<Writer>,
     /// Writers waiting for the writer connection (they will commit what is pending).
     waiting: AtomicUsize,
@@ -58,8 +72,6 @@ pub struct SqliteStore {
     /// connection serves reads too.
     readers: Option<ReaderPool>,
     next_id: AtomicU64,
-    /// Entries a search may walk in created order before sorting its matches is preferred.
-    scan_budget: usize,
     /// Committed state only (see the module notes). Writers take it for writing only around
     /// COMMIT; a search holds it for reading while it reads its page's rows, so the rows and
     /// the index agree.
@@ -190,7 +202,7 @@ impl SqliteStore {
         } else {
             (build_index(&conn)?, IndexState::Ready)
         };
-        Ok(Self {
+        let engine = Engine {
             writer: Mutex::new(Writer::new(conn)),
             waiting: AtomicUsize::new(0),
             commits: Mutex::new(Commits::default()),
@@ -200,20 +212,35 @@ impl SqliteStore {
             stop_checkpointer: Arc::new(AtomicBool::new(false)),
             readers,
             next_id: AtomicU64::new(next),
-            scan_budget: DEFAULT_SCAN_BUDGET,
             index: Arc::new(RwLock::new(index)),
             index_state: Arc::new((Mutex::new(state), Condvar::new())),
             seen_writes: Arc::new(AtomicI64::new(writes)),
+        };
+        Ok(Self {
+            engine: Arc::new(engine),
+            scan_budget: DEFAULT_SCAN_BUDGET,
+            staging: None,
         })
+    }
+
+    /// A handle on the same store whose writes are staged into `staging`.
+    fn staged_handle(&self, staging: &Arc<Staging>) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            scan_budget: self.scan_budget,
+            staging: Some(Arc::clone(staging)),
+        }
     }
 
     /// Moves WAL checkpoints (page copies and an fsync) off the request path: a thread with
     /// its own connection checkpoints passively every `CHECKPOINT_INTERVAL` until the store
     /// is dropped.
     fn start_checkpointer(&self) {
-        let Some(pool) = &self.readers else { return };
+        let Some(pool) = &self.engine.readers else {
+            return;
+        };
         let path = pool.path.clone();
-        let stop = Arc::clone(&self.stop_checkpointer);
+        let stop = Arc::clone(&self.engine.stop_checkpointer);
         let spawned = std::thread::Builder::new()
             .name("hubcalls-checkpoint".to_owned())
             .spawn(move || {
@@ -239,7 +266,7 @@ impl SqliteStore {
     /// full disk: the store answers `Unavailable` and stays up for reads.
     pub fn with_size_cap(self, bytes: Option<u64>) -> Result<Self, StoreError> {
         if let Some(bytes) = bytes {
-            let writer = lock(&self.writer);
+            let writer = lock(&self.engine.writer);
             let page_size: i64 = writer
                 .conn
                 .query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -264,8 +291,8 @@ impl SqliteStore {
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let Some(pool) = &self.readers else {
-            return read(&lock(&self.writer).conn).map_err(store_error);
+        let Some(pool) = &self.engine.readers else {
+            return read(&lock(&self.engine.writer).conn).map_err(store_error);
         };
         let conn = match lock(&pool.idle).pop() {
             Some(conn) => conn,
@@ -287,7 +314,7 @@ impl SqliteStore {
     }
 }
 
-impl Drop for SqliteStore {
+impl Drop for Engine {
     fn drop(&mut self) {
         self.stop_checkpointer.store(true, Ordering::Relaxed);
         self.save_index_snapshot();

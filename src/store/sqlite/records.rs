@@ -281,7 +281,10 @@ fn fetch_calls(
 
 impl RecordStore for SqliteStore {
     fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
-        let first = self.next_id.fetch_add(count as u64, Ordering::SeqCst);
+        let first = self
+            .engine
+            .next_id
+            .fetch_add(count as u64, Ordering::SeqCst);
         Ok((first..first + count as u64).collect())
     }
 
@@ -418,7 +421,7 @@ impl RecordStore for SqliteStore {
             keys.push(Key::Num(if number == 0.0 { 0.0 } else { number }));
         }
         self.wait_for_index()?;
-        let index = read_index(&self.index);
+        let index = read_index(&self.engine.index);
         let Some(index) = index.partition(partition) else {
             return Ok(Vec::new());
         };
@@ -487,7 +490,9 @@ impl RecordStore for SqliteStore {
             raise_high_water(tx, high_water as i64)?;
             Ok(())
         })?;
-        self.next_id.fetch_max(high_water + 1, Ordering::SeqCst);
+        self.engine
+            .next_id
+            .fetch_max(high_water + 1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -496,9 +501,13 @@ impl RecordStore for SqliteStore {
         self.retype_if_needed(partition, plan)?;
         // In memory the only connection is the writer's: take it before the index, in the
         // order writers take them.
-        let memory_writer = self.readers.is_none().then(|| lock(&self.writer));
+        let memory_writer = self
+            .engine
+            .readers
+            .is_none()
+            .then(|| lock(&self.engine.writer));
         // Held while the page's rows are read, so no commit lands between index and rows.
-        let index = read_index(&self.index);
+        let index = read_index(&self.engine.index);
         let Some(partition_index) = index.partition(partition) else {
             return Ok(SearchHits {
                 total: 0,

@@ -8,7 +8,7 @@
 //! only when the count is still the one its index has seen, so an index that missed
 //! another process's writes is never saved.
 //!
-//! Format: little-endian, length-prefixed, in the order of the structures in `index.rs`.
+//! Format: little-endian, length-prefixed, in the order of the structures in `mod.rs` and `postings.rs`.
 //! Maps are written in key order, so reading them back is a bulk build, not a search per
 //! entry.
 

@@ -1,0 +1,177 @@
+//! Reading records: by id or unique value, batches, pages, search, history and the
+//! associations of the records read.
+
+use super::*;
+
+impl RecordService {
+    pub fn get(
+        &self,
+        partition: Partition,
+        locator: Locator<'_>,
+        filter: ArchiveFilter,
+    ) -> Result<Record, CrmError> {
+        let not_found = || CrmError::NotFound {
+            id: locator.value.to_owned(),
+        };
+        let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
+        let found = self.store.get_records(partition, &[id])?.into_iter().next();
+        // An id merged away reads as the record it was merged into, as HubSpot's do.
+        let found = match (found, filter) {
+            (Some(record), ArchiveFilter::Live) if record.is_archived() => {
+                match crate::crm::merge::merged_into(&record) {
+                    Some(target) => self.store.get_records(partition, &[target])?.pop(),
+                    None => Some(record),
+                }
+            }
+            (found, _) => found,
+        };
+        found
+            .filter(|call| filter.admits(call))
+            .ok_or_else(not_found)
+    }
+
+    /// Reads calls by id in input order; ids that name no call (in the requested archive
+    /// state) come back in `NotFound`.
+    pub fn read_batch(
+        &self,
+        partition: Partition,
+        ids: &[String],
+        id_property: Option<&str>,
+        filter: ArchiveFilter,
+        with_history: bool,
+    ) -> Result<BatchOutcome, CrmError> {
+        let limit = if with_history {
+            MAX_HISTORY_BATCH_INPUTS
+        } else {
+            MAX_BATCH_INPUTS
+        };
+        if with_history && ids.len() > limit {
+            return Err(CrmError::invalid(format!(
+                "The maximum number of inputs supported in a batch request for property histories is {limit}. Please reduce the number of items and try again"
+            )));
+        }
+        check_batch_size(ids.len(), limit)?;
+        check_unique_ids(ids.iter().map(String::as_str))?;
+        let mut resolved = Vec::with_capacity(ids.len());
+        for id in ids {
+            let locator = Locator {
+                value: id,
+                id_property,
+            };
+            resolved.push(self.resolve(partition, locator)?);
+        }
+        let wanted: Vec<RecordId> = resolved.iter().flatten().copied().collect();
+        let found: HashMap<RecordId, Record> = self
+            .store
+            .get_records(partition, &wanted)?
+            .into_iter()
+            .filter(|call| filter.admits(call))
+            .map(|call| (call.id, call))
+            .collect();
+        let mut outcome = BatchOutcome::default();
+        let mut missing = Vec::new();
+        for (raw, id) in ids.iter().zip(resolved) {
+            match id.and_then(|id| found.get(&id)) {
+                Some(call) => outcome.calls.push(call.clone()),
+                None => missing.push(raw.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            outcome.failures.push(BatchFailure::NotFound {
+                ids: missing,
+                trace_ids: Vec::new(),
+            });
+        }
+        Ok(outcome)
+    }
+
+    pub fn list(
+        &self,
+        partition: Partition,
+        filter: ArchiveFilter,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<RecordPage, CrmError> {
+        let mut calls = self.store.list_records(
+            partition,
+            filter == ArchiveFilter::Archived,
+            after,
+            limit + 1,
+        )?;
+        let next_after = if calls.len() > limit {
+            calls.pop().map(|call| call.id)
+        } else {
+            None
+        };
+        Ok(RecordPage { calls, next_after })
+    }
+
+    pub fn search(
+        &self,
+        partition: Partition,
+        request: SearchRequest,
+    ) -> Result<SearchHits, CrmError> {
+        let schema = self.schema(partition)?;
+        let mut plan = SearchPlan::build(&schema, request, &self.search_limits)?;
+        plan.query_properties = partition.object_type.query_properties;
+        self.resolve_association_filters(partition, &mut plan)?;
+        if self.search_limits.index_lag_ms > 0 {
+            let lag = i64::try_from(self.search_limits.index_lag_ms).unwrap_or(i64::MAX);
+            let cutoff = crate::crm::time::now_millis().saturating_sub(lag);
+            return Ok(crate::crm::search_lag::search_as_of(
+                self.store.as_ref(),
+                &schema,
+                partition,
+                &plan,
+                cutoff,
+            )?);
+        }
+        Ok(self.store.search(partition, &plan)?)
+    }
+
+    /// History of the named properties (unknown names are skipped, as HubSpot does).
+    pub fn history(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        names: &[String],
+    ) -> Result<HistoryByRecord, CrmError> {
+        let schema = self.schema(partition)?;
+        let names: Vec<String> = names
+            .iter()
+            .filter(|name| schema.contains(name))
+            .cloned()
+            .collect();
+        let mut by_call: HistoryByRecord = HashMap::new();
+        if names.is_empty() || ids.is_empty() {
+            return Ok(by_call);
+        }
+        for (id, name, entry) in self.store.history(partition, ids, &names)? {
+            by_call
+                .entry(id)
+                .or_default()
+                .entry(name)
+                .or_default()
+                .push(entry);
+        }
+        Ok(by_call)
+    }
+
+    pub fn associations(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+    ) -> Result<HashMap<RecordId, Vec<Association>>, CrmError> {
+        let mut by_call: HashMap<RecordId, Vec<Association>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(by_call);
+        }
+        for association in self.store.associations(partition, ids)? {
+            by_call
+                .entry(association.from_id)
+                .or_default()
+                .push(association);
+        }
+        Ok(by_call)
+    }
+}
