@@ -35,12 +35,54 @@ pub fn now_millis() -> EpochMillis {
 }
 
 /// Formats an instant as `Instant.toString()` does at millisecond precision.
+///
+/// Every record read renders four or five of these, so the common case (years 0–9999) writes
+/// its digits straight into the string: through `format!` it cost ~1,500 instructions, ~6 %
+/// of a whole `GET` (callgrind, `benches/callgrind/instructions.sh`).
 pub fn format_datetime(millis: EpochMillis) -> String {
     let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000) else {
         // Out of the representable range: fall back to the raw number rather than panic.
         return millis.to_string();
     };
     let fraction = millis.rem_euclid(1000);
+    let Ok(year) = u16::try_from(at.year()) else {
+        return format_datetime_slowly(&at, fraction);
+    };
+    if year > 9999 {
+        return format_datetime_slowly(&at, fraction);
+    }
+    let mut text = String::with_capacity(24);
+    push_digits(&mut text, u32::from(year), 4);
+    text.push('-');
+    push_digits(&mut text, u32::from(u8::from(at.month())), 2);
+    text.push('-');
+    push_digits(&mut text, u32::from(at.day()), 2);
+    text.push('T');
+    push_digits(&mut text, u32::from(at.hour()), 2);
+    text.push(':');
+    push_digits(&mut text, u32::from(at.minute()), 2);
+    text.push(':');
+    push_digits(&mut text, u32::from(at.second()), 2);
+    if fraction != 0 {
+        text.push('.');
+        // `rem_euclid(1000)` is in 0..1000.
+        push_digits(&mut text, fraction as u32, 3);
+    }
+    text.push('Z');
+    text
+}
+
+/// Appends `value`'s last `width` decimal digits, zero-padded.
+fn push_digits(text: &mut String, value: u32, width: u32) {
+    for position in (0..width).rev() {
+        let digit = value / 10u32.pow(position) % 10;
+        text.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// [`format_datetime`] for years outside 0–9999, which `Instant.toString()` writes with a
+/// sign or more digits.
+fn format_datetime_slowly(at: &OffsetDateTime, fraction: i64) -> String {
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         at.year(),
@@ -133,6 +175,32 @@ fn instant_millis(at: OffsetDateTime) -> EpochMillis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_and_slow_formatting_agree() {
+        // Before and at the epoch, a leap day, the last millisecond of 9999 and a spread between.
+        let samples = [
+            -1,
+            -86_400_000,
+            0,
+            5,
+            999,
+            1_000,
+            951_782_400_000,
+            253_402_300_799_999,
+        ]
+        .into_iter()
+        .chain((0..2_000).map(|i: i64| i * 126_230_400_037 + i % 1000));
+        for millis in samples {
+            let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+                .expect("in range");
+            assert_eq!(
+                format_datetime(millis),
+                format_datetime_slowly(&at, millis.rem_euclid(1000)),
+                "{millis}"
+            );
+        }
+    }
 
     #[test]
     fn formats_like_java_instant() {
