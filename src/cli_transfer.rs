@@ -13,8 +13,8 @@ use hubcalls::config::{Storage, DEFAULT_DATA_DIR};
 use hubcalls::crm::objects::{ObjectType, Partition};
 use hubcalls::crm::ports::Store;
 use hubcalls::crm::record::PortalId;
-use hubcalls::crm::records::RecordService;
 use hubcalls::crm::search::SearchLimits;
+use hubcalls::crm::services::Services;
 use hubcalls::crm::transfer::{
     apply_import, check_import, export_portal, ImportOptions, TransferError,
 };
@@ -247,18 +247,22 @@ pub fn import(args: ImportArgs) -> Result<(), String> {
         Format::Csv => {
             let portal = args.portal.unwrap_or(1);
             let object_type = args.object_type.unwrap_or(ObjectType::CALLS);
-            let service = RecordService::new(store, SearchLimits::default());
+            let crm = Services::new(store, SearchLimits::default());
             if args.reset {
-                service.reset_portal(portal).map_err(|e| e.to_string())?;
+                crm.records
+                    .reset_portal(portal)
+                    .map_err(|e| e.to_string())?;
             }
             let name = file
                 .file_name()
                 .map_or_else(|| "csv".to_owned(), |n| n.to_string_lossy().into_owned());
             let bar = progress(None, "read");
             let partition = Partition::new(portal, object_type);
-            let outcome = service.import_csv(partition, read(file)?, &name, &mut |count| {
-                bar.set_position(count as u64)
-            });
+            let outcome = crm
+                .transfer
+                .import_csv(partition, read(file)?, &name, &mut |count| {
+                    bar.set_position(count as u64)
+                });
             bar.finish_and_clear();
             let report = outcome.map_err(|e| describe(e, file))?;
             for (header, property) in &report.mapped {

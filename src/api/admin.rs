@@ -79,7 +79,7 @@ pub async fn load_fixture(
     let body = super::json::body_bytes(request, &()).await?;
     let crm = Arc::clone(&state.services);
     let outcome =
-        tokio::task::spawn_blocking(move || crm.records.load_fixture(portal, &body, reset))
+        tokio::task::spawn_blocking(move || crm.transfer.load_fixture(portal, &body, reset))
             .await
             .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?;
     match outcome {
@@ -143,7 +143,7 @@ pub async fn export_portal(
             buffer: Vec::with_capacity(STREAM_CHUNK_BYTES),
             sender: sender.clone(),
         };
-        if let Err(error) = crm.records.export_portal(portal, &mut writer) {
+        if let Err(error) = crm.transfer.export_portal(portal, &mut writer) {
             // The status is already sent: breaking the body is how the client learns.
             tracing::warn!(%error, portal, "export failed midway");
             let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));

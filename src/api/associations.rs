@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::{Deserialize, Serialize};
 
-use crate::crm::association_service::{invalid_object_ids, parse_record_id};
-use crate::crm::associations::{AssociationCategory, AssociationPair, AssociationSpec};
+use crate::crm::associations::{
+    invalid_object_ids, parse_record_id, AssociationCategory, AssociationPair, AssociationSpec,
+};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::records::{ArchiveFilter, Locator};
@@ -280,7 +281,7 @@ pub async fn put_v3(
     let partition = Partition::new(portal, pair.from);
     let body = state
         .run(partition, move |crm| {
-            crm.records
+            crm.associations
                 .associate(portal, pair, &[(from, to, vec![spec])])?;
             let locator = Locator {
                 value: &path.1,
@@ -292,7 +293,7 @@ pub async fn put_v3(
             options.associations = ObjectType::all()
                 .filter(|t| AssociationPair::new(pair.from, *t).default_spec().is_some())
                 .collect();
-            render_records(&crm.records, partition, &[record], &options)
+            render_records(crm, partition, &[record], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -307,7 +308,7 @@ pub async fn delete_v3(
     let portal = principal.portal;
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records
+            crm.associations
                 .dissociate(portal, pair, from, to, Some(&[spec]))
         })
         .await?;
@@ -332,8 +333,8 @@ pub async fn list_v3(
     let partition = Partition::new(portal, pair.from);
     let links = state
         .run(partition, move |crm| {
-            crm.records.require_live_records(partition, &[from])?;
-            crm.records.links(portal, pair, &[from])
+            crm.associations.require_live_records(partition, &[from])?;
+            crm.associations.links(portal, pair, &[from])
         })
         .await?;
     let default = pair.default_spec();
@@ -382,7 +383,7 @@ pub async fn put_default_v4(
     let portal = principal.portal;
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records
+            crm.associations
                 .associate(portal, pair, &[(from, to, vec![spec])])
         })
         .await?;
@@ -405,7 +406,7 @@ pub async fn put_labelled_v4(
     let portal = principal.portal;
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records
+            crm.associations
                 .set_associations(portal, pair, (from, to, specs))
         })
         .await?;
@@ -424,7 +425,7 @@ pub async fn delete_v4(
     let portal = principal.portal;
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records.dissociate(portal, pair, from, to, None)
+            crm.associations.dissociate(portal, pair, from, to, None)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -453,8 +454,8 @@ pub async fn list_v4(
     let partition = Partition::new(portal, pair.from);
     let mut links = state
         .run(partition, move |crm| {
-            crm.records.require_live_records(partition, &[from])?;
-            crm.records.links(portal, pair, &[from])
+            crm.associations.require_live_records(partition, &[from])?;
+            crm.associations.links(portal, pair, &[from])
         })
         .await?;
     let all = associated_objects(links.remove(&from).unwrap_or_default());
@@ -530,7 +531,7 @@ pub async fn batch_default_v4(
     let portal = principal.portal;
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records.associate(portal, pair, &links)
+            crm.associations.associate(portal, pair, &links)
         })
         .await?;
     let mut results: Vec<DefaultAssociationOut> = Vec::new();
@@ -563,7 +564,7 @@ pub async fn batch_create_v4(
     let portal = principal.portal;
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records.associate(portal, pair, &links)
+            crm.associations.associate(portal, pair, &links)
         })
         .await?;
     let results: Vec<LabelsBetweenObjectPair> = pairs
@@ -600,7 +601,7 @@ pub async fn batch_read_v4(
     let wanted = from_ids.clone();
     let mut links = state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records.links(portal, pair, &wanted)
+            crm.associations.links(portal, pair, &wanted)
         })
         .await?;
     let (from_name, to_name) = (pair.from.singular, pair.to.singular);
@@ -658,7 +659,7 @@ pub async fn batch_archive_v4(
     state
         .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to) in pairs {
-                crm.records.dissociate(portal, pair, from, to, None)?;
+                crm.associations.dissociate(portal, pair, from, to, None)?;
             }
             Ok(())
         })
@@ -686,7 +687,7 @@ pub async fn batch_archive_labels_v4(
     state
         .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to, specs) in removals {
-                crm.records
+                crm.associations
                     .dissociate(portal, pair, from, to, Some(&specs))?;
             }
             Ok(())

@@ -122,7 +122,7 @@ pub async fn batch_create(
         .collect();
     state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records.associate(portal, pair, &links)
+            crm.associations.associate(portal, pair, &links)
         })
         .await?;
     let results: Vec<AssociationOut> = parsed
@@ -159,7 +159,7 @@ pub async fn batch_read(
     let wanted = from_ids.clone();
     let mut links = state
         .run(Partition::new(portal, pair.from), move |crm| {
-            crm.records.links(portal, pair, &wanted)
+            crm.associations.links(portal, pair, &wanted)
         })
         .await?;
     let results: Vec<MultiOut> = from_ids
@@ -200,7 +200,7 @@ pub async fn batch_archive(
     state
         .run(Partition::new(portal, pair.from), move |crm| {
             for (from, to, spec) in parsed {
-                crm.records
+                crm.associations
                     .dissociate(portal, pair, from, to, Some(&[spec]))?;
             }
             Ok(())

@@ -73,7 +73,7 @@ pub async fn create(
                     .check_create(partition, &request.properties)?;
             }
             let call = crm.records.create(partition, &source, &request)?;
-            render_records(&crm.records, partition, &[call], &ReadOptions::stored())
+            render_records(crm, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &body[0]))
@@ -120,7 +120,7 @@ pub async fn get_one(
             id_property: id_property.as_deref(),
         };
         let call = crm.records.get(partition, locator, filter)?;
-        render_records(&crm.records, partition, &[call], &options)
+        render_records(crm, partition, &[call], &options)
     };
     let body = if by_id {
         state.run_read_by_id(partition, read).await?
@@ -156,7 +156,7 @@ pub async fn update(
             let call = crm
                 .records
                 .update(partition, &source, locator, &input.properties.0)?;
-            render_records(&crm.records, partition, &[call], &ReadOptions::stored())
+            render_records(crm, partition, &[call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -210,7 +210,7 @@ pub async fn list(
     let (results, next_after) = state
         .run(partition, move |crm| {
             let page = crm.records.list(partition, filter, after, limit)?;
-            let results = render_records(&crm.records, partition, &page.calls, &options)?;
+            let results = render_records(crm, partition, &page.calls, &options)?;
             Ok((results, page.next_after))
         })
         .await?;

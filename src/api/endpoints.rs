@@ -6,13 +6,16 @@
 //! cannot be served without a declared scope. Paths are the legacy ones: a dated request is
 //! rewritten to its legacy twin before routing (`version::route_dated_path`).
 
-use std::sync::LazyLock;
-
 use axum::http::Method;
 use axum::routing::MethodFilter;
 
-use crate::crm::objects::{ObjectType, SCHEMA_READ_SCOPES, SCHEMA_WRITE_SCOPES};
-use crate::crm::owners;
+use crate::crm::objects::ObjectType;
+
+mod lookup;
+#[cfg(test)]
+mod tests;
+
+pub use lookup::{lookup, required_scopes, ScopeNeed};
 
 /// Every operation the API serves. An operation may be served under several paths (the two
 /// schema prefixes, the two label prefixes, the owners list with a trailing slash).
@@ -703,156 +706,3 @@ const LABELS_GUIDE: &str = "/crm/v4/associations/{from_type}/{to_type}/labels";
 const LABEL_GUIDE: &str = "/crm/v4/associations/{from_type}/{to_type}/labels/{type_id}";
 const LABELS_SPEC: &str = "/crm/associations/v4/{from_type}/{to_type}/labels";
 const LABEL_SPEC: &str = "/crm/associations/v4/{from_type}/{to_type}/labels/{type_id}";
-
-/// The scopes a request needs, any one of which suffices: one or two lists, so that no
-/// request allocates for its check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScopeNeed(&'static [&'static str], &'static [&'static str]);
-
-impl ScopeNeed {
-    fn one(scopes: &'static [&'static str]) -> Self {
-        Self(scopes, &[])
-    }
-
-    pub fn any(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.0.iter().chain(self.1).copied()
-    }
-}
-
-/// A table row as looked up per request: sorted by path and verb, with the place of the
-/// path's object type found once.
-struct Indexed {
-    path: &'static str,
-    verb: Verb,
-    /// The index of the `{object_type}` / `{from_type}` segment in the path split at `/`.
-    type_segment: Option<usize>,
-    route: &'static Route,
-}
-
-static INDEX: LazyLock<Vec<Indexed>> = LazyLock::new(|| {
-    let mut index: Vec<Indexed> = TABLE
-        .iter()
-        .map(|route| Indexed {
-            path: route.path,
-            verb: route.verb,
-            type_segment: route
-                .path
-                .split('/')
-                .position(|s| s == "{object_type}" || s == "{from_type}"),
-            route,
-        })
-        .collect();
-    index.sort_by(|a, b| (a.path, a.verb).cmp(&(b.path, b.verb)));
-    index
-});
-
-/// The operation serving `method` at the route `matched` (the path template the router
-/// matched), if any.
-pub fn lookup(method: &Method, matched: &str) -> Option<&'static Route> {
-    let verb = Verb::of(method)?;
-    INDEX
-        .binary_search_by(|row| (row.path, row.verb).cmp(&(matched, verb)))
-        .ok()
-        .map(|at| INDEX[at].route)
-}
-
-/// What a request needs from its token: `matched` is the route template the router matched
-/// (none for a path no route has), `path` the (legacy) path requested, whose object type
-/// segment picks the scopes.
-///
-/// A method no operation of a matched route serves (a 405 after the check) is checked as
-/// the route's other operations are, reading or writing by its method; a path no route has
-/// (a 404 after the check) needs the contacts scopes, as the engagements do.
-pub fn required_scopes(method: &Method, matched: Option<&str>, path: &str) -> ScopeNeed {
-    let Some(matched) = matched else {
-        return ScopeNeed::one(Access::of_method(method).scopes(ObjectType::CONTACTS));
-    };
-    let first = INDEX.partition_point(|row| row.path < matched);
-    let Some(same_path) = INDEX.get(first).filter(|row| row.path == matched) else {
-        return ScopeNeed::one(Access::of_method(method).scopes(ObjectType::CONTACTS));
-    };
-    let served = Verb::of(method).and_then(|verb| {
-        INDEX[first..]
-            .iter()
-            .take_while(|row| row.path == matched)
-            .find(|row| row.verb == verb)
-    });
-    let (row, access) = match served {
-        Some(row) => (row, row.route.access),
-        None => (same_path, Access::of_method(method)),
-    };
-    let named = row
-        .type_segment
-        .and_then(|at| path.split('/').nth(at))
-        .map(|named| ObjectType::parse(named).unwrap_or(ObjectType::CONTACTS));
-    match (row.route.scope, access) {
-        (Scope::PathType, access) => {
-            ScopeNeed::one(access.scopes(named.unwrap_or(ObjectType::CONTACTS)))
-        }
-        (Scope::Owners, _) => ScopeNeed::one(owners::READ_SCOPES),
-        (Scope::Schemas, Access::Write) => ScopeNeed::one(SCHEMA_WRITE_SCOPES),
-        (Scope::Schemas, Access::Read) => match named {
-            Some(object_type) => ScopeNeed(object_type.read_scopes, SCHEMA_READ_SCOPES),
-            None => ScopeNeed::one(SCHEMA_READ_SCOPES),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_route_is_declared_once() {
-        for (i, a) in INDEX.iter().enumerate() {
-            if let Some(b) = INDEX.get(i + 1) {
-                assert!(
-                    (a.path, a.verb) != (b.path, b.verb),
-                    "{:?} {} twice",
-                    a.verb,
-                    a.path
-                );
-            }
-        }
-        assert_eq!(INDEX.len(), TABLE.len());
-    }
-
-    #[test]
-    fn an_operation_reads_or_writes_the_same_under_every_path() {
-        for a in TABLE {
-            for b in TABLE.iter().filter(|b| b.endpoint == a.endpoint) {
-                assert_eq!((a.verb, a.access, a.scope), (b.verb, b.access, b.scope));
-            }
-        }
-    }
-
-    #[test]
-    fn typed_scopes_name_the_type_in_the_path() {
-        for route in TABLE.iter().filter(|r| r.scope == Scope::PathType) {
-            assert!(
-                route.path.contains("{object_type}") || route.path.contains("{from_type}"),
-                "{}",
-                route.path
-            );
-        }
-    }
-
-    #[test]
-    fn routes_are_found_by_method_and_template() {
-        let found = |m: Method, p: &str| lookup(&m, p).map(|r| r.endpoint);
-        assert_eq!(
-            found(Method::GET, "/crm/v3/objects/{object_type}/{call_id}"),
-            Some(Endpoint::RecordGet)
-        );
-        assert_eq!(
-            found(Method::HEAD, "/crm/v3/objects/{object_type}"),
-            Some(Endpoint::RecordList)
-        );
-        assert_eq!(
-            found(Method::POST, "/crm/v3/objects/{object_type}/search"),
-            Some(Endpoint::Search)
-        );
-        assert_eq!(found(Method::PUT, "/crm/v3/objects/{object_type}"), None);
-        assert_eq!(found(Method::GET, "/nothing"), None);
-    }
-}

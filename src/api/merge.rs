@@ -46,13 +46,13 @@ pub async fn merge(
     let source = principal.write_source();
     let body = state
         .run(partition, move |crm| {
-            let merged = crm.records.merge(
+            let merged = crm.merge.merge(
                 partition,
                 &source,
                 &input.primary_object_id.0,
                 &input.object_id_to_merge.0,
             )?;
-            render_records(&crm.records, partition, &[merged], &ReadOptions::stored())
+            render_records(crm, partition, &[merged], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))

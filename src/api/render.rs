@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::crm::association_service::Links;
-use crate::crm::associations::AssociationPair;
+use crate::crm::associations::{AssociationPair, Links};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId};
-use crate::crm::records::{HistoryByRecord, RecordService};
+use crate::crm::records::HistoryByRecord;
+use crate::crm::services::Services;
 
 use super::query::QueryParams;
 use super::wire::{instant, AssociatedId, AssociatedIds, SimplePublicObject, ValueWithTimestamp};
@@ -70,7 +70,7 @@ impl ReadOptions {
 /// Renders calls with what `options` asks for, loading history and associations in one
 /// store read each.
 pub fn render_records(
-    service: &RecordService,
+    crm: &Services,
     partition: Partition,
     calls: &[Record],
     options: &ReadOptions,
@@ -79,14 +79,16 @@ pub fn render_records(
     let history = if options.with_history.is_empty() {
         HistoryByRecord::new()
     } else {
-        service.history(partition, &ids, &options.with_history)?
+        crm.records
+            .history(partition, &ids, &options.with_history)?
     };
     let associations = if options.associations.is_empty() {
         Vec::new()
     } else {
-        service.links_by_type(partition, &ids, &options.associations)?
+        crm.associations
+            .links_by_type(partition, &ids, &options.associations)?
     };
-    let schema = service.schema(partition)?;
+    let schema = crm.records.schema(partition)?;
     Ok(calls
         .iter()
         .map(|call| {

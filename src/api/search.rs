@@ -182,7 +182,7 @@ pub async fn search(
                 .and_then(|a| a.trim().parse::<usize>().ok())
                 .unwrap_or(0);
             let hits = crm.records.search(partition, request)?;
-            let results = render_records(&crm.records, partition, &hits.calls, &options)?;
+            let results = render_records(crm, partition, &hits.calls, &options)?;
             Ok((hits.total, results, offset))
         })
         .await?;

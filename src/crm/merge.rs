@@ -4,13 +4,15 @@
 //! associations of both carry over; `hs_merged_object_ids` lists the ids merged in.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use super::association_service::parse_record_id;
-use super::associations::AssociationPair;
+use super::associations::{associate, parse_record_id, read_links, AssociationPair};
 use super::error::CrmError;
 use super::objects::{ObjectType, Partition};
+use super::ports::Store;
 use super::record::{Record, RecordId, WriteSource};
-use super::records::{new_call, set_property, RecordService, ValidValue};
+use super::records::{new_call, set_property, ValidValue};
+use super::schema_cache::Schemas;
 use super::time::now_millis;
 
 /// Where an archived record's merge led, kept in the record itself. Not a HubSpot
@@ -36,7 +38,19 @@ pub fn merged_into(record: &Record) -> Option<RecordId> {
         .filter(|_| record.is_archived())
 }
 
-impl RecordService {
+/// Merging needs the store and the schemas; what it shares with records (building a new
+/// record, setting a property) and associations (reading and adding them) it calls as
+/// plain functions.
+pub struct MergeService {
+    store: Arc<dyn Store>,
+    schemas: Schemas,
+}
+
+impl MergeService {
+    pub(super) fn new(store: Arc<dyn Store>, schemas: Schemas) -> Self {
+        Self { store, schemas }
+    }
+
     /// Merges `secondary` into `primary` (ids as the client wrote them) and returns the new
     /// record. Both must be live records of the partition and differ.
     pub fn merge(
@@ -48,7 +62,7 @@ impl RecordService {
     ) -> Result<Record, CrmError> {
         let object_type = partition.object_type;
         let (primary, secondary) = self.live_pair(partition, primary, secondary)?;
-        let schema = self.schema(partition)?;
+        let schema = self.schemas.properties(partition)?;
         let now = now_millis();
 
         // The primary's values over the secondary's; unique ones (a contact's email) wait
@@ -83,16 +97,16 @@ impl RecordService {
         });
 
         let id =
-            self.store().allocate_ids(1)?.pop().ok_or_else(|| {
+            self.store.allocate_ids(1)?.pop().ok_or_else(|| {
                 CrmError::invalid("No id could be allocated for the merged record")
             })?;
         let record = new_call(object_type, &schema, id, &values, Vec::new(), source, now);
-        self.store().insert_records(partition, &schema, &[record])?;
+        self.store.insert_records(partition, &schema, &[record])?;
         self.carry_associations(partition, &[primary.id, secondary.id], id)?;
 
         // The old ids now lead to the new record.
         let pointer = id.to_string();
-        self.store().update_records(
+        self.store.update_records(
             partition,
             &schema,
             &[primary.id, secondary.id],
@@ -102,7 +116,7 @@ impl RecordService {
                 Vec::new()
             },
         )?;
-        self.store()
+        self.store
             .archive_records(partition, &[primary.id, secondary.id], now)?;
 
         // Unique values last: the primary's, and for contacts the other emails as
@@ -122,7 +136,7 @@ impl RecordService {
             .flatten();
         let calculated = WriteSource::calculated();
         let mut updated =
-            self.store()
+            self.store
                 .update_records(partition, &schema, &[id], &mut |_, record| {
                     let mut changes = Vec::new();
                     for (name, value) in &unique {
@@ -166,7 +180,7 @@ impl RecordService {
             )));
         }
         let records = self
-            .store()
+            .store
             .get_records(partition, &[primary_id, secondary_id])?;
         let live = |id: RecordId| {
             records
@@ -190,7 +204,7 @@ impl RecordService {
             if pair.default_spec().is_none() {
                 continue;
             }
-            let links = self.links(partition.portal, pair, from)?;
+            let links = read_links(self.store.as_ref(), partition.portal, pair, from)?;
             let mut merged: std::collections::BTreeMap<u64, Vec<_>> = Default::default();
             for targets in links.into_values() {
                 for (to_id, specs) in targets {
@@ -211,7 +225,7 @@ impl RecordService {
                 .map(|(to_id, specs)| (to, to_id, specs))
                 .collect();
             if !links.is_empty() {
-                self.associate(partition.portal, pair, &links)?;
+                associate(self.store.as_ref(), partition.portal, pair, &links)?;
             }
         }
         Ok(())

@@ -1,14 +1,11 @@
 //! The rules of HubSpot's CRM objects, independent of HTTP and of any storage engine.
 
-pub mod association_service;
-mod association_targets;
 pub mod associations;
 pub mod body_preview;
-pub mod csv_import;
 pub mod derived;
 pub mod error;
 pub mod history;
-mod merge;
+pub mod merge;
 pub mod migration;
 pub mod objects;
 pub mod owners;
@@ -16,7 +13,6 @@ pub mod pipelines;
 pub mod ports;
 pub mod properties;
 pub mod record;
-mod record_placement;
 pub mod records;
 pub mod schema;
 pub mod schema_cache;

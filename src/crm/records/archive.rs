@@ -32,7 +32,7 @@ impl RecordService {
             _ => locator.value.parse::<RecordId>().ok(),
         };
         if let Some(id) = id {
-            self.forget_associations_to(partition, &[id])?;
+            forget_associations_to(self.store.as_ref(), partition, &[id])?;
             self.store.purge_records(partition, &[id])?;
         }
         Ok(())

@@ -7,8 +7,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use super::association_targets::{split_associations, validate_associations};
-use super::associations::Association;
+use super::associations::{
+    forget_associations_to, require_live_targets, resolve_association_filters, split_associations,
+    validate_associations, Association,
+};
 use super::error::CrmError;
 use super::history::{HistoryEntry, PropertyChange};
 use super::objects::{ObjectType, Partition};
@@ -17,7 +19,6 @@ use super::pipelines::{is_placement_property, PortalPipelines};
 use super::ports::{NewRecord, Store};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Record, RecordId, WriteSource};
-use super::record_placement::{place_new, placed};
 use super::schema_cache::{PartitionSchema, Schemas};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::time::{format_datetime, now_millis, EpochMillis};
@@ -25,11 +26,14 @@ use super::write_rules::WriteRules;
 
 mod archive;
 mod create;
+mod placement;
 mod read;
 mod update;
 mod upsert;
 mod values;
 
+pub(in crate::crm) use create::{create_record, create_records};
+use placement::{place_new, placed, placement_problems};
 use values::*;
 pub(in crate::crm) use values::{new_call, set_property};
 
@@ -204,6 +208,11 @@ impl RecordService {
         &self.owners
     }
 
+    /// The owners as shared with the other services that validate owner properties.
+    pub(super) fn shared_owners(&self) -> Arc<Owners> {
+        Arc::clone(&self.owners)
+    }
+
     /// The service over `store` (a staged view of its own) with the same schemas, rules
     /// and owners.
     pub(super) fn through(&self, store: Arc<dyn Store>, schemas: Schemas) -> RecordService {
@@ -214,15 +223,6 @@ impl RecordService {
             owners: Arc::clone(&self.owners),
             write_rules: Arc::clone(&self.write_rules),
         }
-    }
-
-    pub(super) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
-    }
-
-    /// Forgets the cached schemas of every type of a portal (after an import).
-    pub(super) fn forget_portal_schemas(&self, portal: PortalId) {
-        self.schemas.forget_portal(portal);
     }
 
     /// The property definitions a partition's records are validated against (see

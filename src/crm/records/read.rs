@@ -114,7 +114,7 @@ impl RecordService {
         let schema = self.schema(partition)?;
         let mut plan = SearchPlan::build(&schema, request, &self.search_limits)?;
         plan.query_properties = partition.object_type.query_properties;
-        self.resolve_association_filters(partition, &mut plan)?;
+        resolve_association_filters(self.store.as_ref(), partition, &mut plan)?;
         if self.search_limits.index_lag_ms > 0 {
             let lag = i64::try_from(self.search_limits.index_lag_ms).unwrap_or(i64::MAX);
             let cutoff = crate::crm::time::now_millis().saturating_sub(lag);

@@ -50,10 +50,10 @@ impl RecordService {
         values: &[ValidValue],
     ) -> Result<Option<Record>, CrmError> {
         let t = partition.object_type;
-        if let Some(problem) = self
-            .placement_problems(partition, pipelines, &[(id, values)])?
-            .pop()
-            .flatten()
+        if let Some(problem) =
+            placement_problems(self.store.as_ref(), partition, pipelines, &[(id, values)])?
+                .pop()
+                .flatten()
         {
             return Err(CrmError::InvalidProperties(vec![problem]));
         }
@@ -122,7 +122,7 @@ impl RecordService {
             .iter()
             .map(|(id, _, values)| (*id, values.as_slice()))
             .collect();
-        let problems = self.placement_problems(partition, &pipelines, &placing)?;
+        let problems = placement_problems(self.store.as_ref(), partition, &pipelines, &placing)?;
         let mut kept = Vec::with_capacity(targets.len());
         for (target, problem) in targets.into_iter().zip(problems) {
             match problem {

@@ -52,10 +52,14 @@ impl RecordService {
             let checked = match existing {
                 Some(id) => match validate_values(&schema, owners, &request.properties, t, false) {
                     Ok(values) => {
-                        let problem = self
-                            .placement_problems(partition, &pipelines, &[(id, &values)])?
-                            .pop()
-                            .flatten();
+                        let problem = placement_problems(
+                            self.store.as_ref(),
+                            partition,
+                            &pipelines,
+                            &[(id, &values)],
+                        )?
+                        .pop()
+                        .flatten();
                         match problem {
                             Some(problem) => Err(CrmError::InvalidProperties(vec![problem])),
                             None => {

@@ -7,19 +7,15 @@
 //! in: restoring a record replaces what it keeps, so they must come after their keeper.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 
 use super::check::ImportPlan;
 use super::decode::decode_record;
 use super::format::{numbered_lines, parse_record, Line};
-use super::{
-    check_import, export, ImportOptions, LineProblem, TransferError, TransferSummary, CHUNK,
-};
+use super::{LineProblem, TransferError, TransferSummary, CHUNK};
 use crate::crm::associations::Association;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::ports::{RestoredRecord, Store};
-use crate::crm::record::PortalId;
-use crate::crm::records::RecordService;
 
 /// Writes what the plan accepted. `progress` hears the running count of records after each
 /// chunk.
@@ -146,35 +142,5 @@ impl Writer<'_> {
         }
         progress(self.written);
         Ok(())
-    }
-}
-
-impl RecordService {
-    /// Loads an NDJSON fixture held in memory (the admin API): checks it whole, then writes.
-    pub fn load_fixture(
-        &self,
-        portal: PortalId,
-        body: &[u8],
-        reset: bool,
-    ) -> Result<TransferSummary, TransferError> {
-        let options = ImportOptions {
-            portal: Some(portal),
-            reset,
-        };
-        let plan = check_import(self.store(), body, options)?;
-        let outcome = apply_import(self.store(), &plan, body, &mut |_| {});
-        // Whatever was written, the portal's cached schemas (properties and pipelines of
-        // every type) are stale now.
-        self.forget_portal_schemas(portal);
-        outcome
-    }
-
-    /// Writes the portal as NDJSON (the admin API's export).
-    pub fn export_portal(
-        &self,
-        portal: PortalId,
-        out: &mut dyn Write,
-    ) -> Result<TransferSummary, TransferError> {
-        export::export_portal(self.store(), portal, out, &mut |_| {})
     }
 }

@@ -21,6 +21,10 @@
 //! Everything here works over `&dyn Store`, so the same code exports from one engine
 //! and imports into another.
 //!
+//! [`TransferService`] is the area's service (the admin API's fixtures and exports, the
+//! CLI's CSV imports); a CSV row becomes a record through the records' create function, so
+//! it is checked exactly as an API create is.
+//!
 //! Atomicity: an import reads its input twice. The first pass ([`check_import`]) checks every
 //! line (syntax, definitions, property values, ids, required properties, pipeline stages,
 //! associations, unique values in the input and in the store) and writes nothing; any problem
@@ -33,11 +37,13 @@
 mod apply;
 mod check;
 mod copy;
+mod csv_import;
 mod decode;
 mod definitions;
 mod export;
 mod format;
 mod pipelines;
+mod service;
 mod store_checks;
 
 use std::collections::BTreeMap;
@@ -51,8 +57,10 @@ use super::record::PortalId;
 pub use apply::apply_import;
 pub use check::{check_import, ImportOptions, ImportPlan};
 pub use copy::copy_partition;
+pub use csv_import::{CsvReport, RowProblem};
 pub use export::export_portal;
 pub(crate) use export::{all_property_names, for_each_chunk};
+pub use service::TransferService;
 
 /// The `format` of the header record this build writes.
 pub const FORMAT_NAME: &str = "hubcalls";

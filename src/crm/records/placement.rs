@@ -1,55 +1,53 @@
-//! The pipeline rule on record writes: the glue between [`RecordService`]'s writes and
+//! The pipeline rule on record writes: the glue between the record writes and
 //! [`PortalPipelines::check_placement`] (defaulting a new record's pipeline, checking an
 //! update against the record before the write and again inside it).
 
 use std::collections::HashMap;
 
-use super::error::CrmError;
-use super::objects::{ObjectType, Partition};
-use super::pipelines::{Placement, PortalPipelines};
-use super::properties::PropertyProblem;
-use super::record::{Record, RecordId};
-use super::records::{RecordService, ValidValue};
+use super::ValidValue;
+use crate::crm::error::CrmError;
+use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::pipelines::{Placement, PortalPipelines};
+use crate::crm::ports::Store;
+use crate::crm::properties::PropertyProblem;
+use crate::crm::record::{Record, RecordId};
 
-impl RecordService {
-    /// The placement problem of each update (`None` where there is none), checked against
-    /// the records as they are now. Only the records whose update writes the pipeline or
-    /// the stage are read; ids that name no live record are left to the write to report.
-    pub(super) fn placement_problems(
-        &self,
-        partition: Partition,
-        pipelines: &PortalPipelines,
-        updates: &[(RecordId, &[ValidValue])],
-    ) -> Result<Vec<Option<PropertyProblem>>, CrmError> {
-        let t = partition.object_type;
-        let Some(props) = t.pipeline else {
-            return Ok(vec![None; updates.len()]);
-        };
-        let touching: Vec<RecordId> = updates
-            .iter()
-            .filter(|(_, values)| placement_of(t, values).touches())
-            .map(|(id, _)| *id)
-            .collect();
-        if touching.is_empty() {
-            return Ok(vec![None; updates.len()]);
-        }
-        let current: HashMap<RecordId, Record> = self
-            .store()
-            .get_records(partition, &touching)?
-            .into_iter()
-            .filter(|record| !record.is_archived())
-            .map(|record| (record.id, record))
-            .collect();
-        Ok(updates
-            .iter()
-            .map(|(id, values)| {
-                let record = current.get(id)?;
-                pipelines
-                    .check_placement(props, Some(record), placement_of(t, values))
-                    .err()
-            })
-            .collect())
+/// The placement problem of each update (`None` where there is none), checked against
+/// the records as they are now. Only the records whose update writes the pipeline or
+/// the stage are read; ids that name no live record are left to the write to report.
+pub(super) fn placement_problems(
+    store: &dyn Store,
+    partition: Partition,
+    pipelines: &PortalPipelines,
+    updates: &[(RecordId, &[ValidValue])],
+) -> Result<Vec<Option<PropertyProblem>>, CrmError> {
+    let t = partition.object_type;
+    let Some(props) = t.pipeline else {
+        return Ok(vec![None; updates.len()]);
+    };
+    let touching: Vec<RecordId> = updates
+        .iter()
+        .filter(|(_, values)| placement_of(t, values).touches())
+        .map(|(id, _)| *id)
+        .collect();
+    if touching.is_empty() {
+        return Ok(vec![None; updates.len()]);
     }
+    let current: HashMap<RecordId, Record> = store
+        .get_records(partition, &touching)?
+        .into_iter()
+        .filter(|record| !record.is_archived())
+        .map(|record| (record.id, record))
+        .collect();
+    Ok(updates
+        .iter()
+        .map(|(id, values)| {
+            let record = current.get(id)?;
+            pipelines
+                .check_placement(props, Some(record), placement_of(t, values))
+                .err()
+        })
+        .collect())
 }
 
 /// What `values` write to the type's pipeline and stage properties (the last value of each).

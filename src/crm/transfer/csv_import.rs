@@ -11,15 +11,17 @@
 
 use std::io::Read;
 
-use super::associations::AssociationPair;
-use super::error::{CrmError, StoreError};
-use super::objects::{ObjectType, Partition};
-use super::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
-use super::record::WriteSource;
-use super::records::{
-    AssociationRequest, BatchFailure, CreateRequest, RecordService, MAX_BATCH_INPUTS,
+use super::service::TransferService;
+use super::{LineProblem, TransferError};
+use crate::crm::associations::AssociationPair;
+use crate::crm::error::{CrmError, StoreError};
+use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::properties::{PropertyCatalogue, PropertyDefinition, PropertyType};
+use crate::crm::record::WriteSource;
+use crate::crm::records::{
+    create_record, create_records, AssociationRequest, BatchFailure, CreateRequest,
+    MAX_BATCH_INPUTS,
 };
-use super::transfer::TransferError;
 
 /// One row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +182,7 @@ fn describe(error: &CrmError, object_type: ObjectType) -> String {
     }
 }
 
-impl RecordService {
+impl TransferService {
     /// Creates a record of `object_type` for each row of a HubSpot-style CSV export of that
     /// type. `progress` hears the running count of rows read.
     pub fn import_csv(
@@ -191,7 +193,7 @@ impl RecordService {
         progress: &mut dyn FnMut(usize),
     ) -> Result<CsvReport, TransferError> {
         let object_type = partition.object_type;
-        let schema = self.schema(partition)?;
+        let schema = self.schemas.properties(partition)?;
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
         let headers = reader.headers().map_err(|e| csv_problem(1, &e))?.clone();
         let mut report = CsvReport::default();
@@ -308,7 +310,14 @@ impl RecordService {
             return Ok(());
         }
         let requests: Vec<CreateRequest> = pending.iter().map(|(_, r)| r.clone()).collect();
-        match self.create_batch(partition, source, &requests) {
+        match create_records(
+            self.store.as_ref(),
+            &self.schemas,
+            &self.owners,
+            partition,
+            source,
+            &requests,
+        ) {
             Ok(outcome) => {
                 report.created += outcome.calls.len();
                 for failure in outcome.failures {
@@ -323,7 +332,14 @@ impl RecordService {
             // A unique value repeated somewhere in the batch: find the rows one by one.
             Err(CrmError::Store(StoreError::UniqueViolation { .. })) => {
                 for (line, request) in pending.iter() {
-                    match self.create(partition, source, request) {
+                    match create_record(
+                        self.store.as_ref(),
+                        &self.schemas,
+                        &self.owners,
+                        partition,
+                        source,
+                        request,
+                    ) {
                         Ok(_) => report.created += 1,
                         Err(error @ CrmError::Store(StoreError::UniqueViolation { .. })) => {
                             report.failed.push(RowProblem {
@@ -373,7 +389,7 @@ fn csv_problem(line: usize, error: &csv::Error) -> TransferError {
 
 fn single_problem(line: usize, message: String) -> TransferError {
     TransferError::Invalid {
-        problems: vec![super::transfer::LineProblem { line, message }],
+        problems: vec![LineProblem { line, message }],
         total: 1,
     }
 }

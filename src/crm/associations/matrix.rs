@@ -13,8 +13,8 @@
 //! each with the type as read from it ([`Association::mirrored`]). Both engines write and
 //! remove the two rows together, so every read, search and report sees it from both ends.
 
-use super::objects::{ObjectType, DEFINED_ASSOCIATIONS};
-use super::record::RecordId;
+use crate::crm::objects::{ObjectType, DEFINED_ASSOCIATIONS};
+use crate::crm::record::RecordId;
 
 /// One association as stored: a record of the owning type (`from_id`, whose partition
 /// keeps the row), a record of `to_type`, and the type as read from the owner.

@@ -3,20 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use super::association_service::parse_record_id;
-use super::associations::{Association, AssociationCategory, AssociationPair, AssociationSpec};
-use super::error::CrmError;
-use super::objects::{ObjectType, Partition};
-use super::record::{PortalId, RecordId};
-use super::records::{AssociationRequest, RecordService};
+use super::links::{parse_record_id, require_live_records};
+use super::matrix::{Association, AssociationCategory, AssociationPair, AssociationSpec};
+use crate::crm::error::CrmError;
+use crate::crm::objects::{ObjectType, Partition};
+use crate::crm::ports::Store;
+use crate::crm::record::{PortalId, RecordId};
+use crate::crm::records::AssociationRequest;
 
 /// An association asked for on create: the other record's type (inferred from the type
 /// id, as HubSpot does), its id, and the type read from the new record.
-pub(super) type AssociationTarget = (ObjectType, u64, AssociationSpec);
+pub(in crate::crm) type AssociationTarget = (ObjectType, u64, AssociationSpec);
 
 /// Reads the associations of a create of `object_type`: HubSpot-defined types whose id
 /// belongs to a pair with `object_type` on the `from` side, and numeric target ids.
-pub(super) fn validate_associations(
+pub(in crate::crm) fn validate_associations(
     object_type: ObjectType,
     requests: &[AssociationRequest],
 ) -> Result<Vec<AssociationTarget>, CrmError> {
@@ -76,7 +77,7 @@ pub(super) fn validate_associations(
 
 /// The associations of a new record `id` of `object_type`: those its own partition keeps
 /// (written with it), and those the other type keeps, by owning type.
-pub(super) fn split_associations(
+pub(in crate::crm) fn split_associations(
     object_type: ObjectType,
     id: RecordId,
     targets: &[AssociationTarget],
@@ -105,21 +106,19 @@ pub(super) fn split_associations(
     (own, foreign)
 }
 
-impl RecordService {
-    /// Fails with HubSpot's `INVALID_OBJECT_IDS` unless every target of a create's
-    /// associations is a live record of its type.
-    pub(super) fn require_live_targets(
-        &self,
-        portal: PortalId,
-        targets: &[AssociationTarget],
-    ) -> Result<(), CrmError> {
-        let mut by_type: BTreeMap<ObjectType, Vec<RecordId>> = BTreeMap::new();
-        for (to_type, to_id, _) in targets {
-            by_type.entry(*to_type).or_default().push(*to_id);
-        }
-        for (to_type, ids) in by_type {
-            self.require_live_records(Partition::new(portal, to_type), &ids)?;
-        }
-        Ok(())
+/// Fails with HubSpot's `INVALID_OBJECT_IDS` unless every target of a create's
+/// associations is a live record of its type.
+pub(in crate::crm) fn require_live_targets(
+    store: &dyn Store,
+    portal: PortalId,
+    targets: &[AssociationTarget],
+) -> Result<(), CrmError> {
+    let mut by_type: BTreeMap<ObjectType, Vec<RecordId>> = BTreeMap::new();
+    for (to_type, to_id, _) in targets {
+        by_type.entry(*to_type).or_default().push(*to_id);
     }
+    for (to_type, ids) in by_type {
+        require_live_records(store, Partition::new(portal, to_type), &ids)?;
+    }
+    Ok(())
 }
