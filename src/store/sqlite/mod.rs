@@ -325,10 +325,15 @@ fn placeholders(count: usize) -> String {
     vec!["?"; count].join(",")
 }
 
-/// Reads a JSON column into `T`, as a conversion failure of column `index`.
+/// Reads a JSON column into `T`, as a conversion failure of column `index`. The text is
+/// parsed where SQLite holds it, not copied out first: every record read passes here.
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
-    })
+    let conversion_failure = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e)
+    };
+    let text = row
+        .get_ref(index)?
+        .as_str()
+        .map_err(|e| conversion_failure(e.into()))?;
+    serde_json::from_str(text).map_err(|e| conversion_failure(e.into()))
 }
