@@ -45,7 +45,7 @@ pub enum StartError {
 pub struct App {
     listener: TcpListener,
     address: SocketAddr,
-    router: axum::Router,
+    service: api::HttpService,
     header_read_timeout: std::time::Duration,
 }
 
@@ -120,7 +120,7 @@ impl App {
             header_read_timeout: std::time::Duration::from_secs(
                 config.http.header_read_timeout_secs.max(1),
             ),
-            router: api::router(
+            service: api::router(
                 state,
                 &config.http,
                 &config.rate_limits,
@@ -169,10 +169,12 @@ impl App {
                     };
                     let _ = stream.set_nodelay(true);
                     let service = TowerToHyperService::new(
-                        ServiceExt::<hyper::Request<hyper::body::Incoming>>::map_result(
-                            self.router.clone(),
-                            drop_marked,
-                        ),
+                        self.service
+                            .clone()
+                            .map_request(|request: hyper::Request<hyper::body::Incoming>| {
+                                request.map(axum::body::Body::new)
+                            })
+                            .map_result(drop_marked),
                     );
                     let connection = builder
                         .serve_connection_with_upgrades(TokioIo::new(stream), service)

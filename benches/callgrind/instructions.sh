@@ -12,7 +12,9 @@
 set -euo pipefail
 bin=$1 kind=$2 small=${3:-200} large=${4:-1200}
 here=$(cd "$(dirname "$0")" && pwd)
-port=18190
+# A port of its own per run, so runs side by side (two checkouts) do not meet each other's
+# server; PORT overrides.
+port=${PORT:-$((18200 + RANDOM % 2000))}
 
 total() {
   local data log

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 use crate::crm::record::{PortalId, WriteSource};
 
@@ -18,7 +16,8 @@ use super::settings::TokenGrant;
 pub struct Principal {
     pub portal: PortalId,
     pub app_id: u64,
-    scopes: Vec<String>,
+    /// Shared with the token's grant: a request's principal costs no allocation.
+    scopes: Arc<[String]>,
 }
 
 impl Principal {
@@ -51,14 +50,25 @@ impl Principal {
     }
 }
 
-/// Every token the server accepts.
+/// Every token the server accepts, each with the principal it authenticates.
 #[derive(Debug, Default)]
 pub struct TokenRegistry {
-    grants: Vec<TokenGrant>,
+    grants: Vec<(String, Principal)>,
 }
 
 impl TokenRegistry {
     pub fn new(grants: Vec<TokenGrant>) -> Self {
+        let grants = grants
+            .into_iter()
+            .map(|grant| {
+                let principal = Principal {
+                    portal: grant.portal,
+                    app_id: grant.app_id,
+                    scopes: grant.scopes.into(),
+                };
+                (grant.token, principal)
+            })
+            .collect();
         Self { grants }
     }
 
@@ -66,13 +76,9 @@ impl TokenRegistry {
     /// reveal how much of a guess was right.
     pub fn authenticate(&self, token: &str) -> Option<Principal> {
         let mut found = None;
-        for grant in &self.grants {
-            if constant_time_eq(grant.token.as_bytes(), token.as_bytes()) {
-                found = Some(Principal {
-                    portal: grant.portal,
-                    app_id: grant.app_id,
-                    scopes: grant.scopes.clone(),
-                });
+        for (grant_token, principal) in &self.grants {
+            if constant_time_eq(grant_token.as_bytes(), token.as_bytes()) {
+                found = Some(principal.clone());
             }
         }
         found
@@ -96,42 +102,36 @@ fn bearer_token(request: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Middleware: authenticates the bearer token, checks it holds the scope the endpoint table
-/// declares for the matched route, and attaches the [`Principal`]. It runs after routing
-/// (axum applies a router's layers to each route), so the matched route is known, and
-/// before the handler's extractors read the body.
-pub async fn authenticate(
-    State(registry): State<Arc<TokenRegistry>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    match bearer_token(&request).and_then(|token| registry.authenticate(token)) {
-        Some(principal) => {
-            let matched = request.extensions().get::<MatchedPath>();
-            let needed = endpoints::required_scopes(
-                request.method(),
-                matched.map(MatchedPath::as_str),
-                request.uri().path(),
-            );
-            if let Err(missing_scope) = principal.require(needed) {
-                return missing_scope.into_response();
-            }
-            request.extensions_mut().insert(principal);
-            next.run(request).await
-        }
-        None => {
-            let mut error = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_AUTHENTICATION",
-                "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-            );
-            error.extra_headers.push((
-                HeaderName::from_static("x-hubspot-auth-failure"),
-                HeaderValue::from_static("401 Unauthorized"),
-            ));
-            error.into_response()
-        }
-    }
+/// Authenticates the bearer token and checks it holds a scope the endpoint table declares
+/// for the matched route: the caller, or HubSpot's 401 or 403. Runs after routing (see
+/// `gate`), so the matched route is known, and before the handler's extractors read the
+/// body.
+pub fn admit(registry: &TokenRegistry, request: &Request) -> Result<Principal, ApiError> {
+    let principal = bearer_token(request)
+        .and_then(|token| registry.authenticate(token))
+        .ok_or_else(unauthenticated)?;
+    let matched = request.extensions().get::<MatchedPath>();
+    let needed = endpoints::required_scopes(
+        request.method(),
+        matched.map(MatchedPath::as_str),
+        request.uri().path(),
+    );
+    principal.require(needed)?;
+    Ok(principal)
+}
+
+/// HubSpot's 401 for a missing or unknown token.
+fn unauthenticated() -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_AUTHENTICATION",
+        "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+    );
+    error.extra_headers.push((
+        HeaderName::from_static("x-hubspot-auth-failure"),
+        HeaderValue::from_static("401 Unauthorized"),
+    ));
+    error
 }
 
 #[cfg(test)]

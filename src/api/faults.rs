@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -80,6 +79,9 @@ impl FaultInjector {
     fn roll(&self, method: &Method, path: &str) -> Injection {
         let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
         let mut injection = Injection::default();
+        if rules.is_empty() {
+            return injection;
+        }
         let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         for rule in rules.iter().filter(|rule| rule_matches(rule, method, path)) {
             // `random` is in [0, 1): a rate of 1 always hits, a rate of 0 never does.
@@ -268,28 +270,41 @@ fn kind_label(kind: FaultKind) -> &'static str {
     }
 }
 
-/// Middleware (after authentication): delays or fails requests as the rules or the request
-/// say. Does nothing, at the cost of one header lookup, while no rule is set.
-pub async fn inject(
-    State(injector): State<Arc<FaultInjector>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let injection = match injector.requested(request.headers()) {
-        Ok(Some(asked)) => asked,
-        Ok(None) => injector.roll(request.method(), request.uri().path()),
-        Err(error) => return error.into_response(),
-    };
-    if let Some(latency) = injection.latency {
-        injector.metrics.observe_fault("latency");
-        tokio::time::sleep(latency).await;
+/// What the rules or the request ask of one request: a delay before it is served, and an
+/// answer to send in its place.
+#[derive(Default)]
+pub struct FaultPlan {
+    pub latency: Option<Duration>,
+    pub answer: Option<Response>,
+}
+
+impl FaultInjector {
+    /// The faults for a request (after authentication). Costs one header lookup and a look
+    /// at the empty rules while none is set.
+    pub fn plan(&self, request: &Request) -> FaultPlan {
+        let injection = match self.requested(request.headers()) {
+            Ok(Some(asked)) => asked,
+            Ok(None) => self.roll(request.method(), request.uri().path()),
+            Err(error) => {
+                return FaultPlan {
+                    latency: None,
+                    answer: Some(error.into_response()),
+                }
+            }
+        };
+        if injection.latency.is_some() {
+            self.metrics.observe_fault("latency");
+        }
+        let answer = injection.error.map(|kind| {
+            self.metrics.observe_fault(kind_label(kind));
+            let principal = request.extensions().get::<Principal>();
+            fault_response(kind, principal, request.uri().path())
+        });
+        FaultPlan {
+            latency: injection.latency,
+            answer,
+        }
     }
-    let Some(kind) = injection.error else {
-        return next.run(request).await;
-    };
-    injector.metrics.observe_fault(kind_label(kind));
-    let principal = request.extensions().get::<Principal>();
-    fault_response(kind, principal, request.uri().path())
 }
 
 /// The rules as the admin API shows and takes them.

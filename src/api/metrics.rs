@@ -11,6 +11,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+/// The route label of a request no route matched.
+pub const UNMATCHED: &str = "unmatched";
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
@@ -56,12 +59,19 @@ impl Histogram {
     }
 }
 
+/// One route's requests.
+#[derive(Debug, Default)]
+struct RouteCounters {
+    /// (method, status) -> requests
+    requests: BTreeMap<(String, u16), u64>,
+    latency: Histogram,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
-    /// (route, method, status) -> requests
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// route -> latency
-    latency: BTreeMap<String, Histogram>,
+    /// By route template. Nested maps, so a request already seen is counted without
+    /// allocating its labels.
+    routes: BTreeMap<String, RouteCounters>,
     store: Histogram,
     /// fault kind -> injections (fault rehearsal)
     faults: BTreeMap<&'static str, u64>,
@@ -88,13 +98,29 @@ impl Metrics {
         *self.counters().faults.entry(kind).or_default() += 1;
     }
 
-    fn observe_request(&self, route: String, method: String, status: u16, elapsed: Duration) {
+    /// Counts one answered request under its route template (`unmatched` for none).
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
         let mut counters = self.counters();
-        *counters
+        if !counters.routes.contains_key(route) {
+            counters
+                .routes
+                .insert(route.to_owned(), RouteCounters::default());
+        }
+        let Some(counters) = counters.routes.get_mut(route) else {
+            return;
+        };
+        counters.latency.observe(elapsed);
+        let key = (method, status);
+        match counters
             .requests
-            .entry((route.clone(), method, status))
-            .or_default() += 1;
-        counters.latency.entry(route).or_default().observe(elapsed);
+            .iter_mut()
+            .find(|((m, s), _)| (m.as_str(), *s) == key)
+        {
+            Some((_, count)) => *count += 1,
+            None => {
+                counters.requests.insert((method.to_owned(), status), 1);
+            }
+        }
     }
 
     fn render(&self) -> String {
@@ -104,18 +130,20 @@ impl Metrics {
             "# HELP hubcalls_http_requests_total Requests answered, by route, method and status.\n",
         );
         out.push_str("# TYPE hubcalls_http_requests_total counter\n");
-        for ((route, method, status), count) in &counters.requests {
-            let _ = writeln!(
-                out,
-                "hubcalls_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
-            );
+        for (route, route_counters) in &counters.routes {
+            for ((method, status), count) in &route_counters.requests {
+                let _ = writeln!(
+                    out,
+                    "hubcalls_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
+                );
+            }
         }
         out.push_str(
             "# HELP hubcalls_http_request_duration_seconds Time to answer a request, by route.\n",
         );
         out.push_str("# TYPE hubcalls_http_request_duration_seconds histogram\n");
-        for (route, histogram) in &counters.latency {
-            histogram.render(
+        for (route, route_counters) in &counters.routes {
+            route_counters.latency.render(
                 &mut out,
                 "hubcalls_http_request_duration_seconds",
                 &format!("route=\"{route}\","),
@@ -146,13 +174,15 @@ impl Metrics {
 /// not explode the label set).
 pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let response = next.run(request).await;
-    metrics.observe_request(route, method, response.status().as_u16(), started.elapsed());
+    metrics.observe_request(
+        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
@@ -173,8 +203,8 @@ mod tests {
     #[test]
     fn renders_counters_and_cumulative_buckets() {
         let metrics = Metrics::default();
-        metrics.observe_request("/a".into(), "GET".into(), 200, Duration::from_micros(700));
-        metrics.observe_request("/a".into(), "GET".into(), 200, Duration::from_millis(30));
+        metrics.observe_request("/a", "GET", 200, Duration::from_micros(700));
+        metrics.observe_request("/a", "GET", 200, Duration::from_millis(30));
         let text = metrics.render();
         assert!(text.contains(
             "hubcalls_http_requests_total{route=\"/a\",method=\"GET\",status=\"200\"} 2"

@@ -11,6 +11,8 @@ mod console;
 pub mod endpoints;
 pub mod error;
 pub mod faults;
+mod front_door;
+mod gate;
 mod gdpr;
 pub mod json;
 mod legacy_properties;
@@ -264,44 +266,6 @@ async fn readiness(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Refuses over-long request targets with HubSpot's 414, in the usual envelope.
-async fn limit_uri(
-    State(max_uri_bytes): State<usize>,
-    request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let length = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |pq| pq.as_str().len());
-    if length > max_uri_bytes {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "VALIDATION_ERROR",
-            format!("The request URI is {length} bytes long; at most {max_uri_bytes} are accepted"),
-        )
-        .into_response();
-    }
-    next.run(request).await
-}
-
-/// Answers a request that ran past the configured time with a 408 in the envelope.
-async fn time_limit(
-    State(timeout): State<std::time::Duration>,
-    request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "TIMEOUT",
-            format!("The request took longer than {} s", timeout.as_secs()),
-        )
-        .into_response(),
-    }
-}
-
 /// The handler of each operation of the endpoint table, at the table's method.
 fn serve(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<AppState> {
     use Endpoint as E;
@@ -386,7 +350,7 @@ pub fn router(
     rate_limits: &RateLimits,
     admin_token: Option<&str>,
     fault_settings: &FaultSettings,
-) -> Router {
+) -> HttpService {
     let faults = Arc::new(faults::FaultInjector::new(
         fault_settings,
         admin_token.map(Arc::from),
@@ -428,15 +392,19 @@ pub fn router(
                 .delete(faults::clear_rules)
                 .with_state(Arc::clone(&faults)),
         )
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             admin::AdminToken(admin_token.map(Arc::from)),
             admin::require_admin,
         ));
-    let limiter = rate_limits
-        .enabled()
-        .then(|| rate_limit::RateLimiter::new(*rate_limits));
+    let gate = Arc::new(gate::ApiGate {
+        tokens: Arc::clone(&state.tokens),
+        faults,
+        limiter: rate_limits
+            .enabled()
+            .then(|| rate_limit::RateLimiter::new(*rate_limits)),
+        metrics: state.metrics.clone(),
+    });
     let api = endpoints::TABLE
         .iter()
         .fold(Router::new(), |api, route| {
@@ -444,16 +412,7 @@ pub fn router(
         })
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            limiter,
-            rate_limit::enforce,
-        ))
-        .layer(axum::middleware::from_fn_with_state(faults, faults::inject))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state.tokens),
-            auth::authenticate,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
+        .layer(axum::middleware::from_fn_with_state(gate, gate::pass));
     let app = Router::new()
         .route(
             "/healthz",
@@ -467,36 +426,28 @@ pub fn router(
         )
         .merge(console::routes())
         .merge(admin)
-        .merge(api)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::record,
         ))
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().on_response(
-                tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
-            ),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            std::time::Duration::from_secs(limits.request_timeout_secs),
-            time_limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limits.max_uri_bytes,
-            limit_uri,
-        ))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            limits.max_concurrent_requests,
-        ))
-        .layer(axum::middleware::from_fn(error::with_correlation_id))
+        .merge(api)
         .with_state(state);
-    // Dated paths are rewritten to their legacy twins before routing (middleware inside a
-    // router runs after it has routed).
-    Router::new().fallback_service(tower::ServiceExt::map_request(
-        app,
-        version::route_dated_path,
-    ))
+    // Wrapped around the router, not applied to it: a router's layers wrap each route,
+    // and are cloned with it for every request.
+    let app = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(
+            front_door::FrontDoor::new(limits),
+            front_door::enter,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
+        .service(app);
+    HttpService::new(app)
 }
+
+/// The server's service: every request in, its answer out. Boxed once, so naming it costs
+/// one allocation per request rather than a second router around the first.
+pub type HttpService =
+    tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;
 
 #[cfg(test)]
 mod tests {

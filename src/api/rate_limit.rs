@@ -7,10 +7,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::settings::RateLimits;
 use crate::crm::record::PortalId;
@@ -160,31 +158,30 @@ impl RateLimiter {
     }
 }
 
-/// Middleware (after authentication): applies the limits when they are enabled.
-pub async fn enforce(
-    State(limiter): State<Option<RateLimiter>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(limiter) = limiter else {
-        return next.run(request).await;
-    };
-    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
-        return next.run(request).await;
-    };
-    let search = request.uri().path().ends_with("/search");
-    match limiter.check(&principal, search) {
-        Verdict::Refused(error) => error.into_response(),
-        Verdict::Allowed(headers) => {
-            let mut response = next.run(request).await;
-            for (name, value) in headers {
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    response
-                        .headers_mut()
-                        .insert(HeaderName::from_static(name), value);
-                }
+/// The `X-HubSpot-RateLimit-*` headers an allowed request's answer carries.
+pub struct LimitHeaders(Vec<(&'static str, String)>);
+
+impl LimitHeaders {
+    /// Adds the headers to the answer.
+    pub fn stamp(self, response: &mut Response) {
+        for (name, value) in self.0 {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(name), value);
             }
-            response
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Counts an authenticated request against the limits: the headers for its answer, or
+    /// HubSpot's 429 when a limit is reached.
+    pub fn admit(&self, principal: &Principal, path: &str) -> Result<LimitHeaders, ApiError> {
+        let search = path.ends_with("/search");
+        match self.check(principal, search) {
+            Verdict::Refused(error) => Err(error),
+            Verdict::Allowed(headers) => Ok(LimitHeaders(headers)),
         }
     }
 }
