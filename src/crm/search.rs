@@ -212,12 +212,22 @@ pub fn supports_tokens(property_type: PropertyType) -> bool {
 
 /// Splits text into lower-cased tokens at every character that is not a letter or digit.
 pub fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    tokens.sort();
+    let mut tokens: Vec<String> = if text.is_ascii() {
+        // Every value of a write is tokenized for the index: on ASCII text, letters, digits
+        // and lower case are their ASCII forms, the same tokens without Unicode tables.
+        text.as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.iter().map(|b| b.to_ascii_lowercase() as char).collect())
+            .collect()
+    } else {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    // Equal tokens are indistinguishable, so an unstable sort gives the same list.
+    tokens.sort_unstable();
     tokens.dedup();
     tokens
 }
@@ -298,6 +308,16 @@ impl Condition {
 }
 
 /// The operand a stored value compares as, for a property of `property_type`.
+/// [`value_operand`] of a value needed no more, with its tokens: its text moves rather than
+/// being copied (the index takes both for every value written).
+pub fn into_operand(property_type: PropertyType, value: IndexedValue) -> (Operand, Vec<String>) {
+    let operand = match (property_type.is_numeric(), value.number) {
+        (true, Some(n)) => Operand::Number(n),
+        _ => Operand::Text(value.text),
+    };
+    (operand, value.tokens)
+}
+
 pub fn value_operand(property_type: PropertyType, value: &IndexedValue) -> Operand {
     match (property_type.is_numeric(), value.number) {
         (true, Some(n)) => Operand::Number(n),
