@@ -188,6 +188,9 @@ impl IndexedValue {
         };
         let text = if property_type.is_case_sensitive() {
             stored.to_owned()
+        } else if stored.is_ascii() {
+            // The same text as `to_lowercase` gives ASCII, without its Unicode tables.
+            stored.to_ascii_lowercase()
         } else {
             stored.to_lowercase()
         };
@@ -215,10 +218,9 @@ pub fn tokenize(text: &str) -> Vec<String> {
     let mut tokens: Vec<String> = if text.is_ascii() {
         // Every value of a write is tokenized for the index: on ASCII text, letters, digits
         // and lower case are their ASCII forms, the same tokens without Unicode tables.
-        text.as_bytes()
-            .split(|b| !b.is_ascii_alphanumeric())
+        text.split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|t| !t.is_empty())
-            .map(|t| t.iter().map(|b| b.to_ascii_lowercase() as char).collect())
+            .map(str::to_ascii_lowercase)
             .collect()
     } else {
         text.split(|c: char| !c.is_alphanumeric())
@@ -703,5 +705,27 @@ mod tests {
             vec!["acme", "call", "discovery", "inc"]
         );
         assert_eq!(tokenize("Zürich Ölbaum"), vec!["zürich", "ölbaum"]);
+    }
+
+    /// The ASCII path of `tokenize` and of the folded text must give what the Unicode one
+    /// gives, for every ASCII character (punctuation, controls, digits, both cases).
+    #[test]
+    fn ascii_text_folds_and_tokenizes_as_unicode_text_does() {
+        let ascii: String = (0u8..128).map(char::from).collect();
+        let text = format!("{ascii} Call 42 with ACME_procurement-Team {ascii}");
+        let mut unicode: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        unicode.sort();
+        unicode.dedup();
+        assert!(text.is_ascii());
+        assert_eq!(tokenize(&text), unicode);
+        assert!(tokenize(&text).contains(&"procurement".to_owned()));
+        let indexed = IndexedValue::new(PropertyType::String, &text);
+        assert_eq!(indexed.text, text.to_lowercase());
+        // Non-ASCII text still takes the Unicode path.
+        assert_eq!(IndexedValue::new(PropertyType::String, "ÄB").text, "äb");
     }
 }
