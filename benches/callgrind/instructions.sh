@@ -5,12 +5,14 @@
 #
 #   benches/callgrind/instructions.sh BINARY KIND [SMALL LARGE]
 #
-# KIND is create, update or get (see load.py). The server runs twice on an empty data
+# KIND is create, update, get or batch (see load.py; a batch request creates 100 calls, and
+# the cost per call is printed too). The server runs twice on an empty data
 # directory, serving SMALL (default 200) and then LARGE (default 1200) requests one at a
-# time; the difference of the two totals divided by LARGE - SMALL is the cost of one
+# time (a batch: 10 and 60); the difference of the two totals divided by LARGE - SMALL is the cost of one
 # request, start-up and shutdown cancelled out. Needs valgrind and python3.
 set -euo pipefail
-bin=$1 kind=$2 small=${3:-200} large=${4:-1200}
+bin=$1 kind=$2
+if [ "$kind" = batch ]; then small=${3:-10} large=${4:-60}; else small=${3:-200} large=${4:-1200}; fi
 here=$(cd "$(dirname "$0")" && pwd)
 # A port of its own per run, so runs side by side (two checkouts) do not meet each other's
 # server; PORT overrides.
@@ -31,4 +33,6 @@ total() {
 
 a=$(total "$small")
 b=$(total "$large")
-echo "$kind: $(( (b - a) / (large - small) )) instructions per request ($(basename "$bin"))"
+per_request=$(( (b - a) / (large - small) ))
+echo "$kind: $per_request instructions per request ($(basename "$bin"))"
+if [ "$kind" = batch ]; then echo "batch: $(( per_request / 100 )) instructions per call"; fi

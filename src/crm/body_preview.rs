@@ -15,7 +15,13 @@ pub struct BodyPreview {
 
 impl BodyPreview {
     pub fn of(body: &str) -> Self {
-        let plain = collapse_whitespace(&decode_entities(&strip_tags(body)));
+        // Most bodies are plain text: no tag to strip, no entity to decode (every entity
+        // starts with `&`), so those passes are skipped rather than run as no-ops.
+        let plain = match (body.contains('<'), body.contains('&')) {
+            (false, false) => collapse_whitespace(body),
+            (true, false) => collapse_whitespace(&strip_tags(body)),
+            (_, true) => collapse_whitespace(&decode_entities(&strip_tags(body))),
+        };
         let truncated = plain.chars().count() > PREVIEW_MAX_CHARS;
         let text = if truncated {
             plain.chars().take(PREVIEW_MAX_CHARS).collect()
@@ -66,6 +72,9 @@ fn decode_entities(text: &str) -> String {
 }
 
 fn escape_html(text: &str) -> String {
+    if !text.contains(['&', '<', '>']) {
+        return text.to_owned();
+    }
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -188,6 +188,9 @@ impl IndexedValue {
         };
         let text = if property_type.is_case_sensitive() {
             stored.to_owned()
+        } else if stored.is_ascii() {
+            // The same text as `to_lowercase` gives ASCII, without its Unicode tables.
+            stored.to_ascii_lowercase()
         } else {
             stored.to_lowercase()
         };
@@ -212,12 +215,21 @@ pub fn supports_tokens(property_type: PropertyType) -> bool {
 
 /// Splits text into lower-cased tokens at every character that is not a letter or digit.
 pub fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    tokens.sort();
+    let mut tokens: Vec<String> = if text.is_ascii() {
+        // Every value of a write is tokenized for the index: on ASCII text, letters, digits
+        // and lower case are their ASCII forms, the same tokens without Unicode tables.
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    } else {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    // Equal tokens are indistinguishable, so an unstable sort gives the same list.
+    tokens.sort_unstable();
     tokens.dedup();
     tokens
 }
@@ -298,6 +310,16 @@ impl Condition {
 }
 
 /// The operand a stored value compares as, for a property of `property_type`.
+/// [`value_operand`] of a value needed no more, with its tokens: its text moves rather than
+/// being copied (the index takes both for every value written).
+pub fn into_operand(property_type: PropertyType, value: IndexedValue) -> (Operand, Vec<String>) {
+    let operand = match (property_type.is_numeric(), value.number) {
+        (true, Some(n)) => Operand::Number(n),
+        _ => Operand::Text(value.text),
+    };
+    (operand, value.tokens)
+}
+
 pub fn value_operand(property_type: PropertyType, value: &IndexedValue) -> Operand {
     match (property_type.is_numeric(), value.number) {
         (true, Some(n)) => Operand::Number(n),
@@ -683,5 +705,27 @@ mod tests {
             vec!["acme", "call", "discovery", "inc"]
         );
         assert_eq!(tokenize("Zürich Ölbaum"), vec!["zürich", "ölbaum"]);
+    }
+
+    /// The ASCII path of `tokenize` and of the folded text must give what the Unicode one
+    /// gives, for every ASCII character (punctuation, controls, digits, both cases).
+    #[test]
+    fn ascii_text_folds_and_tokenizes_as_unicode_text_does() {
+        let ascii: String = (0u8..128).map(char::from).collect();
+        let text = format!("{ascii} Call 42 with ACME_procurement-Team {ascii}");
+        let mut unicode: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        unicode.sort();
+        unicode.dedup();
+        assert!(text.is_ascii());
+        assert_eq!(tokenize(&text), unicode);
+        assert!(tokenize(&text).contains(&"procurement".to_owned()));
+        let indexed = IndexedValue::new(PropertyType::String, &text);
+        assert_eq!(indexed.text, text.to_lowercase());
+        // Non-ASCII text still takes the Unicode path.
+        assert_eq!(IndexedValue::new(PropertyType::String, "ÄB").text, "äb");
     }
 }

@@ -54,12 +54,12 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(name: &str, property_type: PropertyType, raw: &str) -> Self {
-        let indexed = IndexedValue::new(property_type, raw);
+        let (key, tokens) = Key::of(property_type, IndexedValue::new(property_type, raw));
         Self {
             name: name.to_owned(),
             property_type,
-            key: Key::of(property_type, &indexed),
-            tokens: indexed.tokens,
+            key,
+            tokens,
         }
     }
 

@@ -3,11 +3,12 @@
 //! / NOT and exact counts in word operations).
 
 use std::cmp::Ordering;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::crm::properties::PropertyType;
-use crate::crm::search::{value_operand, IndexedValue, Operand};
+use crate::crm::search::{into_operand, IndexedValue, Operand};
 
 /// A value as search compares it: numbers (numbers, dates, datetimes) by value, everything
 /// else as (folded) text. Numbers order before text, as in no comparison of the evaluator
@@ -19,11 +20,14 @@ pub enum Key {
 }
 
 impl Key {
-    pub fn of(property_type: PropertyType, indexed: &IndexedValue) -> Self {
-        match value_operand(property_type, indexed) {
+    /// The key of a value and its tokens.
+    pub fn of(property_type: PropertyType, indexed: IndexedValue) -> (Self, Vec<String>) {
+        let (operand, tokens) = into_operand(property_type, indexed);
+        let key = match operand {
             Operand::Number(n) => Key::number(n),
             Operand::Text(t) => Key::Text(t.into_boxed_str()),
-        }
+        };
+        (key, tokens)
     }
 
     pub(super) fn number(n: f64) -> Self {
@@ -140,10 +144,12 @@ impl Posting {
 }
 
 pub(super) fn post(map: &mut BTreeMap<Key, Posting>, key: Key, slot: u32) {
-    match map.get_mut(&key) {
-        Some(posting) => posting.insert(slot),
-        None => {
-            map.insert(key, Posting::One(slot));
+    // One search of the map, not a lookup and then an insert: most values written are new
+    // (ids, instants, bodies), and comparing keys is most of what the index costs a write.
+    match map.entry(key) {
+        Entry::Occupied(posting) => posting.into_mut().insert(slot),
+        Entry::Vacant(vacant) => {
+            vacant.insert(Posting::One(slot));
         }
     }
 }
