@@ -5,7 +5,7 @@
 #
 #   benches/callgrind/instructions.sh BINARY KIND [SMALL LARGE]
 #
-# KIND is create, update or get (see load.py). The server runs twice on an empty data
+# KIND is create, update, get, list or search (see load.py). The server runs twice on an empty data
 # directory, serving SMALL (default 200) and then LARGE (default 1200) requests one at a
 # time; the difference of the two totals divided by LARGE - SMALL is the cost of one
 # request, start-up and shutdown cancelled out. Needs valgrind and python3.

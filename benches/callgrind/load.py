@@ -1,6 +1,10 @@
 """Drives a hubcalls server with N requests of one kind, one at a time on one keep-alive
-connection, for `instructions.sh`: `create` (W1's bodies), `update` (a PATCH of one call) or
-`get` (a GET of one call with two properties). Exits non-zero if an answer is not a 2xx."""
+connection, for `instructions.sh`: `create` (W1's bodies), `update` (a PATCH of one call),
+`get` (a GET of one call with two properties), `list` (W5: a page of 100 calls with the six
+call properties, paging on through the seeded calls) or `search` (W4: EQ on hs_call_direction,
+which half the calls match, sorted by hs_timestamp descending, 100 results with 5 properties).
+`list` and `search` first seed 999 more calls through batch/create, the same for any N, so the
+seeding cancels out of instructions.sh's difference. Exits non-zero if an answer is not a 2xx."""
 
 import http.client
 import json
@@ -29,6 +33,36 @@ def call(method, path, body=None):
     return answer
 
 
+# With the first call, 1,000 calls: ten full pages of 100, so every list request renders 100.
+SEEDED = 999
+GET_PROPERTIES = "hs_timestamp,hs_call_title,hs_call_body,hs_call_duration,hs_call_direction,hs_call_status"
+SEARCH_BODY = {
+    "filterGroups": [
+        {"filters": [{"propertyName": "hs_call_direction", "operator": "EQ", "value": "INBOUND"}]}
+    ],
+    "sorts": [{"propertyName": "hs_timestamp", "direction": "DESCENDING"}],
+    "properties": ["hs_timestamp", "hs_call_title", "hs_call_direction", "hs_call_duration", "hs_call_status"],
+    "limit": 100,
+}
+
+
+def seed():
+    """SEEDED calls like W4/W5's: half inbound, spread timestamps, ~200-character bodies."""
+    for start in range(0, SEEDED, 100):
+        inputs = []
+        for n in range(start, min(start + 100, SEEDED)):
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(1700000000 + n * 7919 % 31536000))
+            inputs.append({"properties": {
+                "hs_timestamp": stamp,
+                "hs_call_title": f"Call {n} with ACME procurement",
+                "hs_call_body": f"Spoke with the customer about renewal timeline {n}. " + "y" * 150,
+                "hs_call_duration": str(n * 7919 % 3600000),
+                "hs_call_direction": ("INBOUND", "OUTBOUND")[n % 2],
+                "hs_call_status": ("COMPLETED", "NO_ANSWER", "BUSY")[n % 3],
+            }})
+        call("POST", "/crm/v3/objects/calls/batch/create", {"inputs": inputs})
+
+
 def create(i):
     properties = {
         "hs_timestamp": "2025-01-01T00:00:00Z",
@@ -41,6 +75,9 @@ def create(i):
 
 
 first = create(0)
+if kind in ("list", "search"):
+    seed()
+after = ""
 for i in range(count):
     if kind == "create":
         create(i + 1)
@@ -48,5 +85,11 @@ for i in range(count):
         call("PATCH", f"/crm/v3/objects/calls/{first}", {"properties": {"hs_call_title": f"t{i}"}})
     elif kind == "get":
         call("GET", f"/crm/v3/objects/calls/{first}?properties=hs_call_title,hs_call_body")
+    elif kind == "list":
+        page = json.loads(call("GET", f"/crm/v3/objects/calls?limit=100&properties={GET_PROPERTIES}{after}"))
+        following = page.get("paging", {}).get("next", {}).get("after")
+        after = f"&after={following}" if following else ""
+    elif kind == "search":
+        call("POST", "/crm/v3/objects/calls/search", SEARCH_BODY)
     else:
         sys.exit(f"unknown kind {kind}")
