@@ -5,8 +5,8 @@
 #
 #   benches/callgrind/instructions.sh BINARY KIND [SMALL LARGE]
 #
-# KIND is create, update, get or batch (see load.py; a batch request creates 100 calls, and
-# the cost per call is printed too). The server runs twice on an empty data
+# KIND is create, update, get, batch, list or search (see load.py; a batch request creates 100
+# calls, and the cost per call is printed too). The server runs twice on an empty data
 # directory, serving SMALL (default 200) and then LARGE (default 1200) requests one at a
 # time (a batch: 10 and 60); the difference of the two totals divided by LARGE - SMALL is the cost of one
 # request, start-up and shutdown cancelled out. Needs valgrind and python3.

@@ -1,7 +1,11 @@
 """Drives a hubcalls server with N requests of one kind, one at a time on one keep-alive
 connection, for `instructions.sh`: `create` (W1's bodies), `update` (a PATCH of one call),
-`get` (a GET of one call with two properties) or `batch` (a batch/create of BATCH_SIZE calls
-shaped like W3's: ../shared/perf/lua/common.lua). Exits non-zero if an answer is not a 2xx."""
+`get` (a GET of one call with two properties), `batch` (a batch/create of BATCH_SIZE calls
+shaped like W3's: ../shared/perf/lua/common.lua), `list` (W5: a page of 100 calls with the six
+call properties, paging on through the seeded calls) or `search` (W4: EQ on hs_call_direction,
+which half the calls match, sorted by hs_timestamp descending, 100 results with 5 properties).
+`list` and `search` first seed 999 more calls through batch/create, the same for any N, so the
+seeding cancels out of instructions.sh's difference. Exits non-zero if an answer is not a 2xx."""
 
 import http.client
 import json
@@ -28,6 +32,26 @@ def call(method, path, body=None):
     if not 200 <= response.status < 300:
         sys.exit(f"{method} {path}: {response.status} {answer[:200]!r}")
     return answer
+
+
+# With the first call, 1,000 calls: ten full pages of 100, so every list request renders 100.
+SEEDED = 999
+GET_PROPERTIES = "hs_timestamp,hs_call_title,hs_call_body,hs_call_duration,hs_call_direction,hs_call_status"
+SEARCH_BODY = {
+    "filterGroups": [
+        {"filters": [{"propertyName": "hs_call_direction", "operator": "EQ", "value": "INBOUND"}]}
+    ],
+    "sorts": [{"propertyName": "hs_timestamp", "direction": "DESCENDING"}],
+    "properties": ["hs_timestamp", "hs_call_title", "hs_call_direction", "hs_call_duration", "hs_call_status"],
+    "limit": 100,
+}
+
+
+def seed():
+    """SEEDED calls like W4/W5's (W3's bodies): half inbound, spread timestamps."""
+    for start in range(0, SEEDED, BATCH_SIZE):
+        inputs = [{"properties": w3_properties(n)} for n in range(start, min(start + BATCH_SIZE, SEEDED))]
+        call("POST", "/crm/v3/objects/calls/batch/create", {"inputs": inputs})
 
 
 def create(i):
@@ -71,6 +95,9 @@ def batch(i):
 
 
 first = create(0)
+if kind in ("list", "search"):
+    seed()
+after = ""
 for i in range(count):
     if kind == "create":
         create(i + 1)
@@ -80,5 +107,11 @@ for i in range(count):
         batch(i)
     elif kind == "get":
         call("GET", f"/crm/v3/objects/calls/{first}?properties=hs_call_title,hs_call_body")
+    elif kind == "list":
+        page = json.loads(call("GET", f"/crm/v3/objects/calls?limit=100&properties={GET_PROPERTIES}{after}"))
+        following = page.get("paging", {}).get("next", {}).get("after")
+        after = f"&after={following}" if following else ""
+    elif kind == "search":
+        call("POST", "/crm/v3/objects/calls/search", SEARCH_BODY)
     else:
         sys.exit(f"unknown kind {kind}")

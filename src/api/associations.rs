@@ -293,7 +293,7 @@ pub async fn put_v3(
             options.associations = ObjectType::all()
                 .filter(|t| AssociationPair::new(pair.from, *t).default_spec().is_some())
                 .collect();
-            render_records(crm, partition, &[record], &options)
+            render_records(crm, partition, vec![record], &options)
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))

@@ -76,7 +76,7 @@ async fn respond(
     // Rendering reads at most history and associations by id: no hop to the blocking pool.
     let results = state
         .run_read_by_id(partition, move |crm| {
-            render_records(crm, partition, &calls, &options)
+            render_records(crm, partition, calls, &options)
         })
         .await?;
     Ok(batch_response(
@@ -346,7 +346,7 @@ pub async fn upsert(
             let mut outcome = crm.records.upsert_batch(partition, &source, &kept)?;
             outcome.failures.extend(refused);
             let (calls, created): (Vec<Record>, Vec<bool>) = outcome.calls.into_iter().unzip();
-            let objects = render_records(crm, partition, &calls, &ReadOptions::stored())?;
+            let objects = render_records(crm, partition, calls, &ReadOptions::stored())?;
             let results: Vec<UpsertedObject> = objects
                 .into_iter()
                 .zip(created)

@@ -17,7 +17,7 @@ use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
-use super::render::{render_records, ReadOptions};
+use super::render::{json_body_response, render_records, ReadOptions};
 use super::version::ApiVersion;
 use super::wire::{
     AssociationInput, CollectionResponse, CreateInput, NextPage, Paging, UpdateInput,
@@ -73,7 +73,7 @@ pub async fn create(
                     .check_create(partition, &request.properties)?;
             }
             let call = crm.records.create(partition, &source, &request)?;
-            render_records(crm, partition, &[call], &ReadOptions::stored())
+            render_records(crm, partition, vec![call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::CREATED, &body[0]))
@@ -119,15 +119,18 @@ pub async fn get_one(
             value: &call_id,
             id_property: id_property.as_deref(),
         };
-        let call = crm.records.get(partition, locator, filter)?;
-        render_records(crm, partition, &[call], &options)
+        let projection = options.projection(object_type);
+        let call = crm
+            .records
+            .get_projected(partition, locator, filter, &projection)?;
+        render_records(crm, partition, vec![call], &options)
     };
     let body = if by_id {
         state.run_read_by_id(partition, read).await?
     } else {
         state.run(partition, read).await?
     };
-    Ok(json_response(StatusCode::OK, &body[0]))
+    Ok(json_body_response(StatusCode::OK, &body[0]))
 }
 
 pub async fn update(
@@ -156,7 +159,7 @@ pub async fn update(
             let call = crm
                 .records
                 .update(partition, &source, locator, &input.properties.0)?;
-            render_records(crm, partition, &[call], &ReadOptions::stored())
+            render_records(crm, partition, vec![call], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))
@@ -209,8 +212,11 @@ pub async fn list(
     let partition = Partition::new(principal.portal, object_type);
     let (results, next_after) = state
         .run(partition, move |crm| {
-            let page = crm.records.list(partition, filter, after, limit)?;
-            let results = render_records(crm, partition, &page.calls, &options)?;
+            let projection = options.projection(object_type);
+            let page = crm
+                .records
+                .list_projected(partition, filter, after, limit, &projection)?;
+            let results = render_records(crm, partition, page.calls, &options)?;
             Ok((results, page.next_after))
         })
         .await?;
@@ -231,7 +237,7 @@ pub async fn list(
             },
         }
     });
-    Ok(json_response(
+    Ok(json_body_response(
         StatusCode::OK,
         &CollectionResponse { results, paging },
     ))

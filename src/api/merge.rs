@@ -52,7 +52,7 @@ pub async fn merge(
                 &input.primary_object_id.0,
                 &input.object_id_to_merge.0,
             )?;
-            render_records(crm, partition, &[merged], &ReadOptions::stored())
+            render_records(crm, partition, vec![merged], &ReadOptions::stored())
         })
         .await?;
     Ok(json_response(StatusCode::OK, &body[0]))

@@ -6,12 +6,15 @@ use crate::crm::associations::{AssociationPair, Links};
 use crate::crm::error::CrmError;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::properties::PropertyCatalogue;
-use crate::crm::record::{Record, RecordId};
+use crate::crm::record::{Projection, Record, RecordId};
 use crate::crm::records::HistoryByRecord;
 use crate::crm::services::Services;
 
 use super::query::QueryParams;
 use super::wire::{instant, AssociatedId, AssociatedIds, SimplePublicObject, ValueWithTimestamp};
+
+mod json;
+pub use json::json_body_response;
 
 /// Which properties a response shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +52,17 @@ impl ReadOptions {
         }
     }
 
+    /// The stored properties a read of `object_type` must load to render these options: a
+    /// requested selection shows only its names (and the type's fixed ones).
+    pub fn projection(&self, object_type: ObjectType) -> Projection<'_> {
+        match &self.properties {
+            PropertySelection::Stored => Projection::All,
+            PropertySelection::Requested(names) => {
+                Projection::Only(shown_names(object_type, names).collect())
+            }
+        }
+    }
+
     /// `properties`, `propertiesWithHistory` and `associations` query parameters.
     pub fn from_query(query: &QueryParams) -> Self {
         let mut associations: Vec<ObjectType> = query
@@ -67,12 +81,30 @@ impl ReadOptions {
     }
 }
 
+/// The names a requested selection shows, before the schema's check of the requested
+/// ones: the type's id and timestamps always, its usual properties when none are asked.
+fn shown_names<'a>(
+    object_type: ObjectType,
+    names: &'a [String],
+) -> impl Iterator<Item = &'a str> + 'a {
+    object_type
+        .always_returned
+        .iter()
+        .chain(if names.is_empty() {
+            object_type.returned_by_default
+        } else {
+            &[]
+        })
+        .copied()
+        .chain(names.iter().map(String::as_str))
+}
+
 /// Renders calls with what `options` asks for, loading history and associations in one
-/// store read each.
+/// store read each. The calls are consumed: their values move into the answer.
 pub fn render_records(
     crm: &Services,
     partition: Partition,
-    calls: &[Record],
+    calls: Vec<Record>,
     options: &ReadOptions,
 ) -> Result<Vec<SimplePublicObject>, CrmError> {
     let ids: Vec<RecordId> = calls.iter().map(|c| c.id).collect();
@@ -89,12 +121,19 @@ pub fn render_records(
             .links_by_type(partition, &ids, &options.associations)?
     };
     let schema = crm.records.schema(partition)?;
+    let shown = match &options.properties {
+        PropertySelection::Stored => None,
+        PropertySelection::Requested(names) => {
+            Some(shown_in_order(partition.object_type, &schema, names))
+        }
+    };
     Ok(calls
-        .iter()
+        .into_iter()
         .map(|call| {
             render_call(
                 partition.object_type,
                 &schema,
+                shown.as_deref(),
                 call,
                 options,
                 &history,
@@ -104,38 +143,62 @@ pub fn render_records(
         .collect())
 }
 
+/// The names a requested selection shows, ascending and once each, as the answer lists
+/// them: worked out once per answer, not once per record. Requested names the schema does
+/// not define are skipped; the type's own are not.
+fn shown_in_order<'a>(
+    object_type: ObjectType,
+    schema: &PropertyCatalogue,
+    names: &'a [String],
+) -> Vec<&'a str> {
+    let fixed = object_type.always_returned.len()
+        + if names.is_empty() {
+            object_type.returned_by_default.len()
+        } else {
+            0
+        };
+    let mut shown: Vec<&str> = shown_names(object_type, names)
+        .enumerate()
+        .filter(|(position, name)| *position < fixed || schema.contains(name))
+        .map(|(_, name)| name)
+        .collect();
+    shown.sort_unstable();
+    shown.dedup();
+    shown
+}
+
 fn render_call(
     object_type: ObjectType,
     schema: &PropertyCatalogue,
-    call: &Record,
+    shown: Option<&[&str]>,
+    mut call: Record,
     options: &ReadOptions,
     history: &HistoryByRecord,
     associations: &[(ObjectType, Links)],
 ) -> SimplePublicObject {
-    let properties = match &options.properties {
+    let stored = std::mem::take(&mut call.properties);
+    let call = &call;
+    let properties = match shown {
         // Values of archived properties stay stored but are not shown.
-        PropertySelection::Stored => call
-            .properties
-            .iter()
+        None => stored
+            .into_iter()
             .filter(|(k, _)| schema.contains(k))
-            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .map(|(k, v)| (k, Some(v)))
             .collect(),
-        // The type's id and timestamps always; its usual properties when none are asked.
-        PropertySelection::Requested(names) => object_type
-            .always_returned
-            .iter()
-            .chain(if names.is_empty() {
-                object_type.returned_by_default
-            } else {
-                &[]
-            })
-            .map(|name| name.to_string())
-            .chain(names.iter().filter(|n| schema.contains(n)).cloned())
-            .map(|name| {
-                let value = call.properties.get(&name).cloned();
-                (name, value)
-            })
-            .collect(),
+        // Both in ascending order: one walk, values (and names) moved into the answer, and
+        // the answer's map built from sorted entries at once.
+        Some(shown) => {
+            let mut stored = stored.into_iter().peekable();
+            let mut properties = Vec::with_capacity(shown.len());
+            for name in shown {
+                while stored.next_if(|(k, _)| k.as_str() < *name).is_some() {}
+                properties.push(match stored.next_if(|(k, _)| k == name) {
+                    Some((name, value)) => (name, Some(value)),
+                    None => ((*name).to_owned(), None),
+                });
+            }
+            properties.into_iter().collect()
+        }
     };
     let properties_with_history = (!options.with_history.is_empty()).then(|| {
         let own = history.get(&call.id);

@@ -11,9 +11,9 @@ use crate::crm::objects::Partition;
 use crate::crm::search::{FilterSpec, SearchRequest, SortSpec};
 
 use super::auth::Principal;
-use super::error::{json_response, ApiError};
+use super::error::ApiError;
 use super::json::HubJson;
-use super::render::{render_records, ReadOptions};
+use super::render::{json_body_response, render_records, ReadOptions};
 use super::wire::{NextPage, Paging, SearchResponse, Text};
 use super::{object_type_of, AppState, PathParams};
 
@@ -181,8 +181,11 @@ pub async fn search(
                 .as_deref()
                 .and_then(|a| a.trim().parse::<usize>().ok())
                 .unwrap_or(0);
-            let hits = crm.records.search(partition, request)?;
-            let results = render_records(crm, partition, &hits.calls, &options)?;
+            let projection = options.projection(object_type);
+            let hits = crm
+                .records
+                .search_projected(partition, request, &projection)?;
+            let results = render_records(crm, partition, hits.calls, &options)?;
             Ok((hits.total, results, offset))
         })
         .await?;
@@ -193,7 +196,7 @@ pub async fn search(
             link: None,
         },
     });
-    Ok(json_response(
+    Ok(json_body_response(
         StatusCode::OK,
         &SearchResponse {
             total,

@@ -23,7 +23,7 @@ use super::objects::ObjectType;
 use super::objects::Partition;
 use super::pipelines::Pipeline;
 use super::properties::PropertyCatalogue;
-use super::record::{PortalId, Record, RecordId};
+use super::record::{PortalId, Projection, Record, RecordId};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
 use super::staging::Staging;
@@ -114,6 +114,32 @@ pub trait RecordStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
 
+    /// [`RecordStore::get_records`] for a read that shows only the `projection`'s
+    /// properties: a store may skip reading the others.
+    fn get_records_projected(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        projection: &Projection<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let _ = projection;
+        self.get_records(partition, ids)
+    }
+
+    /// [`RecordStore::list_records`] for a read that shows only the `projection`'s
+    /// properties.
+    fn list_records_projected(
+        &self,
+        partition: Partition,
+        archived: bool,
+        from_id: RecordId,
+        limit: usize,
+        projection: &Projection<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let _ = projection;
+        self.list_records(partition, archived, from_id, limit)
+    }
+
     /// Moves the live calls of `ids` to the recycle bin; unknown ids are ignored.
     fn archive_records(
         &self,
@@ -157,6 +183,18 @@ pub trait RecordStore: Send + Sync {
     /// Runs a search plan over the portal's live calls. Must return exactly what
     /// [`SearchPlan::evaluate`] returns on the same calls.
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError>;
+
+    /// [`RecordStore::search`] for a page that shows only the `projection`'s properties:
+    /// the hits are the same, their records may lack the other properties.
+    fn search_projected(
+        &self,
+        partition: Partition,
+        plan: &SearchPlan,
+        projection: &Projection<'_>,
+    ) -> Result<SearchHits, StoreError> {
+        let _ = projection;
+        self.search(partition, plan)
+    }
 }
 
 /// Associations of a partition's records with other records. An association is stored

@@ -34,6 +34,39 @@ impl Record {
     }
 }
 
+/// Which stored properties a read needs. Parsing every stored property of every record
+/// read was most of a list page's or a search's cost (callgrind, issue 15) when the answer
+/// shows five of them; a read that shows a few names asks the store for those.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Projection<'a> {
+    /// Every stored property (writes, merges, exports, search evaluation).
+    #[default]
+    All,
+    /// These names. A store may return more properties, never fewer of these.
+    Only(Vec<&'a str>),
+}
+
+impl<'a> Projection<'a> {
+    pub fn wants(&self, name: &str) -> bool {
+        match self {
+            Projection::All => true,
+            Projection::Only(names) => names.contains(&name),
+        }
+    }
+
+    /// This projection with `name` too.
+    pub fn with(&self, name: &'a str) -> Projection<'a> {
+        match self {
+            Projection::Only(names) if !names.contains(&name) => {
+                let mut names = names.clone();
+                names.push(name);
+                Projection::Only(names)
+            }
+            _ => self.clone(),
+        }
+    }
+}
+
 /// Where a write came from, recorded in property history (`sourceType`, `sourceId`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteSource {

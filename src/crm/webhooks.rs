@@ -21,7 +21,7 @@ use super::ports::{
     RestoredRecord, Scheduling, SchemaStore, Store,
 };
 use super::properties::PropertyCatalogue;
-use super::record::{PortalId, Record, RecordId, WriteSource};
+use super::record::{PortalId, Projection, Record, RecordId, WriteSource};
 use super::schema::{PropertyGroup, PropertyRecord};
 use super::search::{SearchHits, SearchPlan};
 use super::staging::{self, Staging};
@@ -341,6 +341,27 @@ impl RecordStore for ReportingStore {
         self.inner.list_records(partition, archived, from_id, limit)
     }
 
+    fn get_records_projected(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        projection: &Projection<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.inner.get_records_projected(partition, ids, projection)
+    }
+
+    fn list_records_projected(
+        &self,
+        partition: Partition,
+        archived: bool,
+        from_id: RecordId,
+        limit: usize,
+        projection: &Projection<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.inner
+            .list_records_projected(partition, archived, from_id, limit, projection)
+    }
+
     fn archive_records(
         &self,
         partition: Partition,
@@ -396,6 +417,15 @@ impl RecordStore for ReportingStore {
 
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
         self.inner.search(partition, plan)
+    }
+
+    fn search_projected(
+        &self,
+        partition: Partition,
+        plan: &SearchPlan,
+        projection: &Projection<'_>,
+    ) -> Result<SearchHits, StoreError> {
+        self.inner.search_projected(partition, plan, projection)
     }
 }
 

@@ -18,7 +18,7 @@ use super::owners::{Owners, PortalOwners};
 use super::pipelines::{is_placement_property, PortalPipelines};
 use super::ports::{NewRecord, Store};
 use super::properties::PropertyCatalogue;
-use super::record::{PortalId, Record, RecordId, WriteSource};
+use super::record::{PortalId, Projection, Record, RecordId, WriteSource};
 use super::schema_cache::{PartitionSchema, Schemas};
 use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::time::{format_datetime, now_millis, EpochMillis};

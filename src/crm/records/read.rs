@@ -10,16 +10,35 @@ impl RecordService {
         locator: Locator<'_>,
         filter: ArchiveFilter,
     ) -> Result<Record, CrmError> {
+        self.get_projected(partition, locator, filter, &Projection::All)
+    }
+
+    /// [`RecordService::get`] of a record that will show only the `projection`'s properties.
+    pub fn get_projected(
+        &self,
+        partition: Partition,
+        locator: Locator<'_>,
+        filter: ArchiveFilter,
+        projection: &Projection<'_>,
+    ) -> Result<Record, CrmError> {
         let not_found = || CrmError::NotFound {
             id: locator.value.to_owned(),
         };
         let id = self.resolve(partition, locator)?.ok_or_else(not_found)?;
-        let found = self.store.get_records(partition, &[id])?.into_iter().next();
+        let read = projection.with(crate::crm::merge::MERGED_INTO);
+        let found = self
+            .store
+            .get_records_projected(partition, &[id], &read)?
+            .into_iter()
+            .next();
         // An id merged away reads as the record it was merged into, as HubSpot's do.
         let found = match (found, filter) {
             (Some(record), ArchiveFilter::Live) if record.is_archived() => {
                 match crate::crm::merge::merged_into(&record) {
-                    Some(target) => self.store.get_records(partition, &[target])?.pop(),
+                    Some(target) => self
+                        .store
+                        .get_records_projected(partition, &[target], projection)?
+                        .pop(),
                     None => Some(record),
                 }
             }
@@ -92,11 +111,25 @@ impl RecordService {
         after: RecordId,
         limit: usize,
     ) -> Result<RecordPage, CrmError> {
-        let mut calls = self.store.list_records(
+        self.list_projected(partition, filter, after, limit, &Projection::All)
+    }
+
+    /// [`RecordService::list`] of records that will show only the `projection`'s
+    /// properties.
+    pub fn list_projected(
+        &self,
+        partition: Partition,
+        filter: ArchiveFilter,
+        after: RecordId,
+        limit: usize,
+        projection: &Projection<'_>,
+    ) -> Result<RecordPage, CrmError> {
+        let mut calls = self.store.list_records_projected(
             partition,
             filter == ArchiveFilter::Archived,
             after,
             limit + 1,
+            projection,
         )?;
         let next_after = if calls.len() > limit {
             calls.pop().map(|call| call.id)
@@ -110,6 +143,17 @@ impl RecordService {
         &self,
         partition: Partition,
         request: SearchRequest,
+    ) -> Result<SearchHits, CrmError> {
+        self.search_projected(partition, request, &Projection::All)
+    }
+
+    /// [`RecordService::search`] for a page that will show only the `projection`'s
+    /// properties.
+    pub fn search_projected(
+        &self,
+        partition: Partition,
+        request: SearchRequest,
+        projection: &Projection<'_>,
     ) -> Result<SearchHits, CrmError> {
         let schema = self.schema(partition)?;
         let mut plan = SearchPlan::build(&schema, request, &self.search_limits)?;
@@ -126,7 +170,8 @@ impl RecordService {
                 cutoff,
             )?);
         }
-        Ok(self.store.search(partition, &plan)?)
+        // The rehearsed lag above merges and sorts whole records: it reads all of them.
+        Ok(self.store.search_projected(partition, &plan, projection)?)
     }
 
     /// History of the named properties (unknown names are skipped, as HubSpot does).

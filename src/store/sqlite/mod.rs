@@ -15,6 +15,7 @@
 //! This file opens the store and reads; the ports are implemented one topic per file:
 //! `records`, `history`, `associations`, `schema`, `admin`, and `group_commit` (scheduling).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -23,9 +24,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::crm::error::StoreError;
+use crate::crm::record::Projection;
 use crate::crm::staging::Staging;
 
-use super::rows::FIRST_RECORD_ID;
+use super::rows::{properties_from_json, FIRST_RECORD_ID};
 
 use self::ddl::{committed_writes, configure};
 use self::group_commit::{Commits, Writer};
@@ -323,6 +325,23 @@ impl Drop for Engine {
 
 fn placeholders(count: usize) -> String {
     vec!["?"; count].join(",")
+}
+
+/// Reads a record's properties column, only the `projection`'s, parsed where SQLite holds
+/// the text.
+fn properties_column(
+    row: &Row<'_>,
+    index: usize,
+    projection: &Projection<'_>,
+) -> rusqlite::Result<BTreeMap<String, String>> {
+    let conversion_failure = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e)
+    };
+    let text = row
+        .get_ref(index)?
+        .as_bytes()
+        .map_err(|e| conversion_failure(e.into()))?;
+    properties_from_json(text, projection).map_err(|e| conversion_failure(e.into()))
 }
 
 /// Reads a JSON column into `T`, as a conversion failure of column `index`. The text is

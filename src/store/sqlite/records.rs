@@ -11,7 +11,7 @@ use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::ports::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::properties::PropertyCatalogue;
-use crate::crm::record::{Record, RecordId};
+use crate::crm::record::{Projection, Record, RecordId};
 use crate::crm::search::{SearchHits, SearchPlan};
 use crate::crm::time::EpochMillis;
 use crate::store::rows::{
@@ -23,13 +23,18 @@ use super::group_commit::Tx;
 use super::history::record_history;
 use super::index::{Entry, IndexOp, Key};
 use super::indexing::{diff, entries};
-use super::{json_column, lock, placeholders, read_index, SqliteStore};
+use super::{json_column, lock, placeholders, properties_column, read_index, SqliteStore};
 
 /// A record from a row of [`RECORD_COLUMNS`].
 fn call_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
+    projected_call_from_row(row, &Projection::All)
+}
+
+/// A record from a row of [`RECORD_COLUMNS`], with the `projection`'s properties.
+fn projected_call_from_row(row: &Row<'_>, projection: &Projection<'_>) -> rusqlite::Result<Record> {
     Ok(record_from_columns(
         row.get(0)?,
-        json_column(row, 1)?,
+        properties_column(row, 1, projection)?,
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
@@ -258,11 +263,12 @@ fn delete_call(tx: &mut Tx<'_>, partition: Partition, id: RecordId) -> Result<()
     Ok(())
 }
 
-/// The calls of `ids` in the portal, in any order.
+/// The calls of `ids` in the portal, in any order, with the `projection`'s properties.
 fn fetch_calls(
     conn: &Connection,
     partition: Partition,
     ids: &[RecordId],
+    projection: &Projection<'_>,
 ) -> rusqlite::Result<Vec<Record>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -275,7 +281,9 @@ fn fetch_calls(
     );
     let mut statement = conn.prepare_cached(&sql)?;
     let params = std::iter::once(partition.key()).chain(ids.iter().map(|id| *id as i64));
-    let rows = statement.query_map(params_from_iter(params), call_from_row)?;
+    let rows = statement.query_map(params_from_iter(params), |row| {
+        projected_call_from_row(row, projection)
+    })?;
     rows.collect()
 }
 
@@ -311,10 +319,19 @@ impl RecordStore for SqliteStore {
         partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Record>, StoreError> {
+        self.get_records_projected(partition, ids, &Projection::All)
+    }
+
+    fn get_records_projected(
+        &self,
+        partition: Partition,
+        ids: &[RecordId],
+        projection: &Projection<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(|conn| fetch_calls(conn, partition, ids))
+        self.read(|conn| fetch_calls(conn, partition, ids, projection))
     }
 
     fn list_records(
@@ -323,6 +340,17 @@ impl RecordStore for SqliteStore {
         archived: bool,
         from_id: RecordId,
         limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        self.list_records_projected(partition, archived, from_id, limit, &Projection::All)
+    }
+
+    fn list_records_projected(
+        &self,
+        partition: Partition,
+        archived: bool,
+        from_id: RecordId,
+        limit: usize,
+        projection: &Projection<'_>,
     ) -> Result<Vec<Record>, StoreError> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(&format!(
@@ -337,7 +365,7 @@ impl RecordStore for SqliteStore {
                     from_id.min(i64::MAX as u64) as i64,
                     limit as i64
                 ],
-                call_from_row,
+                |row| projected_call_from_row(row, projection),
             )?;
             rows.collect()
         })
@@ -497,6 +525,15 @@ impl RecordStore for SqliteStore {
     }
 
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.search_projected(partition, plan, &Projection::All)
+    }
+
+    fn search_projected(
+        &self,
+        partition: Partition,
+        plan: &SearchPlan,
+        projection: &Projection<'_>,
+    ) -> Result<SearchHits, StoreError> {
         self.wait_for_index()?;
         self.retype_if_needed(partition, plan)?;
         // In memory the only connection is the writer's: take it before the index, in the
@@ -516,8 +553,8 @@ impl RecordStore for SqliteStore {
         };
         let page = partition_index.search(plan, self.scan_budget);
         let calls = match &memory_writer {
-            Some(writer) => fetch_calls(&writer.conn, partition, &page.ids)?,
-            None => self.read(|conn| fetch_calls(conn, partition, &page.ids))?,
+            Some(writer) => fetch_calls(&writer.conn, partition, &page.ids, projection)?,
+            None => self.read(|conn| fetch_calls(conn, partition, &page.ids, projection))?,
         };
         let mut by_id: HashMap<RecordId, Record> = calls.into_iter().map(|c| (c.id, c)).collect();
         let calls = page.ids.iter().filter_map(|id| by_id.remove(id)).collect();
