@@ -74,7 +74,7 @@ fn version_2_database_is_migrated_and_searchable() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "opened at the current layout version");
+    assert_eq!(version, 5, "opened at the current layout version");
     let old_tables: i64 = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name IN ('call_values', 'call_tokens', 'calls_by_created')",

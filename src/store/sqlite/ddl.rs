@@ -52,6 +52,16 @@ CREATE TABLE IF NOT EXISTS property_groups (
     definition TEXT NOT NULL,
     PRIMARY KEY (portal, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS index_journal (
+    id  INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS index_journal_events (
+    seq      INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    key      INTEGER NOT NULL,
+    property TEXT
+);
 CREATE TABLE IF NOT EXISTS pipelines (
     portal     INTEGER NOT NULL,
     id         TEXT NOT NULL,
@@ -63,7 +73,10 @@ CREATE TABLE IF NOT EXISTS pipelines (
 /// The layout version this code reads and writes (`PRAGMA user_version`). Version 4 counts
 /// committed write transactions in `meta.writes` (what an index snapshot is checked
 /// against): a version 3 binary would write without counting, so it must not open it.
-const SCHEMA_VERSION: i64 = 4;
+/// Version 5 journals, in each write transaction, which records' index entries it changed
+/// (`index_journal`, see `index_journal.rs`): a version 4 binary would write without
+/// journaling, and a saved index would then miss its writes.
+const SCHEMA_VERSION: i64 = 5;
 
 /// Upgrades versions 1 and 2, which indexed every value and token as rows of their own
 /// (`call_values`, `call_tokens`) and the created order (`calls_by_created`): the in-memory
@@ -88,6 +101,14 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(SCHEMA)?;
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('writes', 0)",
+        [],
+    )?;
+    // The journal covers writes from this count on. Writes before it were made by a
+    // version that did not journal: a saved index older than them cannot be brought up to
+    // date, only one saved at this count or later.
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value)
+         SELECT 'journal_from', value FROM meta WHERE key = 'writes'",
         [],
     )?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;

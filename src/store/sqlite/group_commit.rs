@@ -15,7 +15,7 @@ use crate::crm::staging::Staging;
 
 use super::ddl::count_write;
 use super::index::{IndexOp, SearchIndex};
-use super::{lock, write_index, IndexState, SqliteStore};
+use super::{index_journal, lock, write_index, IndexState, SqliteStore};
 
 /// The writer connection and the batch of requests its open transaction holds.
 pub(super) struct Writer {
@@ -225,11 +225,17 @@ impl SqliteStore {
     /// so no search sees the rows without the index or the reverse.
     fn commit(&self, writer: &mut Writer) -> Result<(), String> {
         let mut index = write_index(&self.engine.index);
-        let committed = count_write(&writer.conn)
-            .and_then(|writes| writer.conn.execute_batch("COMMIT").map(|()| writes));
+        let committed = count_write(&writer.conn).and_then(|writes| {
+            let journaled = self.journal(&writer.conn, writes, &writer.pending)?;
+            writer.conn.execute_batch("COMMIT")?;
+            Ok((writes, journaled))
+        });
         match committed {
-            Ok(writes) => {
+            Ok((writes, journaled)) => {
                 self.engine.seen_writes.store(writes, Ordering::SeqCst);
+                self.engine
+                    .index_changes
+                    .fetch_add(journaled, Ordering::Relaxed);
                 for op in writer.pending.drain(..) {
                     index.apply(op);
                 }
@@ -241,6 +247,23 @@ impl SqliteStore {
                 Err(error.to_string())
             }
         }
+    }
+
+    /// Journals the batch's index changes in its transaction (committing as write `seq`),
+    /// and trims what a saved index holds since the last commit; answers how many changes it
+    /// journaled. A store in memory is never saved, so it keeps no journal.
+    fn journal(&self, conn: &Connection, seq: i64, ops: &[IndexOp]) -> rusqlite::Result<usize> {
+        if self.engine.readers.is_none() {
+            return Ok(0);
+        }
+        let saved_at = self.engine.journal_trim.swap(0, Ordering::SeqCst);
+        if saved_at > 0 {
+            if let Err(error) = index_journal::trim(conn, saved_at) {
+                // The rows stay (start-up skips them); the next save asks again.
+                tracing::warn!(%error, "trimming the index journal failed");
+            }
+        }
+        index_journal::record(conn, seq, ops)
     }
 
     /// Closes the open batch and tells its waiting writers how it ended.

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, Params};
 
 use crate::crm::error::StoreError;
 use crate::crm::objects::{ObjectType, Partition};
@@ -18,8 +18,10 @@ use crate::crm::search::{FilterTarget, SearchPlan, SortKey};
 
 use super::ddl::committed_writes;
 use super::index::{snapshot as index_snapshot, Entry, IndexOp, SearchIndex};
+use super::index_journal::{self, JournalEvent};
 use super::{
-    json_column, lock, read_index, store_error, write_index, Engine, IndexState, SqliteStore,
+    json_column, lock, placeholders, read_index, store_error, write_index, Engine, IndexState,
+    SqliteStore,
 };
 
 impl SqliteStore {
@@ -37,6 +39,7 @@ impl SqliteStore {
         let index = Arc::clone(&self.engine.index);
         let state = Arc::clone(&self.engine.index_state);
         let seen_writes = Arc::clone(&self.engine.seen_writes);
+        let origin = Arc::clone(&self.engine.index_origin);
         let snapshot_path = snapshot_path(&pool.path);
         let finish = move |outcome: IndexState| {
             let (lock_state, ready) = &*state;
@@ -53,9 +56,10 @@ impl SqliteStore {
                         seen_writes.store(writes, Ordering::SeqCst);
                         tracing::info!(
                             seconds = started.elapsed().as_secs_f64(),
-                            from = source,
+                            from = ?source,
                             "search index ready"
                         );
+                        *lock(&origin) = Some(source);
                         finish(IndexState::Ready);
                     }
                     Err(error) => {
@@ -86,6 +90,12 @@ impl SqliteStore {
                 }
             }
         }
+    }
+
+    /// Where the search index came from at start-up, once it is ready (`None` in memory).
+    pub fn index_origin(&self) -> Option<IndexOrigin> {
+        let _ = self.wait_for_index();
+        *lock(&self.engine.index_origin)
     }
 
     /// Approximate heap bytes of the in-memory search index (for the performance notes).
@@ -170,17 +180,27 @@ fn snapshot_path(database: &Path) -> PathBuf {
     database.with_extension("index")
 }
 
-/// The search index at start-up: the saved one if it matches the rows (see
-/// `index::snapshot`), else built from the rows. Returns it with the count of writes it
-/// reflects and where it came from.
+/// Where a file store's search index came from at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexOrigin {
+    /// Built from every row (no usable saved index).
+    Rows,
+    /// Read from the saved index, and the records the journal names re-indexed.
+    Saved { replayed: usize },
+}
+
+/// The search index at start-up: the saved one brought up to date with the journal (see
+/// `index_journal`) when it can be, else built from the rows. Returns it with the count of
+/// writes it reflects and where it came from.
 fn load_or_build_index(
     conn: &Connection,
     snapshot: &Path,
-) -> Result<(SearchIndex, i64, &'static str), StoreError> {
-    // One read transaction: the count and the rows are of the same moment.
+) -> Result<(SearchIndex, i64, IndexOrigin), StoreError> {
+    // One read transaction: the count, the journal and the rows are of the same moment.
     conn.execute_batch("BEGIN")?;
     let writes = committed_writes(conn)?;
-    let loaded = match index_snapshot::load(snapshot, writes) {
+    let journal_from = index_journal::journal_from(conn)?;
+    let loaded = match index_snapshot::load(snapshot) {
         Ok(loaded) => loaded,
         Err(error) => {
             tracing::warn!(%error, "the saved search index is unreadable; rebuilding it");
@@ -188,31 +208,96 @@ fn load_or_build_index(
         }
     };
     let outcome = match loaded {
-        Some(index) => (index, writes, "saved index"),
-        None => (build_index(conn)?, writes, "rows"),
+        // Saved before writes the journal no longer names (or after writes the rows do not
+        // have: a database restored from an older copy) it cannot be brought up to date.
+        Some((mut index, saved_at)) if (journal_from..=writes).contains(&saved_at) => {
+            let replayed = bring_up_to_date(conn, &mut index, saved_at)?;
+            (index, writes, IndexOrigin::Saved { replayed })
+        }
+        _ => (build_index(conn)?, writes, IndexOrigin::Rows),
     };
     conn.execute_batch("COMMIT")?;
     Ok(outcome)
 }
 
-/// Builds the search index from the stored rows (at start-up), typing each partition's
-/// values by its schema: its type's built-in properties and the portal's own live
-/// definitions for that type.
-pub(super) fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
-    let mut custom: HashMap<Partition, Vec<PropertyDefinition>> = HashMap::new();
-    {
-        let mut statement = conn.prepare(
-            "SELECT portal, definition FROM property_definitions WHERE archived_at IS NULL",
-        )?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, json_column(row, 1)?)))?;
-        for row in rows {
-            let (key, definition): (i64, PropertyDefinition) = row?;
-            if let Some(partition) = Partition::from_key(key) {
-                custom.entry(partition).or_default().push(definition);
+/// Re-indexes, from their rows, the records the journal names after `saved_at`, after
+/// replaying the portal resets and dropped properties; answers how many records it did.
+fn bring_up_to_date(
+    conn: &Connection,
+    index: &mut SearchIndex,
+    saved_at: i64,
+) -> Result<usize, StoreError> {
+    let changes = index_journal::changes_since(conn, saved_at)?;
+    for event in changes.events {
+        index.apply(match event {
+            JournalEvent::ResetPortal(portal) => IndexOp::ResetPortal(portal),
+            JournalEvent::DropProperty { partition, name } => {
+                IndexOp::DropProperty { partition, name }
             }
+        });
+    }
+    if changes.records.is_empty() {
+        return Ok(0);
+    }
+    index.forget(&changes.records);
+    let schemas = schemas(conn)?;
+    // SQLite takes at most 32,766 parameters; a few hundred ids a statement is plenty.
+    for ids in changes.records.chunks(500) {
+        let list = placeholders(ids.len());
+        let ids = ids.iter().map(|id| *id as i64);
+        index_rows(
+            conn,
+            index,
+            &schemas,
+            &format!("{RECORD_ROWS} AND id IN ({list})"),
+            params_from_iter(ids.clone()),
+        )?;
+        index_association_rows(
+            conn,
+            index,
+            &format!("{ASSOCIATION_ROWS} WHERE call_id IN ({list})"),
+            params_from_iter(ids),
+        )?;
+    }
+    Ok(changes.records.len())
+}
+
+/// Live records with what indexing them takes (`index_rows` reads these columns).
+const RECORD_ROWS: &str = "SELECT id, portal, created_at, properties FROM calls WHERE archived = 0";
+/// Association rows (`index_association_rows` reads these columns).
+const ASSOCIATION_ROWS: &str =
+    "SELECT call_id, kind, to_id, type_id, portal FROM call_associations";
+
+/// Builds the search index from the stored rows (at start-up).
+pub(super) fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> {
+    let schemas = schemas(conn)?;
+    let mut index = SearchIndex::default();
+    index_rows(
+        conn,
+        &mut index,
+        &schemas,
+        &format!("{RECORD_ROWS} ORDER BY id"),
+        [],
+    )?;
+    index_association_rows(conn, &mut index, ASSOCIATION_ROWS, [])?;
+    Ok(index)
+}
+
+/// Each partition's schema, for typing its values: its type's built-in properties and the
+/// portal's own live definitions for that type (partitions absent here have only the
+/// built-in ones).
+fn schemas(conn: &Connection) -> Result<HashMap<Partition, PropertyCatalogue>, StoreError> {
+    let mut custom: HashMap<Partition, Vec<PropertyDefinition>> = HashMap::new();
+    let mut statement = conn
+        .prepare("SELECT portal, definition FROM property_definitions WHERE archived_at IS NULL")?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, json_column(row, 1)?)))?;
+    for row in rows {
+        let (key, definition): (i64, PropertyDefinition) = row?;
+        if let Some(partition) = Partition::from_key(key) {
+            custom.entry(partition).or_default().push(definition);
         }
     }
-    let schemas: HashMap<Partition, PropertyCatalogue> = custom
+    Ok(custom
         .into_iter()
         .map(|(partition, definitions)| {
             let all = partition
@@ -223,12 +308,19 @@ pub(super) fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> 
                 .chain(definitions);
             (partition, PropertyCatalogue::from_definitions(all))
         })
-        .collect();
-    let mut index = SearchIndex::default();
-    let mut statement = conn.prepare(
-        "SELECT id, portal, created_at, properties FROM calls WHERE archived = 0 ORDER BY id",
-    )?;
-    let mut rows = statement.query([])?;
+        .collect())
+}
+
+/// Indexes the records `sql` selects (the columns of [`RECORD_ROWS`]).
+fn index_rows(
+    conn: &Connection,
+    index: &mut SearchIndex,
+    schemas: &HashMap<Partition, PropertyCatalogue>,
+    sql: &str,
+    params: impl Params,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare(sql)?;
+    let mut rows = statement.query(params)?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let Some(partition) = Partition::from_key(row.get(1)?) else {
@@ -247,9 +339,18 @@ pub(super) fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> 
             add: entries(schema, &properties),
         });
     }
-    let mut statement =
-        conn.prepare("SELECT call_id, kind, to_id, type_id, portal FROM call_associations")?;
-    let mut rows = statement.query([])?;
+    Ok(())
+}
+
+/// Indexes the association rows `sql` selects (the columns of [`ASSOCIATION_ROWS`]).
+fn index_association_rows(
+    conn: &Connection,
+    index: &mut SearchIndex,
+    sql: &str,
+    params: impl Params,
+) -> Result<(), StoreError> {
+    let mut statement = conn.prepare(sql)?;
+    let mut rows = statement.query(params)?;
     while let Some(row) = rows.next()? {
         let kind: String = row.get(1)?;
         let Some(kind) = ObjectType::parse(&kind) else {
@@ -268,7 +369,7 @@ pub(super) fn build_index(conn: &Connection) -> Result<SearchIndex, StoreError> 
             type_id: row.get(3)?,
         });
     }
-    Ok(index)
+    Ok(())
 }
 
 /// The values of `properties` that search can see: those of properties the schema defines,
@@ -306,10 +407,73 @@ pub(super) fn diff(
     (remove, add)
 }
 
+/// The index is saved while serving once this many changes were journaled since the last
+/// save (start-up re-indexes what the journal names, ~10-20 µs a record on one core, so this
+/// keeps start-up after a crash near a second)...
+const SAVE_AFTER_CHANGES: usize = 50_000;
+/// ...or this long after the last save, if anything changed.
+const SAVE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the saver looks.
+const SAVER_TICK: Duration = Duration::from_millis(500);
+
+impl SqliteStore {
+    /// Saves the search index now and then while the store serves (see `SAVE_AFTER_CHANGES`),
+    /// on a thread of its own that ends with the store.
+    pub(super) fn start_index_saver(&self) {
+        let Some(pool) = &self.engine.readers else {
+            return;
+        };
+        let engine = Arc::downgrade(&self.engine);
+        let path = pool.path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("hubcalls-index-saver".to_owned())
+            .spawn(move || {
+                let mut last_save = Instant::now();
+                let mut conn = None;
+                loop {
+                    std::thread::sleep(SAVER_TICK);
+                    let Some(engine) = engine.upgrade() else {
+                        return;
+                    };
+                    let changes = engine.index_changes.load(Ordering::Relaxed);
+                    let due = changes >= SAVE_AFTER_CHANGES
+                        || (changes > 0 && last_save.elapsed() >= SAVE_INTERVAL);
+                    if !due || *lock(&engine.index_state.0) != IndexState::Ready {
+                        continue;
+                    }
+                    if conn.is_none() {
+                        conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                            .map_err(|error| tracing::warn!(%error, "the index saver cannot read"))
+                            .ok();
+                    }
+                    if let Some(conn) = &conn {
+                        engine.save_index_while_serving(conn);
+                        last_save = Instant::now();
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "no periodic index saves; the index is saved at shutdown");
+        }
+    }
+
+    /// Saves the search index now, as the periodic saver does (for tests and tools).
+    pub fn save_search_index(&self) -> Result<(), StoreError> {
+        self.wait_for_index()?;
+        let Some(pool) = &self.engine.readers else {
+            return Ok(());
+        };
+        let conn = Connection::open_with_flags(&pool.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(store_error)?;
+        self.engine.save_index_while_serving(&conn);
+        Ok(())
+    }
+}
+
 impl Engine {
-    /// Saves the search index next to the database, so the next start-up reads it instead
-    /// of rebuilding it from every row. Skipped when the index is not built, or when
-    /// another process wrote since this store's index last saw the rows.
+    /// Saves the search index at a clean shutdown, so the next start-up reads it instead of
+    /// rebuilding it from every row. Skipped when the index is not built, or when another
+    /// process wrote since this store's index last saw the rows.
     pub(super) fn save_index_snapshot(&self) {
         let Some(pool) = &self.readers else { return };
         if *lock(&self.index_state.0) != IndexState::Ready {
@@ -328,16 +492,54 @@ impl Engine {
                 return;
             }
         };
+        self.save_index(&pool.path, writes);
+    }
+
+    /// Saves the search index while writes go on (they wait for a chunk at most, see
+    /// `index::snapshot::save`); the next commit trims the journal to it.
+    fn save_index_while_serving(&self, conn: &Connection) {
+        let Some(pool) = &self.readers else { return };
+        let saved_at = {
+            // Under the read lock no commit of this store completes, so the count it has
+            // seen is the one on disk unless another process wrote.
+            let _index = read_index(&self.index);
+            let seen = self.seen_writes.load(Ordering::SeqCst);
+            match committed_writes(conn) {
+                Ok(writes) if writes == seen => seen,
+                Ok(_) => {
+                    tracing::info!("not saving the search index: another process wrote");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "not saving the search index");
+                    return;
+                }
+            }
+        };
+        let changes = self.index_changes.swap(0, Ordering::Relaxed);
+        if self.save_index(&pool.path, saved_at) {
+            self.journal_trim.store(saved_at, Ordering::SeqCst);
+        } else {
+            self.index_changes.fetch_add(changes, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes the index next to the database as of write `saved_at`; answers whether it
+    /// did (a failed save leaves the previous file, which the journal still completes).
+    fn save_index(&self, database: &Path, saved_at: i64) -> bool {
         let started = Instant::now();
-        let path = snapshot_path(&pool.path);
-        match index_snapshot::save(&read_index(&self.index), &path, writes) {
-            Ok(()) => tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "search index saved"
-            ),
+        match index_snapshot::save(&self.index, &snapshot_path(database), saved_at) {
+            Ok(()) => {
+                tracing::info!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    saved_at,
+                    "search index saved"
+                );
+                true
+            }
             Err(error) => {
                 tracing::warn!(%error, "saving the search index failed");
-                let _ = std::fs::remove_file(&path);
+                false
             }
         }
     }

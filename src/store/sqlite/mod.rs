@@ -33,6 +33,7 @@ use self::ddl::{committed_writes, configure};
 use self::group_commit::{Commits, Writer};
 use self::index::SearchIndex;
 use self::indexing::build_index;
+pub use self::indexing::IndexOrigin;
 
 mod admin;
 mod associations;
@@ -40,6 +41,7 @@ mod ddl;
 mod group_commit;
 mod history;
 mod index;
+mod index_journal;
 mod indexing;
 mod records;
 mod schema;
@@ -82,8 +84,15 @@ struct Engine {
     /// at start-up, so reads by id are served at once; searches and writes wait for it.
     index_state: Arc<(Mutex<IndexState>, Condvar)>,
     /// The count of committed write transactions (`meta.writes`) that the index reflects:
-    /// the index is saved at shutdown only if nobody else has written since.
+    /// the index is saved only if nobody else has written since.
     seen_writes: Arc<AtomicI64>,
+    /// Where the index came from at start-up (set once it is ready).
+    index_origin: Arc<Mutex<Option<IndexOrigin>>>,
+    /// Index changes journaled since the index was last saved (see `index_journal`).
+    index_changes: AtomicUsize,
+    /// The count of writes a saved index holds, for the next commit to trim the journal to
+    /// (0: nothing to trim).
+    journal_trim: AtomicI64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +165,7 @@ impl SqliteStore {
         let store = Self::open_without_checkpointer(dir)?;
         store.start_checkpointer();
         store.start_index_build()?;
+        store.start_index_saver();
         Ok(store)
     }
 
@@ -217,6 +227,9 @@ impl SqliteStore {
             index: Arc::new(RwLock::new(index)),
             index_state: Arc::new((Mutex::new(state), Condvar::new())),
             seen_writes: Arc::new(AtomicI64::new(writes)),
+            index_origin: Arc::new(Mutex::new(None)),
+            index_changes: AtomicUsize::new(0),
+            journal_trim: AtomicI64::new(0),
         };
         Ok(Self {
             engine: Arc::new(engine),

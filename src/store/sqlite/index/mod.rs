@@ -31,7 +31,7 @@ use crate::crm::properties::PropertyType;
 use crate::crm::record::{PortalId, RecordId};
 use crate::crm::search::IndexedValue;
 
-use self::postings::{post, unpost, Posting};
+use self::postings::{post, retain_slots, unpost, Posting};
 pub use self::postings::{Bitmap, Key};
 
 /// One property's values and tokens in a portal.
@@ -192,6 +192,15 @@ impl SearchIndex {
         }
     }
 
+    /// Drops everything the index says of the records `ids`, and postings of slots it has
+    /// no record of, so those records can be indexed afresh from their rows: how a saved
+    /// index (see `snapshot`) is brought up to date with the writes the journal names.
+    pub fn forget(&mut self, ids: &[RecordId]) {
+        for index in self.partitions.values_mut() {
+            index.forget(ids);
+        }
+    }
+
     /// Approximate heap bytes held, for the performance notes.
     pub fn heap_bytes(&self) -> usize {
         self.partitions
@@ -318,6 +327,33 @@ impl PartitionIndex {
             .is_some();
         if !still {
             unpost(&mut index.values, &Key::number(to_id as f64), slot);
+        }
+    }
+
+    fn forget(&mut self, ids: &[RecordId]) {
+        let mut gone = Bitmap::empty(self.ids.len());
+        for id in ids {
+            let Some(&slot) = self.slot_of.get(id) else {
+                continue;
+            };
+            gone.set(slot);
+            if self
+                .by_created
+                .remove(&(self.created[slot as usize], *id, slot))
+            {
+                self.live_count -= 1;
+            }
+            self.live.clear(slot);
+        }
+        let known = self.ids.len() as u32;
+        let keep = |slot: u32| slot < known && !gone.contains(slot);
+        for property in self.properties.values_mut() {
+            retain_slots(&mut property.values, keep);
+            retain_slots(&mut property.tokens, keep);
+        }
+        for associations in self.associations.values_mut() {
+            associations.rows.retain(|(_, slot, _)| keep(*slot));
+            retain_slots(&mut associations.values, keep);
         }
     }
 

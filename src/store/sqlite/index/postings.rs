@@ -128,6 +128,24 @@ impl Posting {
         }
     }
 
+    /// Keeps the slots `keep` accepts; answers whether the posting is now empty.
+    pub(super) fn retain(&mut self, keep: impl Fn(u32) -> bool) -> bool {
+        match self {
+            Posting::One(slot) => !keep(*slot),
+            Posting::Many(slots) => {
+                slots.retain(|slot| keep(*slot));
+                match slots.as_slice() {
+                    [] => true,
+                    [only] => {
+                        *self = Posting::One(*only);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
     pub(super) fn slots(&self) -> &[u32] {
         match self {
             Posting::One(slot) => std::slice::from_ref(slot),
@@ -160,6 +178,11 @@ pub(super) fn unpost(map: &mut BTreeMap<Key, Posting>, key: &Key, slot: u32) {
             map.remove(key);
         }
     }
+}
+
+/// Drops the slots `keep` refuses from every posting of `map` (and the keys left without).
+pub(super) fn retain_slots(map: &mut BTreeMap<Key, Posting>, keep: impl Fn(u32) -> bool) {
+    map.retain(|_, posting| !posting.retain(&keep));
 }
 
 /// A set of slots.
@@ -273,6 +296,20 @@ mod tests {
         assert!(!posting.remove(5));
         assert!(matches!(posting, Posting::One(7)));
         assert!(posting.remove(7));
+    }
+
+    #[test]
+    fn retaining_slots_shrinks_postings_and_drops_empty_keys() {
+        let mut map = BTreeMap::new();
+        for (key, slot) in [("a", 1), ("a", 2), ("a", 3), ("b", 2), ("c", 9)] {
+            post(&mut map, Key::Text(key.into()), slot);
+        }
+        retain_slots(&mut map, |slot| slot != 2 && slot < 5);
+        let left: Vec<(String, Vec<u32>)> = map
+            .iter()
+            .map(|(key, posting)| (format!("{key:?}"), posting.slots().to_vec()))
+            .collect();
+        assert_eq!(left, vec![("Text(\"a\")".to_owned(), vec![1, 3])]);
     }
 
     #[test]
