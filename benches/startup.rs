@@ -48,8 +48,9 @@ impl Server {
                 "--data-dir",
             ])
             .arg(dir)
+            .env("HUBCALLS_LOG", "hubcalls=info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log_file(dir))
             .spawn()
             .expect("server starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -61,6 +62,16 @@ impl Server {
         };
         std::thread::spawn(move || for _ in lines {});
         Self { child, base }
+    }
+
+    /// What the server logged about its search index (from where, how long).
+    fn index_log(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("server.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("search index") || line.contains("saved index"))
+            .map(str::to_owned)
+            .collect()
     }
 
     fn rss_mib(&self) -> f64 {
@@ -119,6 +130,11 @@ async fn seed(client: &reqwest::Client, base: &str, count: usize) {
     );
 }
 
+/// The server's log, `server.log` in its data directory (written afresh by each start).
+fn log_file(dir: &Path) -> Stdio {
+    std::fs::File::create(dir.join("server.log")).map_or(Stdio::null(), Stdio::from)
+}
+
 /// Polls `request` until it answers 200; returns when it did, from `since`.
 async fn first_ok(since: Instant, request: impl Fn() -> reqwest::RequestBuilder) -> Duration {
     loop {
@@ -157,6 +173,9 @@ async fn time_start(client: &reqwest::Client, dir: &Path, case: &str) -> Server 
         search.as_secs_f64(),
         server.rss_mib()
     );
+    for line in Server::index_log(dir) {
+        eprintln!("    {line}");
+    }
     server
 }
 
@@ -180,6 +199,9 @@ fn main() {
         let saved = std::fs::metadata(&index_file).map_or(0.0, |m| m.len() as f64 / 1048576.0);
         server.stop("KILL");
         println!("killed right after the load; the index saved while serving: {saved:.0} MiB");
+        for line in Server::index_log(dir.path()) {
+            eprintln!("    {line}");
+        }
         println!("\n| start-up with {size} calls | listening s | first get by id s | first search s | RSS MiB |");
         println!("|---|---|---|---|---|");
         let server = time_start(&client, dir.path(), "after a crash during the load (saved index + journal)").await;

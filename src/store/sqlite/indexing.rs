@@ -239,7 +239,9 @@ fn bring_up_to_date(
     if changes.records.is_empty() {
         return Ok(0);
     }
+    let started = Instant::now();
     index.forget(&changes.records);
+    let forgotten = started.elapsed();
     let schemas = schemas(conn)?;
     // SQLite takes at most 32,766 parameters; a few hundred ids a statement is plenty.
     for ids in changes.records.chunks(500) {
@@ -259,6 +261,12 @@ fn bring_up_to_date(
             params_from_iter(ids),
         )?;
     }
+    tracing::info!(
+        records = changes.records.len(),
+        forget_seconds = forgotten.as_secs_f64(),
+        reindex_seconds = (started.elapsed() - forgotten).as_secs_f64(),
+        "brought the saved index up to date"
+    );
     Ok(changes.records.len())
 }
 
