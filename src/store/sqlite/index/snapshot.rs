@@ -582,7 +582,7 @@ fn read_postings<F: Read>(
                 for _ in 0..holders {
                     list.push(input.u32()?);
                 }
-                Posting::Many(list)
+                Posting::Many(Box::new(list))
             }
         };
         entries.push((key, posting));
