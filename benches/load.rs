@@ -7,6 +7,11 @@
 //! fixed call body: `ceiling` (one call per collection) and `ceiling-r100` (100 per collection,
 //! ~68 KB). W3, W4 and W5 are compared with `ceiling-r100`, the others with `ceiling`.
 //!
+//! `--object-type T` runs the same six workloads against `/crm/v3/objects/T` instead, with
+//! bodies a real integration writes to that type (`benches/wrk/objects.lua`, seeds in
+//! `load/objects.rs`); `all` runs every type in turn, each on a fresh server with its own
+//! ceilings. The ceilings answer with the call body whatever the type.
+//!
 //! As `../shared/perf/compare.sh`: every server first gets a warm-up run of each of its
 //! workloads, then each repetition runs W2 W4 W5 W6 W1 W3 (reads first: W1 and W3 grow the
 //! store, the warm-up included) with the servers' order rotated from one repetition to the
@@ -19,14 +24,19 @@
 //! cargo bench --bench load                                   # W1..W6, 2 x 8 s each, 10k seeded calls
 //! cargo bench --bench load -- --seconds 10 --reps 3 --seed-calls 100000
 //! cargo bench --bench load -- --only W4                      # the workloads whose name contains the text
+//! cargo bench --bench load -- --object-type contacts         # or companies, deals, ..., all
 //! cargo bench --bench load -- --url http://127.0.0.1:8080    # a server started elsewhere (token below)
 //! cargo bench --bench load -- --no-ceiling                   # without the ceiling servers (no ratio)
 //! HUBCALLS_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/test cargo bench --bench load  # PostgreSQL store
 //! ```
 //!
-//! Other options: `--warmup SECONDS` (default 3, 0 for none). `--ceiling` is accepted for old
-//! command lines (the ceiling runs unless `--no-ceiling`). Without `taskset` nothing is pinned
-//! (the table says so).
+//! Other options: `--warmup SECONDS` (default 3, 0 for none); `--seed-calls N` seeds N objects
+//! of whichever type. `--ceiling` is accepted for old command lines (the ceiling runs unless
+//! `--no-ceiling`). Without `taskset` nothing is pinned (the table says so).
+//!
+//! Any non-2xx answer, socket error or failed wrk run, warm-ups included, is printed when it
+//! happens (with the first such answer's status and body) and makes the bench exit with status
+//! 1 after the table: a run that is not clean measures something else.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -35,8 +45,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use report::{print_table, thousands};
+
 #[path = "load/ceiling.rs"]
 mod ceiling;
+#[path = "load/objects.rs"]
+mod objects;
+#[path = "load/report.rs"]
+mod report;
 
 const TOKEN: &str = "pat-load-benchmark";
 /// Open connections of every run, as the harness's comparison run.
@@ -56,6 +72,8 @@ struct Options {
     ceiling: bool,
     /// Only the workloads whose name contains this text (for profiling one of them).
     only: Option<String>,
+    /// The object types the workloads run against, in turn (plural names).
+    object_types: Vec<&'static str>,
 }
 
 fn options() -> Options {
@@ -67,6 +85,7 @@ fn options() -> Options {
         url: None,
         ceiling: true,
         only: None,
+        object_types: vec!["calls"],
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -79,6 +98,15 @@ fn options() -> Options {
             "--url" => options.url = args.next(),
             "--only" => options.only = args.next(),
             "--no-ceiling" => options.ceiling = false,
+            "--object-type" => {
+                match objects::parse_object_types(args.next().as_deref().unwrap_or("")) {
+                    Ok(types) => options.object_types = types,
+                    Err(message) => {
+                        eprintln!("{message}");
+                        std::process::exit(2);
+                    }
+                }
+            }
             // `--ceiling` (the ceiling runs by default now), and the `--bench` cargo passes.
             _ => {}
         }
@@ -100,7 +128,8 @@ enum Unit {
 struct Workload {
     name: &'static str,
     script: &'static str,
-    unit_name: &'static str,
+    /// What unit/s counts; `None`: the objects created, named by their type.
+    unit_name: Option<&'static str>,
     unit: Unit,
     /// Compared with `ceiling-r100` (collections of 100), not `ceiling`.
     collection: bool,
@@ -111,42 +140,42 @@ const WORKLOADS: [Workload; 6] = [
     Workload {
         name: "W1 create",
         script: "w1_create.lua",
-        unit_name: "calls",
+        unit_name: None,
         unit: Unit::Requests,
         collection: false,
     },
     Workload {
         name: "W2 get",
         script: "w2_get.lua",
-        unit_name: "gets",
+        unit_name: Some("gets"),
         unit: Unit::Requests,
         collection: false,
     },
     Workload {
         name: "W3 batch create",
         script: "w3_batch_create.lua",
-        unit_name: "calls",
+        unit_name: None,
         unit: Unit::Batches,
         collection: true,
     },
     Workload {
         name: "W4 search",
         script: "w4_search.lua",
-        unit_name: "searches",
+        unit_name: Some("searches"),
         unit: Unit::Requests,
         collection: true,
     },
     Workload {
         name: "W5 list",
         script: "w5_list.lua",
-        unit_name: "objects",
+        unit_name: Some("objects"),
         unit: Unit::Objects,
         collection: true,
     },
     Workload {
         name: "W6 update",
         script: "w6_update.lua",
-        unit_name: "updates",
+        unit_name: Some("updates"),
         unit: Unit::Requests,
         collection: false,
     },
@@ -254,57 +283,30 @@ impl Drop for Server {
     }
 }
 
-/// A seeded call's properties, shaped as the harness seeds them (`perfctl.py seed`): a
-/// ~190-character body, timestamps spread over a year, half inbound and half outbound.
-fn seeded_call(n: usize, tag: &str) -> Value {
-    const STATUSES: [&str; 6] = [
-        "COMPLETED",
-        "NO_ANSWER",
-        "BUSY",
-        "FAILED",
-        "COMPLETED",
-        "COMPLETED",
-    ];
-    let at =
-        time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + (n as i64 * 37) % 31_536_000)
-            .expect("a timestamp in range");
-    let timestamp = at
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].000Z"
-        ))
-        .expect("format");
-    json!({"properties": {
-        "hs_timestamp": timestamp,
-        "hs_call_title": format!("Seeded call {tag}-{n} with ACME procurement"),
-        "hs_call_body": format!("Spoke with the customer about renewal timeline and pricing for the \
-            enterprise tier. Agreed next steps: send recap, schedule a follow-up demo, loop in \
-            finance. Ref {tag}-{n}; notes logged by the rep."),
-        "hs_call_duration": ((n * 7919) % 3_600_000).to_string(),
-        "hs_call_direction": if n.is_multiple_of(2) { "INBOUND" } else { "OUTBOUND" },
-        "hs_call_status": STATUSES[n % STATUSES.len()],
-    }, "associations": []})
-}
-
-/// Creates `count` calls through batch/create, one request after the other, and writes the
-/// ids that come back to `ids` (a ceiling hands back the same id each time: fine for W2/W6).
-async fn seed(base: &str, count: usize, ids: &Path) {
+/// Creates `count` objects of `object_type` through batch/create, one request after the other,
+/// and writes the ids that come back to `ids` (a ceiling hands back the same id each time: fine
+/// for W2/W6).
+async fn seed(base: &str, object_type: &str, count: usize, ids: &Path) {
     let client = reqwest::Client::new();
     let tag = format!("s{}", unix_seconds());
     let mut file = std::io::BufWriter::new(std::fs::File::create(ids).expect("ids file"));
     let started = Instant::now();
     for start in (0..count).step_by(BATCH) {
         let inputs: Vec<Value> = (start..(start + BATCH).min(count))
-            .map(|n| seeded_call(n, &tag))
+            .map(|n| objects::seeded_object(object_type, n, &tag))
             .collect();
         let response = client
-            .post(format!("{base}/crm/v3/objects/calls/batch/create"))
+            .post(format!("{base}/crm/v3/objects/{object_type}/batch/create"))
             .bearer_auth(TOKEN)
             .json(&json!({ "inputs": inputs }))
             .send()
             .await
             .expect("seeding request");
         let status = response.status();
-        assert!(status.is_success(), "seeding {base}: {status}");
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            panic!("seeding {object_type} into {base}: {status} {body}");
+        }
         let body: Value = response.json().await.expect("seeding response");
         for result in body["results"].as_array().expect("results") {
             writeln!(file, "{}", result["id"].as_str().expect("id")).expect("write id");
@@ -312,7 +314,7 @@ async fn seed(base: &str, count: usize, ids: &Path) {
     }
     file.flush().expect("write ids");
     println!(
-        "seeded {count} calls into {base} in {:.1} s",
+        "seeded {count} {object_type} into {base} in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
@@ -333,11 +335,33 @@ struct Run {
     socket_errors: u64,
     /// 2xx responses (what grows the store in W1 and W3).
     ok_requests: u64,
+    /// The first non-2xx answer the script saw: its status and the start of its body.
+    first_error: Option<String>,
 }
 
-/// One wrk run of `workload` against `base`, at `CONCURRENCY`, from core 1 when pinned.
+impl Run {
+    /// What was wrong with this run, if anything: every answer of a clean run is a 2xx.
+    fn problem(&self) -> Option<String> {
+        if self.non_2xx == 0 && self.socket_errors == 0 {
+            return None;
+        }
+        Some(format!(
+            "{} non-2xx of {} answers, {} socket errors{}",
+            self.non_2xx,
+            self.ok_requests + self.non_2xx,
+            self.socket_errors,
+            self.first_error
+                .as_deref()
+                .map_or(String::new(), |e| format!("; first non-2xx: {e}"))
+        ))
+    }
+}
+
+/// One wrk run of `workload` on `object_type` against `base`, at `CONCURRENCY`, from core 1
+/// when pinned.
 fn run_wrk(
     base: &str,
+    object_type: &str,
     ids: &Path,
     workload: &Workload,
     seconds: u64,
@@ -370,6 +394,7 @@ fn run_wrk(
         .arg(scripts.join(workload.script))
         .arg(base)
         .env("TOKEN", TOKEN)
+        .env("OBJECT_TYPE", object_type)
         .env("IDS_FILE", ids)
         .env("RUN_TAG", run_tag)
         .env("WRK_LUA_DIR", &scripts)
@@ -405,6 +430,7 @@ fn run_wrk(
         non_2xx: non_2xx as u64,
         socket_errors: number("socket_errors") as u64,
         ok_requests: (requests - non_2xx).max(0.0) as u64,
+        first_error: result["first_error"].as_str().map(str::to_owned),
     })
 }
 
@@ -419,101 +445,12 @@ struct Target {
     runs: Vec<Vec<Run>>,
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len().is_multiple_of(2) {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    }
-}
-
-/// `1234567.8` as `1,234,568`.
-fn thousands(value: f64) -> String {
-    if !value.is_finite() {
-        return "–".to_owned();
-    }
-    let digits = format!("{:.0}", value.abs());
-    let mut out = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    if value < -0.5 {
-        out.insert(0, '-');
-    }
-    out
-}
-
-fn print_table(targets: &[Target], options: &Options, pinned: bool) {
-    let placement = if pinned {
-        format!("servers on core {SERVER_CPU}, wrk on core {WRK_CPU} with 1 thread")
-    } else {
-        "nothing pinned (no taskset)".to_owned()
-    };
-    let when = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
-        .unwrap_or_default();
-    println!(
-        "\n### wrk, medians of {} x {} s at concurrency {CONCURRENCY}, {} seeded calls, {placement}, {when}\n",
-        options.reps, options.seconds, options.seed_calls
-    );
-    println!(
-        "| workload | server | req/s | unit/s | p50 ms | p99 ms | non-2xx | socket errors | ratio to ceiling | req/s of each rep |"
-    );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
-    let median_rps = |label: &str, w: usize| {
-        targets
-            .iter()
-            .find(|t| t.label == label && !t.runs[w].is_empty())
-            .map(|t| median(t.runs[w].iter().map(|r| r.rps).collect()))
-    };
-    for (w, workload) in WORKLOADS.iter().enumerate() {
-        for target in targets.iter().filter(|t| !t.runs[w].is_empty()) {
-            let runs = &target.runs[w];
-            let of = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
-            let rps = of(|r| r.rps);
-            let ratio = if target.label == "hubcalls" {
-                let ceiling = if workload.collection {
-                    "ceiling-r100"
-                } else {
-                    "ceiling"
-                };
-                median_rps(ceiling, w).map_or("–".to_owned(), |c| {
-                    format!("{:.3} (vs {ceiling})", rps / c)
-                })
-            } else {
-                String::new()
-            };
-            let reps: Vec<String> = runs.iter().map(|r| thousands(r.rps)).collect();
-            println!(
-                "| {} | {} | {} | {} {}/s | {:.2} | {:.2} | {} | {} | {ratio} | {} |",
-                workload.name,
-                target.label,
-                thousands(rps),
-                thousands(of(|r| r.unit_per_s)),
-                workload.unit_name,
-                of(|r| r.p50_ms),
-                of(|r| r.p99_ms),
-                runs.iter().map(|r| r.non_2xx).sum::<u64>(),
-                runs.iter().map(|r| r.socket_errors).sum::<u64>(),
-                reps.join(", "),
-            );
-        }
-    }
-    println!(
-        "\nnon-2xx and socket errors: totals over the repetitions (a run with any is not clean: \
-         its unit/s counts 2xx responses only). Ratio: the server's median req/s over the \
-         ceiling's, measured in the same run."
-    );
+/// The runs of one server on one object type, kept for the table once the server is gone.
+struct Measured {
+    object_type: &'static str,
+    label: &'static str,
+    /// `runs[w]`: the measured runs of `WORKLOADS[w]`.
+    runs: Vec<Vec<Run>>,
 }
 
 fn wrk_installed() -> bool {
@@ -523,6 +460,171 @@ fn wrk_installed() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok()
+}
+
+/// The chosen workloads against `object_type`: a fresh server (or the one at `--url`) and,
+/// unless `--no-ceiling`, fresh ceilings, each seeded, warmed up and measured `options.reps`
+/// times. What was wrong with a run (non-2xx answers, socket errors, no result) is printed at
+/// once and added to `problems`.
+fn run_object_type(
+    object_type: &'static str,
+    options: &Options,
+    pinned: bool,
+    chosen: &[usize],
+    seeding: &tokio::runtime::Runtime,
+    problems: &mut Vec<String>,
+) -> Vec<Measured> {
+    println!("\n== {object_type}");
+    let ids_dir = tempfile::tempdir().expect("temp dir");
+    let server = match &options.url {
+        Some(url) => Server {
+            child: None,
+            base: url.trim_end_matches('/').to_owned(),
+            _dir: None,
+        },
+        None => Server::start(pinned),
+    };
+    println!(
+        "hubcalls: {}{}",
+        server.base,
+        match (&options.url, pinned) {
+            (Some(_), _) => " (started elsewhere, not pinned by the bench)",
+            (None, true) => " (pinned to core 0)",
+            (None, false) => "",
+        }
+    );
+    let mut targets = vec![Target {
+        label: "hubcalls",
+        server,
+        ids: ids_dir.path().join("hubcalls"),
+        workloads: chosen.to_vec(),
+        runs: Vec::new(),
+    }];
+    if options.ceiling {
+        for (label, per_collection, collection) in
+            [("ceiling", 1, false), ("ceiling-r100", 100, true)]
+        {
+            let workloads: Vec<usize> = chosen
+                .iter()
+                .copied()
+                .filter(|&w| WORKLOADS[w].collection == collection)
+                .collect();
+            if workloads.is_empty() {
+                continue;
+            }
+            let server = Server::start_ceiling(per_collection, pinned);
+            println!("{label}: {}", server.base);
+            targets.push(Target {
+                label,
+                server,
+                ids: ids_dir.path().join(label),
+                workloads,
+                runs: Vec::new(),
+            });
+        }
+    }
+    for target in &mut targets {
+        let count = if target.label == "hubcalls" {
+            options.seed_calls
+        } else {
+            BATCH
+        };
+        seeding.block_on(seed(&target.server.base, object_type, count, &target.ids));
+        target.runs = WORKLOADS.iter().map(|_| Vec::new()).collect();
+    }
+
+    let mut created = 0;
+    let mut measure = |target: &Target, w: usize, seconds: u64, phase: &str| -> Option<Run> {
+        let what = format!(
+            "{object_type} {} {} ({phase})",
+            target.label, WORKLOADS[w].name
+        );
+        match run_wrk(
+            &target.server.base,
+            object_type,
+            &target.ids,
+            &WORKLOADS[w],
+            seconds,
+            pinned,
+        ) {
+            Ok(run) => {
+                if target.label == "hubcalls" {
+                    created += match WORKLOADS[w].unit {
+                        Unit::Batches => run.ok_requests * BATCH as u64,
+                        _ if w == 0 => run.ok_requests,
+                        _ => 0,
+                    };
+                }
+                if let Some(problem) = run.problem() {
+                    eprintln!("  !! {what}: {problem}");
+                    problems.push(format!("{what}: {problem}"));
+                }
+                Some(run)
+            }
+            Err(error) => {
+                eprintln!("  !! {what}: {error}");
+                problems.push(format!("{what}: {error}"));
+                None
+            }
+        }
+    };
+    if options.warmup > 0 {
+        println!(
+            "warm-up: {} s of each workload on each server",
+            options.warmup
+        );
+        for target in &targets {
+            for &w in &target.workloads {
+                measure(target, w, options.warmup, "warm-up");
+            }
+        }
+    }
+    for rep in 0..options.reps {
+        println!("repetition {} of {}", rep + 1, options.reps);
+        let phase = format!("repetition {}", rep + 1);
+        for w in RUN_ORDER {
+            for k in 0..targets.len() {
+                // Rotated, so no server always runs first.
+                let t = (k + rep) % targets.len();
+                if !targets[t].workloads.contains(&w) {
+                    continue;
+                }
+                if let Some(run) = measure(&targets[t], w, options.seconds, &phase) {
+                    println!(
+                        "  {:<9} {:<12} {:<15} {:>9} req/s  p50 {:.2} ms  p99 {:.2} ms  non-2xx {}  socket errors {}",
+                        object_type,
+                        targets[t].label,
+                        WORKLOADS[w].name,
+                        thousands(run.rps),
+                        run.p50_ms,
+                        run.p99_ms,
+                        run.non_2xx,
+                        run.socket_errors
+                    );
+                    targets[t].runs[w].push(run);
+                }
+            }
+        }
+    }
+    if options.url.is_none() {
+        println!(
+            "hubcalls stored about {} {object_type} at the end ({} seeded, {created} created by \
+             W1/W3 and their warm-ups).",
+            thousands((options.seed_calls as u64 + created) as f64),
+            options.seed_calls
+        );
+    }
+    if let Some(rss) = targets[0].server.rss_mib() {
+        println!("hubcalls RSS after the {object_type} runs: {rss:.0} MiB");
+    }
+    targets
+        .into_iter()
+        .map(|target| Measured {
+            object_type,
+            label: target.label,
+            runs: target.runs,
+        })
+        .collect()
 }
 
 fn main() {
@@ -557,140 +659,33 @@ fn main() {
         eprintln!("no workload's name contains {:?}", options.only);
         std::process::exit(2);
     }
-    let ids_dir = tempfile::tempdir().expect("temp dir");
     let seeding = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
 
-    let server = match &options.url {
-        Some(url) => Server {
-            child: None,
-            base: url.trim_end_matches('/').to_owned(),
-            _dir: None,
-        },
-        None => Server::start(pinned),
-    };
-    println!(
-        "hubcalls: {}{}",
-        server.base,
-        match (&options.url, pinned) {
-            (Some(_), _) => " (started elsewhere, not pinned by the bench)",
-            (None, true) => " (pinned to core 0)",
-            (None, false) => "",
-        }
-    );
-    let mut targets = vec![Target {
-        label: "hubcalls",
-        server,
-        ids: ids_dir.path().join("hubcalls"),
-        workloads: chosen.clone(),
-        runs: Vec::new(),
-    }];
-    if options.ceiling {
-        for (label, per_collection, collection) in
-            [("ceiling", 1, false), ("ceiling-r100", 100, true)]
-        {
-            let workloads: Vec<usize> = chosen
-                .iter()
-                .copied()
-                .filter(|&w| WORKLOADS[w].collection == collection)
-                .collect();
-            if workloads.is_empty() {
-                continue;
-            }
-            let server = Server::start_ceiling(per_collection, pinned);
-            println!("{label}: {}", server.base);
-            targets.push(Target {
-                label,
-                server,
-                ids: ids_dir.path().join(label),
-                workloads,
-                runs: Vec::new(),
-            });
-        }
-    }
-    for target in &mut targets {
-        let count = if target.label == "hubcalls" {
-            options.seed_calls
-        } else {
-            BATCH
-        };
-        seeding.block_on(seed(&target.server.base, count, &target.ids));
-        target.runs = WORKLOADS.iter().map(|_| Vec::new()).collect();
-    }
-
-    let mut created = 0;
-    let mut measure = |target: &Target, w: usize, seconds: u64| -> Option<Run> {
-        match run_wrk(
-            &target.server.base,
-            &target.ids,
-            &WORKLOADS[w],
-            seconds,
+    let mut measured = Vec::new();
+    let mut problems = Vec::new();
+    for &object_type in &options.object_types {
+        measured.extend(run_object_type(
+            object_type,
+            &options,
             pinned,
-        ) {
-            Ok(run) => {
-                if target.label == "hubcalls" {
-                    created += match WORKLOADS[w].unit {
-                        Unit::Batches => run.ok_requests * BATCH as u64,
-                        _ if w == 0 => run.ok_requests,
-                        _ => 0,
-                    };
-                }
-                Some(run)
-            }
-            Err(error) => {
-                eprintln!("  !! {} {}: {error}", target.label, WORKLOADS[w].name);
-                None
-            }
-        }
-    };
-    if options.warmup > 0 {
-        println!(
-            "warm-up: {} s of each workload on each server",
-            options.warmup
+            &chosen,
+            &seeding,
+            &mut problems,
+        ));
+    }
+    print_table(&measured, &options, pinned);
+    if !problems.is_empty() {
+        eprintln!(
+            "\n!! {} wrk run(s) were not clean, so the numbers above do not measure what they \
+             say:",
+            problems.len()
         );
-        for target in &targets {
-            for &w in &target.workloads {
-                measure(target, w, options.warmup);
-            }
+        for problem in &problems {
+            eprintln!("  {problem}");
         }
-    }
-    for rep in 0..options.reps {
-        println!("repetition {} of {}", rep + 1, options.reps);
-        for w in RUN_ORDER {
-            for k in 0..targets.len() {
-                // Rotated, so no server always runs first.
-                let t = (k + rep) % targets.len();
-                if !targets[t].workloads.contains(&w) {
-                    continue;
-                }
-                if let Some(run) = measure(&targets[t], w, options.seconds) {
-                    println!(
-                        "  {:<12} {:<15} {:>9} req/s  p50 {:.2} ms  p99 {:.2} ms  non-2xx {}  socket errors {}",
-                        targets[t].label,
-                        WORKLOADS[w].name,
-                        thousands(run.rps),
-                        run.p50_ms,
-                        run.p99_ms,
-                        run.non_2xx,
-                        run.socket_errors
-                    );
-                    targets[t].runs[w].push(run);
-                }
-            }
-        }
-    }
-    print_table(&targets, &options, pinned);
-    if options.url.is_none() {
-        println!(
-            "hubcalls stored about {} calls at the end ({} seeded, {created} created by W1/W3 \
-             and their warm-ups).",
-            thousands((options.seed_calls as u64 + created) as f64),
-            options.seed_calls
-        );
-    }
-    if let Some(rss) = targets[0].server.rss_mib() {
-        println!("hubcalls RSS after the run: {rss:.0} MiB");
+        std::process::exit(1);
     }
 }

@@ -77,7 +77,8 @@ async fn ceiling_answer(
         }
         Method::POST if path.contains("/batch/") => (StatusCode::OK, bodies.batch.clone()),
         Method::POST => (StatusCode::CREATED, bodies.call.clone()),
-        Method::GET if path.ends_with("/calls") => {
+        // A list: `/crm/v3/objects/{type}`, of any type.
+        Method::GET if path.rsplit('/').nth(1) == Some("objects") => {
             let page = parts
                 .uri
                 .query()
@@ -101,8 +102,8 @@ async fn ceiling_answer(
     Ok(response)
 }
 
-/// A minimal hyper server answering every calls route with fixed bodies, `per_collection`
-/// calls in batch, search and list answers: the machine's ceiling for these workloads, as
+/// A minimal hyper server answering every object route with fixed bodies (calls, whatever the
+/// type in the path), `per_collection` calls in batch, search and list answers: the machine's ceiling for these workloads, as
 /// `../shared/perf/ceiling` (`CEILING_RESULTS` 1 and 100). Runs when this binary is started
 /// with `--serve-ceiling N`.
 pub fn serve_ceiling(per_collection: usize) {

@@ -1,10 +1,6 @@
--- W1 create: POST /crm/v3/objects/calls, one new ~600-byte call per request (4096 distinct
--- bodies per thread). Unit: calls/s = req/s.
+-- W1 create: POST /crm/v3/objects/<type>, one new object per request (calls: ~600 bytes; 4096
+-- distinct bodies per thread, or a new one each time for contacts). Unit: objects/s = req/s.
 package.path = (os.getenv("WRK_LUA_DIR") or ".") .. "/?.lua;" .. package.path
-local calls = require("calls")
+local bench = require("bench")
 
-calls.workload { pool = function(tid)
-  local pool, path, headers = {}, calls.collection(), calls.headers(true)
-  for n = 1, 4096 do pool[n] = wrk.format("POST", path, headers, calls.new_call(tid, n)) end
-  return pool
-end }
+bench.workload(bench.creates("", 4096, bench.object.new_object))

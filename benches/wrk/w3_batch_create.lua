@@ -1,10 +1,8 @@
--- W3 batch create: POST /crm/v3/objects/calls/batch/create with 100 new calls like W1's (32
--- distinct bodies per thread). Unit: calls/s = req/s x 100.
+-- W3 batch create: POST /crm/v3/objects/<type>/batch/create with 100 new objects like W1's (32
+-- distinct bodies per thread, or new ones each time for contacts). Unit: objects/s = req/s x 100.
 package.path = (os.getenv("WRK_LUA_DIR") or ".") .. "/?.lua;" .. package.path
-local calls = require("calls")
+local bench = require("bench")
 
-calls.workload { pool = function(tid)
-  local pool, path, headers = {}, calls.collection() .. "/batch/create", calls.headers(true)
-  for k = 1, 32 do pool[k] = wrk.format("POST", path, headers, calls.batch_of(tid, k, 100)) end
-  return pool
-end }
+bench.workload(bench.creates("/batch/create", 32, function(tid, k)
+  return bench.batch_of(tid, k, 100)
+end))

@@ -1,9 +1,9 @@
--- W5 list: GET /crm/v3/objects/calls?limit=100&properties=<6 properties>&after=<cursor>, paging
--- through the stored calls, then from the start again. The cursors that responses hand back
+-- W5 list: GET /crm/v3/objects/<type>?limit=100&properties=<6 properties>&after=<cursor>, paging
+-- through the stored objects, then from the start again. The cursors that responses hand back
 -- wait in a queue of the thread's, so each of its connections continues some scan.
 -- Unit: objects/s (the "id": keys counted in the pages).
 package.path = (os.getenv("WRK_LUA_DIR") or ".") .. "/?.lua;" .. package.path
-local calls = require("calls")
+local bench = require("bench")
 
 local first_page, headers
 local cursors, head, tail = {}, 1, 0
@@ -13,10 +13,10 @@ local function queue(cursor)
   cursors[tail] = cursor
 end
 
-calls.workload {
+bench.workload {
   init = function(tid)
-    first_page = calls.collection() .. "?limit=100&properties=" .. calls.get_properties
-    headers = calls.headers(false)
+    first_page = bench.collection() .. "?limit=100&properties=" .. bench.object.get_properties
+    headers = bench.headers(false)
   end,
   next_request = function()
     if first_page == nil then return wrk.format("GET", "/") end -- wrk's check in its main state
@@ -27,7 +27,7 @@ calls.workload {
       head = head + 1
     end
     if cursor then
-      return wrk.format("GET", first_page .. "&after=" .. calls.url_escape(cursor), headers)
+      return wrk.format("GET", first_page .. "&after=" .. bench.url_escape(cursor), headers)
     end
     return wrk.format("GET", first_page, headers)
   end,
