@@ -31,7 +31,7 @@ use crate::crm::properties::PropertyType;
 use crate::crm::record::{PortalId, RecordId};
 use crate::crm::search::IndexedValue;
 
-use self::postings::{post, retain_slots, unpost, Posting};
+use self::postings::{post, retain_slots, unpost, KeptSlots, Posting};
 pub use self::postings::{Bitmap, Key};
 
 /// One property's values and tokens in a portal.
@@ -345,15 +345,17 @@ impl PartitionIndex {
             }
             self.live.clear(slot);
         }
-        let known = self.ids.len() as u32;
-        let keep = |slot: u32| slot < known && !gone.contains(slot);
+        let kept = KeptSlots {
+            below: self.ids.len() as u32,
+            gone,
+        };
         for property in self.properties.values_mut() {
-            retain_slots(&mut property.values, keep);
-            retain_slots(&mut property.tokens, keep);
+            retain_slots(&mut property.values, &kept);
+            retain_slots(&mut property.tokens, &kept);
         }
         for associations in self.associations.values_mut() {
-            associations.rows.retain(|(_, slot, _)| keep(*slot));
-            retain_slots(&mut associations.values, keep);
+            associations.rows.retain(|(_, slot, _)| kept.keeps(*slot));
+            retain_slots(&mut associations.values, &kept);
         }
     }
 
@@ -366,9 +368,8 @@ impl PartitionIndex {
             .map(|posting| {
                 posting
                     .slots()
-                    .iter()
-                    .filter(|slot| self.live.contains(**slot))
-                    .map(|slot| self.ids[*slot as usize])
+                    .filter(|slot| self.live.contains(*slot))
+                    .map(|slot| self.ids[slot as usize])
                     .collect()
             })
             .unwrap_or_default();

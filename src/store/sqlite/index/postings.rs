@@ -78,15 +78,64 @@ impl Ord for Key {
 }
 
 /// The slots holding one value, ascending. Most values of a big portal are unique (ids,
-/// instants, phone numbers), so a single slot is kept without an allocation, and a list is
-/// boxed: every entry of every map pays the size of this enum, two words rather than four.
-#[derive(Debug, Clone, PartialEq)]
+/// instants, phone numbers), so a single slot is kept without an allocation; a list is boxed,
+/// since every entry of every map pays the size of this enum (two words rather than four);
+/// and a value most records share (a direction, a status, a common word) is a bitmap, one bit
+/// per slot instead of four bytes per holder.
+#[derive(Debug, Clone)]
+#[allow(clippy::box_collection)] // on purpose: see above
 pub(super) enum Posting {
     One(u32),
     Many(Box<Vec<u32>>),
+    Dense(Box<DenseSlots>),
 }
 
+/// Postings are equal when they hold the same slots, whatever their representation (a list
+/// read back from a saved index may come back as a bitmap).
+impl PartialEq for Posting {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.slots().eq(other.slots())
+    }
+}
+
+/// A bitmap of slots with its count (for emptiness without a scan).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DenseSlots {
+    bits: Bitmap,
+    count: u32,
+}
+
+/// A list turns into a bitmap once it would take more room than one (four bytes a holder
+/// against a bit a slot, with some slack so a value near the line does not flip back and
+/// forth): when it holds more than one slot in this many.
+const DENSE_WHEN_ONE_IN: usize = 24;
+
 impl Posting {
+    /// The posting of `slots` (ascending, no repeats), in the representation that suits it.
+    pub(super) fn from_sorted(slots: Vec<u32>) -> Self {
+        match slots.as_slice() {
+            [only] => Posting::One(*only),
+            _ => {
+                let mut posting = Posting::Many(Box::new(slots));
+                posting.densify_if_worth_it();
+                posting
+            }
+        }
+    }
+
+    fn densify_if_worth_it(&mut self) {
+        let Posting::Many(slots) = self else { return };
+        let span = slots.last().map_or(0, |last| *last as usize + 1);
+        if slots.len() * DENSE_WHEN_ONE_IN > span && slots.len() >= 64 {
+            let mut bits = Bitmap::empty(span);
+            for slot in slots.iter() {
+                bits.set(*slot);
+            }
+            let count = slots.len() as u32;
+            *self = Posting::Dense(Box::new(DenseSlots { bits, count }));
+        }
+    }
+
     pub(super) fn insert(&mut self, slot: u32) {
         match self {
             Posting::One(existing) if *existing == slot => {}
@@ -104,6 +153,15 @@ impl Posting {
                     slots.push(slot);
                 } else if let Err(at) = slots.binary_search(&slot) {
                     slots.insert(at, slot);
+                }
+                if slots.len().is_power_of_two() {
+                    self.densify_if_worth_it();
+                }
+            }
+            Posting::Dense(dense) => {
+                if !dense.bits.contains(slot) {
+                    dense.bits.set(slot);
+                    dense.count += 1;
                 }
             }
         }
@@ -126,15 +184,22 @@ impl Posting {
                     _ => false,
                 }
             }
+            Posting::Dense(dense) => {
+                if dense.bits.contains(slot) {
+                    dense.bits.clear(slot);
+                    dense.count -= 1;
+                }
+                dense.count == 0
+            }
         }
     }
 
-    /// Keeps the slots `keep` accepts; answers whether the posting is now empty.
-    pub(super) fn retain(&mut self, keep: impl Fn(u32) -> bool) -> bool {
+    /// Drops the slots `kept` does not keep; answers whether the posting is now empty.
+    pub(super) fn retain(&mut self, kept: &KeptSlots) -> bool {
         match self {
-            Posting::One(slot) => !keep(*slot),
+            Posting::One(slot) => !kept.keeps(*slot),
             Posting::Many(slots) => {
-                slots.retain(|slot| keep(*slot));
+                slots.retain(|slot| kept.keeps(*slot));
                 match slots.as_slice() {
                     [] => true,
                     [only] => {
@@ -144,13 +209,56 @@ impl Posting {
                     _ => false,
                 }
             }
+            Posting::Dense(dense) => {
+                // Word by word: a bitmap of a million slots is 16k words, not a million tests.
+                let bits = &mut dense.bits.words;
+                let words_below = (kept.below as usize).div_ceil(64);
+                bits.truncate(words_below);
+                // The word `below` falls in keeps only its bits under it (when the bitmap
+                // reaches that far: a shorter one ends below it).
+                let used = kept.below % 64;
+                if bits.len() == words_below && used != 0 {
+                    if let Some(last) = bits.last_mut() {
+                        *last &= (1u64 << used) - 1;
+                    }
+                }
+                dense.bits.and_not(&kept.gone);
+                dense.count = dense.bits.count() as u32;
+                dense.count == 0
+            }
         }
     }
 
-    pub(super) fn slots(&self) -> &[u32] {
+    /// The slots, ascending.
+    pub(super) fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        let (one, many, dense) = match self {
+            Posting::One(slot) => (Some(*slot), None, None),
+            Posting::Many(slots) => (None, Some(slots.iter().copied()), None),
+            Posting::Dense(dense) => (None, None, Some(dense.bits.ones())),
+        };
+        one.into_iter()
+            .chain(many.into_iter().flatten())
+            .chain(dense.into_iter().flatten())
+    }
+
+    /// How many slots hold the value.
+    pub(super) fn len(&self) -> usize {
         match self {
-            Posting::One(slot) => std::slice::from_ref(slot),
-            Posting::Many(slots) => slots.as_slice(),
+            Posting::One(_) => 1,
+            Posting::Many(slots) => slots.len(),
+            Posting::Dense(dense) => dense.count as usize,
+        }
+    }
+
+    /// Adds the posting's slots to `set`.
+    pub(super) fn add_to(&self, set: &mut Bitmap) {
+        match self {
+            Posting::Dense(dense) => set.or(&dense.bits),
+            _ => {
+                for slot in self.slots() {
+                    set.set(slot);
+                }
+            }
         }
     }
 
@@ -158,6 +266,9 @@ impl Posting {
         match self {
             Posting::One(_) => 0,
             Posting::Many(slots) => std::mem::size_of::<Vec<u32>>() + slots.capacity() * 4,
+            Posting::Dense(dense) => {
+                std::mem::size_of::<DenseSlots>() + dense.bits.words.capacity() * 8
+            }
         }
     }
 }
@@ -181,9 +292,23 @@ pub(super) fn unpost(map: &mut BTreeMap<Key, Posting>, key: &Key, slot: u32) {
     }
 }
 
-/// Drops the slots `keep` refuses from every posting of `map` (and the keys left without).
-pub(super) fn retain_slots(map: &mut BTreeMap<Key, Posting>, keep: impl Fn(u32) -> bool) {
-    map.retain(|_, posting| !posting.retain(&keep));
+/// The slots an index keeps when it forgets some records: those below `below` (the slots it
+/// has records for) that are not `gone`.
+pub(super) struct KeptSlots {
+    pub(super) below: u32,
+    pub(super) gone: Bitmap,
+}
+
+impl KeptSlots {
+    pub(super) fn keeps(&self, slot: u32) -> bool {
+        slot < self.below && !self.gone.contains(slot)
+    }
+}
+
+/// Drops the slots `kept` does not keep from every posting of `map` (and the keys left
+/// without any).
+pub(super) fn retain_slots(map: &mut BTreeMap<Key, Posting>, kept: &KeptSlots) {
+    map.retain(|_, posting| !posting.retain(kept));
 }
 
 /// A set of slots.
@@ -291,7 +416,7 @@ mod tests {
         posting.insert(3);
         posting.insert(9);
         posting.insert(5);
-        assert_eq!(posting.slots(), &[3, 5, 7, 9]);
+        assert_eq!(posting.slots().collect::<Vec<_>>(), vec![3, 5, 7, 9]);
         assert!(!posting.remove(3));
         assert!(!posting.remove(9));
         assert!(!posting.remove(5));
@@ -300,15 +425,79 @@ mod tests {
     }
 
     #[test]
+    fn a_value_most_slots_hold_becomes_a_bitmap_and_behaves_the_same() {
+        let mut posting = Posting::One(0);
+        let mut expected = vec![0];
+        for slot in (3..400).step_by(3) {
+            posting.insert(slot);
+            expected.push(slot);
+        }
+        assert!(matches!(posting, Posting::Dense(_)), "{posting:?}");
+        // Inserting again, out of order, and removing keep it a set.
+        posting.insert(300);
+        posting.insert(1);
+        expected.push(1);
+        expected.sort_unstable();
+        assert_eq!(posting.len(), expected.len());
+        assert_eq!(posting.slots().collect::<Vec<_>>(), expected);
+        let mut set = Bitmap::empty(8);
+        posting.add_to(&mut set);
+        assert_eq!(set.ones().collect::<Vec<_>>(), expected);
+        let below_ten = KeptSlots {
+            below: 10,
+            gone: Bitmap::default(),
+        };
+        assert!(!posting.retain(&below_ten));
+        assert_eq!(posting.slots().collect::<Vec<_>>(), vec![0, 1, 3, 6, 9]);
+        for slot in [0, 1, 3, 6] {
+            assert!(!posting.remove(slot));
+        }
+        assert!(posting.remove(9), "empty once its last slot goes");
+        // Forgetting past a bitmap's end keeps all of it: the boundary word is not its last.
+        let mut short = Posting::from_sorted((0..100).collect());
+        let far = KeptSlots {
+            below: 1000,
+            gone: Bitmap::default(),
+        };
+        assert!(!short.retain(&far));
+        assert_eq!(short.len(), 100);
+        assert_eq!(
+            short.slots().collect::<Vec<_>>(),
+            (0..100).collect::<Vec<_>>()
+        );
+        let mut cut = Posting::from_sorted((0..100).collect());
+        assert!(!cut.retain(&KeptSlots {
+            below: 70,
+            gone: Bitmap::default(),
+        }));
+        assert_eq!(cut.slots().collect::<Vec<_>>(), (0..70).collect::<Vec<_>>());
+        // A list read back from a file is a bitmap when it is dense, a list when not.
+        assert!(matches!(
+            Posting::from_sorted((0..100).collect()),
+            Posting::Dense(_)
+        ));
+        assert!(matches!(
+            Posting::from_sorted((0..100).map(|n| n * 1000).collect()),
+            Posting::Many(_)
+        ));
+        assert_eq!(
+            Posting::from_sorted((0..100).collect()),
+            Posting::Many(Box::new((0..100).collect()))
+        );
+    }
+
+    #[test]
     fn retaining_slots_shrinks_postings_and_drops_empty_keys() {
         let mut map = BTreeMap::new();
         for (key, slot) in [("a", 1), ("a", 2), ("a", 3), ("b", 2), ("c", 9)] {
             post(&mut map, Key::Text(key.into()), slot);
         }
-        retain_slots(&mut map, |slot| slot != 2 && slot < 5);
+        let mut gone = Bitmap::default();
+        gone.set(2);
+        retain_slots(&mut map, &KeptSlots { below: 5, gone });
         let left: Vec<(String, Vec<u32>)> = map
             .iter()
-            .map(|(key, posting)| (format!("{key:?}"), posting.slots().to_vec()))
+            .map(|(key, posting)| (format!("{key:?}"), posting.slots().collect()))
             .collect();
         assert_eq!(left, vec![("Text(\"a\")".to_owned(), vec![1, 3])]);
     }

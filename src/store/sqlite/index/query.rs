@@ -22,9 +22,7 @@ impl PartitionIndex {
     fn union_postings<'a>(&self, postings: impl Iterator<Item = &'a Posting>) -> Bitmap {
         let mut set = Bitmap::empty(self.slots());
         for posting in postings {
-            for slot in posting.slots() {
-                set.set(*slot);
-            }
+            posting.add_to(&mut set);
         }
         set
     }
@@ -289,9 +287,9 @@ impl PartitionIndex {
         for posting in walk {
             group.clear();
             for slot in posting.slots() {
-                valued.set(*slot);
-                if matches.contains(*slot) {
-                    group.push(self.ids[*slot as usize]);
+                valued.set(slot);
+                if matches.contains(slot) {
+                    group.push(self.ids[slot as usize]);
                 }
             }
             if group.len() <= skip {

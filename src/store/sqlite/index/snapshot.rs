@@ -257,9 +257,8 @@ fn write_postings(
                     out.extend_from_slice(text.as_bytes());
                 }
             }
-            let slots = posting.slots();
-            out.extend_from_slice(&(slots.len() as u32).to_le_bytes());
-            for slot in slots {
+            out.extend_from_slice(&(posting.len() as u32).to_le_bytes());
+            for slot in posting.slots() {
                 out.extend_from_slice(&slot.to_le_bytes());
             }
             written += 1;
@@ -582,7 +581,7 @@ fn read_postings<F: Read>(
                 for _ in 0..holders {
                     list.push(input.u32()?);
                 }
-                Posting::Many(Box::new(list))
+                Posting::from_sorted(list)
             }
         };
         entries.push((key, posting));
