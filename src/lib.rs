@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod crm;
+pub mod json_text;
 pub mod migrate_store;
 pub mod store;
 pub mod webhooks;

@@ -4,6 +4,7 @@
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod stored_json;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

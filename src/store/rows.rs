@@ -11,6 +11,8 @@ use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::ports::RestoredRecord;
 use crate::crm::record::{Projection, Record, RecordId, WriteSource};
 
+use super::stored_json;
+
 /// The first id a fresh store hands out. HubSpot's record ids are 11 or 12 digits; starting
 /// there lets integrations meet realistic ids (and catch 32-bit id columns) early.
 /// PostgreSQL's id sequence starts here too (its first migration, which cannot change).
@@ -48,11 +50,15 @@ pub fn record_from_columns(
 /// Names are compared where the text holds them and the values of the others skipped
 /// unread, so a page that shows 5 of a call's ~20 properties allocates for those 5; and
 /// the map is built once from the row's (already sorted) entries rather than one insert
-/// per property. Taken as bytes: only the strings read are checked to be UTF-8.
+/// per property. Taken as bytes: only the strings read are checked to be UTF-8. Text in
+/// the form the store writes is read by [`stored_json`], faster; serde_json reads the rest.
 pub fn properties_from_json(
     text: &[u8],
     projection: &Projection<'_>,
 ) -> serde_json::Result<BTreeMap<String, String>> {
+    if let Some(properties) = stored_json::projected_properties(text, projection) {
+        return Ok(properties);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(text);
     let properties =
         serde::Deserializer::deserialize_map(&mut deserializer, ProjectedProperties(projection))?;
