@@ -34,7 +34,7 @@ pub(super) struct JournalChanges {
 }
 
 /// Journals the index changes `ops` of the transaction that commits as write `seq`; answers
-/// how many it journaled.
+/// how many changes there were (what the saver counts towards its next save).
 pub(super) fn record(conn: &Connection, seq: i64, ops: &[IndexOp]) -> rusqlite::Result<usize> {
     let mut records = conn.prepare_cached(
         "INSERT INTO index_journal (id, seq) VALUES (?1, ?2)

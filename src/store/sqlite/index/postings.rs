@@ -175,14 +175,7 @@ impl Posting {
                 if let Ok(at) = slots.binary_search(&slot) {
                     slots.remove(at);
                 }
-                match slots.as_slice() {
-                    [] => true,
-                    [only] => {
-                        *self = Posting::One(*only);
-                        false
-                    }
-                    _ => false,
-                }
+                self.settle_list()
             }
             Posting::Dense(dense) => {
                 if dense.bits.contains(slot) {
@@ -194,20 +187,28 @@ impl Posting {
         }
     }
 
+    /// After a list lost slots: one left is kept inline; answers whether none is left.
+    fn settle_list(&mut self) -> bool {
+        let Posting::Many(slots) = self else {
+            return false;
+        };
+        match slots.as_slice() {
+            [] => true,
+            [only] => {
+                *self = Posting::One(*only);
+                false
+            }
+            _ => false,
+        }
+    }
+
     /// Drops the slots `kept` does not keep; answers whether the posting is now empty.
     pub(super) fn retain(&mut self, kept: &KeptSlots) -> bool {
         match self {
             Posting::One(slot) => !kept.keeps(*slot),
             Posting::Many(slots) => {
                 slots.retain(|slot| kept.keeps(*slot));
-                match slots.as_slice() {
-                    [] => true,
-                    [only] => {
-                        *self = Posting::One(*only);
-                        false
-                    }
-                    _ => false,
-                }
+                self.settle_list()
             }
             Posting::Dense(dense) => {
                 // Word by word: a bitmap of a million slots is 16k words, not a million tests.
