@@ -98,8 +98,12 @@ impl App {
         let services = Services::new(store, config.search_limits)
             .with_owners(owners)
             .with_write_rules(write_rules);
+        let read_turns = Arc::new(tokio::sync::Semaphore::new(
+            services.parallel_reads().max(1),
+        ));
         let state = AppState {
             services: Arc::new(services),
+            read_turns,
             webhooks,
             tokens: Arc::new(TokenRegistry::new(config.tokens.clone())),
             metrics: api::metrics::Metrics::default(),

@@ -332,7 +332,7 @@ pub async fn list_v3(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let links = state
-        .run(partition, move |crm| {
+        .run_read(partition, move |crm| {
             crm.associations.require_live_records(partition, &[from])?;
             crm.associations.links(portal, pair, &[from])
         })
@@ -453,7 +453,7 @@ pub async fn list_v4(
     let portal = principal.portal;
     let partition = Partition::new(portal, pair.from);
     let mut links = state
-        .run(partition, move |crm| {
+        .run_read(partition, move |crm| {
             crm.associations.require_live_records(partition, &[from])?;
             crm.associations.links(portal, pair, &[from])
         })

@@ -158,7 +158,7 @@ pub async fn batch_read(
     let portal = principal.portal;
     let wanted = from_ids.clone();
     let mut links = state
-        .run(Partition::new(portal, pair.from), move |crm| {
+        .run_read(Partition::new(portal, pair.from), move |crm| {
             crm.associations.links(portal, pair, &wanted)
         })
         .await?;

@@ -230,7 +230,7 @@ pub async fn read(
     let with_history = !options.with_history.is_empty();
     let partition = Partition::new(principal.portal, object_type);
     let outcome = state
-        .run(partition, move |crm| {
+        .run_read(partition, move |crm| {
             crm.records.read_batch(
                 partition,
                 &ids,

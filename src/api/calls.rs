@@ -128,7 +128,7 @@ pub async fn get_one(
     let body = if by_id {
         state.run_read_by_id(partition, read).await?
     } else {
-        state.run(partition, read).await?
+        state.run_read(partition, read).await?
     };
     Ok(json_body_response(StatusCode::OK, &body[0]))
 }
@@ -211,7 +211,7 @@ pub async fn list(
     };
     let partition = Partition::new(principal.portal, object_type);
     let (results, next_after) = state
-        .run(partition, move |crm| {
+        .run_read(partition, move |crm| {
             let projection = options.projection(object_type);
             let page = crm
                 .records

@@ -175,7 +175,7 @@ pub async fn search(
     let request = search_request(input)?;
     let partition = Partition::new(principal.portal, object_type);
     let (total, results, offset) = state
-        .run(partition, move |crm| {
+        .run_read(partition, move |crm| {
             let offset = request
                 .after
                 .as_deref()

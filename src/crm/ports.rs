@@ -307,6 +307,15 @@ pub trait Scheduling: Send + Sync {
         false
     }
 
+    /// How many reads (lists, searches, batch reads) the API runs on the blocking pool at
+    /// once; the others wait for a turn without holding a thread. For a store that reads in
+    /// this process, reads are CPU work and more of them than cores only switch between
+    /// threads: the default is the cores this process may use. A networked store answers the
+    /// connections it has, beyond which a read would only wait on the pool.
+    fn parallel_reads(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |cores| cores.get())
+    }
+
     /// Whether the store stages writes now: writes through a [`Scheduling::staged`] view
     /// go into an open group without waiting for its commit (see [`crate::crm::staging`]).
     /// Only a store whose writes are short, local and need nothing to wait for says yes; it

@@ -78,6 +78,11 @@ impl Services {
         self
     }
 
+    /// See [`crate::crm::ports::Scheduling::parallel_reads`].
+    pub fn parallel_reads(&self) -> usize {
+        self.store.parallel_reads()
+    }
+
     /// See [`crate::crm::ports::Scheduling::reads_by_id_are_local`].
     pub fn reads_by_id_are_local(&self) -> bool {
         self.store.reads_by_id_are_local()

@@ -193,4 +193,10 @@ fn ids_param(ids: &[RecordId]) -> Vec<i64> {
 
 /// Every call runs on the blocking pool and every write commits before it returns: the
 /// synchronous client would hold an async worker for a network round trip.
-impl Scheduling for PostgresStore {}
+impl Scheduling for PostgresStore {
+    /// As many reads as the pool has connections: a read beyond them would hold a thread
+    /// only to wait for one.
+    fn parallel_reads(&self) -> usize {
+        self.pool().max_size() as usize
+    }
+}
