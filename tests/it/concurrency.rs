@@ -241,3 +241,99 @@ async fn a_failed_write_in_a_group_spares_the_others() {
         .await;
     assert_eq!(total.body["total"], 21, "{}", total.text);
 }
+
+/// Reads on the blocking pool take turns (`AppState::run_read`): more clients than turns all
+/// get their answers while writes go on, and a client that gives up on its read does not
+/// keep the turn (were it kept, the reads after a few abandoned ones would never start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_take_turns_and_abandoned_reads_give_theirs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    for batch in 0..2 {
+        let inputs: Vec<Value> = (batch * 75..batch * 75 + 75)
+            .map(|n| json!({"properties": {"hs_timestamp": "2026-01-01T00:00:00Z", "hs_call_title": format!("turns {n:03}"), "hs_call_direction": "INBOUND"}}))
+            .collect();
+        let reply = app
+            .post(
+                "/crm/v3/objects/calls/batch/create",
+                json!({"inputs": inputs}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let search = json!({
+        "filterGroups": [{"filters": [{"propertyName": "hs_call_direction", "operator": "EQ", "value": "INBOUND"}]}],
+        "sorts": [{"propertyName": "hs_call_title", "direction": "ASCENDING"}],
+        "properties": ["hs_call_title"],
+        "limit": 100,
+    });
+
+    // Clients that give up after a millisecond, many more of them than there are turns.
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(1))
+        .build()
+        .unwrap();
+    for _ in 0..40 {
+        let _ = impatient
+            .post(app.url("/crm/v3/objects/calls/search"))
+            .bearer_auth(&app.token)
+            .json(&search)
+            .send()
+            .await;
+    }
+
+    // Then 24 patient clients at once, searching and listing while a writer creates calls.
+    let writer = {
+        let client = app.client.clone();
+        let (url, token) = (app.url("/crm/v3/objects/calls"), app.token.clone());
+        tokio::spawn(async move {
+            for n in 0..30 {
+                let reply = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"properties": {"hs_timestamp": "2026-01-01T00:00:00Z", "hs_call_title": format!("late {n}"), "hs_call_direction": "OUTBOUND"}}))
+                    .send()
+                    .await
+                    .expect("create is sent");
+                assert_eq!(reply.status(), 201);
+            }
+        })
+    };
+    let readers: Vec<_> = (0..24)
+        .map(|n| {
+            let client = app.client.clone();
+            let token = app.token.clone();
+            let (search_url, list_url) = (
+                app.url("/crm/v3/objects/calls/search"),
+                app.url("/crm/v3/objects/calls?limit=100&properties=hs_call_title"),
+            );
+            let search = search.clone();
+            tokio::spawn(async move {
+                let request = if n % 2 == 0 {
+                    client.post(&search_url).json(&search)
+                } else {
+                    client.get(&list_url)
+                };
+                let reply = request
+                    .bearer_auth(&token)
+                    .timeout(std::time::Duration::from_secs(30))
+                    .send()
+                    .await
+                    .expect("every read is answered");
+                assert_eq!(reply.status(), 200);
+                let body: Value = reply.json().await.unwrap();
+                let results = body["results"].as_array().unwrap();
+                assert_eq!(results.len(), 100, "{body}");
+                if n % 2 == 0 {
+                    // Only the seeded calls are INBOUND, and they sort by title.
+                    assert_eq!(body["total"], 150);
+                    assert_eq!(results[0]["properties"]["hs_call_title"], "turns 000");
+                }
+            })
+        })
+        .collect();
+    for reader in readers {
+        reader.await.expect("reader task");
+    }
+    writer.await.expect("writer task");
+}
