@@ -80,9 +80,9 @@ impl AppState {
     /// Like [`AppState::run`], for a read (a list, a search, a batch read): it waits for one
     /// of the store's [`Services::parallel_reads`] turns first. Each read on the pool is a
     /// thread; on a local store hundreds of them only take turns on the same cores, and
-    /// every turn costs a switch and cold caches (a search at concurrency 32 on one core ran
-    /// 58 % faster with one turn than with a thread per request). A write never waits for
-    /// one: it may wait for the store's writer, and reads must not queue behind that.
+    /// every turn costs a switch and cold caches (docs/performance.md, "Reads take turns on
+    /// the blocking pool"). A write never waits for one: it may wait for the store's writer,
+    /// and reads must not queue behind that.
     pub async fn run_read<T, F>(&self, partition: Partition, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&Services) -> Result<T, CrmError> + Send + 'static,
