@@ -6,7 +6,7 @@ use crate::crm::ports::AdminStore;
 use crate::crm::record::PortalId;
 use crate::store::rows::PORTALS_QUERY;
 
-use super::PostgresStore;
+use super::{schema_versions, PostgresStore};
 
 impl AdminStore for PostgresStore {
     fn ping(&self) -> Result<(), StoreError> {
@@ -17,7 +17,7 @@ impl AdminStore for PostgresStore {
     }
 
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError> {
-        self.write(|tx| {
+        let reset = self.write(|tx| {
             // The `portal` columns hold partition keys: every type's of the portal go.
             let keys = Partition::key_list_of(portal);
             // History rows carry no portal: remove them through the portal's calls first.
@@ -50,8 +50,11 @@ impl AdminStore for PostgresStore {
                 ),
                 &[],
             )?;
+            tx.execute(schema_versions::NOTIFY_ALL, &[])?;
             Ok(())
-        })
+        });
+        self.schema_versions.forget(None);
+        reset
     }
 
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {

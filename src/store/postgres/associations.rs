@@ -1,7 +1,7 @@
 //! Associations: one `call_associations` row per association, owned by the record it is
 //! stored with.
 
-use postgres::{Row, Transaction};
+use postgres::Row;
 
 use crate::crm::associations::Association;
 use crate::crm::error::StoreError;
@@ -10,7 +10,7 @@ use crate::crm::ports::AssociationStore;
 use crate::crm::record::RecordId;
 use crate::store::rows::association_from_columns;
 
-use super::{ids_param, PostgresStore};
+use super::{ids_param, PostgresStore, Tx};
 
 fn association_from_row(row: &Row) -> Result<Option<Association>, StoreError> {
     let kind: String = row.try_get(1)?;
@@ -37,7 +37,7 @@ fn associations_from_rows(rows: Vec<Row>) -> Result<Vec<Association>, StoreError
 /// Inserts one association, with its mirror between records of the same type (see
 /// [`Association::mirrored`]).
 pub(super) fn insert_association(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     a: &Association,
 ) -> Result<(), StoreError> {
@@ -49,7 +49,7 @@ pub(super) fn insert_association(
 }
 
 fn insert_row(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     a: &Association,
 ) -> Result<(), StoreError> {
@@ -71,7 +71,7 @@ fn insert_row(
 /// Removes every association between two records, both ways when they are of the same
 /// type (the rows from the other end are the mirrors).
 fn remove_pair(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     call_id: RecordId,
     kind: ObjectType,
@@ -89,7 +89,7 @@ fn remove_pair(
 }
 
 fn remove_row(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     a: &Association,
 ) -> Result<(), StoreError> {

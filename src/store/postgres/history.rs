@@ -2,7 +2,6 @@
 //! (`[name, value, timestamp, source type, source id]` each), read back newest first.
 
 use postgres::types::Json;
-use postgres::Transaction;
 
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
@@ -10,10 +9,10 @@ use crate::crm::objects::Partition;
 use crate::crm::record::RecordId;
 use crate::store::rows::{flat_changes, push_history_entries, StoredChange};
 
-use super::{ids_param, PostgresStore};
+use super::{ids_param, PostgresStore, Tx};
 
 pub(super) fn record_history(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     call_id: RecordId,
     changes: &[PropertyChange],
 ) -> Result<(), StoreError> {

@@ -22,8 +22,6 @@
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::{NoTls, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 
 use crate::crm::error::StoreError;
 use crate::crm::ports::Scheduling;
@@ -35,17 +33,23 @@ mod ddl;
 mod history;
 mod records;
 mod schema;
+mod schema_versions;
 mod search;
+mod session;
 mod settings;
 mod values;
 
 pub use settings::PostgresSettings;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+use schema_versions::SchemaVersions;
+use session::{Db, Manager, Tx};
+
+type Pool = r2d2::Pool<Manager>;
 
 pub struct PostgresStore {
     /// Always `Some` until drop (see `Drop`).
     pool: Option<Pool>,
+    schema_versions: SchemaVersions,
 }
 
 fn store_error(error: postgres::Error) -> StoreError {
@@ -112,20 +116,23 @@ impl PostgresStore {
             options.push_str(&format!(" -c search_path={schema}"));
         }
         config.options(&options);
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager::new(config.clone());
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
             .build_unchecked(manager);
-        let store = Self { pool: Some(pool) };
+        let store = Self {
+            pool: Some(pool),
+            schema_versions: SchemaVersions::start(config),
+        };
         store.prepare(settings.schema.as_deref())?;
         Ok(store)
     }
 
     fn prepare(&self, schema: Option<&str>) -> Result<(), StoreError> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
+        let mut connection = self.connection()?;
+        let mut tx = connection.client().transaction()?;
         if let Some(schema) = schema {
             // Under the migration lock's key, so servers starting together do not race to
             // create it.
@@ -144,9 +151,7 @@ impl PostgresStore {
             .expect("the pool lives as long as the store")
     }
 
-    fn client(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
         self.pool()
             .get()
             .map_err(|e| StoreError::Unavailable(format!("no database connection available: {e}")))
@@ -154,22 +159,17 @@ impl PostgresStore {
 
     fn read<T>(
         &self,
-        work: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
+        work: impl FnOnce(&mut Db<'_, postgres::Client>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut client = self.client()?;
-        work(&mut client)
+        self.connection()?.read(work)
     }
 
     /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.
     fn write<T>(
         &self,
-        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+        work: impl FnOnce(&mut Tx<'_, '_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        let value = work(&mut tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.connection()?.write(work)
     }
 }
 

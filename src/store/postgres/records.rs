@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use postgres::types::Json;
-use postgres::{Row, Transaction};
+use postgres::Row;
 
 use crate::crm::associations::Association;
 use crate::crm::error::StoreError;
@@ -22,7 +22,7 @@ use crate::store::rows::{
 use super::associations::insert_association;
 use super::history::record_history;
 use super::values::{check_unique_values_of_new_calls, index_change, ValueRows};
-use super::{ids_param, search, PostgresStore};
+use super::{ids_param, search, PostgresStore, Tx};
 
 /// A record from a row of [`RECORD_COLUMNS`].
 fn call_from_row(row: &Row) -> Result<Record, StoreError> {
@@ -41,7 +41,7 @@ fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
 }
 
 /// Removes what hangs off a call's row: index entries, history and associations.
-fn delete_call_rows(tx: &mut Transaction<'_>, id: RecordId) -> Result<(), StoreError> {
+fn delete_call_rows(tx: &mut Tx<'_, '_>, id: RecordId) -> Result<(), StoreError> {
     for table in [
         "call_values",
         "call_tokens",
@@ -59,7 +59,7 @@ fn delete_call_rows(tx: &mut Transaction<'_>, id: RecordId) -> Result<(), StoreE
 /// Inserts new calls set-wise: one statement per table for the whole batch, so a batch of a
 /// hundred calls costs a handful of round trips rather than thousands.
 fn insert_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     schema: &PropertyCatalogue,
     calls: &[NewRecord],
@@ -119,7 +119,7 @@ fn insert_in(
 }
 
 fn update_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     schema: &PropertyCatalogue,
     ids: &[RecordId],
@@ -399,29 +399,29 @@ impl RecordStore for PostgresStore {
     }
 
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
-        self.read(|client| {
-            // One snapshot for the total and the page, so they agree.
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let count = search::count_query(partition, plan);
-            let total: i64 = tx
-                .query_one(count.text.as_str(), &count.params())?
-                .try_get(0)?;
-            let total = total as usize;
-            if total == 0 || plan.limit == 0 || plan.offset >= total {
-                return Ok(SearchHits {
+        // One snapshot for the total and the page, so they agree.
+        self.read(|db| {
+            db.in_snapshot(|tx| {
+                let count = search::count_query(partition, plan);
+                let total: i64 = tx
+                    .query_once(count.text.as_str(), &count.params())?
+                    .first()
+                    .ok_or_else(|| StoreError::Backend("a count returned no row".into()))?
+                    .try_get(0)?;
+                let total = total as usize;
+                if total == 0 || plan.limit == 0 || plan.offset >= total {
+                    return Ok(SearchHits {
+                        total,
+                        calls: Vec::new(),
+                    });
+                }
+                let page = search::page_query(partition, plan, RECORD_COLUMNS);
+                let rows = tx.query_once(page.text.as_str(), &page.params())?;
+                Ok(SearchHits {
                     total,
-                    calls: Vec::new(),
-                });
-            }
-            let page = search::page_query(partition, plan, RECORD_COLUMNS);
-            let rows = tx.query(page.text.as_str(), &page.params())?;
-            let calls = calls_from_rows(rows)?;
-            tx.commit()?;
-            Ok(SearchHits { total, calls })
+                    calls: calls_from_rows(rows)?,
+                })
+            })
         })
     }
 }

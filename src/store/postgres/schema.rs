@@ -2,7 +2,6 @@
 //! per-portal schema version other servers check their cached copy against.
 
 use postgres::types::Json;
-use postgres::Transaction;
 
 use crate::crm::error::StoreError;
 use crate::crm::objects::Partition;
@@ -10,19 +9,32 @@ use crate::crm::pipelines::Pipeline;
 use crate::crm::ports::SchemaStore;
 use crate::crm::schema::{PropertyGroup, PropertyRecord};
 
-use super::PostgresStore;
+use super::{schema_versions, PostgresStore, Tx};
 
 impl PostgresStore {
-    fn bump_schema_version(
-        tx: &mut Transaction<'_>,
-        partition: Partition,
-    ) -> Result<(), StoreError> {
+    fn bump_schema_version(tx: &mut Tx<'_, '_>, partition: Partition) -> Result<(), StoreError> {
         tx.execute(
             "INSERT INTO portal_schema_versions (portal, version) VALUES ($1, 1)
              ON CONFLICT (portal) DO UPDATE SET version = portal_schema_versions.version + 1",
             &[&partition.key()],
         )?;
+        tx.execute(schema_versions::NOTIFY_ONE, &[&partition.key().to_string()])?;
         Ok(())
+    }
+
+    /// Runs a write that changes the partition's schema (and bumps its version), then
+    /// forgets the version this server knew.
+    fn write_schema(
+        &self,
+        partition: Partition,
+        work: impl FnOnce(&mut Tx<'_, '_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let written = self.write(|tx| {
+            work(tx)?;
+            Self::bump_schema_version(tx, partition)
+        });
+        self.schema_versions.forget(Some(partition.key()));
+        written
     }
 }
 
@@ -71,7 +83,7 @@ impl SchemaStore for PostgresStore {
         partition: Partition,
         property: &PropertyRecord,
     ) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_schema(partition, |tx| {
             tx.execute(
                 "INSERT INTO property_definitions
                  (portal, name, definition, created_at, updated_at, archived_at)
@@ -88,7 +100,7 @@ impl SchemaStore for PostgresStore {
                     &property.archived_at,
                 ],
             )?;
-            Self::bump_schema_version(tx, partition)
+            Ok(())
         })
     }
 
@@ -108,13 +120,13 @@ impl SchemaStore for PostgresStore {
     }
 
     fn save_group(&self, partition: Partition, group: &PropertyGroup) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_schema(partition, |tx| {
             tx.execute(
                 "INSERT INTO property_groups (portal, name, definition) VALUES ($1, $2, $3)
                  ON CONFLICT (portal, name) DO UPDATE SET definition = excluded.definition",
                 &[&partition.key(), &group.name, &Json(group)],
             )?;
-            Self::bump_schema_version(tx, partition)
+            Ok(())
         })
     }
 
@@ -134,26 +146,28 @@ impl SchemaStore for PostgresStore {
     }
 
     fn save_pipeline(&self, partition: Partition, pipeline: &Pipeline) -> Result<(), StoreError> {
-        self.write(|tx| {
+        // Other servers' cached schemas hold the pipelines as property options.
+        self.write_schema(partition, |tx| {
             tx.execute(
                 "INSERT INTO pipelines (portal, id, definition) VALUES ($1, $2, $3)
                  ON CONFLICT (portal, id) DO UPDATE SET definition = excluded.definition",
                 &[&partition.key(), &pipeline.id, &Json(pipeline)],
             )?;
-            // Other servers' cached schemas hold the pipelines as property options.
-            Self::bump_schema_version(tx, partition)
+            Ok(())
         })
     }
 
     fn schema_version(&self, partition: Partition) -> Result<u64, StoreError> {
-        self.read(|client| {
-            let row = client.query_opt(
-                "SELECT version FROM portal_schema_versions WHERE portal = $1",
-                &[&partition.key()],
-            )?;
-            Ok(match row {
-                Some(row) => row.try_get::<_, i64>(0)? as u64,
-                None => 0,
+        self.schema_versions.version(partition.key(), || {
+            self.read(|db| {
+                let row = db.query_opt(
+                    "SELECT version FROM portal_schema_versions WHERE portal = $1",
+                    &[&partition.key()],
+                )?;
+                Ok(match row {
+                    Some(row) => row.try_get::<_, i64>(0)? as u64,
+                    None => 0,
+                })
             })
         })
     }

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use postgres::Transaction;
-
 use crate::crm::error::StoreError;
 use crate::crm::history::PropertyChange;
 use crate::crm::objects::Partition;
@@ -14,6 +12,8 @@ use crate::crm::ports::NewRecord;
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::RecordId;
 use crate::crm::search::IndexedValue;
+
+use super::Tx;
 
 /// A stable 64-bit key for an advisory lock (FNV-1a): the same on every server and build.
 fn lock_key(partition: Partition, name: &str) -> i64 {
@@ -28,7 +28,7 @@ fn lock_key(partition: Partition, name: &str) -> i64 {
 /// The live call other than `call_id` that holds `indexed` as its value of `name`,
 /// compared the way search compares: numbers by value, text folded or exact by type.
 fn taken_by(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     name: &str,
     indexed: &IndexedValue,
@@ -55,7 +55,7 @@ fn taken_by(
 
 /// Keeps the search index rows of one property in step with its new value.
 pub(super) fn index_change(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     schema: &PropertyCatalogue,
     call_id: RecordId,
@@ -115,7 +115,7 @@ pub(super) fn index_change(
 /// New calls' unique values must be free in the store and distinct among themselves. The
 /// advisory locks are taken in name order, so two servers cannot deadlock on them.
 pub(super) fn check_unique_values_of_new_calls(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     partition: Partition,
     schema: &PropertyCatalogue,
     calls: &[NewRecord],
@@ -190,7 +190,7 @@ impl ValueRows {
 
     pub(super) fn insert(
         &self,
-        tx: &mut Transaction<'_>,
+        tx: &mut Tx<'_, '_>,
         partition: Partition,
     ) -> Result<(), StoreError> {
         let portal = partition.key();
