@@ -10,8 +10,8 @@ use super::{schema_versions, PostgresStore};
 
 impl AdminStore for PostgresStore {
     fn ping(&self) -> Result<(), StoreError> {
-        self.read(|client| {
-            client.query_one("SELECT 1", &[])?;
+        self.read(|db| {
+            db.query_one("SELECT 1", &[])?;
             Ok(())
         })
     }
@@ -58,8 +58,8 @@ impl AdminStore for PostgresStore {
     }
 
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(PORTALS_QUERY, &[])?;
+        self.read(|db| {
+            let rows = db.query(PORTALS_QUERY, &[])?;
             rows.iter()
                 .map(|row| {
                     let portal: i64 = row.try_get(0)?;

@@ -115,8 +115,8 @@ impl AssociationStore for PostgresStore {
         partition: Partition,
         ids: &[RecordId],
     ) -> Result<Vec<Association>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT call_id, kind, to_id, type_id, category FROM call_associations
                  WHERE portal = $1 AND call_id = ANY($2) ORDER BY call_id, kind, to_id, type_id",
                 &[&partition.key(), &ids_param(ids)],
@@ -201,8 +201,8 @@ impl AssociationStore for PostgresStore {
         if to_ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT a.call_id, a.kind, a.to_id, a.type_id, a.category FROM call_associations a
                  JOIN calls c ON c.id = a.call_id AND NOT c.archived
                  WHERE a.portal = $1 AND a.kind = $2 AND a.to_id = ANY($3)

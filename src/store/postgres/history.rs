@@ -35,12 +35,12 @@ impl PostgresStore {
         ids: &[RecordId],
         names: &[String],
     ) -> Result<Vec<(RecordId, String, HistoryEntry)>, StoreError> {
-        let rows = self.read(|client| {
-            Ok(client.query(
+        let rows = self.read(|db| {
+            db.query(
                 "SELECT h.call_id, h.changes FROM call_history h JOIN calls c ON c.id = h.call_id
                  WHERE c.portal = $1 AND h.call_id = ANY($2) ORDER BY h.call_id, h.id DESC",
                 &[&partition.key(), &ids_param(ids)],
-            )?)
+            )
         })?;
         let mut entries = Vec::new();
         // Writes come newest first, so each property's entries do too.

@@ -167,8 +167,8 @@ impl RecordStore for PostgresStore {
         if count == 0 {
             return Ok(Vec::new());
         }
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT nextval('call_ids') FROM generate_series(1, $1)",
                 &[&(count as i32)],
             )?;
@@ -204,8 +204,8 @@ impl RecordStore for PostgresStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 &format!(
                     "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)"
                 ),
@@ -222,8 +222,8 @@ impl RecordStore for PostgresStore {
         from_id: RecordId,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 &format!(
                     "SELECT {RECORD_COLUMNS} FROM calls c
                      WHERE c.portal = $1 AND c.archived = $2 AND c.id >= $3
@@ -312,8 +312,8 @@ impl RecordStore for PostgresStore {
         // exact, for case-sensitive types, which the index keeps unfolded).
         let folded = value.to_lowercase();
         let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT v.call_id FROM call_values v
                  WHERE v.portal = $1 AND v.name = $2 AND v.text IN ($3, $4) AND v.number IS NULL
                  UNION

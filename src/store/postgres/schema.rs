@@ -58,8 +58,8 @@ impl SchemaStore for PostgresStore {
     }
 
     fn custom_properties(&self, partition: Partition) -> Result<Vec<PropertyRecord>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT definition, created_at, updated_at, archived_at FROM property_definitions
                  WHERE portal = $1 ORDER BY name",
                 &[&partition.key()],
@@ -105,8 +105,8 @@ impl SchemaStore for PostgresStore {
     }
 
     fn custom_groups(&self, partition: Partition) -> Result<Vec<PropertyGroup>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT definition FROM property_groups WHERE portal = $1 ORDER BY name",
                 &[&partition.key()],
             )?;
@@ -131,8 +131,8 @@ impl SchemaStore for PostgresStore {
     }
 
     fn custom_pipelines(&self, partition: Partition) -> Result<Vec<Pipeline>, StoreError> {
-        self.read(|client| {
-            let rows = client.query(
+        self.read(|db| {
+            let rows = db.query(
                 "SELECT definition FROM pipelines WHERE portal = $1 ORDER BY id",
                 &[&partition.key()],
             )?;
