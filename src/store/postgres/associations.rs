@@ -34,6 +34,34 @@ fn associations_from_rows(rows: Vec<Row>) -> Result<Vec<Association>, StoreError
     Ok(associations)
 }
 
+/// Association rows gathered to be inserted by one statement (see `records`), each with
+/// its mirror between records of the same type.
+#[derive(Default)]
+pub(super) struct AssociationRows {
+    pub(super) from_ids: Vec<i64>,
+    pub(super) kinds: Vec<&'static str>,
+    pub(super) to_ids: Vec<i64>,
+    pub(super) type_ids: Vec<i32>,
+    pub(super) categories: Vec<&'static str>,
+}
+
+impl AssociationRows {
+    pub(super) fn push(&mut self, partition: Partition, a: &Association) {
+        self.push_row(a);
+        if let Some(mirror) = a.mirrored(partition.object_type) {
+            self.push_row(&mirror);
+        }
+    }
+
+    fn push_row(&mut self, a: &Association) {
+        self.from_ids.push(a.from_id as i64);
+        self.kinds.push(a.to_type.singular);
+        self.to_ids.push(a.to_id.min(i64::MAX as u64) as i64);
+        self.type_ids.push(a.type_id as i32);
+        self.categories.push(a.category.as_str());
+    }
+}
+
 /// Inserts one association, with its mirror between records of the same type (see
 /// [`Association::mirrored`]).
 pub(super) fn insert_association(

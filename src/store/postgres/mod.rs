@@ -161,7 +161,16 @@ impl PostgresStore {
         &self,
         work: impl FnOnce(&mut Db<'_, postgres::Client>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.connection()?.read(work)
+        self.connection()?.outside_transaction(work)
+    }
+
+    /// Runs `work`, which writes with one statement, outside a transaction: a statement is
+    /// atomic on its own, and a transaction around it would cost two more round trips.
+    fn write_in_one_statement<T>(
+        &self,
+        work: impl FnOnce(&mut Db<'_, postgres::Client>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.connection()?.outside_transaction(work)
     }
 
     /// Runs `work` in one transaction: committed when it returns `Ok`, rolled back otherwise.

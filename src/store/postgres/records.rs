@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use postgres::types::Json;
-use postgres::Row;
+use postgres::{GenericClient, Row};
 
-use crate::crm::associations::Association;
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::Partition;
@@ -19,10 +18,12 @@ use crate::store::rows::{
     to_json, RECORD_COLUMNS,
 };
 
-use super::associations::insert_association;
+use super::associations::{insert_association, AssociationRows};
 use super::history::record_history;
-use super::values::{check_unique_values_of_new_calls, index_change, ValueRows};
-use super::{ids_param, search, PostgresStore, Tx};
+use super::values::{
+    check_unique_values_of_new_calls, index_change, new_calls_write_unique_values, ValueRows,
+};
+use super::{ids_param, search, Db, PostgresStore, Tx};
 
 /// A record from a row of [`RECORD_COLUMNS`].
 fn call_from_row(row: &Row) -> Result<Record, StoreError> {
@@ -56,10 +57,42 @@ fn delete_call_rows(tx: &mut Tx<'_, '_>, id: RecordId) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Inserts new calls set-wise: one statement per table for the whole batch, so a batch of a
-/// hundred calls costs a handful of round trips rather than thousands.
-fn insert_in(
-    tx: &mut Tx<'_, '_>,
+/// Inserts new records with their index rows, history and associations: one statement,
+/// whose parts each insert the whole batch from arrays. One statement is one round trip,
+/// and is atomic on its own, so a create needs no transaction of its own (see
+/// `write_records`).
+const INSERT_NEW_RECORDS: &str = "
+WITH new_calls AS (
+    INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
+    SELECT id, $1, FALSE, created, updated, NULL, props::JSONB
+    FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)
+), new_values AS (
+    INSERT INTO call_values (call_id, name, portal, text, number)
+    SELECT id, name, $1, text, number
+    FROM unnest($6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::DOUBLE PRECISION[]) AS t(id, name, text, number)
+), new_tokens AS (
+    INSERT INTO call_tokens (portal, name, token, call_id)
+    SELECT $1, name, token, id
+    FROM unnest($10::BIGINT[], $11::TEXT[], $12::TEXT[]) AS t(id, name, token)
+    ON CONFLICT DO NOTHING
+), new_history AS (
+    INSERT INTO call_history (call_id, changes)
+    SELECT id, changes::JSONB
+    FROM unnest($13::BIGINT[], $14::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
+    ORDER BY n
+), new_associations AS (
+    INSERT INTO call_associations (call_id, kind, to_id, type_id, portal, category)
+    SELECT from_id, kind, to_id, type_id, $1, category
+    FROM unnest($15::BIGINT[], $16::TEXT[], $17::BIGINT[], $18::INTEGER[], $19::TEXT[])
+        AS t(from_id, kind, to_id, type_id, category)
+    ON CONFLICT DO NOTHING
+)
+SELECT 1";
+
+/// Inserts new records (see [`INSERT_NEW_RECORDS`]). Their unique values, if any, have
+/// been checked by the caller.
+fn insert_new<C: GenericClient>(
+    db: &mut Db<'_, C>,
     partition: Partition,
     schema: &PropertyCatalogue,
     calls: &[NewRecord],
@@ -67,9 +100,6 @@ fn insert_in(
     if calls.is_empty() {
         return Ok(());
     }
-    let portal_param = partition.key();
-    check_unique_values_of_new_calls(tx, partition, schema, calls)?;
-
     let mut ids = Vec::with_capacity(calls.len());
     let mut created = Vec::with_capacity(calls.len());
     let mut updated = Vec::with_capacity(calls.len());
@@ -77,7 +107,7 @@ fn insert_in(
     let mut histories = Vec::with_capacity(calls.len());
     let mut history_ids = Vec::with_capacity(calls.len());
     let mut values = ValueRows::default();
-    let mut associations: Vec<&Association> = Vec::new();
+    let mut associations = AssociationRows::default();
     for new in calls {
         let call = &new.call;
         ids.push(call.id as i64);
@@ -97,26 +127,71 @@ fn insert_in(
             history_ids.push(call.id as i64);
             histories.push(to_json(&flat_changes(&new.changes))?);
         }
-        associations.extend(&new.associations);
+        for association in &new.associations {
+            associations.push(partition, association);
+        }
     }
-    tx.execute(
-        "INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
-         SELECT id, $1, FALSE, created, updated, NULL, props::JSONB
-         FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)",
-        &[&portal_param, &ids, &created, &updated, &properties],
+    db.execute(
+        INSERT_NEW_RECORDS,
+        &[
+            &partition.key(),
+            &ids,
+            &created,
+            &updated,
+            &properties,
+            &values.call_ids,
+            &values.names,
+            &values.texts,
+            &values.numbers,
+            &values.token_call_ids,
+            &values.token_names,
+            &values.tokens,
+            &history_ids,
+            &histories,
+            &associations.from_ids,
+            &associations.kinds,
+            &associations.to_ids,
+            &associations.type_ids,
+            &associations.categories,
+        ],
     )?;
-    values.insert(tx, partition)?;
-    tx.execute(
-        "INSERT INTO call_history (call_id, changes)
-         SELECT id, changes::JSONB FROM unnest($1::BIGINT[], $2::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
-         ORDER BY n",
-        &[&history_ids, &histories],
-    )?;
-    for association in associations {
-        insert_association(tx, partition, association)?;
-    }
     Ok(())
 }
+
+/// Writes what updates changed, in two statements (a statement's parts all see the rows as
+/// they were before it, so the index rows of a changed value are deleted by the first and
+/// written anew by the second): the records' new state, their history and the removal of
+/// the old index rows; then the new index rows.
+const WRITE_UPDATED_RECORDS: &str = "
+WITH changed AS (
+    UPDATE calls c SET properties = u.props::JSONB, updated_at = u.updated
+    FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[]) AS u(id, props, updated)
+    WHERE c.id = u.id
+), stale_tokens AS (
+    DELETE FROM call_tokens t USING unnest($4::BIGINT[], $5::TEXT[]) AS d(id, name)
+    WHERE t.call_id = d.id AND t.name = d.name
+), stale_values AS (
+    DELETE FROM call_values v USING unnest($4::BIGINT[], $5::TEXT[]) AS d(id, name)
+    WHERE v.call_id = d.id AND v.name = d.name
+), new_history AS (
+    INSERT INTO call_history (call_id, changes)
+    SELECT id, changes::JSONB
+    FROM unnest($6::BIGINT[], $7::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
+    ORDER BY n
+)
+SELECT 1";
+
+/// The second statement of [`WRITE_UPDATED_RECORDS`]: the changed values' index rows.
+const INDEX_UPDATED_VALUES: &str = "
+WITH new_values AS (
+    INSERT INTO call_values (call_id, name, portal, text, number)
+    SELECT id, name, $1, text, number
+    FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[]) AS t(id, name, text, number)
+)
+INSERT INTO call_tokens (portal, name, token, call_id)
+SELECT $1, name, token, id
+FROM unnest($6::BIGINT[], $7::TEXT[], $8::TEXT[]) AS t(id, name, token)
+ON CONFLICT DO NOTHING";
 
 fn update_in(
     tx: &mut Tx<'_, '_>,
@@ -142,22 +217,83 @@ fn update_in(
         let call = call_from_row(row)?;
         current.insert(call.id, call);
     }
+    // The final state per record and per (record, property) value: an id may come twice.
+    let mut states: BTreeMap<RecordId, (String, i64)> = BTreeMap::new();
+    let mut changed_values: BTreeMap<(RecordId, &str), Option<IndexedValue>> = BTreeMap::new();
+    let mut history_ids = Vec::new();
+    let mut histories = Vec::new();
     let mut results = Vec::with_capacity(ids.len());
+    let mut all_changes = Vec::with_capacity(ids.len());
     for (at, id) in ids.iter().enumerate() {
         let Some(call) = current.get_mut(id) else {
             results.push(None);
             continue;
         };
         let changes = apply(at, call);
-        tx.execute(
-            "UPDATE calls SET properties = $1, updated_at = $2 WHERE id = $3",
-            &[&Json(&call.properties), &call.updated_at, &(call.id as i64)],
-        )?;
-        for change in &changes {
-            index_change(tx, partition, schema, call.id, change)?;
+        states.insert(call.id, (properties_json(call), call.updated_at));
+        if !changes.is_empty() {
+            history_ids.push(call.id as i64);
+            histories.push(to_json(&flat_changes(&changes))?);
         }
-        record_history(tx, call.id, &changes)?;
+        all_changes.push((call.id, changes));
         results.push(Some(call.clone()));
+    }
+    for (call_id, changes) in &all_changes {
+        for change in changes {
+            let def = schema.get(&change.name);
+            if def.is_some_and(|def| partition.object_type.is_unique(def)) {
+                // Checked under the property's lock, in order, one by one (rarely many).
+                index_change(tx, partition, schema, *call_id, change)?;
+                continue;
+            }
+            let indexed = match (&change.value, def) {
+                (Some(value), Some(def)) => Some(IndexedValue::new(def.property_type, value)),
+                _ => None,
+            };
+            changed_values.insert((*call_id, change.name.as_str()), indexed);
+        }
+    }
+    let (mut state_ids, mut props, mut updated) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, (properties, updated_at)) in states {
+        state_ids.push(id as i64);
+        props.push(properties);
+        updated.push(updated_at);
+    }
+    let (mut stale_ids, mut stale_names) = (Vec::new(), Vec::new());
+    let mut values = ValueRows::default();
+    for ((call_id, name), indexed) in changed_values {
+        stale_ids.push(call_id as i64);
+        stale_names.push(name);
+        if let Some(indexed) = indexed {
+            values.push(call_id, name, indexed);
+        }
+    }
+    tx.execute(
+        WRITE_UPDATED_RECORDS,
+        &[
+            &state_ids,
+            &props,
+            &updated,
+            &stale_ids,
+            &stale_names,
+            &history_ids,
+            &histories,
+        ],
+    )?;
+    if !values.call_ids.is_empty() {
+        tx.execute(
+            INDEX_UPDATED_VALUES,
+            &[
+                &partition.key(),
+                &values.call_ids,
+                &values.names,
+                &values.texts,
+                &values.numbers,
+                &values.token_call_ids,
+                &values.token_names,
+                &values.tokens,
+            ],
+        )?;
     }
     Ok(results)
 }
@@ -189,9 +325,17 @@ impl RecordStore for PostgresStore {
         if inserts.is_empty() && update_ids.is_empty() {
             return Ok(Vec::new());
         }
+        if update_ids.is_empty() && !new_calls_write_unique_values(partition, schema, inserts) {
+            // Nothing to lock or read first: the insert alone.
+            return self.write_in_one_statement(|db| {
+                insert_new(db, partition, schema, inserts)?;
+                Ok(Vec::new())
+            });
+        }
         self.write(|tx| {
             let updated = update_in(tx, partition, schema, update_ids, apply)?;
-            insert_in(tx, partition, schema, inserts)?;
+            check_unique_values_of_new_calls(tx, partition, schema, inserts)?;
+            insert_new(tx, partition, schema, inserts)?;
             Ok(updated)
         })
     }

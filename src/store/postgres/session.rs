@@ -37,7 +37,7 @@ pub(super) struct Connection {
 
 impl Connection {
     /// Runs `work` on the connection outside a transaction (each statement on its own).
-    pub(super) fn read<T>(
+    pub(super) fn outside_transaction<T>(
         &mut self,
         work: impl FnOnce(&mut Db<'_, Client>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -112,6 +112,21 @@ pub(super) fn index_change(
     Ok(())
 }
 
+/// Whether any new call writes a value of a unique-value property (which must be checked
+/// under a lock, in a transaction).
+pub(super) fn new_calls_write_unique_values(
+    partition: Partition,
+    schema: &PropertyCatalogue,
+    calls: &[NewRecord],
+) -> bool {
+    calls.iter().flat_map(|new| &new.changes).any(|change| {
+        change.value.is_some()
+            && schema
+                .get(&change.name)
+                .is_some_and(|def| partition.object_type.is_unique(def))
+    })
+}
+
 /// New calls' unique values must be free in the store and distinct among themselves. The
 /// advisory locks are taken in name order, so two servers cannot deadlock on them.
 pub(super) fn check_unique_values_of_new_calls(
@@ -163,16 +178,16 @@ pub(super) fn check_unique_values_of_new_calls(
     Ok(())
 }
 
-/// Index rows of many values, gathered to be written in two statements.
+/// Index rows of many values, gathered to be written by one statement (see `records`).
 #[derive(Default)]
 pub(super) struct ValueRows {
-    call_ids: Vec<i64>,
-    names: Vec<String>,
-    texts: Vec<String>,
-    numbers: Vec<Option<f64>>,
-    token_call_ids: Vec<i64>,
-    token_names: Vec<String>,
-    tokens: Vec<String>,
+    pub(super) call_ids: Vec<i64>,
+    pub(super) names: Vec<String>,
+    pub(super) texts: Vec<String>,
+    pub(super) numbers: Vec<Option<f64>>,
+    pub(super) token_call_ids: Vec<i64>,
+    pub(super) token_names: Vec<String>,
+    pub(super) tokens: Vec<String>,
 }
 
 impl ValueRows {
@@ -186,36 +201,5 @@ impl ValueRows {
         self.names.push(name.to_owned());
         self.texts.push(indexed.text);
         self.numbers.push(indexed.number);
-    }
-
-    pub(super) fn insert(
-        &self,
-        tx: &mut Tx<'_, '_>,
-        partition: Partition,
-    ) -> Result<(), StoreError> {
-        let portal = partition.key();
-        if !self.call_ids.is_empty() {
-            tx.execute(
-                "INSERT INTO call_values (call_id, name, portal, text, number)
-                 SELECT id, name, $1, text, number
-                 FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[]) AS t(id, name, text, number)",
-                &[&portal, &self.call_ids, &self.names, &self.texts, &self.numbers],
-            )?;
-        }
-        if !self.tokens.is_empty() {
-            tx.execute(
-                "INSERT INTO call_tokens (portal, name, token, call_id)
-                 SELECT $1, name, token, id
-                 FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS t(id, name, token)
-                 ON CONFLICT DO NOTHING",
-                &[
-                    &portal,
-                    &self.token_call_ids,
-                    &self.token_names,
-                    &self.tokens,
-                ],
-            )?;
-        }
-        Ok(())
     }
 }
