@@ -33,6 +33,7 @@ mod admin;
 mod associations;
 mod ddl;
 mod history;
+mod id_range;
 mod records;
 mod schema;
 mod search;
