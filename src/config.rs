@@ -623,6 +623,85 @@ mod tests {
         );
     }
 
+    fn storage_of(toml: &str) -> Result<Storage, String> {
+        resolve_storage(
+            &ServeArgs::default(),
+            &toml::from_str(toml).map_err(|e| e.to_string())?,
+        )
+    }
+
+    #[test]
+    fn shards_parse_into_a_layout() {
+        let storage = storage_of(
+            r#"
+            [postgres]
+            pool_size = 4
+            default_shard = "b"
+            moving_portals = [9]
+
+            [[postgres.shards]]
+            name = "a"
+            url = "postgres://db-a/hubcalls"
+            portals = [1, 2]
+
+            [[postgres.shards]]
+            name = "b"
+            url = "postgres://db-b/hubcalls"
+            schema = "crm"
+            id_range = 5
+            "#,
+        )
+        .unwrap();
+        let Storage::Sharded(layout) = storage else {
+            panic!("not sharded: {storage:?}");
+        };
+        let [a, b] = layout.shards() else {
+            panic!("two shards");
+        };
+        assert_eq!((a.id_range, b.id_range), (0, 5));
+        assert_eq!(
+            (a.postgres.pool_size, b.postgres.schema.as_deref()),
+            (4, Some("crm"))
+        );
+        assert_eq!((layout.shard_of(2), layout.shard_of(3)), (0, 1));
+        assert!(layout.is_moving(9));
+    }
+
+    #[test]
+    fn one_database_is_configured_as_before() {
+        let storage = storage_of("[postgres]\nurl = \"postgres://db/x\"\nschema = \"s\"").unwrap();
+        let Storage::Postgres(settings) = storage else {
+            panic!("not one database: {storage:?}");
+        };
+        assert_eq!(settings.schema.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn shards_and_one_database_do_not_mix_and_layouts_are_checked() {
+        let shard = "[[postgres.shards]]\nname = \"a\"\nurl = \"postgres://db/a\"\nportals = [1]\n";
+        assert!(
+            storage_of(&format!("[postgres]\nurl = \"postgres://db/x\"\n{shard}"))
+                .unwrap_err()
+                .contains("choose one")
+        );
+        assert!(
+            storage_of(&format!("{shard}{}", shard.replace("db/a", "db/b")))
+                .unwrap_err()
+                .contains("two shards are named")
+        );
+        assert!(storage_of("[postgres]\nmoving_portals = [1]")
+            .unwrap_err()
+            .contains("need [[postgres.shards]]"));
+        let args = ServeArgs {
+            database_url: Some("postgres://db/x".into()),
+            ..ServeArgs::default()
+        };
+        let file: ConfigFile = toml::from_str(shard).unwrap();
+        assert!(resolve_storage(&args, &file)
+            .unwrap_err()
+            .contains("choose one"));
+    }
+
     #[test]
     fn generated_token_is_kept() {
         let dir = tempfile::tempdir().unwrap();
