@@ -48,10 +48,16 @@ impl PostgresStore {
                      {first} to {last} of its id_range"
                 )));
             }
+            // Inside the range, the sequence keeps its place: servers not yet restarted may
+            // be taking ids from it right now, and a restart at the value read above could
+            // hand out theirs again. Below the range it jumps forward to the range's start.
+            let restart = if next < first {
+                format!(" RESTART WITH {first}")
+            } else {
+                String::new()
+            };
             tx.batch_execute(&format!(
-                "ALTER SEQUENCE call_ids MINVALUE {first} MAXVALUE {last} START WITH {first} \
-                 RESTART WITH {}",
-                next.max(first)
+                "ALTER SEQUENCE call_ids MINVALUE {first} MAXVALUE {last} START WITH {first}{restart}"
             ))?;
             Ok(())
         })
