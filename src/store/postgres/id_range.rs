@@ -56,9 +56,13 @@ impl PostgresStore {
             } else {
                 String::new()
             };
-            tx.batch_execute(&format!(
-                "ALTER SEQUENCE call_ids MINVALUE {first} MAXVALUE {last} START WITH {first}{restart}"
-            ))?;
+            tx.execute(
+                &format!(
+                    "ALTER SEQUENCE call_ids MINVALUE {first} MAXVALUE {last} \
+                     START WITH {first}{restart}"
+                ),
+                &[],
+            )?;
             Ok(())
         })
     }
