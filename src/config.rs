@@ -14,9 +14,11 @@ pub use crate::api::settings::{
     TokenGrant,
 };
 use crate::crm::owners::OwnerSettings;
+use crate::crm::record::PortalId;
 use crate::crm::search::SearchLimits;
 use crate::crm::write_rules::WriteRuleSettings;
 pub use crate::store::postgres::PostgresSettings;
+pub use crate::store::sharded::{ShardLayout, ShardSettings};
 use crate::webhooks::{DeliverySettings, WebhookSettings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -114,7 +116,9 @@ struct ConfigFile {
     search_lag_ms: Option<u64>,
 }
 
-/// The `[postgres]` section: where the shared store is and how it is used.
+/// The `[postgres]` section: where the shared store is and how it is used. Either one
+/// database (`url`, `schema`) or several shards (`[[postgres.shards]]`); the pool and
+/// timeouts apply to each database.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostgresFile {
@@ -123,6 +127,26 @@ struct PostgresFile {
     pool_size: Option<u32>,
     statement_timeout_ms: Option<u64>,
     connect_timeout_secs: Option<u64>,
+    #[serde(default)]
+    shards: Vec<ShardFile>,
+    /// The shard of every portal no shard lists (default: the first shard).
+    default_shard: Option<String>,
+    /// Portals being moved between shards: their requests are refused (503) meanwhile.
+    #[serde(default)]
+    moving_portals: Vec<PortalId>,
+}
+
+/// One `[[postgres.shards]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardFile {
+    name: String,
+    url: String,
+    schema: Option<String>,
+    #[serde(default)]
+    portals: Vec<PortalId>,
+    /// Which id range the shard hands out ids from (default: its position in the list).
+    id_range: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +162,8 @@ pub enum Storage {
     Memory,
     Directory(PathBuf),
     Postgres(PostgresSettings),
+    /// Several PostgreSQL databases, portals spread over them.
+    Sharded(ShardLayout),
 }
 
 /// Where the token printed at start-up came from.
@@ -234,30 +260,10 @@ impl Config {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
-        // The most explicit choice wins: memory, then a database, then a directory.
-        let database_url = args.database_url.or(file.postgres.url);
-        let storage = if args.in_memory {
-            Storage::Memory
-        } else if let Some(url) = database_url {
-            let mut settings = PostgresSettings::new(url);
-            settings.schema = args.database_schema.or(file.postgres.schema);
-            if let Some(n) = file.postgres.pool_size {
-                settings.pool_size = n;
-            }
-            if let Some(ms) = file.postgres.statement_timeout_ms {
-                settings.statement_timeout_ms = ms;
-            }
-            if let Some(secs) = file.postgres.connect_timeout_secs {
-                settings.connect_timeout_secs = secs;
-            }
-            Storage::Postgres(settings)
-        } else {
-            Storage::Directory(
-                args.data_dir
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            )
-        };
+        let storage = resolve_storage(&args, &file).map_err(|message| ConfigError::Invalid {
+            path: args.config.clone().unwrap_or_default(),
+            message,
+        })?;
         let mut search_limits = SearchLimits::default();
         if let Some(n) = file.search.max_filter_groups {
             search_limits.max_groups = n;
@@ -314,6 +320,85 @@ impl Config {
         config.warnings = warnings;
         Ok(config)
     }
+}
+
+/// The store the flags and the file ask for. The most explicit choice wins: memory, then
+/// PostgreSQL (one database or shards, not both), then a directory.
+fn resolve_storage(args: &ServeArgs, file: &ConfigFile) -> Result<Storage, String> {
+    if args.in_memory {
+        return Ok(Storage::Memory);
+    }
+    let postgres = &file.postgres;
+    let database_url = args.database_url.clone().or(postgres.url.clone());
+    let with_file_limits = |mut settings: PostgresSettings| {
+        if let Some(n) = postgres.pool_size {
+            settings.pool_size = n;
+        }
+        if let Some(ms) = postgres.statement_timeout_ms {
+            settings.statement_timeout_ms = ms;
+        }
+        if let Some(secs) = postgres.connect_timeout_secs {
+            settings.connect_timeout_secs = secs;
+        }
+        settings
+    };
+    if !postgres.shards.is_empty() {
+        if database_url.is_some() || args.database_schema.is_some() || postgres.schema.is_some() {
+            return Err(
+                "[[postgres.shards]] and a single database (url, schema, --database-url, \
+                 --database-schema) are both set: choose one"
+                    .to_owned(),
+            );
+        }
+        let shards = postgres
+            .shards
+            .iter()
+            .enumerate()
+            .map(|(position, shard)| {
+                let mut settings = with_file_limits(PostgresSettings::new(shard.url.clone()));
+                settings.schema = shard.schema.clone();
+                ShardSettings {
+                    name: shard.name.clone(),
+                    postgres: settings,
+                    portals: shard.portals.clone(),
+                    id_range: shard
+                        .id_range
+                        .unwrap_or(u32::try_from(position).unwrap_or(u32::MAX)),
+                }
+            })
+            .collect();
+        let layout = ShardLayout::new(
+            shards,
+            postgres.default_shard.as_deref(),
+            postgres.moving_portals.clone(),
+        )
+        .map_err(|problem| format!("[[postgres.shards]]: {problem}"))?;
+        return Ok(Storage::Sharded(layout));
+    }
+    if postgres.default_shard.is_some() || !postgres.moving_portals.is_empty() {
+        return Err("default_shard and moving_portals need [[postgres.shards]]".to_owned());
+    }
+    if let Some(url) = database_url {
+        let mut settings = with_file_limits(PostgresSettings::new(url));
+        settings.schema = args.database_schema.clone().or(postgres.schema.clone());
+        return Ok(Storage::Postgres(settings));
+    }
+    Ok(Storage::Directory(
+        args.data_dir
+            .clone()
+            .or(file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+    ))
+}
+
+/// The store a configuration file asks for (its `[postgres]` section, or its `data_dir`),
+/// for commands that work on the store itself (`move-portal`, `migrate-store`).
+pub fn storage_of_file(path: &Path) -> Result<Storage, ConfigError> {
+    let file = read_config_file(path)?;
+    resolve_storage(&ServeArgs::default(), &file).map_err(|message| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    })
 }
 
 fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
@@ -536,6 +621,85 @@ mod tests {
         assert!(
             toml::from_str::<ConfigFile>("[[faults]]\nroute = \"/\"\nerror = \"418\"").is_err()
         );
+    }
+
+    fn storage_of(toml: &str) -> Result<Storage, String> {
+        resolve_storage(
+            &ServeArgs::default(),
+            &toml::from_str(toml).map_err(|e| e.to_string())?,
+        )
+    }
+
+    #[test]
+    fn shards_parse_into_a_layout() {
+        let storage = storage_of(
+            r#"
+            [postgres]
+            pool_size = 4
+            default_shard = "b"
+            moving_portals = [9]
+
+            [[postgres.shards]]
+            name = "a"
+            url = "postgres://db-a/hubcalls"
+            portals = [1, 2]
+
+            [[postgres.shards]]
+            name = "b"
+            url = "postgres://db-b/hubcalls"
+            schema = "crm"
+            id_range = 5
+            "#,
+        )
+        .unwrap();
+        let Storage::Sharded(layout) = storage else {
+            panic!("not sharded: {storage:?}");
+        };
+        let [a, b] = layout.shards() else {
+            panic!("two shards");
+        };
+        assert_eq!((a.id_range, b.id_range), (0, 5));
+        assert_eq!(
+            (a.postgres.pool_size, b.postgres.schema.as_deref()),
+            (4, Some("crm"))
+        );
+        assert_eq!((layout.shard_of(2), layout.shard_of(3)), (0, 1));
+        assert!(layout.is_moving(9));
+    }
+
+    #[test]
+    fn one_database_is_configured_as_before() {
+        let storage = storage_of("[postgres]\nurl = \"postgres://db/x\"\nschema = \"s\"").unwrap();
+        let Storage::Postgres(settings) = storage else {
+            panic!("not one database: {storage:?}");
+        };
+        assert_eq!(settings.schema.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn shards_and_one_database_do_not_mix_and_layouts_are_checked() {
+        let shard = "[[postgres.shards]]\nname = \"a\"\nurl = \"postgres://db/a\"\nportals = [1]\n";
+        assert!(
+            storage_of(&format!("[postgres]\nurl = \"postgres://db/x\"\n{shard}"))
+                .unwrap_err()
+                .contains("choose one")
+        );
+        assert!(
+            storage_of(&format!("{shard}{}", shard.replace("db/a", "db/b")))
+                .unwrap_err()
+                .contains("two shards are named")
+        );
+        assert!(storage_of("[postgres]\nmoving_portals = [1]")
+            .unwrap_err()
+            .contains("need [[postgres.shards]]"));
+        let args = ServeArgs {
+            database_url: Some("postgres://db/x".into()),
+            ..ServeArgs::default()
+        };
+        let file: ConfigFile = toml::from_str(shard).unwrap();
+        assert!(resolve_storage(&args, &file)
+            .unwrap_err()
+            .contains("choose one"));
     }
 
     #[test]

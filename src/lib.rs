@@ -8,6 +8,7 @@ pub mod config;
 pub mod crm;
 pub mod json_text;
 pub mod migrate_store;
+pub mod move_portal;
 pub mod store;
 pub mod webhooks;
 
@@ -23,7 +24,7 @@ use crate::config::{Config, Storage};
 use crate::crm::error::StoreError;
 use crate::crm::ports::Store;
 use crate::crm::services::Services;
-use crate::store::{PostgresStore, SqliteStore};
+use crate::store::{PostgresStore, ShardedStore, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -61,6 +62,7 @@ pub fn open_store(
             Arc::new(SqliteStore::open(dir)?.with_size_cap(max_database_bytes)?)
         }
         Storage::Postgres(settings) => Arc::new(PostgresStore::open(settings)?),
+        Storage::Sharded(layout) => Arc::new(ShardedStore::open(layout.clone())?),
     })
 }
 

@@ -51,6 +51,9 @@ enum Command {
     /// Copy every portal from one store to another (SQLite data directory ↔ PostgreSQL),
     /// verified by counts.
     MigrateStore(hubcalls::migrate_store::MigrateStoreArgs),
+    /// Move one portal from its shard to another (`[[postgres.shards]]`), verified by
+    /// counts, then remove it from the source.
+    MovePortal(hubcalls::move_portal::MovePortalArgs),
     /// Write a portal (every object type: custom properties and pipelines, records with
     /// history and associations) as NDJSON.
     Export(cli_transfer::ExportArgs),
@@ -79,6 +82,18 @@ fn main() -> ExitCode {
                 }
                 Err(message) => {
                     eprintln!("hubcalls migrate-store: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::MovePortal(args)) => {
+            return match hubcalls::move_portal::run(args) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("hubcalls move-portal: {message}");
                     ExitCode::FAILURE
                 }
             };
@@ -140,6 +155,18 @@ fn print_banner(config: &Config, address: std::net::SocketAddr) {
         Storage::Memory => println!("  store: in memory (nothing survives a restart)"),
         Storage::Directory(dir) => println!("  store: {}", dir.display()),
         Storage::Postgres(settings) => println!("  store: PostgreSQL {}", settings.describe()),
+        Storage::Sharded(layout) => {
+            for line in layout.describe() {
+                println!("  store: {line}");
+            }
+            let moving: Vec<String> = layout.moving().map(|p| p.to_string()).collect();
+            if !moving.is_empty() {
+                println!(
+                    "  being moved (refused for now): portal(s) {}",
+                    moving.join(", ")
+                );
+            }
+        }
     }
     if let [grant] = config.tokens.as_slice() {
         let origin = match config.token_origin {

@@ -1,20 +1,36 @@
 //! `hubcalls migrate-store`: copies every portal from one store to another (SQLite data
 //! directory ↔ PostgreSQL), verified by counts. The copying itself is `crm::migration`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::config::{PostgresSettings, Storage};
+use crate::config::{storage_of_file, PostgresSettings, Storage};
 use crate::crm::migration::{copy_store, PortalCounts};
 
 #[derive(Debug, clap::Args)]
 pub struct MigrateStoreArgs {
     /// The store to copy from: a data directory, or a `postgres://` URL.
+    #[arg(
+        long,
+        required_unless_present = "from_config",
+        conflicts_with = "from_config"
+    )]
+    pub from: Option<String>,
+    /// Or the store a configuration file names (its `data_dir` or `[postgres]` section;
+    /// with `[[postgres.shards]]`, each portal is read from its shard).
     #[arg(long)]
-    pub from: String,
+    pub from_config: Option<PathBuf>,
     /// The store to copy into (the same forms). Best empty: a call id it already holds in
     /// another portal stops the copy; same-id calls of the same portal are replaced.
+    #[arg(
+        long,
+        required_unless_present = "to_config",
+        conflicts_with = "to_config"
+    )]
+    pub to: Option<String>,
+    /// Or the store a configuration file names (with `[[postgres.shards]]`, each portal is
+    /// written to the shard the file places it on).
     #[arg(long)]
-    pub to: String,
+    pub to_config: Option<PathBuf>,
     /// PostgreSQL schema of the source, when it is a database.
     #[arg(long)]
     pub from_schema: Option<String>,
@@ -23,19 +39,40 @@ pub struct MigrateStoreArgs {
     pub to_schema: Option<String>,
 }
 
-/// A store named on the command line: a database URL or a data directory.
-fn storage(location: &str, schema: Option<String>) -> Storage {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        let mut settings = PostgresSettings::new(location);
-        settings.schema = schema;
-        // One page at a time: a single connection is all the copy uses.
-        settings.pool_size = 2;
-        // Large pages and counts on big stores may take a while.
-        settings.statement_timeout_ms = 600_000;
-        Storage::Postgres(settings)
-    } else {
-        Storage::Directory(PathBuf::from(location))
-    }
+/// A store named on the command line: a database URL, a data directory, or a
+/// configuration file's store.
+fn storage(
+    location: Option<&str>,
+    schema: Option<String>,
+    config: Option<&Path>,
+) -> Result<Storage, String> {
+    let storage = match (location, config) {
+        (_, Some(path)) => storage_of_file(path).map_err(|e| e.to_string())?,
+        (Some(location), None)
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") =>
+        {
+            let mut settings = PostgresSettings::new(location);
+            settings.schema = schema;
+            Storage::Postgres(settings)
+        }
+        (Some(location), None) => Storage::Directory(PathBuf::from(location)),
+        (None, None) => return Err("name a store or a configuration file".to_owned()),
+    };
+    Ok(match storage {
+        Storage::Postgres(settings) => Storage::Postgres(for_copying(settings)),
+        Storage::Sharded(layout) => Storage::Sharded(layout.with_postgres(|settings| {
+            *settings = for_copying(settings.clone());
+        })),
+        other => other,
+    })
+}
+
+/// Connection settings of a copy: one page at a time needs a single connection, and large
+/// pages and counts on big stores may take a while.
+pub fn for_copying(mut settings: PostgresSettings) -> PostgresSettings {
+    settings.pool_size = 2;
+    settings.statement_timeout_ms = 600_000;
+    settings
 }
 
 fn describe(storage: &Storage) -> String {
@@ -43,13 +80,22 @@ fn describe(storage: &Storage) -> String {
         Storage::Memory => "memory".to_owned(),
         Storage::Directory(dir) => dir.display().to_string(),
         Storage::Postgres(settings) => format!("PostgreSQL {}", settings.describe()),
+        Storage::Sharded(layout) => format!("shards [{}]", layout.describe().join("; ")),
     }
 }
 
 /// Runs the copy; returns the summary to print, or what went wrong.
 pub fn run(args: MigrateStoreArgs) -> Result<String, String> {
-    let from = storage(&args.from, args.from_schema);
-    let to = storage(&args.to, args.to_schema);
+    let from = storage(
+        args.from.as_deref(),
+        args.from_schema,
+        args.from_config.as_deref(),
+    )?;
+    let to = storage(
+        args.to.as_deref(),
+        args.to_schema,
+        args.to_config.as_deref(),
+    )?;
     if from == to {
         return Err("--from and --to name the same store".to_owned());
     }

@@ -1,5 +1,5 @@
 //! `/metrics` in Prometheus' text format: requests by route, method and status, request
-//! latency by route, and time spent in the store.
+//! latency by route, time spent in the store, and on a sharded store each shard's health.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +10,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::crm::ports::ShardHealth;
 
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "unmatched";
@@ -186,9 +189,42 @@ pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next
     response
 }
 
+/// Each shard's health as it was last seen (no query to the databases on a scrape): up or
+/// not, and how often it was unavailable.
+fn render_shards(out: &mut String, shards: &[ShardHealth]) {
+    if shards.is_empty() {
+        return;
+    }
+    out.push_str(
+        "# HELP hubcalls_store_shard_up Whether the shard's last answer was one (1) or it was unavailable (0).\n",
+    );
+    out.push_str("# TYPE hubcalls_store_shard_up gauge\n");
+    for shard in shards {
+        let _ = writeln!(
+            out,
+            "hubcalls_store_shard_up{{shard=\"{}\"}} {}",
+            shard.name,
+            u8::from(shard.up)
+        );
+    }
+    out.push_str(
+        "# HELP hubcalls_store_shard_unavailable_total Store calls the shard could not serve.\n",
+    );
+    out.push_str("# TYPE hubcalls_store_shard_unavailable_total counter\n");
+    for shard in shards {
+        let _ = writeln!(
+            out,
+            "hubcalls_store_shard_unavailable_total{{shard=\"{}\"}} {}",
+            shard.name, shard.unavailable_total
+        );
+    }
+}
+
 /// `GET /metrics`.
-pub async fn render(State(metrics): State<Metrics>) -> Response {
-    let mut response = (StatusCode::OK, metrics.render()).into_response();
+pub async fn render(State(state): State<AppState>) -> Response {
+    let mut text = state.metrics.render();
+    render_shards(&mut text, &state.services.records.shard_health());
+    let mut response = (StatusCode::OK, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -215,5 +251,28 @@ mod tests {
         assert!(text
             .contains("hubcalls_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.05\"} 2"));
         assert!(text.contains("hubcalls_http_request_duration_seconds_count{route=\"/a\"} 2"));
+    }
+
+    #[test]
+    fn renders_each_shards_health() {
+        let mut text = String::new();
+        render_shards(
+            &mut text,
+            &[
+                ShardHealth {
+                    name: "a".into(),
+                    up: true,
+                    unavailable_total: 0,
+                },
+                ShardHealth {
+                    name: "b".into(),
+                    up: false,
+                    unavailable_total: 3,
+                },
+            ],
+        );
+        assert!(text.contains("hubcalls_store_shard_up{shard=\"a\"} 1"));
+        assert!(text.contains("hubcalls_store_shard_up{shard=\"b\"} 0"));
+        assert!(text.contains("hubcalls_store_shard_unavailable_total{shard=\"b\"} 3"));
     }
 }

@@ -293,7 +293,9 @@ async fn method_not_allowed(request: Request) -> Response {
     .into_response()
 }
 
-/// Readiness: the store answers. A 503 in HubSpot's envelope otherwise.
+/// Readiness: the store answers (every shard of it). A 503 in HubSpot's envelope
+/// otherwise, naming the shards that did not answer (their names only: readiness needs no
+/// token, so the databases' own words stay in the log).
 async fn readiness(State(state): State<AppState>) -> Response {
     match state
         .run(Partition::new(0, ObjectType::CALLS), |crm| {
@@ -302,7 +304,28 @@ async fn readiness(State(state): State<AppState>) -> Response {
         .await
     {
         Ok(()) => json_response(StatusCode::OK, &serde_json::json!({"status": "ready"})),
-        Err(error) => error.into_response(),
+        Err(error) => {
+            let down: Vec<String> = state
+                .services
+                .records
+                .shard_health()
+                .into_iter()
+                .filter(|shard| !shard.up)
+                .map(|shard| shard.name)
+                .collect();
+            if down.is_empty() || error.status != StatusCode::SERVICE_UNAVAILABLE {
+                return error.into_response();
+            }
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                format!(
+                    "The data store is temporarily unavailable: shard {} does not answer. Please retry.",
+                    down.join(", shard ")
+                ),
+            )
+            .into_response()
+        }
     }
 }
 
@@ -460,10 +483,7 @@ pub fn router(
         )
         .route("/readyz", get(readiness))
         .route("/openapi.yaml", get(openapi::serve))
-        .route(
-            "/metrics",
-            get(metrics::render).with_state(state.metrics.clone()),
-        )
+        .route("/metrics", get(metrics::render))
         .merge(console::routes())
         .merge(admin)
         .layer(axum::middleware::from_fn_with_state(

@@ -96,10 +96,11 @@ impl MergeService {
             append: false,
         });
 
-        let id =
-            self.store.allocate_ids(1)?.pop().ok_or_else(|| {
-                CrmError::invalid("No id could be allocated for the merged record")
-            })?;
+        let id = self
+            .store
+            .allocate_ids(partition, 1)?
+            .pop()
+            .ok_or_else(|| CrmError::invalid("No id could be allocated for the merged record"))?;
         let record = new_call(object_type, &schema, id, &values, Vec::new(), source, now);
         self.store.insert_records(partition, &schema, &[record])?;
         self.carry_associations(partition, &[primary.id, secondary.id], id)?;

@@ -1,6 +1,7 @@
-//! Copies every portal from one store to another (`hubcalls migrate-store`) and checks the
-//! copy by counting both sides: calls live and archived, history entries, associations,
-//! custom properties and groups.
+//! Copies every portal from one store to another (`hubcalls migrate-store`), or one portal
+//! from one shard to another (`hubcalls move-portal`), and checks the copy by counting both
+//! sides: calls live and archived, history entries, associations, custom properties, groups
+//! and pipelines.
 //!
 //! The copying of one partition is [`transfer::copy_partition`] (records move whole, in
 //! chunks, each one transaction on the destination), so this works between any two
@@ -22,6 +23,24 @@ pub struct PortalCounts {
     pub associations: usize,
     pub properties: usize,
     pub groups: usize,
+    pub pipelines: usize,
+}
+
+impl PortalCounts {
+    fn add(&mut self, other: Self) {
+        self.live_calls += other.live_calls;
+        self.archived_calls += other.archived_calls;
+        self.history_entries += other.history_entries;
+        self.associations += other.associations;
+        self.properties += other.properties;
+        self.groups += other.groups;
+        self.pipelines += other.pipelines;
+    }
+
+    /// Whether nothing of the portal is there.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +57,11 @@ pub enum MigrationError {
         original: PortalCounts,
         copy: PortalCounts,
     },
+    #[error("portal {portal}: copied and verified, but the source still holds {left:?}")]
+    NotRemoved {
+        portal: PortalId,
+        left: PortalCounts,
+    },
 }
 
 /// Counts what a partition (a portal's records of one type) holds.
@@ -50,6 +74,7 @@ pub fn count_partition(
     let mut counts = PortalCounts {
         properties: properties.len(),
         groups: store.custom_groups(partition)?.len(),
+        pipelines: store.custom_pipelines(partition)?.len(),
         ..PortalCounts::default()
     };
     transfer::for_each_chunk(store, partition, &names, |chunk| {
@@ -103,13 +128,57 @@ pub fn copy_store(
 pub fn count_portal(store: &dyn Store, portal: PortalId) -> Result<PortalCounts, TransferError> {
     let mut total = PortalCounts::default();
     for object_type in ObjectType::all() {
-        let counts = count_partition(store, Partition::new(portal, object_type))?;
-        total.properties += counts.properties;
-        total.groups += counts.groups;
-        total.live_calls += counts.live_calls;
-        total.archived_calls += counts.archived_calls;
-        total.history_entries += counts.history_entries;
-        total.associations += counts.associations;
+        total.add(count_partition(store, Partition::new(portal, object_type))?);
     }
     Ok(total)
+}
+
+/// What moving a portal found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveOutcome {
+    /// Copied, verified by counts, then removed from the source.
+    Moved(PortalCounts),
+    /// The source held nothing of the portal and the destination holds it: an earlier run
+    /// finished (the source's removal is one transaction, so it happened whole).
+    AlreadyMoved(PortalCounts),
+}
+
+/// Moves one portal from one store to another (one shard to another): copies every object
+/// type of it whole, counts both sides, and only when they agree removes it from `from`
+/// (one transaction) and checks that nothing of it is left there. On any failure before the
+/// removal the source is untouched, and a rerun is safe (same-id records are replaced).
+pub fn move_portal(
+    from: &dyn Store,
+    to: &dyn Store,
+    portal: PortalId,
+    progress: &mut dyn FnMut(usize),
+) -> Result<MoveOutcome, MigrationError> {
+    let original = count_portal(from, portal)?;
+    if original.is_empty() {
+        let there = count_portal(to, portal)?;
+        if !there.is_empty() {
+            return Ok(MoveOutcome::AlreadyMoved(there));
+        }
+    }
+    let mut copied_before = 0;
+    for partition in Partition::all_of(portal) {
+        let summary = transfer::copy_partition(from, to, partition, &mut |copied| {
+            progress(copied_before + copied)
+        })?;
+        copied_before += summary.records;
+    }
+    let copy = count_portal(to, portal)?;
+    if copy != original {
+        return Err(MigrationError::Mismatch {
+            portal,
+            original,
+            copy,
+        });
+    }
+    from.reset_portal(portal)?;
+    let left = count_portal(from, portal)?;
+    if !left.is_empty() {
+        return Err(MigrationError::NotRemoved { portal, left });
+    }
+    Ok(MoveOutcome::Moved(original))
 }

@@ -59,8 +59,11 @@ impl<T> Store for T where T: RecordStore + AssociationStore + SchemaStore + Admi
 
 /// The records of a partition (a portal's records of one type).
 pub trait RecordStore: Send + Sync {
-    /// Reserves `count` fresh ids, unique across the whole store.
-    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError>;
+    /// Reserves `count` fresh ids for new records of `partition`, unique across the whole
+    /// store (a sharded store takes them from the partition's shard, so a portal's writes
+    /// need no other shard).
+    fn allocate_ids(&self, partition: Partition, count: usize)
+        -> Result<Vec<RecordId>, StoreError>;
 
     /// One write transaction: applies `apply` to each live call of `update_ids` and inserts
     /// `inserts` with their history and associations. Returns the updated state per id
@@ -294,6 +297,21 @@ pub trait AdminStore: Send + Sync {
     /// Removes everything of a portal: calls, history, associations, custom properties,
     /// groups and pipelines (the admin reset, so a test suite can start from nothing).
     fn reset_portal(&self, portal: PortalId) -> Result<(), StoreError>;
+
+    /// How each part of the store that fails on its own (a shard) fared lately, for
+    /// metrics; empty for a store of one part, whose health readiness tells.
+    fn shard_health(&self) -> Vec<ShardHealth> {
+        Vec::new()
+    }
+}
+
+/// How one shard of a store fared: whether its last answer was one (not "unavailable"), and
+/// how many times it was unavailable since the server started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardHealth {
+    pub name: String,
+    pub up: bool,
+    pub unavailable_total: u64,
 }
 
 /// Where and when the API may run store work. The defaults suit a networked store: every

@@ -18,7 +18,7 @@ use super::objects::Partition;
 use super::pipelines::Pipeline;
 use super::ports::{
     AdminStore, AssociationStore, GroupOutcome, NewRecord, RecordMutation, RecordStore,
-    RestoredRecord, Scheduling, SchemaStore, Store,
+    RestoredRecord, Scheduling, SchemaStore, ShardHealth, Store,
 };
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Projection, Record, RecordId, WriteSource};
@@ -271,8 +271,12 @@ fn association_changes(
 }
 
 impl RecordStore for ReportingStore {
-    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
-        self.inner.allocate_ids(count)
+    fn allocate_ids(
+        &self,
+        partition: Partition,
+        count: usize,
+    ) -> Result<Vec<RecordId>, StoreError> {
+        self.inner.allocate_ids(partition, count)
     }
 
     fn write_records(
@@ -582,11 +586,19 @@ impl AdminStore for ReportingStore {
     fn portals(&self) -> Result<Vec<PortalId>, StoreError> {
         self.inner.portals()
     }
+
+    fn shard_health(&self) -> Vec<ShardHealth> {
+        self.inner.shard_health()
+    }
 }
 
 impl Scheduling for ReportingStore {
     fn reads_by_id_are_local(&self) -> bool {
         self.inner.reads_by_id_are_local()
+    }
+
+    fn parallel_reads(&self) -> usize {
+        self.inner.parallel_reads()
     }
 
     fn stages_writes(&self) -> bool {

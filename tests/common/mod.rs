@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod relay;
+
 use std::net::SocketAddr;
 
 use hubcalls::config::{Config, PostgresSettings, Storage, TokenGrant};
@@ -53,6 +55,60 @@ pub fn test_database_url() -> Option<String> {
         .filter(|url| !url.trim().is_empty())
 }
 
+/// Set to a number of shards (2 or more) with [`TEST_DATABASE_URL`], every test server
+/// runs on that many fresh schemas as shards of one store (see [`shard_layout`]).
+pub const TEST_SHARDS: &str = "HUBCALLS_TEST_SHARDS";
+
+/// How many shards test servers run on, when the harness asks for shards.
+pub fn test_shards() -> Option<usize> {
+    test_database_url()?;
+    std::env::var(TEST_SHARDS)
+        .ok()
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .filter(|&n| n >= 2)
+}
+
+/// `count` shards named `s0`, `s1`, … on the schemas `{base}_s0`, `{base}_s1`, …: portal 1
+/// (the tests' main portal) placed on `s1`, every other portal (2 and whatever else tests
+/// use) on the default shard `s0`, so the suite's portals land on both.
+pub fn shard_layout(url: &str, base: &str, count: usize) -> hubcalls::config::ShardLayout {
+    let shards = (0..count)
+        .map(|n| {
+            let mut postgres = postgres_settings(url, &format!("{base}_s{n}"));
+            // About the connections one unsharded test server has, in all.
+            postgres.pool_size = (8 / count as u32).max(2);
+            hubcalls::config::ShardSettings {
+                name: format!("s{n}"),
+                postgres,
+                portals: if n == 1 { vec![1] } else { Vec::new() },
+                id_range: n as u32,
+            }
+        })
+        .collect();
+    hubcalls::config::ShardLayout::new(shards, Some("s0"), Vec::new()).expect("a valid layout")
+}
+
+/// The `[postgres]` section of a configuration file for [`shard_layout`]'s shards, for
+/// tests that start the binary.
+pub fn shard_config_toml(url: &str, base: &str, count: usize) -> String {
+    let mut toml = String::from("[postgres]\npool_size = 4\ndefault_shard = \"s0\"\n");
+    for n in 0..count {
+        toml.push_str(&format!(
+            "\n[[postgres.shards]]\nname = \"s{n}\"\nurl = \"{url}\"\nschema = \"{base}_s{n}\"\nid_range = {n}\nportals = [{}]\n",
+            if n == 1 { "1" } else { "" }
+        ));
+    }
+    toml
+}
+
+/// The PostgreSQL store on `base` the harness asks for: one schema, or shards of it.
+fn postgres_storage(url: &str, base: &str) -> Storage {
+    match test_shards() {
+        Some(count) => Storage::Sharded(shard_layout(url, base, count)),
+        None => Storage::Postgres(postgres_settings(url, base)),
+    }
+}
+
 /// A schema name no other test server uses.
 pub fn fresh_schema_name() -> String {
     format!("hubcalls_test_{}", uuid::Uuid::new_v4().simple())
@@ -68,18 +124,16 @@ pub fn postgres_settings(url: &str, schema: &str) -> PostgresSettings {
 
 /// Set to `memory`, test servers keep SQLite in memory instead of in a file of their own
 /// (the default: it is what `hubcalls` runs on, with its group commit and reader pool).
-/// The PostgreSQL store on a fresh schema, shared by a test binary's cases, when the
-/// harness runs against PostgreSQL.
+/// The PostgreSQL store on a fresh schema (or shards), shared by a test binary's cases,
+/// when the harness runs against PostgreSQL.
 pub fn shared_postgres_store() -> Option<&'static std::sync::Arc<dyn hubcalls::crm::ports::Store>> {
     use std::sync::{Arc, OnceLock};
     static STORE: OnceLock<Option<Arc<dyn hubcalls::crm::ports::Store>>> = OnceLock::new();
     STORE
         .get_or_init(|| {
             let url = test_database_url()?;
-            let settings = postgres_settings(&url, &fresh_schema_name());
-            let store =
-                hubcalls::store::PostgresStore::open(&settings).expect("PostgreSQL store opens");
-            Some(Arc::new(store) as Arc<dyn hubcalls::crm::ports::Store>)
+            let storage = postgres_storage(&url, &fresh_schema_name());
+            Some(hubcalls::open_store(&storage, None).expect("PostgreSQL store opens"))
         })
         .as_ref()
 }
@@ -91,10 +145,7 @@ pub const TEST_STORE: &str = "HUBCALLS_TEST_STORE";
 /// schema.
 pub fn fresh_storage() -> (Storage, Option<tempfile::TempDir>) {
     if let Some(url) = test_database_url() {
-        return (
-            Storage::Postgres(postgres_settings(&url, &fresh_schema_name())),
-            None,
-        );
+        return (postgres_storage(&url, &fresh_schema_name()), None);
     }
     if std::env::var(TEST_STORE).is_ok_and(|store| store == "memory") {
         return (Storage::Memory, None);
@@ -117,10 +168,7 @@ pub fn storage_in(dir: &std::path::Path) -> Storage {
                 hash ^= u64::from(byte);
                 hash = hash.wrapping_mul(0x0100_0000_01b3);
             }
-            Storage::Postgres(postgres_settings(
-                &url,
-                &format!("hubcalls_test_dir_{hash:016x}"),
-            ))
+            postgres_storage(&url, &format!("hubcalls_test_dir_{hash:016x}"))
         }
         None => Storage::Directory(dir.to_owned()),
     }
@@ -347,7 +395,9 @@ pub fn titled_call(
     store: &dyn hubcalls::crm::ports::Store,
     title: &str,
 ) -> hubcalls::crm::ports::NewRecord {
-    let id = store.allocate_ids(1).expect("an id")[0];
+    let id = store
+        .allocate_ids(hubcalls::crm::objects::Partition::calls(1), 1)
+        .expect("an id")[0];
     hubcalls::crm::ports::NewRecord {
         call: hubcalls::crm::record::Record {
             id,

@@ -3,7 +3,9 @@
 //! every acknowledged write must survive with its exact value and history, no batch may be
 //! half-present, and the database must stay sound. Runs on PostgreSQL
 //! instead when the harness sets HUBCALLS_TEST_DATABASE_URL (the server dies, the
-//! database does not: what it acknowledged must be there after a restart all the same).
+//! database does not: what it acknowledged must be there after a restart all the same), and
+//! on shards of it when the harness also sets HUBCALLS_TEST_SHARDS (the test's portal 1 is
+//! on a shard of its own, not the default one).
 
 use crate::common;
 
@@ -28,17 +30,28 @@ struct Server {
 /// Where the server keeps its data across restarts.
 enum Store {
     Directory(std::path::PathBuf),
-    Postgres { url: String, schema: String },
+    Postgres {
+        url: String,
+        schema: String,
+    },
+    /// A configuration file declaring the shards.
+    Sharded(std::path::PathBuf),
 }
 
 impl Store {
     fn for_this_run(dir: &Path) -> Self {
-        match common::test_database_url() {
-            Some(url) => Self::Postgres {
+        match (common::test_database_url(), common::test_shards()) {
+            (Some(url), Some(count)) => {
+                let config = dir.join("shards.toml");
+                let toml = common::shard_config_toml(&url, &common::fresh_schema_name(), count);
+                std::fs::write(&config, toml).expect("the shards' configuration is written");
+                Self::Sharded(config)
+            }
+            (Some(url), None) => Self::Postgres {
                 url,
                 schema: common::fresh_schema_name(),
             },
-            None => Self::Directory(dir.to_owned()),
+            (None, _) => Self::Directory(dir.to_owned()),
         }
     }
 
@@ -51,6 +64,7 @@ impl Store {
                 "--database-schema".to_owned(),
                 schema.clone(),
             ],
+            Self::Sharded(config) => vec!["--config".to_owned(), config.display().to_string()],
         }
     }
 }
@@ -292,7 +306,7 @@ async fn acknowledged_writes_survive_sigkill() {
         // it longer, so each run still kills the server amid batches.
         let pause = match store {
             Store::Directory(_) => rand::rng().random_range(50..250),
-            Store::Postgres { .. } => rand::rng().random_range(300..900),
+            Store::Postgres { .. } | Store::Sharded(_) => rand::rng().random_range(300..900),
         };
         tokio::time::sleep(Duration::from_millis(pause)).await;
         server.child.kill().expect("SIGKILL");

@@ -63,9 +63,13 @@ impl SwitchedStore {
 }
 
 impl RecordStore for SwitchedStore {
-    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
+    fn allocate_ids(
+        &self,
+        partition: Partition,
+        count: usize,
+    ) -> Result<Vec<RecordId>, StoreError> {
         self.write()?;
-        self.inner.allocate_ids(count)
+        self.inner.allocate_ids(partition, count)
     }
 
     fn write_records(

@@ -56,6 +56,7 @@ mod schemas_and_legacy_properties;
 mod search_api;
 mod search_equivalence;
 mod search_equivalence_types;
+mod shards;
 mod staged_writes;
 mod store_migration;
 mod store_restore;

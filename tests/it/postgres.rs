@@ -8,14 +8,13 @@
 use crate::common;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use common::relay::Relay;
 use common::{postgres_settings, spawn_with, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
 use hubcalls::config::{Config, Storage, TokenGrant};
 use hubcalls::store::PostgresStore;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 /// The database URL, or `None` after saying why the test is skipped.
 fn database_url(test: &str) -> Option<String> {
@@ -271,41 +270,6 @@ fn servers_starting_together_migrate_once() {
             "migration {} applied {count} times",
             row.get::<_, i32>(0)
         );
-    }
-}
-
-/// A TCP relay to the database that the test can cut and restore, to play an outage.
-struct Relay {
-    port: u16,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(port: u16, target: String) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let registry = tasks.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                registry.lock().unwrap().push(relay);
-            }
-        });
-        tasks.lock().unwrap().push(accept);
-        Self { port, tasks }
-    }
-
-    /// Stops listening and drops every relayed connection.
-    fn cut(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
     }
 }
 

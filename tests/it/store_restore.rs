@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use hubcalls::crm::associations::{Association, AssociationCategory};
 use hubcalls::crm::error::StoreError;
 use hubcalls::crm::history::{HistoryEntry, PropertyChange};
-use hubcalls::crm::objects::ObjectType;
+use hubcalls::crm::objects::{ObjectType, Partition};
 use hubcalls::crm::ports::{RestoredRecord, Store};
 use hubcalls::crm::properties::PropertyCatalogue;
 use hubcalls::crm::record::{Record, WriteSource};
@@ -124,7 +124,7 @@ fn restored_calls_come_back_whole_on(store: &dyn Store) {
     assert_eq!(associations[0].to_id, 501);
 
     // Only the live call is searchable; ids allocated later are above the restored ones.
-    let next = store.allocate_ids(1).unwrap()[0];
+    let next = store.allocate_ids(Partition::calls(7), 1).unwrap()[0];
     assert!(next > 20_000_000_005, "allocated {next}");
     assert_eq!(store.portals().unwrap(), vec![7]);
     assert_eq!(

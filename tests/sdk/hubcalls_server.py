@@ -3,13 +3,15 @@
 
 One server per test session: in-memory store, random port, random token; or a fresh
 PostgreSQL schema when ``HUBCALLS_TEST_DATABASE_URL`` is set, as for the Rust suite, so the
-SDK tests run against both stores. The binary is ``target/release/hubcalls`` or
+SDK tests run against both stores; with ``HUBCALLS_TEST_SHARDS=2`` as well, on two fresh
+schemas as two shards (the tests' portal 1 on the second, not the default one). The binary is ``target/release/hubcalls`` or
 ``$HUBCALLS_BIN``.
 """
 
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -41,6 +43,42 @@ def _store_args(schema_prefix: str) -> list:
     return ["--database-url", url, "--database-schema", schema_prefix + secrets.token_hex(8)]
 
 
+def _shard_count() -> int:
+    """How many shards the harness asks for (0: none)."""
+    url = os.environ.get("HUBCALLS_TEST_DATABASE_URL", "").strip()
+    count = os.environ.get("HUBCALLS_TEST_SHARDS", "").strip()
+    return int(count) if url and count.isdigit() and int(count) >= 2 else 0
+
+
+def _shards_toml(schema_prefix: str, count: int) -> str:
+    """The ``[postgres]`` section of ``count`` fresh shards, as tests/common/mod.rs writes it:
+    portal 1 on shard ``s1``, every other portal on the default shard ``s0``."""
+    url = os.environ["HUBCALLS_TEST_DATABASE_URL"].strip()
+    base = schema_prefix + secrets.token_hex(8)
+    text = '\n[postgres]\npool_size = 4\ndefault_shard = "s0"\n'
+    for n in range(count):
+        portals = "1" if n == 1 else ""
+        text += (
+            f'\n[[postgres.shards]]\nname = "s{n}"\nurl = "{url}"\n'
+            f'schema = "{base}_s{n}"\nid_range = {n}\nportals = [{portals}]\n'
+        )
+    return text
+
+
+def _with_shards(schema_prefix: str, extra_args: list, workdir: str) -> tuple:
+    """(store args, extra args) for a sharded server: the shards go into a configuration
+    file, together with the one ``extra_args`` may name (``--config`` can be given once)."""
+    extra_args = list(extra_args)
+    text = ""
+    if "--config" in extra_args:
+        at = extra_args.index("--config")
+        text = Path(extra_args[at + 1]).read_text()
+        del extra_args[at : at + 2]
+    path = Path(workdir) / "shards.toml"
+    path.write_text(text + _shards_toml(schema_prefix, _shard_count()))
+    return ["--config", str(path)], extra_args
+
+
 def _binary_path() -> Path:
     env = os.environ.get("HUBCALLS_BIN")
     return Path(env) if env else DEFAULT_BIN
@@ -61,11 +99,16 @@ def running_server(log_prefix: str, schema_prefix: str, extra_args=()):
 
     token = "pat-na1-" + secrets.token_hex(16)
     log = tempfile.NamedTemporaryFile(prefix=log_prefix, suffix=".log", delete=False)
+    workdir = tempfile.mkdtemp(prefix=log_prefix)
+    if _shard_count():
+        store_args, extra_args = _with_shards(schema_prefix, extra_args, workdir)
+    else:
+        store_args = _store_args(schema_prefix)
     proc = subprocess.Popen(
         [
             str(binary),
             "serve",
-            *_store_args(schema_prefix),
+            *store_args,
             "--listen",
             "127.0.0.1:0",
             "--token",
@@ -116,6 +159,7 @@ def running_server(log_prefix: str, schema_prefix: str, extra_args=()):
     finally:
         _stop(proc)
         log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -111,7 +111,7 @@ pub(in crate::crm) fn create_records(
             Err(error) => return Err(error),
         }
     }
-    let ids = store.allocate_ids(valid.len())?;
+    let ids = store.allocate_ids(partition, valid.len())?;
     let now = now_millis();
     let new_calls: Vec<(NewRecord, Vec<(ObjectType, Association)>)> = ids
         .into_iter()

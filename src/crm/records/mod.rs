@@ -251,6 +251,11 @@ impl RecordService {
         Ok(self.store.ping()?)
     }
 
+    /// How each shard of the store fared lately (empty for a store of one part).
+    pub fn shard_health(&self) -> Vec<crate::crm::ports::ShardHealth> {
+        self.store.shard_health()
+    }
+
     // ----- addressing ---------------------------------------------------------------------
 
     /// Resolves a locator to a call id; `None` when nothing can match.

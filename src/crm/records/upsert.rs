@@ -89,7 +89,7 @@ impl RecordService {
                 });
             }
         }
-        let ids = self.store.allocate_ids(creates.len())?;
+        let ids = self.store.allocate_ids(partition, creates.len())?;
         let now = now_millis();
         let new_calls: Vec<NewRecord> = ids
             .iter()

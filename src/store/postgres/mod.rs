@@ -31,6 +31,7 @@ mod admin;
 mod associations;
 mod ddl;
 mod history;
+mod id_range;
 mod records;
 mod schema;
 mod schema_versions;

@@ -14,8 +14,7 @@ use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId, WriteSource};
 use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
 use crate::store::rows::{
-    flat_changes, properties_json, record_from_columns, restore_replaces, restored_high_water,
-    to_json, RECORD_COLUMNS,
+    flat_changes, properties_json, record_from_columns, restore_replaces, to_json, RECORD_COLUMNS,
 };
 
 use super::associations::{insert_association, AssociationRows};
@@ -299,7 +298,11 @@ fn update_in(
 }
 
 impl RecordStore for PostgresStore {
-    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
+    fn allocate_ids(
+        &self,
+        _partition: Partition,
+        count: usize,
+    ) -> Result<Vec<RecordId>, StoreError> {
         if count == 0 {
             return Ok(Vec::new());
         }
@@ -481,7 +484,7 @@ impl RecordStore for PostgresStore {
         if calls.is_empty() {
             return Ok(());
         }
-        let high_water = restored_high_water(calls);
+        let restored_ids: Vec<i64> = calls.iter().map(|r| r.call.id as i64).collect();
         self.write(|tx| {
             for restored in calls {
                 let call = &restored.call;
@@ -533,10 +536,17 @@ impl RecordStore for PostgresStore {
                     insert_association(tx, partition, association)?;
                 }
             }
-            // Ids handed out later must be above every restored one, on every server.
+            // Ids handed out later must be above every restored one, on every server; but
+            // only ids in the sequence's own range count: those of another shard's range (a
+            // portal moved here) must not drag it into that shard's ids.
             tx.execute(
-                "SELECT setval('call_ids', GREATEST((SELECT last_value FROM call_ids), $1))",
-                &[&(high_water as i64)],
+                "SELECT setval('call_ids', GREATEST(s.last_value, h.high))
+                 FROM call_ids s,
+                      (SELECT max(id) AS high FROM unnest($1::BIGINT[]) AS id, pg_sequence p
+                       WHERE p.seqrelid = 'call_ids'::regclass
+                       AND id BETWEEN p.seqmin AND p.seqmax) h
+                 WHERE h.high IS NOT NULL",
+                &[&restored_ids],
             )?;
             Ok(())
         })

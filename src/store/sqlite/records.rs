@@ -301,7 +301,11 @@ fn fetch_calls(
 }
 
 impl RecordStore for SqliteStore {
-    fn allocate_ids(&self, count: usize) -> Result<Vec<RecordId>, StoreError> {
+    fn allocate_ids(
+        &self,
+        _partition: Partition,
+        count: usize,
+    ) -> Result<Vec<RecordId>, StoreError> {
         let first = self
             .engine
             .next_id

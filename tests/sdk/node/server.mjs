@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, createWriteStream, mkdtempSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,11 +22,24 @@ const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 // The in-memory store, or a fresh PostgreSQL schema when HUBCALLS_TEST_DATABASE_URL is set (as
-// for the Rust suite, so the SDK tests run against both stores).
-function storeArgs() {
+// for the Rust suite, so the SDK tests run against both stores); with HUBCALLS_TEST_SHARDS=2 as
+// well, two fresh schemas as two shards, declared in a configuration file in `workdir` as
+// tests/common/mod.rs declares them (portal 1 on shard s1, not the default one).
+function storeArgs(workdir) {
   const url = (process.env.HUBCALLS_TEST_DATABASE_URL ?? '').trim();
   if (!url) return ['--in-memory'];
-  return ['--database-url', url, '--database-schema', `hubcalls_test_sdk_${randomBytes(8).toString('hex')}`];
+  const base = `hubcalls_test_sdk_${randomBytes(8).toString('hex')}`;
+  const shards = Number.parseInt((process.env.HUBCALLS_TEST_SHARDS ?? '').trim(), 10);
+  if (!(shards >= 2)) return ['--database-url', url, '--database-schema', base];
+  let toml = '[postgres]\npool_size = 4\ndefault_shard = "s0"\n';
+  for (let n = 0; n < shards; n += 1) {
+    toml +=
+      `\n[[postgres.shards]]\nname = "s${n}"\nurl = "${url}"\nschema = "${base}_s${n}"\n` +
+      `id_range = ${n}\nportals = [${n === 1 ? '1' : ''}]\n`;
+  }
+  const config = path.join(workdir, 'shards.toml');
+  writeFileSync(config, toml);
+  return ['--config', config];
 }
 
 export function binaryPath() {
@@ -50,12 +63,13 @@ export async function startServer() {
   }
 
   const token = `pat-na1-${randomBytes(16).toString('hex')}`;
-  const logPath = path.join(mkdtempSync(path.join(tmpdir(), 'hubcalls-sdk-node-')), 'server.log');
+  const workdir = mkdtempSync(path.join(tmpdir(), 'hubcalls-sdk-node-'));
+  const logPath = path.join(workdir, 'server.log');
   const log = createWriteStream(logPath);
 
   const child = spawn(
     bin,
-    ['serve', ...storeArgs(), '--listen', '127.0.0.1:0', '--token', token],
+    ['serve', ...storeArgs(workdir), '--listen', '127.0.0.1:0', '--token', token],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Keep draining both pipes for the life of the server so it never blocks on a full pipe.
