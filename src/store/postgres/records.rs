@@ -12,7 +12,7 @@ use crate::crm::objects::Partition;
 use crate::crm::ports::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId, WriteSource};
-use crate::crm::search::{IndexedValue, SearchHits, SearchPlan};
+use crate::crm::search::{IndexedValue, SearchHits, SearchPlan, SortKey};
 use crate::store::rows::{
     flat_changes, properties_json, record_from_columns, restore_replaces, to_json, RECORD_COLUMNS,
 };
@@ -38,6 +38,15 @@ fn call_from_row(row: &Row) -> Result<Record, StoreError> {
 
 fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
     rows.iter().map(call_from_row).collect()
+}
+
+/// Runs a `SELECT count(*)` a search built.
+fn count_of(tx: &mut Tx<'_, '_>, count: &search::Sql) -> Result<usize, StoreError> {
+    let rows = tx.query_once(count.text.as_str(), &count.params())?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Backend("a count returned no row".into()))?;
+    Ok(row.try_get::<_, i64>(0)?.max(0) as usize)
 }
 
 /// Removes what hangs off a call's row: index entries, history and associations.
@@ -556,25 +565,41 @@ impl RecordStore for PostgresStore {
         // One snapshot for the total and the page, so they agree.
         self.read(|db| {
             db.in_snapshot(|tx| {
-                let count = search::count_query(partition, plan);
-                let total: i64 = tx
-                    .query_once(count.text.as_str(), &count.params())?
-                    .first()
-                    .ok_or_else(|| StoreError::Backend("a count returned no row".into()))?
-                    .try_get(0)?;
-                let total = total as usize;
+                let total = count_of(tx, &search::count_query(partition, plan))?;
                 if total == 0 || plan.limit == 0 || plan.offset >= total {
                     return Ok(SearchHits {
                         total,
                         calls: Vec::new(),
                     });
                 }
-                let page = search::page_query(partition, plan, RECORD_COLUMNS);
-                let rows = tx.query_once(page.text.as_str(), &page.params())?;
-                Ok(SearchHits {
-                    total,
-                    calls: calls_from_rows(rows)?,
-                })
+                let page =
+                    search::page_query(partition, plan, RECORD_COLUMNS, plan.limit, plan.offset);
+                let mut calls =
+                    calls_from_rows(tx.query_once(page.text.as_str(), &page.params())?)?;
+                if let SortKey::Property {
+                    name, descending, ..
+                } = &plan.sort
+                {
+                    // Matches without the sort value come last: read them only when the
+                    // page reaches past those with it.
+                    if calls.len() < plan.limit && plan.offset + calls.len() < total {
+                        let valued =
+                            count_of(tx, &search::valued_count_query(partition, plan, name))?;
+                        let rest = search::unvalued_page_query(
+                            partition,
+                            plan,
+                            RECORD_COLUMNS,
+                            name,
+                            *descending,
+                            plan.limit - calls.len(),
+                            plan.offset.saturating_sub(valued),
+                        );
+                        calls.extend(calls_from_rows(
+                            tx.query_once(rest.text.as_str(), &rest.params())?,
+                        )?);
+                    }
+                }
+                Ok(SearchHits { total, calls })
             })
         })
     }

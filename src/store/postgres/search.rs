@@ -316,38 +316,102 @@ fn direction(descending: bool) -> &'static str {
     }
 }
 
-/// The page: the matches joined to their sort value, sorted (calls without the value
-/// last, ties by id in the sort's direction), cut at offset and limit.
-pub fn page_query(partition: Partition, plan: &SearchPlan, columns: &str) -> Sql {
+/// The page, or its first part when it is sorted by a property: `Created` pages are the
+/// matches in creation order; property-sorted pages read the matches that hold the sort
+/// value, walking the sort property's index in the sort's direction (ties by id in that
+/// direction), so a broad filter stops after the page instead of sorting every match.
+/// Matches without the value come after them all: see [`unvalued_page_query`].
+pub fn page_query(
+    partition: Partition,
+    plan: &SearchPlan,
+    columns: &str,
+    limit: usize,
+    offset: usize,
+) -> Sql {
     let mut sql = Sql::default();
-    sql.push(&format!("SELECT {columns} FROM calls c"));
     let order = match &plan.sort {
-        SortKey::Created => "c.created_at, c.id".to_owned(),
+        SortKey::Created => {
+            sql.push(&format!("SELECT {columns} FROM calls c WHERE c.portal = "))
+                .partition(partition)
+                .push(" AND NOT c.archived");
+            if !matches_every_live_call(plan) {
+                sql.push(" AND c.id IN (");
+                plan_set(&mut sql, partition, plan);
+                sql.push(")");
+            }
+            "c.created_at, c.id".to_owned()
+        }
         SortKey::Property {
             name,
             property_type,
             descending,
         } => {
-            sql.push(" LEFT JOIN call_values s ON s.call_id = c.id AND s.name = ")
-                .text_param(name);
+            // Index rows exist for live records only.
+            sql.push(&format!(
+                "SELECT {columns} FROM call_values s JOIN calls c ON c.id = s.call_id WHERE s.portal = "
+            ))
+            .partition(partition)
+            .push(" AND s.name = ")
+            .text_param(name);
+            if !matches_every_live_call(plan) {
+                sql.push(" AND s.call_id IN (");
+                plan_set(&mut sql, partition, plan);
+                sql.push(")");
+            }
             let d = direction(*descending);
             format!(
-                "(s.call_id IS NULL), s.{} {d}, c.id {d}",
+                "s.{} {d}, s.call_id {d}",
                 Column::for_property(*property_type).name()
             )
         }
     };
-    sql.push(" WHERE c.portal = ")
+    sql.push(&format!(" ORDER BY {order} LIMIT "))
+        .bind(Param::Int(limit as i64))
+        .push(" OFFSET ")
+        .bind(Param::Int(offset as i64));
+    sql
+}
+
+/// How many matches hold the sort property's value (where the unvalued ones start).
+pub fn valued_count_query(partition: Partition, plan: &SearchPlan, name: &str) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT count(*) FROM call_values s WHERE s.portal = ")
         .partition(partition)
-        .push(" AND NOT c.archived");
+        .push(" AND s.name = ")
+        .text_param(name);
+    if !matches_every_live_call(plan) {
+        sql.push(" AND s.call_id IN (");
+        plan_set(&mut sql, partition, plan);
+        sql.push(")");
+    }
+    sql
+}
+
+/// The matches without the sort property's value, by id in the sort's direction: the
+/// end of a property-sorted result.
+pub fn unvalued_page_query(
+    partition: Partition,
+    plan: &SearchPlan,
+    columns: &str,
+    name: &str,
+    descending: bool,
+    limit: usize,
+    offset: usize,
+) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT {columns} FROM calls c WHERE c.portal = "))
+        .partition(partition)
+        .push(" AND NOT c.archived AND NOT EXISTS (SELECT 1 FROM call_values s WHERE s.call_id = c.id AND s.name = ")
+        .text_param(name)
+        .push(")");
     if !matches_every_live_call(plan) {
         sql.push(" AND c.id IN (");
         plan_set(&mut sql, partition, plan);
         sql.push(")");
     }
-    sql.push(&format!(" ORDER BY {order} LIMIT "))
-        .bind(Param::Int(plan.limit as i64))
+    sql.push(&format!(" ORDER BY c.id {} LIMIT ", direction(descending)))
+        .bind(Param::Int(limit as i64))
         .push(" OFFSET ")
-        .bind(Param::Int(plan.offset as i64));
+        .bind(Param::Int(offset as i64));
     sql
 }
