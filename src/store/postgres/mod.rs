@@ -38,12 +38,14 @@ mod schema_versions;
 mod search;
 mod session;
 mod settings;
+mod statistics;
 mod values;
 
 pub use settings::PostgresSettings;
 
 use schema_versions::SchemaVersions;
 use session::{Db, Manager, Tx};
+use statistics::StatisticsKeeper;
 
 type Pool = r2d2::Pool<Manager>;
 
@@ -51,6 +53,7 @@ pub struct PostgresStore {
     /// Always `Some` until drop (see `Drop`).
     pool: Option<Pool>,
     schema_versions: SchemaVersions,
+    _statistics: StatisticsKeeper,
 }
 
 fn store_error(error: postgres::Error) -> StoreError {
@@ -125,7 +128,8 @@ impl PostgresStore {
             .build_unchecked(manager);
         let store = Self {
             pool: Some(pool),
-            schema_versions: SchemaVersions::start(config),
+            schema_versions: SchemaVersions::start(config.clone()),
+            _statistics: StatisticsKeeper::start(config),
         };
         store.prepare(settings.schema.as_deref())?;
         Ok(store)
