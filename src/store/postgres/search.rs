@@ -316,6 +316,16 @@ fn direction(descending: bool) -> &'static str {
     }
 }
 
+/// Appends ` AND <id column> IN (<the plan's matches>)`, unless the plan matches every
+/// live record.
+fn restrict_to_matches(sql: &mut Sql, id_column: &str, partition: Partition, plan: &SearchPlan) {
+    if !matches_every_live_call(plan) {
+        sql.push(&format!(" AND {id_column} IN ("));
+        plan_set(sql, partition, plan);
+        sql.push(")");
+    }
+}
+
 /// The page, or its first part when it is sorted by a property: `Created` pages are the
 /// matches in creation order; property-sorted pages read the matches that hold the sort
 /// value, walking the sort property's index in the sort's direction (ties by id in that
@@ -334,11 +344,7 @@ pub fn page_query(
             sql.push(&format!("SELECT {columns} FROM calls c WHERE c.portal = "))
                 .partition(partition)
                 .push(" AND NOT c.archived");
-            if !matches_every_live_call(plan) {
-                sql.push(" AND c.id IN (");
-                plan_set(&mut sql, partition, plan);
-                sql.push(")");
-            }
+            restrict_to_matches(&mut sql, "c.id", partition, plan);
             "c.created_at, c.id".to_owned()
         }
         SortKey::Property {
@@ -353,11 +359,7 @@ pub fn page_query(
             .partition(partition)
             .push(" AND s.name = ")
             .text_param(name);
-            if !matches_every_live_call(plan) {
-                sql.push(" AND s.call_id IN (");
-                plan_set(&mut sql, partition, plan);
-                sql.push(")");
-            }
+            restrict_to_matches(&mut sql, "s.call_id", partition, plan);
             let d = direction(*descending);
             format!(
                 "s.{} {d}, s.call_id {d}",
@@ -379,11 +381,7 @@ pub fn valued_count_query(partition: Partition, plan: &SearchPlan, name: &str) -
         .partition(partition)
         .push(" AND s.name = ")
         .text_param(name);
-    if !matches_every_live_call(plan) {
-        sql.push(" AND s.call_id IN (");
-        plan_set(&mut sql, partition, plan);
-        sql.push(")");
-    }
+    restrict_to_matches(&mut sql, "s.call_id", partition, plan);
     sql
 }
 
@@ -404,11 +402,7 @@ pub fn unvalued_page_query(
         .push(" AND NOT c.archived AND NOT EXISTS (SELECT 1 FROM call_values s WHERE s.call_id = c.id AND s.name = ")
         .text_param(name)
         .push(")");
-    if !matches_every_live_call(plan) {
-        sql.push(" AND c.id IN (");
-        plan_set(&mut sql, partition, plan);
-        sql.push(")");
-    }
+    restrict_to_matches(&mut sql, "c.id", partition, plan);
     sql.push(&format!(" ORDER BY c.id {} LIMIT ", direction(descending)))
         .bind(Param::Int(limit as i64))
         .push(" OFFSET ")
