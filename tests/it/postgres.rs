@@ -395,3 +395,81 @@ async fn a_bulk_load_is_analysed_within_seconds() {
     });
     watched.await.unwrap().unwrap();
 }
+
+/// A database written by a hubcalls that kept a row per token (layout 2) is migrated to
+/// words on the values' rows: every token is found again by `CONTAINS_TOKEN` and `query`.
+#[tokio::test]
+async fn token_rows_of_an_older_layout_become_searchable_words() {
+    let Some(url) = database_url("token_rows_of_an_older_layout_become_searchable_words") else {
+        return;
+    };
+    let schema = common::fresh_schema_name();
+    let before = spawn_with(config_on(&url, &schema)).await;
+    for title in ["Quarterly review with Acme", "Weekly sync"] {
+        let created = before
+            .post(
+                "/crm/v3/objects/calls",
+                json!({"properties": {"hs_timestamp": 1, "hs_call_title": title}}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    drop(before);
+    // Back to layout 2: the token rows that hubcalls wrote, and no words column.
+    let downgrade_schema = schema.clone();
+    let downgrade_url = url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&downgrade_url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!(
+                r#"SET search_path = {downgrade_schema};
+                CREATE TABLE call_tokens (
+                    portal BIGINT NOT NULL, name TEXT COLLATE "C" NOT NULL,
+                    token TEXT COLLATE "C" NOT NULL, call_id BIGINT NOT NULL,
+                    PRIMARY KEY (portal, name, token, call_id));
+                INSERT INTO call_tokens
+                    SELECT DISTINCT portal, name, t, call_id
+                    FROM call_values, regexp_split_to_table(lower(text), '[^a-z0-9]+') AS t
+                    WHERE t <> '' AND words IS NOT NULL;
+                DROP INDEX call_values_words;
+                ALTER TABLE call_values DROP COLUMN words;
+                DELETE FROM hubcalls_migrations WHERE version = 3;"#
+            ))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+
+    let after = spawn_with(config_on(&url, &schema)).await;
+    let search = |body: Value| after.post("/crm/v3/objects/calls/search", body);
+    let by_token = search(json!({"filterGroups": [{"filters": [
+        {"propertyName": "hs_call_title", "operator": "CONTAINS_TOKEN", "value": "acme"}
+    ]}]}))
+    .await;
+    assert_eq!(by_token.status, 200, "{}", by_token.body);
+    assert_eq!(by_token.body["total"], 1, "{}", by_token.body);
+    let by_query = search(json!({"query": "week", "properties": ["hs_call_title"]})).await;
+    assert_eq!(by_query.body["total"], 1, "{}", by_query.body);
+    assert_eq!(
+        by_query.body["results"][0]["properties"]["hs_call_title"],
+        "Weekly sync"
+    );
+    let mut client = tokio::task::spawn_blocking(move || {
+        postgres::Client::connect(&url, postgres::NoTls).unwrap()
+    })
+    .await
+    .unwrap();
+    let left = tokio::task::spawn_blocking(move || {
+        client
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables
+                 WHERE table_schema = $1 AND table_name = 'call_tokens'",
+                &[&schema],
+            )
+            .map(|row| row.get::<_, i64>(0))
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "the token table is dropped");
+}

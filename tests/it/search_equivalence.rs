@@ -233,13 +233,21 @@ fn filter() -> impl Strategy<Value = FilterSpec> {
                 value_for(property),
                 value_for(property),
                 prop::collection::vec(value_for(property), 1..3),
-                prop::bool::ANY,
+                0..4u8,
             )
                 .prop_map(move |(value, high, values, wildcard)| {
-                    let value = if operator.ends_with("CONTAINS_TOKEN") && wildcard {
-                        format!("{}*", value.chars().take(2).collect::<String>())
-                    } else {
-                        value
+                    // Token patterns: as given, or with `*` at the end, the start or inside
+                    // (the store answers each shape differently: index prefix, scan, recheck).
+                    let chars: Vec<char> = value.chars().collect();
+                    let head: String = chars.iter().take(2).collect();
+                    let first: String = chars.iter().take(1).collect();
+                    let tail: String = chars[chars.len().saturating_sub(2)..].iter().collect();
+                    let value = match wildcard {
+                        _ if !operator.ends_with("CONTAINS_TOKEN") => value,
+                        1 => format!("{head}*"),
+                        2 => format!("*{tail}"),
+                        3 => format!("{first}*{tail}"),
+                        _ => value,
                     };
                     FilterSpec {
                         property_name: property.to_owned(),

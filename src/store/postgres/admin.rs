@@ -30,7 +30,6 @@ impl AdminStore for PostgresStore {
             )?;
             for table in [
                 "call_values",
-                "call_tokens",
                 "call_associations",
                 "property_definitions",
                 "property_groups",

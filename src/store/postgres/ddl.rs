@@ -100,6 +100,20 @@ CREATE TABLE pipelines (
 );
 "#,
     ),
+    (
+        3,
+        r#"
+-- A value's tokens move from a row each in `call_tokens` into a `tsvector` on the value's
+-- own row (`name:token` lexemes, cut to 500 characters: see store/postgres/words.rs).
+ALTER TABLE call_values ADD COLUMN words tsvector;
+UPDATE call_values v SET words = t.words
+FROM (SELECT call_id, name, array_to_tsvector(array_agg(left(name || ':' || token, 500))) AS words
+      FROM call_tokens GROUP BY call_id, name) t
+WHERE v.call_id = t.call_id AND v.name = t.name;
+DROP TABLE call_tokens;
+CREATE INDEX call_values_words ON call_values USING gin (words) WHERE words IS NOT NULL;
+"#,
+    ),
 ];
 
 /// The newest layout version this code knows.

@@ -2,8 +2,8 @@
 //! database.
 //!
 //! The layout (`ddl`) mirrors the embedded store's: `calls` holds each call's state as
-//! JSONB, `call_values` / `call_tokens` index live calls' values the way search compares
-//! them, `call_history` keeps one row per write, `call_associations` one row per
+//! JSONB, `call_values` indexes live calls' values the way search compares them (their
+//! words as a `tsvector`, see `words`), `call_history` keeps one row per write, `call_associations` one row per
 //! association. Nothing is cached in the process except connections, so a write
 //! acknowledged by one server is what every other server reads next.
 //!
@@ -40,6 +40,7 @@ mod session;
 mod settings;
 mod statistics;
 mod values;
+mod words;
 
 pub use settings::PostgresSettings;
 

@@ -51,12 +51,7 @@ fn count_of(tx: &mut Tx<'_, '_>, count: &search::Sql) -> Result<usize, StoreErro
 
 /// Removes what hangs off a call's row: index entries, history and associations.
 fn delete_call_rows(tx: &mut Tx<'_, '_>, id: RecordId) -> Result<(), StoreError> {
-    for table in [
-        "call_values",
-        "call_tokens",
-        "call_history",
-        "call_associations",
-    ] {
+    for table in ["call_values", "call_history", "call_associations"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE call_id = $1"),
             &[&(id as i64)],
@@ -75,23 +70,19 @@ WITH new_calls AS (
     SELECT id, $1, FALSE, created, updated, NULL, props::JSONB
     FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)
 ), new_values AS (
-    INSERT INTO call_values (call_id, name, portal, text, number)
-    SELECT id, name, $1, text, number
-    FROM unnest($6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::DOUBLE PRECISION[]) AS t(id, name, text, number)
-), new_tokens AS (
-    INSERT INTO call_tokens (portal, name, token, call_id)
-    SELECT $1, name, token, id
-    FROM unnest($10::BIGINT[], $11::TEXT[], $12::TEXT[]) AS t(id, name, token)
-    ON CONFLICT DO NOTHING
+    INSERT INTO call_values (call_id, name, portal, text, number, words)
+    SELECT id, name, $1, text, number, array_to_tsvector(string_to_array(words, ' '))
+    FROM unnest($6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::DOUBLE PRECISION[], $10::TEXT[])
+        AS t(id, name, text, number, words)
 ), new_history AS (
     INSERT INTO call_history (call_id, changes)
     SELECT id, changes::JSONB
-    FROM unnest($13::BIGINT[], $14::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
+    FROM unnest($11::BIGINT[], $12::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
     ORDER BY n
 ), new_associations AS (
     INSERT INTO call_associations (call_id, kind, to_id, type_id, portal, category)
     SELECT from_id, kind, to_id, type_id, $1, category
-    FROM unnest($15::BIGINT[], $16::TEXT[], $17::BIGINT[], $18::INTEGER[], $19::TEXT[])
+    FROM unnest($13::BIGINT[], $14::TEXT[], $15::BIGINT[], $16::INTEGER[], $17::TEXT[])
         AS t(from_id, kind, to_id, type_id, category)
     ON CONFLICT DO NOTHING
 )
@@ -151,9 +142,7 @@ fn insert_new<C: GenericClient>(
             &values.names,
             &values.texts,
             &values.numbers,
-            &values.token_call_ids,
-            &values.token_names,
-            &values.tokens,
+            &values.words,
             &history_ids,
             &histories,
             &associations.from_ids,
@@ -175,9 +164,6 @@ WITH changed AS (
     UPDATE calls c SET properties = u.props::JSONB, updated_at = u.updated
     FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[]) AS u(id, props, updated)
     WHERE c.id = u.id
-), stale_tokens AS (
-    DELETE FROM call_tokens t USING unnest($4::BIGINT[], $5::TEXT[]) AS d(id, name)
-    WHERE t.call_id = d.id AND t.name = d.name
 ), stale_values AS (
     DELETE FROM call_values v USING unnest($4::BIGINT[], $5::TEXT[]) AS d(id, name)
     WHERE v.call_id = d.id AND v.name = d.name
@@ -191,15 +177,10 @@ SELECT 1";
 
 /// The second statement of [`WRITE_UPDATED_RECORDS`]: the changed values' index rows.
 const INDEX_UPDATED_VALUES: &str = "
-WITH new_values AS (
-    INSERT INTO call_values (call_id, name, portal, text, number)
-    SELECT id, name, $1, text, number
-    FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[]) AS t(id, name, text, number)
-)
-INSERT INTO call_tokens (portal, name, token, call_id)
-SELECT $1, name, token, id
-FROM unnest($6::BIGINT[], $7::TEXT[], $8::TEXT[]) AS t(id, name, token)
-ON CONFLICT DO NOTHING";
+INSERT INTO call_values (call_id, name, portal, text, number, words)
+SELECT id, name, $1, text, number, array_to_tsvector(string_to_array(words, ' '))
+FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[], $6::TEXT[])
+    AS t(id, name, text, number, words)";
 
 fn update_in(
     tx: &mut Tx<'_, '_>,
@@ -297,9 +278,7 @@ fn update_in(
                 &values.names,
                 &values.texts,
                 &values.numbers,
-                &values.token_call_ids,
-                &values.token_names,
-                &values.tokens,
+                &values.words,
             ],
         )?;
     }
@@ -416,12 +395,10 @@ impl RecordStore for PostgresStore {
                 .map(|row| row.try_get(0))
                 .collect::<Result<_, _>>()?;
             // Archived calls are never searched: drop their index rows.
-            for table in ["call_values", "call_tokens"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE call_id = ANY($1)"),
-                    &[&archived],
-                )?;
-            }
+            tx.execute(
+                "DELETE FROM call_values WHERE call_id = ANY($1)",
+                &[&archived],
+            )?;
             Ok(())
         })
     }

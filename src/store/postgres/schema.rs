@@ -47,12 +47,10 @@ impl SchemaStore for PostgresStore {
                  WHERE portal = $2 AND properties ? $1::TEXT",
                 &[&name, &portal_param],
             )?;
-            for table in ["call_values", "call_tokens"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE portal = $1 AND name = $2"),
-                    &[&portal_param, &name],
-                )?;
-            }
+            tx.execute(
+                "DELETE FROM call_values WHERE portal = $1 AND name = $2",
+                &[&portal_param, &name],
+            )?;
             Ok(())
         })
     }

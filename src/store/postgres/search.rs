@@ -1,7 +1,7 @@
 //! Compiles a [`SearchPlan`] to PostgreSQL over the value and token index tables.
 //!
 //! Every filter becomes a set query (`SELECT call_id FROM … WHERE …`) answered from the
-//! indexes on `call_values` / `call_tokens` / `call_associations`; groups combine with
+//! indexes on `call_values` (its words included) and `call_associations`; groups combine with
 //! `INTERSECT` and `UNION`, negations with `EXCEPT` from the portal's live calls (a call
 //! that lacks the property matches a negation, as the evaluator says). The same set gives
 //! the exact total and, joined to the sort key, the page. PostgreSQL's planner picks the
@@ -12,6 +12,8 @@ use postgres::types::ToSql;
 use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
 use crate::crm::search::{Condition, Filter, FilterTarget, Operand, SearchPlan, SortKey};
+
+use super::words::{lexeme, part_match, tsquery_term, PartMatch};
 
 /// A parameter of a compiled query.
 #[derive(Debug, Clone)]
@@ -155,17 +157,11 @@ fn push_comparison(sql: &mut Sql, column: Column, condition: &Condition) {
             sql.push(")");
         }
         Condition::HasProperty | Condition::NotHasProperty => {}
-        // Token conditions are compiled against `call_tokens`, never here.
+        // Token conditions are compiled against `call_values.words`, never here.
         Condition::ContainsToken(_) | Condition::NotContainsToken(_) => {
             sql.push(" AND FALSE");
         }
     }
-}
-
-/// HubSpot's `*` wildcard as a LIKE pattern. Token pattern parts hold only letters, digits
-/// and `*`, so nothing else needs escaping.
-fn like_pattern(part: &str) -> String {
-    part.replace('*', "%")
 }
 
 /// `SELECT id AS call_id` of every live call of the portal.
@@ -182,16 +178,27 @@ fn positive_set(sql: &mut Sql, partition: Partition, filter: &Filter) {
             FilterTarget::Property { name, .. },
             Condition::ContainsToken(pattern) | Condition::NotContainsToken(pattern),
         ) => {
-            for (i, part) in pattern.parts.iter().enumerate() {
-                if i > 0 {
-                    sql.push(" INTERSECT ");
-                }
-                sql.push("SELECT DISTINCT call_id FROM call_tokens WHERE portal = ")
-                    .partition(partition)
-                    .push(" AND name = ")
-                    .text_param(name)
-                    .push(" AND token LIKE ")
-                    .bind(Param::Text(like_pattern(part)));
+            // One row per value: every part must match one of that value's words.
+            sql.push("SELECT call_id FROM call_values WHERE portal = ")
+                .partition(partition)
+                .push(" AND name = ")
+                .text_param(name)
+                .push(" AND words IS NOT NULL");
+            let parts: Vec<PartMatch> = pattern
+                .parts
+                .iter()
+                .map(|part| part_match(name, part))
+                .collect();
+            let terms: Vec<&str> = parts.iter().filter_map(|p| p.term.as_deref()).collect();
+            if !terms.is_empty() {
+                sql.push(" AND words @@ ")
+                    .bind(Param::Text(terms.join(" & ")))
+                    .push("::TEXT::tsquery");
+            }
+            for recheck in parts.iter().filter_map(|p| p.recheck.as_deref()) {
+                sql.push(" AND EXISTS (SELECT 1 FROM unnest(words) w WHERE w.lexeme LIKE ")
+                    .text_param(recheck)
+                    .push(")");
             }
         }
         (
@@ -230,20 +237,23 @@ fn filter_set(sql: &mut Sql, partition: Partition, filter: &Filter) {
     sql.close_subquery().close_subquery();
 }
 
-/// Calls having a token of a query property that starts with `token`.
+/// Calls having a token of a query property that starts with `token`: one index probe,
+/// each property's lexemes being a prefix range of their own.
 fn query_token_set(sql: &mut Sql, partition: Partition, properties: &[&str], token: &str) {
-    sql.push("SELECT DISTINCT call_id FROM call_tokens WHERE portal = ")
-        .partition(partition)
-        .push(" AND name IN (");
-    for (i, name) in properties.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.text_param(name);
+    let terms: Vec<String> = properties
+        .iter()
+        .map(|name| tsquery_term(&lexeme(name, token), true))
+        .collect();
+    sql.push("SELECT DISTINCT call_id FROM call_values WHERE portal = ")
+        .partition(partition);
+    if terms.is_empty() {
+        // No property to search: nothing matches (an empty `tsquery` would be an error).
+        sql.push(" AND FALSE");
+        return;
     }
-    // Query tokens are letters and digits only, so they are safe in a LIKE pattern.
-    sql.push(") AND token LIKE ")
-        .bind(Param::Text(format!("{token}%")));
+    sql.push(" AND words @@ ")
+        .bind(Param::Text(terms.join(" | ")))
+        .push("::TEXT::tsquery");
 }
 
 /// Whether the plan has no filter and no query.

@@ -21,7 +21,7 @@ use postgres::NoTls;
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// The tables search plans read; the others are small or read by key.
-const TABLES: &[&str] = &["calls", "call_values", "call_tokens", "call_associations"];
+const TABLES: &[&str] = &["calls", "call_values", "call_associations"];
 
 /// The thread keeping statistics fresh; it stops within [`CHECK_EVERY`] of being dropped.
 pub(super) struct StatisticsKeeper {

@@ -1,6 +1,6 @@
-//! The value and token index: `call_values` holds each live record's values the way search
-//! compares them (text folded or exact by type, numbers by value), `call_tokens` their
-//! words. Writes keep both in step; unique-value checks are answered from `call_values`
+//! The value index: `call_values` holds each live record's values the way search compares
+//! them (text folded or exact by type, numbers by value) and their words (`words.rs`).
+//! Writes keep it in step with the records; unique-value checks are answered from `call_values`
 //! under an advisory lock per (partition, property), so two servers cannot both take a value.
 
 use std::collections::BTreeMap;
@@ -13,6 +13,7 @@ use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::RecordId;
 use crate::crm::search::IndexedValue;
 
+use super::words::{words_from_param, words_param};
 use super::Tx;
 
 /// A stable 64-bit key for an advisory lock (FNV-1a): the same on every server and build.
@@ -63,10 +64,6 @@ pub(super) fn index_change(
 ) -> Result<(), StoreError> {
     let id = call_id as i64;
     let portal_param = partition.key();
-    tx.execute(
-        "DELETE FROM call_tokens WHERE call_id = $1 AND name = $2",
-        &[&id, &change.name],
-    )?;
     let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) else {
         tx.execute(
             "DELETE FROM call_values WHERE call_id = $1 AND name = $2",
@@ -90,25 +87,24 @@ pub(super) fn index_change(
             });
         }
     }
+    let words = words_param(&change.name, &indexed.tokens);
     tx.execute(
-        "INSERT INTO call_values (call_id, name, portal, text, number) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (call_id, name) DO UPDATE SET text = excluded.text, number = excluded.number",
+        &format!(
+            "INSERT INTO call_values (call_id, name, portal, text, number, words)
+             VALUES ($1, $2, $3, $4, $5, {})
+             ON CONFLICT (call_id, name) DO UPDATE
+             SET text = excluded.text, number = excluded.number, words = excluded.words",
+            words_from_param("$6")
+        ),
         &[
             &id,
             &change.name,
             &portal_param,
             &indexed.text,
             &indexed.number,
+            &words,
         ],
     )?;
-    if !indexed.tokens.is_empty() {
-        tx.execute(
-            "INSERT INTO call_tokens (portal, name, token, call_id)
-             SELECT $1, $2, token, $4 FROM unnest($3::TEXT[]) AS token
-             ON CONFLICT DO NOTHING",
-            &[&portal_param, &change.name, &indexed.tokens, &id],
-        )?;
-    }
     Ok(())
 }
 
@@ -185,21 +181,16 @@ pub(super) struct ValueRows {
     pub(super) names: Vec<String>,
     pub(super) texts: Vec<String>,
     pub(super) numbers: Vec<Option<f64>>,
-    pub(super) token_call_ids: Vec<i64>,
-    pub(super) token_names: Vec<String>,
-    pub(super) tokens: Vec<String>,
+    /// Each value's lexemes as one [`words_param`].
+    pub(super) words: Vec<Option<String>>,
 }
 
 impl ValueRows {
     pub(super) fn push(&mut self, call_id: RecordId, name: &str, indexed: IndexedValue) {
-        for token in indexed.tokens {
-            self.token_call_ids.push(call_id as i64);
-            self.token_names.push(name.to_owned());
-            self.tokens.push(token);
-        }
         self.call_ids.push(call_id as i64);
         self.names.push(name.to_owned());
         self.texts.push(indexed.text);
         self.numbers.push(indexed.number);
+        self.words.push(words_param(name, &indexed.tokens));
     }
 }
