@@ -44,7 +44,10 @@ impl FrontDoor {
         let Ok(_permit) = self.in_flight.acquire().await else {
             return ApiError::internal("the server is shutting down").into_response();
         };
-        if let Some(refusal) = self.uri_too_long(&request) {
+        if let Some(refusal) = self
+            .uri_too_long(&request)
+            .or_else(|| uri_with_nul(&request))
+        {
             return refusal;
         }
         let span = tracing::debug_span!(
@@ -92,6 +95,17 @@ impl FrontDoor {
             .into_response()
         })
     }
+}
+
+/// A 400 for a request target holding an encoded NUL character (`%00`): no id, name or
+/// value may contain one (PostgreSQL cannot store it, and JSON bodies refuse it too), so
+/// it is refused before anything looks it up.
+fn uri_with_nul(request: &Request) -> Option<Response> {
+    let target = request.uri().path_and_query()?.as_str();
+    target.contains("%00").then(|| {
+        ApiError::validation("The request URI must not contain the NUL character (%00)")
+            .into_response()
+    })
 }
 
 /// Middleware, wrapped once around the whole router. Dated paths are mapped here because

@@ -73,12 +73,7 @@ pub fn expect_shape(bytes: &[u8], opening: u8, wanted: &str) -> Result<(), ApiEr
     if found == opening || !matches!(found, b'{' | b'[') {
         return Ok(()); // the right shape, or a scalar that `decode` words
     }
-    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
-    let line_start = bytes[..at]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |nl| nl + 1);
-    let column = at - line_start + 1;
+    let (line, column) = line_and_column(bytes, at);
     let (token, kind) = if found == b'[' {
         ("START_ARRAY", "Array")
     } else {
@@ -91,7 +86,50 @@ pub fn expect_shape(bytes: &[u8], opening: u8, wanted: &str) -> Result<(), ApiEr
 
 /// Decodes `bytes` as `T` with HubSpot's wording for every failure.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|error| ApiError::validation(describe(&error)))
+    let value =
+        serde_json::from_slice(bytes).map_err(|error| ApiError::validation(describe(&error)))?;
+    if let Some(at) = escaped_nul(bytes) {
+        let (line, column) = line_and_column(bytes, at);
+        return Err(ApiError::validation(format!(
+            "Invalid input JSON on line {line}, column {column}: text must not contain the NUL character (\\u0000)"
+        )));
+    }
+    Ok(value)
+}
+
+/// Where a string of the body holds `\u0000`, if anywhere. PostgreSQL cannot store the
+/// NUL character in text or JSONB, so both stores refuse it (docs/compatibility.md)
+/// rather than one storing what the other cannot. A raw NUL byte is not JSON at all.
+fn escaped_nul(bytes: &[u8]) -> Option<usize> {
+    const ESCAPE: &[u8] = b"\\u0000";
+    let mut from = 0;
+    while let Some(found) = bytes[from..]
+        .windows(ESCAPE.len())
+        .position(|window| window == ESCAPE)
+    {
+        let at = from + found;
+        // `\\u0000` is an escaped backslash and the text "u0000": the escape is real only
+        // after an even number of backslashes.
+        let backslashes_before = bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes_before % 2 == 0 {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn line_and_column(bytes: &[u8], at: usize) -> (usize, usize) {
+    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    let line_start = bytes[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    (line, at - line_start + 1)
 }
 
 fn describe(error: &serde_json::Error) -> String {
@@ -127,6 +165,16 @@ mod tests {
     #[allow(dead_code)]
     struct Needs {
         properties: std::collections::BTreeMap<String, String>,
+    }
+
+    #[test]
+    fn an_escaped_nul_in_text_is_refused() {
+        let refused = decode::<Needs>(br#"{"properties": {"a": "x\u0000y"}}"#);
+        assert!(refused.is_err());
+        // An escaped backslash followed by the letters "u0000" is ordinary text.
+        let accepted = decode::<Needs>(br#"{"properties": {"a": "x\\u0000y"}}"#);
+        assert_eq!(accepted.unwrap().properties["a"], "x\\u0000y");
+        assert_eq!(escaped_nul(br#"{"a": "\\\u0000"}"#), Some(9));
     }
 
     #[test]

@@ -187,3 +187,49 @@ async fn ids_must_be_strings_or_integers() {
     let list = app.get("/crm/v3/objects/calls").await;
     assert_eq!(list.body["results"], json!([]));
 }
+
+/// The NUL character cannot be stored by PostgreSQL: in a body or in the request target it
+/// is a 400 on either store, never a 500, and nothing is written.
+#[tokio::test]
+async fn the_nul_character_is_refused_everywhere() {
+    let app = spawn_app().await;
+    let id = app.create_call(json!({"hs_call_title": "before"})).await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/crm/v3/objects/calls".to_owned(),
+            r#"{"properties": {"hs_timestamp": 0, "hs_call_title": "a\u0000b"}}"#,
+        ),
+        (
+            Method::PATCH,
+            format!("/crm/v3/objects/calls/{id}"),
+            r#"{"properties": {"hs_call_title": "\u0000"}}"#,
+        ),
+        (
+            Method::POST,
+            "/crm/v3/objects/calls/search".to_owned(),
+            r#"{"query": "x\u0000"}"#,
+        ),
+    ] {
+        let reply = app
+            .send_raw(method, &path, Some(&app.token), Some(body.to_owned()))
+            .await;
+        let error = reply.assert_error(400, "VALIDATION_ERROR");
+        assert!(
+            error["message"].as_str().unwrap().contains("NUL character"),
+            "{error}"
+        );
+    }
+    let by_value = app
+        .get("/crm/v3/objects/calls/a%00b?idProperty=hs_call_title")
+        .await;
+    by_value.assert_error(400, "VALIDATION_ERROR");
+    let got = app
+        .get(&format!(
+            "/crm/v3/objects/calls/{id}?properties=hs_call_title"
+        ))
+        .await;
+    assert_eq!(got.body["properties"]["hs_call_title"], "before");
+    let listed = app.get("/crm/v3/objects/calls").await;
+    assert_eq!(listed.body["results"].as_array().unwrap().len(), 1);
+}

@@ -34,9 +34,9 @@ fn associations_from_rows(rows: Vec<Row>) -> Result<Vec<Association>, StoreError
     Ok(associations)
 }
 
-/// Association rows gathered to be inserted by one statement (see `records`), each with
+/// Association rows gathered to be inserted by one statement (see `inserts`), each with
 /// its mirror between records of the same type.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct AssociationRows {
     pub(super) from_ids: Vec<i64>,
     pub(super) kinds: Vec<&'static str>,
@@ -59,6 +59,15 @@ impl AssociationRows {
         self.to_ids.push(a.to_id.min(i64::MAX as u64) as i64);
         self.type_ids.push(a.type_id as i32);
         self.categories.push(a.category.as_str());
+    }
+
+    /// Adds `other`'s rows after these.
+    pub(super) fn append(&mut self, mut other: AssociationRows) {
+        self.from_ids.append(&mut other.from_ids);
+        self.kinds.append(&mut other.kinds);
+        self.to_ids.append(&mut other.to_ids);
+        self.type_ids.append(&mut other.type_ids);
+        self.categories.append(&mut other.categories);
     }
 }
 

@@ -32,6 +32,8 @@ mod associations;
 mod ddl;
 mod history;
 mod id_range;
+mod insert_groups;
+mod inserts;
 mod records;
 mod schema;
 mod schema_versions;
@@ -44,6 +46,7 @@ mod words;
 
 pub use settings::PostgresSettings;
 
+use insert_groups::InsertGroups;
 use schema_versions::SchemaVersions;
 use session::{Db, Manager, Tx};
 use statistics::StatisticsKeeper;
@@ -54,6 +57,7 @@ pub struct PostgresStore {
     /// Always `Some` until drop (see `Drop`).
     pool: Option<Pool>,
     schema_versions: SchemaVersions,
+    inserts: InsertGroups,
     _statistics: StatisticsKeeper,
 }
 
@@ -87,6 +91,14 @@ impl From<postgres::Error> for StoreError {
     fn from(error: postgres::Error) -> Self {
         store_error(error)
     }
+}
+
+/// How many create statements run at once: an eighth of the pool (two by default), so
+/// creates queue up and share statements under load, while reads and updates keep
+/// connections of their own. On a 2-core machine one or two beat four or eight (W1:
+/// docs/performance.md); a second lets one statement's commit overlap the next.
+fn insert_slots(pool_size: u32) -> usize {
+    (pool_size as usize / 8).max(1)
 }
 
 /// A schema name is put into connection options and DDL, so it is kept to what needs no
@@ -130,6 +142,7 @@ impl PostgresStore {
         let store = Self {
             pool: Some(pool),
             schema_versions: SchemaVersions::start(config.clone()),
+            inserts: InsertGroups::new(insert_slots(settings.pool_size)),
             _statistics: StatisticsKeeper::start(config),
         };
         store.prepare(settings.schema.as_deref())?;

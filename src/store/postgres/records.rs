@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use postgres::types::Json;
-use postgres::{GenericClient, Row};
+use postgres::Row;
 
 use crate::crm::error::StoreError;
 use crate::crm::history::{HistoryEntry, PropertyChange};
@@ -17,12 +17,13 @@ use crate::store::rows::{
     flat_changes, properties_json, record_from_columns, restore_replaces, to_json, RECORD_COLUMNS,
 };
 
-use super::associations::{insert_association, AssociationRows};
+use super::associations::insert_association;
 use super::history::record_history;
+use super::inserts::NewRows;
 use super::values::{
     check_unique_values_of_new_calls, index_change, new_calls_write_unique_values, ValueRows,
 };
-use super::{ids_param, search, Db, PostgresStore, Tx};
+use super::{ids_param, search, PostgresStore, Tx};
 
 /// A record from a row of [`RECORD_COLUMNS`].
 fn call_from_row(row: &Row) -> Result<Record, StoreError> {
@@ -57,101 +58,6 @@ fn delete_call_rows(tx: &mut Tx<'_, '_>, id: RecordId) -> Result<(), StoreError>
             &[&(id as i64)],
         )?;
     }
-    Ok(())
-}
-
-/// Inserts new records with their index rows, history and associations: one statement,
-/// whose parts each insert the whole batch from arrays. One statement is one round trip,
-/// and is atomic on its own, so a create needs no transaction of its own (see
-/// `write_records`).
-const INSERT_NEW_RECORDS: &str = "
-WITH new_calls AS (
-    INSERT INTO calls (id, portal, archived, created_at, updated_at, archived_at, properties)
-    SELECT id, $1, FALSE, created, updated, NULL, props::JSONB
-    FROM unnest($2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[]) AS t(id, created, updated, props)
-), new_values AS (
-    INSERT INTO call_values (call_id, name, portal, text, number, words)
-    SELECT id, name, $1, text, number, array_to_tsvector(string_to_array(words, ' '))
-    FROM unnest($6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::DOUBLE PRECISION[], $10::TEXT[])
-        AS t(id, name, text, number, words)
-), new_history AS (
-    INSERT INTO call_history (call_id, changes)
-    SELECT id, changes::JSONB
-    FROM unnest($11::BIGINT[], $12::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
-    ORDER BY n
-), new_associations AS (
-    INSERT INTO call_associations (call_id, kind, to_id, type_id, portal, category)
-    SELECT from_id, kind, to_id, type_id, $1, category
-    FROM unnest($13::BIGINT[], $14::TEXT[], $15::BIGINT[], $16::INTEGER[], $17::TEXT[])
-        AS t(from_id, kind, to_id, type_id, category)
-    ON CONFLICT DO NOTHING
-)
-SELECT 1";
-
-/// Inserts new records (see [`INSERT_NEW_RECORDS`]). Their unique values, if any, have
-/// been checked by the caller.
-fn insert_new<C: GenericClient>(
-    db: &mut Db<'_, C>,
-    partition: Partition,
-    schema: &PropertyCatalogue,
-    calls: &[NewRecord],
-) -> Result<(), StoreError> {
-    if calls.is_empty() {
-        return Ok(());
-    }
-    let mut ids = Vec::with_capacity(calls.len());
-    let mut created = Vec::with_capacity(calls.len());
-    let mut updated = Vec::with_capacity(calls.len());
-    let mut properties = Vec::with_capacity(calls.len());
-    let mut histories = Vec::with_capacity(calls.len());
-    let mut history_ids = Vec::with_capacity(calls.len());
-    let mut values = ValueRows::default();
-    let mut associations = AssociationRows::default();
-    for new in calls {
-        let call = &new.call;
-        ids.push(call.id as i64);
-        created.push(call.created_at);
-        updated.push(call.updated_at);
-        properties.push(properties_json(call));
-        for change in &new.changes {
-            if let (Some(value), Some(def)) = (&change.value, schema.get(&change.name)) {
-                values.push(
-                    call.id,
-                    &change.name,
-                    IndexedValue::new(def.property_type, value),
-                );
-            }
-        }
-        if !new.changes.is_empty() {
-            history_ids.push(call.id as i64);
-            histories.push(to_json(&flat_changes(&new.changes))?);
-        }
-        for association in &new.associations {
-            associations.push(partition, association);
-        }
-    }
-    db.execute(
-        INSERT_NEW_RECORDS,
-        &[
-            &partition.key(),
-            &ids,
-            &created,
-            &updated,
-            &properties,
-            &values.call_ids,
-            &values.names,
-            &values.texts,
-            &values.numbers,
-            &values.words,
-            &history_ids,
-            &histories,
-            &associations.from_ids,
-            &associations.kinds,
-            &associations.to_ids,
-            &associations.type_ids,
-            &associations.categories,
-        ],
-    )?;
     Ok(())
 }
 
@@ -317,16 +223,18 @@ impl RecordStore for PostgresStore {
             return Ok(Vec::new());
         }
         if update_ids.is_empty() && !new_calls_write_unique_values(partition, schema, inserts) {
-            // Nothing to lock or read first: the insert alone.
-            return self.write_in_one_statement(|db| {
-                insert_new(db, partition, schema, inserts)?;
-                Ok(Vec::new())
-            });
+            // Nothing to lock or read first: the insert alone, in a statement it may share
+            // with other requests' creates.
+            let rows = NewRows::gather(partition, schema, inserts)?;
+            self.inserts.insert(partition, rows, &|partition, rows| {
+                self.write_in_one_statement(|db| rows.insert(db, partition))
+            })?;
+            return Ok(Vec::new());
         }
         self.write(|tx| {
             let updated = update_in(tx, partition, schema, update_ids, apply)?;
             check_unique_values_of_new_calls(tx, partition, schema, inserts)?;
-            insert_new(tx, partition, schema, inserts)?;
+            NewRows::gather(partition, schema, inserts)?.insert(tx, partition)?;
             Ok(updated)
         })
     }

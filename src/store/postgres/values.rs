@@ -174,8 +174,9 @@ pub(super) fn check_unique_values_of_new_calls(
     Ok(())
 }
 
-/// Index rows of many values, gathered to be written by one statement (see `records`).
-#[derive(Default)]
+/// Index rows of many values, gathered to be written by one statement (see `inserts` and
+/// `records`).
+#[derive(Default, Clone)]
 pub(super) struct ValueRows {
     pub(super) call_ids: Vec<i64>,
     pub(super) names: Vec<String>,
@@ -192,5 +193,14 @@ impl ValueRows {
         self.texts.push(indexed.text);
         self.numbers.push(indexed.number);
         self.words.push(words_param(name, &indexed.tokens));
+    }
+
+    /// Adds `other`'s rows after these.
+    pub(super) fn append(&mut self, mut other: ValueRows) {
+        self.call_ids.append(&mut other.call_ids);
+        self.names.append(&mut other.names);
+        self.texts.append(&mut other.texts);
+        self.numbers.append(&mut other.numbers);
+        self.words.append(&mut other.words);
     }
 }
