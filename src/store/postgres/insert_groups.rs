@@ -203,6 +203,9 @@ mod tests {
     use crate::crm::objects::ObjectType;
     use std::sync::Arc;
 
+    /// Each request's id and outcome.
+    type Outcomes = Vec<(i64, Result<(), StoreError>)>;
+
     fn partition() -> Partition {
         Partition::new(1, ObjectType::CALLS)
     }
@@ -213,7 +216,7 @@ mod tests {
     fn run_requests(
         ids: &[i64],
         fails: impl Fn(&NewRows) -> bool + Send + Sync + 'static,
-    ) -> (Vec<(i64, Result<(), StoreError>)>, Vec<Vec<i64>>) {
+    ) -> (Outcomes, Vec<Vec<i64>>) {
         let groups = Arc::new(InsertGroups::new(1));
         let statements = Arc::new(Mutex::new(Vec::<Vec<i64>>::new()));
         let others = ids.len() - 1;

@@ -12,21 +12,20 @@ use crate::crm::objects::Partition;
 use crate::crm::ports::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{Record, RecordId, WriteSource};
-use crate::crm::search::{IndexedValue, SearchHits, SearchPlan, SortKey};
-use crate::store::rows::{
-    flat_changes, properties_json, record_from_columns, restore_replaces, to_json, RECORD_COLUMNS,
-};
+use crate::crm::search::{SearchHits, SearchPlan, SortKey};
+use crate::store::rows::{record_from_columns, restore_replaces, RECORD_COLUMNS};
 
 use super::associations::insert_association;
 use super::history::record_history;
 use super::inserts::NewRows;
+use super::updates::{update_locked, update_optimistically, Optimistic};
 use super::values::{
-    check_unique_values_of_new_calls, index_change, new_calls_write_unique_values, ValueRows,
+    check_unique_values_of_new_calls, index_change, new_calls_write_unique_values,
 };
 use super::{ids_param, search, PostgresStore, Tx};
 
 /// A record from a row of [`RECORD_COLUMNS`].
-fn call_from_row(row: &Row) -> Result<Record, StoreError> {
+pub(super) fn call_from_row(row: &Row) -> Result<Record, StoreError> {
     let Json(properties): Json<BTreeMap<String, String>> = row.try_get(1)?;
     Ok(record_from_columns(
         row.try_get(0)?,
@@ -59,136 +58,6 @@ fn delete_call_rows(tx: &mut Tx<'_, '_>, id: RecordId) -> Result<(), StoreError>
         )?;
     }
     Ok(())
-}
-
-/// Writes what updates changed, in two statements (a statement's parts all see the rows as
-/// they were before it, so the index rows of a changed value are deleted by the first and
-/// written anew by the second): the records' new state, their history and the removal of
-/// the old index rows; then the new index rows.
-const WRITE_UPDATED_RECORDS: &str = "
-WITH changed AS (
-    UPDATE calls c SET properties = u.props::JSONB, updated_at = u.updated
-    FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[]) AS u(id, props, updated)
-    WHERE c.id = u.id
-), stale_values AS (
-    DELETE FROM call_values v USING unnest($4::BIGINT[], $5::TEXT[]) AS d(id, name)
-    WHERE v.call_id = d.id AND v.name = d.name
-), new_history AS (
-    INSERT INTO call_history (call_id, changes)
-    SELECT id, changes::JSONB
-    FROM unnest($6::BIGINT[], $7::TEXT[]) WITH ORDINALITY AS t(id, changes, n)
-    ORDER BY n
-)
-SELECT 1";
-
-/// The second statement of [`WRITE_UPDATED_RECORDS`]: the changed values' index rows.
-const INDEX_UPDATED_VALUES: &str = "
-INSERT INTO call_values (call_id, name, portal, text, number, words)
-SELECT id, name, $1, text, number, array_to_tsvector(string_to_array(words, ' '))
-FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::DOUBLE PRECISION[], $6::TEXT[])
-    AS t(id, name, text, number, words)";
-
-fn update_in(
-    tx: &mut Tx<'_, '_>,
-    partition: Partition,
-    schema: &PropertyCatalogue,
-    ids: &[RecordId],
-    apply: &mut RecordMutation<'_>,
-) -> Result<Vec<Option<Record>>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Lock every row first, in id order, then read: the state read is the latest committed
-    // one and stays ours until commit.
-    let rows = tx.query(
-        &format!(
-            "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.id = ANY($1) AND c.portal = $2
-             AND NOT c.archived ORDER BY c.id FOR UPDATE"
-        ),
-        &[&ids_param(ids), &partition.key()],
-    )?;
-    let mut current: BTreeMap<RecordId, Record> = BTreeMap::new();
-    for row in &rows {
-        let call = call_from_row(row)?;
-        current.insert(call.id, call);
-    }
-    // The final state per record and per (record, property) value: an id may come twice.
-    let mut states: BTreeMap<RecordId, (String, i64)> = BTreeMap::new();
-    let mut changed_values: BTreeMap<(RecordId, &str), Option<IndexedValue>> = BTreeMap::new();
-    let mut history_ids = Vec::new();
-    let mut histories = Vec::new();
-    let mut results = Vec::with_capacity(ids.len());
-    let mut all_changes = Vec::with_capacity(ids.len());
-    for (at, id) in ids.iter().enumerate() {
-        let Some(call) = current.get_mut(id) else {
-            results.push(None);
-            continue;
-        };
-        let changes = apply(at, call);
-        states.insert(call.id, (properties_json(call), call.updated_at));
-        if !changes.is_empty() {
-            history_ids.push(call.id as i64);
-            histories.push(to_json(&flat_changes(&changes))?);
-        }
-        all_changes.push((call.id, changes));
-        results.push(Some(call.clone()));
-    }
-    for (call_id, changes) in &all_changes {
-        for change in changes {
-            let def = schema.get(&change.name);
-            if def.is_some_and(|def| partition.object_type.is_unique(def)) {
-                // Checked under the property's lock, in order, one by one (rarely many).
-                index_change(tx, partition, schema, *call_id, change)?;
-                continue;
-            }
-            let indexed = match (&change.value, def) {
-                (Some(value), Some(def)) => Some(IndexedValue::new(def.property_type, value)),
-                _ => None,
-            };
-            changed_values.insert((*call_id, change.name.as_str()), indexed);
-        }
-    }
-    let (mut state_ids, mut props, mut updated) = (Vec::new(), Vec::new(), Vec::new());
-    for (id, (properties, updated_at)) in states {
-        state_ids.push(id as i64);
-        props.push(properties);
-        updated.push(updated_at);
-    }
-    let (mut stale_ids, mut stale_names) = (Vec::new(), Vec::new());
-    let mut values = ValueRows::default();
-    for ((call_id, name), indexed) in changed_values {
-        stale_ids.push(call_id as i64);
-        stale_names.push(name);
-        if let Some(indexed) = indexed {
-            values.push(call_id, name, indexed);
-        }
-    }
-    tx.execute(
-        WRITE_UPDATED_RECORDS,
-        &[
-            &state_ids,
-            &props,
-            &updated,
-            &stale_ids,
-            &stale_names,
-            &history_ids,
-            &histories,
-        ],
-    )?;
-    if !values.call_ids.is_empty() {
-        tx.execute(
-            INDEX_UPDATED_VALUES,
-            &[
-                &partition.key(),
-                &values.call_ids,
-                &values.names,
-                &values.texts,
-                &values.numbers,
-                &values.words,
-            ],
-        )?;
-    }
-    Ok(results)
 }
 
 impl RecordStore for PostgresStore {
@@ -231,8 +100,32 @@ impl RecordStore for PostgresStore {
             })?;
             return Ok(Vec::new());
         }
+        if inserts.is_empty() {
+            let optimistic = self.autocommit(|db| {
+                update_optimistically(db, partition, schema, update_ids, &mut *apply)
+            })?;
+            if let Some(Optimistic {
+                mut results,
+                changed_meanwhile,
+            }) = optimistic
+            {
+                if !changed_meanwhile.is_empty() {
+                    let again_ids: Vec<RecordId> =
+                        changed_meanwhile.iter().map(|&at| update_ids[at]).collect();
+                    let again = self.write(|tx| {
+                        update_locked(tx, partition, schema, &again_ids, &mut |i, call| {
+                            apply(changed_meanwhile[i], call)
+                        })
+                    })?;
+                    for (i, result) in again.into_iter().enumerate() {
+                        results[changed_meanwhile[i]] = result;
+                    }
+                }
+                return Ok(results);
+            }
+        }
         self.write(|tx| {
-            let updated = update_in(tx, partition, schema, update_ids, apply)?;
+            let updated = update_locked(tx, partition, schema, update_ids, apply)?;
             check_unique_values_of_new_calls(tx, partition, schema, inserts)?;
             NewRows::gather(partition, schema, inserts)?.insert(tx, partition)?;
             Ok(updated)

@@ -178,8 +178,8 @@ impl<C: GenericClient> Db<'_, C> {
         Ok(self.client.query_opt(&statement, params)?)
     }
 
-    /// Runs a statement built for this one request, unprepared: planned for its values and
-    /// not kept.
+    /// Runs a statement built for this one request, unprepared and not kept. Only inside
+    /// [`Db::in_snapshot`], which has it planned for its values.
     pub(super) fn query_once(
         &mut self,
         text: &str,
@@ -202,6 +202,9 @@ impl Db<'_, Client> {
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
+        // Connections plan prepared statements once (see `CONNECTION_OPTIONS`); a search's
+        // statements are planned for their values, which decide the plan.
+        tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
         let value = work(&mut Db {
             client: &mut tx,
             statements: self.statements,
