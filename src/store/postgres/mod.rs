@@ -3,21 +3,24 @@
 //!
 //! The layout (`ddl`) mirrors the embedded store's: `calls` holds each call's state as
 //! JSONB, `call_values` indexes live calls' values the way search compares them (their
-//! words as a `tsvector`, see `words`), `call_history` keeps one row per write, `call_associations` one row per
-//! association. Nothing is cached in the process except connections, so a write
+//! words as a `tsvector`, see `words`), `call_history` keeps one row per write,
+//! `call_associations` one row per association. Nothing is cached in the process except
+//! connections and schema versions (kept current by notifications), so a write
 //! acknowledged by one server is what every other server reads next.
 //!
 //! Concurrency between servers:
 //! - ids come from a sequence, unique across servers;
-//! - an update locks its calls' rows (`FOR UPDATE`, in id order so two batches cannot
-//!   deadlock) before reading them, so concurrent read-modify-writes of one call serialise
-//!   and no property change or history entry is lost;
+//! - an update writes a call only if its row version is still the one it read, and
+//!   otherwise applies the change again under a row lock (`updates`), so concurrent
+//!   read-modify-writes of one call serialise and no property change or history entry is
+//!   lost;
 //! - a unique-value check takes a transaction-scoped advisory lock on (portal, property), so
 //!   two servers cannot both see a value as free and both write it.
 //!
 //! This file connects and runs transactions; the ports are implemented one topic per file:
-//! `records` (with the value index in `values` and the search compiler in `search`),
-//! `history`, `associations`, `schema`, `admin`.
+//! `records` (creates in `inserts`, shared by concurrent requests in `insert_groups`;
+//! updates in `updates`; the value index in `values` and `words`; the search compiler in
+//! `search`), `history`, `associations`, `schema`, `admin`.
 
 use std::time::Duration;
 
@@ -129,8 +132,11 @@ impl PostgresStore {
         // every execution when a custom plan looks cheaper, which it does for statements
         // over parameter arrays (a quarter of PostgreSQL's CPU in an update). Searches
         // choose custom plans for themselves (`Db::in_snapshot`).
+        // No JIT: it compiles queries whose estimated cost is high (a count over many
+        // matches), which costs milliseconds of CPU per search and wins nothing on
+        // statements this short.
         let mut options = format!(
-            "-c statement_timeout={} -c plan_cache_mode=force_generic_plan",
+            "-c statement_timeout={} -c plan_cache_mode=force_generic_plan -c jit=off",
             settings.statement_timeout_ms
         );
         if let Some(schema) = &settings.schema {

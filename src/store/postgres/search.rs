@@ -180,17 +180,22 @@ fn positive_set(sql: &mut Sql, partition: Partition, filter: &Filter) {
         ) => {
             // One row per value: every part must match one of that value's words.
             sql.push("SELECT call_id FROM call_values WHERE portal = ")
-                .partition(partition)
-                .push(" AND name = ")
-                .text_param(name)
-                .push(" AND words IS NOT NULL");
+                .partition(partition);
             let parts: Vec<PartMatch> = pattern
                 .parts
                 .iter()
                 .map(|part| part_match(name, part))
                 .collect();
             let terms: Vec<&str> = parts.iter().filter_map(|p| p.term.as_deref()).collect();
-            if !terms.is_empty() {
+            if terms.is_empty() {
+                // Nothing for the GIN index: the property's rows, each rechecked below.
+                sql.push(" AND name = ")
+                    .text_param(name)
+                    .push(" AND words IS NOT NULL");
+            } else {
+                // The lexemes name the property. Naming it again would let PostgreSQL
+                // intersect the GIN matches with every row of the property (a 1M-entry
+                // btree range, 400 ms at 1M calls) before it reads a single match.
                 sql.push(" AND words @@ ")
                     .bind(Param::Text(terms.join(" & ")))
                     .push("::TEXT::tsquery");
