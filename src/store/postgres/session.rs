@@ -202,9 +202,14 @@ impl Db<'_, Client> {
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        // Connections plan prepared statements once (see `CONNECTION_OPTIONS`); a search's
-        // statements are planned for their values, which decide the plan.
-        tx.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
+        // Connections plan prepared statements once (see `PostgresStore::open`); a search's
+        // statements are planned for their values, which decide the plan. And more memory
+        // than the 4 MB default: with less, the bitmap of a broad word match turns lossy
+        // and PostgreSQL rechecks every row of the pages it covers (1.2M rechecked rows
+        // for 125k matches at 1M calls), and the set operations spill to disk.
+        tx.batch_execute(
+            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'",
+        )?;
         let value = work(&mut Db {
             client: &mut tx,
             statements: self.statements,
