@@ -456,12 +456,8 @@ async fn token_rows_of_an_older_layout_become_searchable_words() {
         by_query.body["results"][0]["properties"]["hs_call_title"],
         "Weekly sync"
     );
-    let mut client = tokio::task::spawn_blocking(move || {
-        postgres::Client::connect(&url, postgres::NoTls).unwrap()
-    })
-    .await
-    .unwrap();
     let left = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         client
             .query_one(
                 "SELECT count(*) FROM information_schema.tables

@@ -128,14 +128,6 @@ ALTER STATISTICS call_values_name_text SET STATISTICS 500;
     ),
 ];
 
-/// The database's own words for what went wrong (`postgres::Error` alone says "db error").
-fn described(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => error.to_string(),
-    }
-}
-
 /// The newest layout version this code knows.
 pub fn latest_version() -> i32 {
     MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
@@ -168,7 +160,8 @@ pub fn migrate(tx: &mut Transaction<'_>) -> Result<(), String> {
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
         tx.batch_execute(sql)
-            .map_err(|e| format!("migration {version} failed: {}", described(&e)))?;
+            // `store_error` carries PostgreSQL's message; the error's own text is "db error".
+            .map_err(|e| format!("migration {version} failed: {}", super::store_error(e)))?;
         tx.execute(
             "INSERT INTO hubcalls_migrations (version) VALUES ($1)",
             &[version],

@@ -198,17 +198,9 @@ impl PostgresStore {
         self.connection()?.outside_transaction(work)
     }
 
-    /// Runs `work`, which writes with one statement, outside a transaction: a statement is
-    /// atomic on its own, and a transaction around it would cost two more round trips.
-    fn write_in_one_statement<T>(
-        &self,
-        work: impl FnOnce(&mut Db<'_, postgres::Client>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.connection()?.outside_transaction(work)
-    }
-
-    /// Runs `work` outside a transaction: each of its statements commits on its own (see
-    /// `updates` for how that stays safe).
+    /// Runs writes outside a transaction, each statement committing on its own: a create's
+    /// single statement (atomic by itself; a transaction around it would cost two more
+    /// round trips), or an update's conditional write (see `updates` for why that is safe).
     fn autocommit<T>(
         &self,
         work: impl FnOnce(&mut Db<'_, postgres::Client>) -> Result<T, StoreError>,

@@ -18,7 +18,7 @@ use crate::store::rows::{record_from_columns, restore_replaces, RECORD_COLUMNS};
 use super::associations::insert_association;
 use super::history::record_history;
 use super::inserts::NewRows;
-use super::updates::{update_locked, update_optimistically, Optimistic};
+use super::updates::update_locked;
 use super::values::{
     check_unique_values_of_new_calls, index_change, new_calls_write_unique_values,
 };
@@ -96,31 +96,12 @@ impl RecordStore for PostgresStore {
             // with other requests' creates.
             let rows = NewRows::gather(partition, schema, inserts)?;
             self.inserts.insert(partition, rows, &|partition, rows| {
-                self.write_in_one_statement(|db| rows.insert(db, partition))
+                self.autocommit(|db| rows.insert(db, partition))
             })?;
             return Ok(Vec::new());
         }
         if inserts.is_empty() {
-            let optimistic = self.autocommit(|db| {
-                update_optimistically(db, partition, schema, update_ids, &mut *apply)
-            })?;
-            if let Some(Optimistic {
-                mut results,
-                changed_meanwhile,
-            }) = optimistic
-            {
-                if !changed_meanwhile.is_empty() {
-                    let again_ids: Vec<RecordId> =
-                        changed_meanwhile.iter().map(|&at| update_ids[at]).collect();
-                    let again = self.write(|tx| {
-                        update_locked(tx, partition, schema, &again_ids, &mut |i, call| {
-                            apply(changed_meanwhile[i], call)
-                        })
-                    })?;
-                    for (i, result) in again.into_iter().enumerate() {
-                        results[changed_meanwhile[i]] = result;
-                    }
-                }
+            if let Some(results) = self.update_unlocked(partition, schema, update_ids, apply)? {
                 return Ok(results);
             }
         }

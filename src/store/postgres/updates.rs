@@ -25,7 +25,7 @@ use crate::crm::search::IndexedValue;
 use crate::store::rows::{flat_changes, properties_json, to_json, RECORD_COLUMNS};
 
 use super::values::{index_change, ValueRows};
-use super::{ids_param, Db, Tx};
+use super::{ids_param, Db, PostgresStore, Tx};
 
 /// Writes the records' new state, their values' index rows and their history, for the
 /// records whose row version is still the one read; returns the ids it wrote. A changed
@@ -217,32 +217,55 @@ pub(super) fn update_locked(
     Ok(applied.results)
 }
 
-/// What an optimistic update did: the result per position, and the positions whose
-/// records another writer changed first (to be updated again under a lock). `None` when
-/// the update writes a unique value and must take the locking path whole.
-pub(super) struct Optimistic {
-    pub(super) results: Vec<Option<Record>>,
-    pub(super) changed_meanwhile: Vec<usize>,
+impl PostgresStore {
+    /// Updates without a lock or transaction (see the module's comment); the records
+    /// another writer changed in between are updated again under a lock. `None` when the
+    /// update writes a unique value and must take the locking path whole.
+    pub(super) fn update_unlocked(
+        &self,
+        partition: Partition,
+        schema: &PropertyCatalogue,
+        ids: &[RecordId],
+        apply: &mut RecordMutation<'_>,
+    ) -> Result<Option<Vec<Option<Record>>>, StoreError> {
+        let Some((mut results, changed_meanwhile)) =
+            self.autocommit(|db| update_optimistically(db, partition, schema, ids, &mut *apply))?
+        else {
+            return Ok(None);
+        };
+        if !changed_meanwhile.is_empty() {
+            let again_ids: Vec<RecordId> = changed_meanwhile.iter().map(|&at| ids[at]).collect();
+            let again = self.write(|tx| {
+                update_locked(tx, partition, schema, &again_ids, &mut |i, call| {
+                    apply(changed_meanwhile[i], call)
+                })
+            })?;
+            for (at, result) in changed_meanwhile.into_iter().zip(again) {
+                results[at] = result;
+            }
+        }
+        Ok(Some(results))
+    }
 }
 
-/// Updates without a lock or transaction (see the module's comment).
-pub(super) fn update_optimistically<C: GenericClient>(
+/// The result per position, and the positions whose records another writer changed
+/// between the read and the write; `None` when the update writes a unique value.
+type OptimisticOutcome = Option<(Vec<Option<Record>>, Vec<usize>)>;
+
+fn update_optimistically<C: GenericClient>(
     db: &mut Db<'_, C>,
     partition: Partition,
     schema: &PropertyCatalogue,
     ids: &[RecordId],
     apply: &mut RecordMutation<'_>,
-) -> Result<Option<Optimistic>, StoreError> {
+) -> Result<OptimisticOutcome, StoreError> {
     let mut current = read_current(db, partition, ids, false)?;
     let applied = apply_all(&mut current, ids, apply);
     if writes_unique_value(partition, schema, &applied) {
         return Ok(None);
     }
     if current.is_empty() {
-        return Ok(Some(Optimistic {
-            results: applied.results,
-            changed_meanwhile: Vec::new(),
-        }));
+        return Ok(Some((applied.results, Vec::new())));
     }
     let written = write_applied(db, partition, schema, &current, &applied)?;
     let changed_meanwhile = ids
@@ -251,8 +274,5 @@ pub(super) fn update_optimistically<C: GenericClient>(
         .filter(|(_, id)| current.contains_key(id) && !written.contains(id))
         .map(|(at, _)| at)
         .collect();
-    Ok(Some(Optimistic {
-        results: applied.results,
-        changed_meanwhile,
-    }))
+    Ok(Some((applied.results, changed_meanwhile)))
 }

@@ -13,7 +13,7 @@ use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::RecordId;
 use crate::crm::search::IndexedValue;
 
-use super::words::{words_from_param, words_param};
+use super::words::words_param;
 use super::Tx;
 
 /// A stable 64-bit key for an advisory lock (FNV-1a): the same on every server and build.
@@ -89,13 +89,10 @@ pub(super) fn index_change(
     }
     let words = words_param(&change.name, &indexed.tokens);
     tx.execute(
-        &format!(
-            "INSERT INTO call_values (call_id, name, portal, text, number, words)
-             VALUES ($1, $2, $3, $4, $5, {})
-             ON CONFLICT (call_id, name) DO UPDATE
-             SET text = excluded.text, number = excluded.number, words = excluded.words",
-            words_from_param("$6")
-        ),
+        "INSERT INTO call_values (call_id, name, portal, text, number, words)
+         VALUES ($1, $2, $3, $4, $5, array_to_tsvector(string_to_array($6, ' ')))
+         ON CONFLICT (call_id, name) DO UPDATE
+         SET text = excluded.text, number = excluded.number, words = excluded.words",
         &[
             &id,
             &change.name,

@@ -49,11 +49,6 @@ pub(super) fn words_param(name: &str, tokens: &[String]) -> Option<String> {
     Some(joined)
 }
 
-/// SQL turning a [`words_param`] parameter into the column's `tsvector`.
-pub(super) fn words_from_param(placeholder: &str) -> String {
-    format!("array_to_tsvector(string_to_array({placeholder}, ' '))")
-}
-
 /// A quoted `tsquery` term matching `lexeme` exactly, or every lexeme starting with it.
 pub(super) fn tsquery_term(lexeme: &str, prefix: bool) -> String {
     // Inside quotes, a quote is doubled and a backslash escapes the next character.
