@@ -9,7 +9,8 @@ use crate::crm::error::CrmError;
 use crate::crm::objects::Partition;
 use crate::crm::record::RecordId;
 use crate::crm::records::{
-    ArchiveFilter, AssociationRequest, CreateRequest, Locator, PropertyValues, RecordService,
+    ArchiveFilter, AssociationRequest, CreateRequest, HistoryByRecord, Locator, PropertyValues,
+    RecordService,
 };
 use crate::crm::services::Services;
 
@@ -17,7 +18,7 @@ use super::auth::Principal;
 use super::error::{json_response, ApiError};
 use super::json::HubJson;
 use super::query::QueryParams;
-use super::render::{json_body_response, render_records, ReadOptions};
+use super::render::{json_body_response, render_loaded, render_records, ReadOptions};
 use super::version::ApiVersion;
 use super::wire::{
     AssociationInput, CollectionResponse, CreateInput, NextPage, Paging, UpdateInput,
@@ -114,6 +115,24 @@ pub async fn get_one(
     // An `idProperty` lookup goes through the search index, which may still be building
     // at start-up: only plain reads by id may skip the blocking pool.
     let by_id = id_property.is_none();
+    if by_id && options.reads_records_only() {
+        let read = state
+            .services
+            .records
+            .awaited_get(partition, &call_id, filter);
+        if let Some(read) = read {
+            let (call, schema) = state.run_awaited(partition, read).await?;
+            let body = render_loaded(
+                partition,
+                &schema,
+                vec![call],
+                &options,
+                &HistoryByRecord::new(),
+                &[],
+            );
+            return Ok(json_body_response(StatusCode::OK, &body[0]));
+        }
+    }
     let read = move |crm: &Services| {
         let locator = Locator {
             value: &call_id,

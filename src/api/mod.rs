@@ -139,6 +139,19 @@ impl AppState {
         outcome.map_err(|e| ApiError::from_crm(e, partition))
     }
 
+    /// Awaits store work right here (a networked store's awaited reads, see
+    /// [`crate::crm::ports::AsyncReads`]), timed like work on the pool.
+    pub async fn run_awaited<T>(
+        &self,
+        partition: Partition,
+        work: impl std::future::Future<Output = Result<T, CrmError>>,
+    ) -> Result<T, ApiError> {
+        let started = std::time::Instant::now();
+        let outcome = work.await;
+        self.metrics.observe_store(started.elapsed());
+        outcome.map_err(|e| ApiError::from_crm(e, partition))
+    }
+
     /// Like [`AppState::run`], for a write of calls: where the store stages writes, the
     /// work runs right here on staged views of the services; its writes join the store's
     /// open group and it hands back a commit ticket. The answer waits until a committer (a

@@ -54,6 +54,12 @@ impl ReadOptions {
 
     /// The stored properties a read of `object_type` must load to render these options: a
     /// requested selection shows only its names (and the type's fixed ones).
+    /// Whether showing the records needs nothing but them and their schema (no history,
+    /// no associations).
+    pub fn reads_records_only(&self) -> bool {
+        self.with_history.is_empty() && self.associations.is_empty()
+    }
+
     pub fn projection(&self, object_type: ObjectType) -> Projection<'_> {
         match &self.properties {
             PropertySelection::Stored => Projection::All,
@@ -121,26 +127,46 @@ pub fn render_records(
             .links_by_type(partition, &ids, &options.associations)?
     };
     let schema = crm.records.schema(partition)?;
+    Ok(render_loaded(
+        partition,
+        &schema,
+        calls,
+        options,
+        &history,
+        &associations,
+    ))
+}
+
+/// Renders calls whose schema, history and associations are at hand (empty where `options`
+/// asks for none).
+pub fn render_loaded(
+    partition: Partition,
+    schema: &PropertyCatalogue,
+    calls: Vec<Record>,
+    options: &ReadOptions,
+    history: &HistoryByRecord,
+    associations: &[(ObjectType, Links)],
+) -> Vec<SimplePublicObject> {
     let shown = match &options.properties {
         PropertySelection::Stored => None,
         PropertySelection::Requested(names) => {
-            Some(shown_in_order(partition.object_type, &schema, names))
+            Some(shown_in_order(partition.object_type, schema, names))
         }
     };
-    Ok(calls
+    calls
         .into_iter()
         .map(|call| {
             render_call(
                 partition.object_type,
-                &schema,
+                schema,
                 shown.as_deref(),
                 call,
                 options,
-                &history,
-                &associations,
+                history,
+                associations,
             )
         })
-        .collect())
+        .collect()
 }
 
 /// The names a requested selection shows, ascending and once each, as the answer lists

@@ -8,12 +8,15 @@
 //! - [`SchemaStore`]: a portal's own properties, groups and pipelines;
 //! - [`AdminStore`]: readiness, the portals a store holds, the admin reset;
 //! - [`Scheduling`]: where and when the API may run store work (on the serving thread,
-//!   writes staged into a group commit).
+//!   writes staged into a group commit, reads by id awaited through [`AsyncReads`]).
 //!
 //! Methods are synchronous; the API layer runs them on the blocking pool, or on the serving
-//! thread where the store says that is cheap (reads by id, staged writes). Every write
-//! method is one transaction: it either happens whole or not at all.
+//! thread where the store says that is cheap (reads by id, staged writes). The one
+//! exception is [`AsyncReads`], for a networked store's reads by id. Every write method is
+//! one transaction: it either happens whole or not at all.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::associations::Association;
@@ -314,6 +317,27 @@ pub struct ShardHealth {
     pub unavailable_total: u64,
 }
 
+/// A store's answer that is awaited rather than waited for.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Reads by id of a store across a network, awaited on the thread serving the request:
+/// a synchronous read holds a blocking-pool thread for the round trip, and the hop to that
+/// thread and back cost more than the read itself (docs/performance.md, "Issue 16, third
+/// round"). Awaited reads also share connections: queries of concurrent requests go out
+/// together.
+pub trait AsyncReads: Send + Sync {
+    /// [`RecordStore::get_records`], awaited.
+    fn get_records<'a>(
+        &'a self,
+        partition: Partition,
+        ids: &'a [RecordId],
+    ) -> StoreFuture<'a, Vec<Record>>;
+
+    /// The partition's schema version when the store knows it without asking the database
+    /// ([`SchemaStore::schema_version`] would wait for an answer otherwise).
+    fn known_schema_version(&self, partition: Partition) -> Option<u64>;
+}
+
 /// Where and when the API may run store work. The defaults suit a networked store: every
 /// call on the blocking pool, every write committed before it returns.
 pub trait Scheduling: Send + Sync {
@@ -323,6 +347,13 @@ pub trait Scheduling: Send + Sync {
     /// client would hold an async worker for a network round trip.
     fn reads_by_id_are_local(&self) -> bool {
         false
+    }
+
+    /// The store's awaited reads by id, if it has them: a networked store with an
+    /// asynchronous client. The API awaits them where it serves the request, when the
+    /// partition's schema is known without asking the store either.
+    fn async_reads(&self) -> Option<&dyn AsyncReads> {
+        None
     }
 
     /// How many reads (lists, searches, batch reads) the API runs on the blocking pool at

@@ -97,6 +97,13 @@ impl Schemas {
         Ok(self.partition(partition)?.properties)
     }
 
+    /// [`Schemas::properties`] if they are cached at the version the store knows without
+    /// asking the database (see [`crate::crm::ports::AsyncReads`]); `None` otherwise.
+    pub fn cached_properties(&self, partition: Partition) -> Option<Arc<PropertyCatalogue>> {
+        let version = self.store.async_reads()?.known_schema_version(partition)?;
+        Some(self.cache.get(partition, version)?.properties)
+    }
+
     /// The schema with the portal's pipelines, cached as [`Schemas::properties`] are.
     pub fn partition(&self, partition: Partition) -> Result<PartitionSchema, CrmError> {
         // The version is read before the schema, so a change in between makes the cached

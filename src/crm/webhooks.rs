@@ -17,7 +17,7 @@ use super::objects::ObjectType;
 use super::objects::Partition;
 use super::pipelines::Pipeline;
 use super::ports::{
-    AdminStore, AssociationStore, GroupOutcome, NewRecord, RecordMutation, RecordStore,
+    AdminStore, AssociationStore, AsyncReads, GroupOutcome, NewRecord, RecordMutation, RecordStore,
     RestoredRecord, Scheduling, SchemaStore, ShardHealth, Store,
 };
 use super::properties::PropertyCatalogue;
@@ -595,6 +595,11 @@ impl AdminStore for ReportingStore {
 impl Scheduling for ReportingStore {
     fn reads_by_id_are_local(&self) -> bool {
         self.inner.reads_by_id_are_local()
+    }
+
+    /// Reads report nothing: the inner store's own.
+    fn async_reads(&self) -> Option<&dyn AsyncReads> {
+        self.inner.async_reads()
     }
 
     fn parallel_reads(&self) -> usize {

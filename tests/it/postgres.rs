@@ -13,6 +13,9 @@ use std::sync::Arc;
 use common::relay::Relay;
 use common::{postgres_settings, spawn_with, TestApp, OTHER_PORTAL_TOKEN, TOKEN};
 use hubcalls::config::{Config, Storage, TokenGrant};
+use hubcalls::crm::error::StoreError;
+use hubcalls::crm::objects::{ObjectType, Partition};
+use hubcalls::crm::ports::{RecordStore, Scheduling};
 use hubcalls::store::PostgresStore;
 use serde_json::{json, Value};
 
@@ -239,6 +242,128 @@ async fn concurrent_updates_from_two_servers_lose_nothing() {
     );
 }
 
+/// Reads by id are awaited on connections of their own (`AsyncReads`); they return what
+/// the pooled reads return, for live, archived and missing ids alike.
+#[tokio::test]
+async fn awaited_reads_by_id_return_what_pooled_reads_return() {
+    let Some(url) = database_url("awaited_reads_by_id_return_what_pooled_reads_return") else {
+        return;
+    };
+    let schema = common::fresh_schema_name();
+    let app = spawn_with(config_on(&url, &schema)).await;
+    let live = app
+        .create_call(json!({"hs_call_title": "kept", "hs_call_body": "a \"quoted\" body"}))
+        .await;
+    let archived = app.create_call(json!({"hs_call_title": "gone"})).await;
+    let archive = app
+        .delete(&format!("/crm/v3/objects/calls/{archived}"))
+        .await;
+    assert_eq!(archive.status, 204);
+    let got = app
+        .get(&format!(
+            "/crm/v3/objects/calls/{live}?properties=hs_call_body"
+        ))
+        .await;
+    assert_eq!(got.status, 200, "body: {}", got.text);
+    assert_eq!(got.body["properties"]["hs_call_body"], "a \"quoted\" body");
+    assert_eq!(
+        app.get(&format!("/crm/v3/objects/calls/{archived}"))
+            .await
+            .status,
+        404
+    );
+
+    let settings = postgres_settings(&url, &schema);
+    let store = tokio::task::spawn_blocking(move || PostgresStore::open(&settings))
+        .await
+        .unwrap()
+        .expect("the store opens");
+    let store = Arc::new(store);
+    let partition = Partition::new(1, ObjectType::CALLS);
+    let ids: Vec<u64> = vec![
+        live.parse().unwrap(),
+        archived.parse().unwrap(),
+        live.parse::<u64>().unwrap() + 1_000,
+    ];
+    let pooled = {
+        let (store, ids) = (Arc::clone(&store), ids.clone());
+        tokio::task::spawn_blocking(move || store.get_records(partition, &ids))
+            .await
+            .unwrap()
+            .expect("a pooled read")
+    };
+    let reads = store.async_reads().expect("PostgreSQL has awaited reads");
+    let mut awaited = reads
+        .get_records(partition, &ids)
+        .await
+        .expect("an awaited read");
+    awaited.sort_by_key(|record| record.id);
+    let mut pooled = pooled;
+    pooled.sort_by_key(|record| record.id);
+    assert_eq!(awaited, pooled);
+    assert_eq!(awaited.len(), 2, "the missing id reads as nothing");
+    assert!(awaited.iter().any(|record| record.is_archived()));
+    // Another portal's partition holds none of them.
+    let elsewhere = reads
+        .get_records(Partition::new(2, ObjectType::CALLS), &ids)
+        .await
+        .expect("an awaited read");
+    assert!(elsewhere.is_empty());
+    tokio::task::spawn_blocking(move || drop(store))
+        .await
+        .unwrap();
+}
+
+/// A network that goes silent without closing connections: an awaited read gives up within
+/// the statement timeout (and a second) or the connect timeout, with "unavailable", and
+/// the connections it gave up on are replaced once the network is back.
+#[tokio::test]
+async fn awaited_reads_give_up_on_a_silent_network_and_recover() {
+    let Some(url) = database_url("awaited_reads_give_up_on_a_silent_network_and_recover") else {
+        return;
+    };
+    let (relay, relayed_url) = common::relay::relayed(&url).await;
+    let mut settings = postgres_settings(&relayed_url, &common::fresh_schema_name());
+    settings.statement_timeout_ms = 500;
+    settings.connect_timeout_secs = 1;
+    let store = tokio::task::spawn_blocking(move || PostgresStore::open(&settings))
+        .await
+        .unwrap()
+        .expect("the store opens");
+    let store = Arc::new(store);
+    let reads = store.async_reads().expect("PostgreSQL has awaited reads");
+    let partition = Partition::new(1, ObjectType::CALLS);
+    // Open every connection (they are taken in turn).
+    for _ in 0..8 {
+        let read = reads.get_records(partition, &[1]).await;
+        assert!(read.expect("a read").is_empty());
+    }
+
+    relay.freeze();
+    for _ in 0..8 {
+        let started = std::time::Instant::now();
+        let read = reads.get_records(partition, &[1]).await;
+        assert!(
+            matches!(read, Err(StoreError::Unavailable(_))),
+            "a silent network is unavailable: {read:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the read waited {:?}",
+            started.elapsed()
+        );
+    }
+
+    relay.thaw();
+    for _ in 0..8 {
+        let read = reads.get_records(partition, &[1]).await;
+        assert!(read.expect("a read after the network is back").is_empty());
+    }
+    tokio::task::spawn_blocking(move || drop(store))
+        .await
+        .unwrap();
+}
+
 #[test]
 fn servers_starting_together_migrate_once() {
     let Some(url) = database_url("servers_starting_together_migrate_once") else {
@@ -299,6 +424,10 @@ async fn a_database_outage_gives_503s_and_readiness_fails_then_recovers() {
     }
     let app = spawn_with(config).await;
     let id = app.create_call(json!({"hs_call_title": "before"})).await;
+    // A read by id first, so the connections of awaited reads are open when the cut
+    // drops them.
+    let first = app.get(&format!("/crm/v3/objects/calls/{id}")).await;
+    assert_eq!(first.status, 200, "body: {}", first.text);
 
     relay.cut();
     let started = std::time::Instant::now();
@@ -338,6 +467,11 @@ async fn a_database_outage_gives_503s_and_readiness_fails_then_recovers() {
         .await;
     assert_eq!(got.status, 200, "body: {}", got.text);
     assert_eq!(got.body["properties"]["hs_call_title"], "before");
+    // Reads by id take the awaited connections in turn: each dropped one is replaced.
+    for _ in 0..8 {
+        let again = app.get(&format!("/crm/v3/objects/calls/{id}")).await;
+        assert_eq!(again.status, 200, "body: {}", again.text);
+    }
     let listed = app.get("/crm/v3/objects/calls").await;
     assert_eq!(
         ids_of(&listed.body),

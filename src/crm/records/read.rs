@@ -1,7 +1,30 @@
 //! Reading records: by id or unique value, batches, pages, search, history and the
 //! associations of the records read.
 
+use std::future::Future;
+
 use super::*;
+
+/// What reading one id found: the record (or nothing), or the id of the record it was
+/// merged into, to be read instead.
+enum Read {
+    Found(Option<Record>),
+    MergedInto(RecordId),
+}
+
+/// An id merged away reads as the record it was merged into, as HubSpot's do: a live read
+/// of an archived record that names its merge target follows it.
+fn follow_merge(found: Option<Record>, filter: ArchiveFilter) -> Read {
+    match (found, filter) {
+        (Some(record), ArchiveFilter::Live) if record.is_archived() => {
+            match crate::crm::merge::merged_into(&record) {
+                Some(target) => Read::MergedInto(target),
+                None => Read::Found(Some(record)),
+            }
+        }
+        (found, _) => Read::Found(found),
+    }
+}
 
 impl RecordService {
     pub fn get(
@@ -31,22 +54,42 @@ impl RecordService {
             .get_records_projected(partition, &[id], &read)?
             .into_iter()
             .next();
-        // An id merged away reads as the record it was merged into, as HubSpot's do.
-        let found = match (found, filter) {
-            (Some(record), ArchiveFilter::Live) if record.is_archived() => {
-                match crate::crm::merge::merged_into(&record) {
-                    Some(target) => self
-                        .store
-                        .get_records_projected(partition, &[target], projection)?
-                        .pop(),
-                    None => Some(record),
-                }
-            }
-            (found, _) => found,
+        let found = match follow_merge(found, filter) {
+            Read::Found(found) => found,
+            Read::MergedInto(target) => self
+                .store
+                .get_records_projected(partition, &[target], projection)?
+                .pop(),
         };
         found
             .filter(|call| filter.admits(call))
             .ok_or_else(not_found)
+    }
+
+    /// [`RecordService::get`] of a plain id, with the schema to show it by, when the store
+    /// has awaited reads and the partition's schema is known without asking the store:
+    /// then nothing of it waits on a thread. `None` otherwise: read on the blocking pool.
+    pub fn awaited_get<'a>(
+        &'a self,
+        partition: Partition,
+        id: &'a str,
+        filter: ArchiveFilter,
+    ) -> Option<impl Future<Output = Result<(Record, Arc<PropertyCatalogue>), CrmError>> + 'a> {
+        let reads = self.store.async_reads()?;
+        let schema = self.schemas.cached_properties(partition)?;
+        Some(async move {
+            let not_found = || CrmError::NotFound { id: id.to_owned() };
+            let id: RecordId = id.parse().map_err(|_| not_found())?;
+            let found = reads.get_records(partition, &[id]).await?.pop();
+            let found = match follow_merge(found, filter) {
+                Read::Found(found) => found,
+                Read::MergedInto(target) => reads.get_records(partition, &[target]).await?.pop(),
+            };
+            let record = found
+                .filter(|call| filter.admits(call))
+                .ok_or_else(not_found)?;
+            Ok((record, schema))
+        })
     }
 
     /// Reads calls by id in input order; ids that name no call (in the requested archive

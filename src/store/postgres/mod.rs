@@ -32,6 +32,7 @@ use crate::crm::record::RecordId;
 
 mod admin;
 mod associations;
+mod async_reads;
 mod ddl;
 mod history;
 mod id_range;
@@ -50,6 +51,7 @@ mod words;
 
 pub use settings::PostgresSettings;
 
+use async_reads::SharedConnections;
 use insert_groups::InsertGroups;
 use schema_versions::SchemaVersions;
 use session::{Db, Manager, Tx};
@@ -61,6 +63,8 @@ pub struct PostgresStore {
     /// Always `Some` until drop (see `Drop`).
     pool: Option<Pool>,
     schema_versions: SchemaVersions,
+    /// Where reads by id are awaited (`async_reads`).
+    shared_connections: SharedConnections,
     inserts: InsertGroups,
     _statistics: StatisticsKeeper,
 }
@@ -121,7 +125,9 @@ impl PostgresStore {
     /// Connects, creates the schema if it is missing and applies pending migrations.
     /// Blocks: call it from a thread that is not running async tasks.
     pub fn open(settings: &PostgresSettings) -> Result<Self, StoreError> {
-        let mut config: postgres::Config = settings
+        // One configuration for both clients: the synchronous one of the pool and the
+        // asynchronous one of `async_reads`.
+        let mut config: tokio_postgres::Config = settings
             .url
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
@@ -148,6 +154,12 @@ impl PostgresStore {
             options.push_str(&format!(" -c search_path={schema}"));
         }
         config.options(&options);
+        let shared_connections = SharedConnections::new(
+            config.clone(),
+            Duration::from_millis(settings.statement_timeout_ms),
+            Duration::from_secs(settings.connect_timeout_secs.max(1)),
+        );
+        let config = postgres::Config::from(config);
         let manager = Manager::new(config.clone());
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size.max(1))
@@ -157,6 +169,7 @@ impl PostgresStore {
         let store = Self {
             pool: Some(pool),
             schema_versions: SchemaVersions::start(config.clone()),
+            shared_connections,
             inserts: InsertGroups::new(insert_slots(settings.pool_size)),
             _statistics: StatisticsKeeper::start(config),
         };
@@ -236,8 +249,13 @@ fn ids_param(ids: &[RecordId]) -> Vec<i64> {
 }
 
 /// Every call runs on the blocking pool and every write commits before it returns: the
-/// synchronous client would hold an async worker for a network round trip.
+/// synchronous client would hold an async worker for a network round trip. Reads by id
+/// have an asynchronous client of their own (`async_reads`).
 impl Scheduling for PostgresStore {
+    fn async_reads(&self) -> Option<&dyn crate::crm::ports::AsyncReads> {
+        Some(self)
+    }
+
     /// As many reads as the pool has connections: a read beyond them would hold a thread
     /// only to wait for one.
     fn parallel_reads(&self) -> usize {

@@ -24,6 +24,9 @@ use super::values::{
 };
 use super::{ids_param, search, PostgresStore, Tx};
 
+/// The records of a partition by id (`$2`), archived or not: [`RECORD_COLUMNS`].
+pub(super) const GET_RECORDS: &str = "SELECT c.id, c.properties, c.created_at, c.updated_at, c.archived_at FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)";
+
 /// A record from a row of [`RECORD_COLUMNS`].
 pub(super) fn call_from_row(row: &Row) -> Result<Record, StoreError> {
     let Json(properties): Json<BTreeMap<String, String>> = row.try_get(1)?;
@@ -36,7 +39,7 @@ pub(super) fn call_from_row(row: &Row) -> Result<Record, StoreError> {
     ))
 }
 
-fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
+pub(super) fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
     rows.iter().map(call_from_row).collect()
 }
 
@@ -122,12 +125,7 @@ impl RecordStore for PostgresStore {
             return Ok(Vec::new());
         }
         self.read(|db| {
-            let rows = db.query(
-                &format!(
-                    "SELECT {RECORD_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)"
-                ),
-                &[&partition.key(), &ids_param(ids)],
-            )?;
+            let rows = db.query(GET_RECORDS, &[&partition.key(), &ids_param(ids)])?;
             calls_from_rows(rows)
         })
     }

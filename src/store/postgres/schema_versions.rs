@@ -121,6 +121,14 @@ impl SchemaVersions {
         Ok(version)
     }
 
+    /// The partition's schema version if it is known without asking the database.
+    pub(super) fn known(&self, key: i64) -> Option<u64> {
+        if !self.shared.listening.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shared.known().get(&key).copied()
+    }
+
     /// Forgets a partition's version (`None`: every partition's) after this server changed
     /// it, without waiting for its own notification.
     pub(super) fn forget(&self, key: Option<i64>) {

@@ -116,13 +116,18 @@ impl ShardedStore {
         portal: PortalId,
         work: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let shard = self.shard_of(portal)?;
+        shard.observe(work(shard.store.as_ref()))
+    }
+
+    /// The shard of `portal`, unless the portal is being moved (refused, retryably).
+    fn shard_of(&self, portal: PortalId) -> Result<&Shard, StoreError> {
         if self.layout.is_moving(portal) {
             return Err(StoreError::Unavailable(format!(
                 "portal {portal} is being moved between shards"
             )));
         }
-        let shard = &self.shards[self.layout.shard_of(portal)];
-        shard.observe(work(shard.store.as_ref()))
+        Ok(&self.shards[self.layout.shard_of(portal)])
     }
 
     /// Runs `work` on every shard, in order; the first failure ends it.

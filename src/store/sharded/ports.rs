@@ -7,8 +7,8 @@ use crate::crm::history::HistoryEntry;
 use crate::crm::objects::{ObjectType, Partition};
 use crate::crm::pipelines::Pipeline;
 use crate::crm::ports::{
-    AdminStore, AssociationStore, NewRecord, RecordMutation, RecordStore, RestoredRecord,
-    Scheduling, SchemaStore, ShardHealth,
+    AdminStore, AssociationStore, AsyncReads, NewRecord, RecordMutation, RecordStore,
+    RestoredRecord, Scheduling, SchemaStore, ShardHealth, StoreFuture,
 };
 use crate::crm::properties::PropertyCatalogue;
 use crate::crm::record::{PortalId, Projection, Record, RecordId};
@@ -284,13 +284,44 @@ impl AdminStore for ShardedStore {
     }
 }
 
-/// Every call runs on the blocking pool and commits before it returns, as on one database.
+/// Every call runs on the blocking pool and commits before it returns, as on one database;
+/// reads by id are awaited where every shard has awaited reads.
 impl Scheduling for ShardedStore {
+    fn async_reads(&self) -> Option<&dyn AsyncReads> {
+        let every_shard = self
+            .shards
+            .iter()
+            .all(|shard| shard.store.async_reads().is_some());
+        every_shard.then_some(self as &dyn AsyncReads)
+    }
+
     /// Reads run on the shards' connections: as many at once as all their pools hold.
     fn parallel_reads(&self) -> usize {
         self.shards
             .iter()
             .map(|shard| shard.store.parallel_reads())
             .sum()
+    }
+}
+
+/// Each read goes to the portal's shard, as the synchronous ones do.
+impl AsyncReads for ShardedStore {
+    fn get_records<'a>(
+        &'a self,
+        partition: Partition,
+        ids: &'a [RecordId],
+    ) -> StoreFuture<'a, Vec<Record>> {
+        Box::pin(async move {
+            let shard = self.shard_of(partition.portal)?;
+            let reads = shard.store.async_reads().ok_or_else(|| {
+                StoreError::Unavailable(format!("shard {} has no awaited reads", shard.name))
+            })?;
+            shard.observe(reads.get_records(partition, ids).await)
+        })
+    }
+
+    fn known_schema_version(&self, partition: Partition) -> Option<u64> {
+        let shard = self.shard_of(partition.portal).ok()?;
+        shard.store.async_reads()?.known_schema_version(partition)
     }
 }
