@@ -13,6 +13,7 @@
 # this machine (its processes are read from /proc). Numbers are printed, never asserted.
 #
 # Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/test), PERF_DIR (../shared/perf),
+#      WORKLOADS (W2 W4 W5 W6 W1 W3),
 #      BIN (target/release/hubcalls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ server_ticks() { awk '{print $14+$15}' /proc/$PID/stat; }
 TICK=$(getconf CLK_TCK)
 echo "| workload | req/s | hubcalls cores busy | PostgreSQL cores busy | hubcalls CPU µs/request | PostgreSQL CPU µs/request |"
 echo "|---|---|---|---|---|---|"
-for WL in W2 W4 W5 W6 W1 W3; do
+for WL in ${WORKLOADS:-W2 W4 W5 W6 W1 W3}; do
   LOADGEN_CPUS=1 DURATION=14 REPS=1 CONC=32 SEED_SIZES=10000 LABEL=cap OUT=$WORK/$WL \
     ./bench.sh http://127.0.0.1:$PORT perf-harness-token $WL >/dev/null 2>&1 &
   BENCH=$!
