@@ -104,7 +104,7 @@ impl SharedConnections {
                 tracing::debug!(%error, "an awaited-reads connection ended");
             }
         });
-        let get_records = client.prepare(GET_RECORDS).await.map_err(store_error)?;
+        let get_records = client.prepare(&GET_RECORDS).await.map_err(store_error)?;
         Ok(Arc::new(Connected {
             client,
             get_records,

@@ -2,6 +2,7 @@
 //! (`values`) and history; reads, archive, purge, restore and search.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use postgres::types::Json;
 use postgres::Row;
@@ -24,8 +25,11 @@ use super::values::{
 };
 use super::{ids_param, search, PostgresStore, Tx};
 
-/// The records of a partition by id (`$2`), archived or not: [`RECORD_COLUMNS`].
-pub(super) const GET_RECORDS: &str = "SELECT c.id, c.properties, c.created_at, c.updated_at, c.archived_at FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)";
+/// The records of a partition by id (`$2`), archived or not: [`RECORD_COLUMNS`]. Run by
+/// the pool's connections and by the awaited reads' (`async_reads`).
+pub(super) static GET_RECORDS: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {RECORD_COLUMNS} FROM calls c WHERE c.portal = $1 AND c.id = ANY($2)")
+});
 
 /// A record from a row of [`RECORD_COLUMNS`].
 pub(super) fn call_from_row(row: &Row) -> Result<Record, StoreError> {
@@ -125,7 +129,7 @@ impl RecordStore for PostgresStore {
             return Ok(Vec::new());
         }
         self.read(|db| {
-            let rows = db.query(GET_RECORDS, &[&partition.key(), &ids_param(ids)])?;
+            let rows = db.query(&GET_RECORDS, &[&partition.key(), &ids_param(ids)])?;
             calls_from_rows(rows)
         })
     }
