@@ -353,6 +353,26 @@ async fn awaited_reads_give_up_on_a_silent_network_and_recover() {
             started.elapsed()
         );
     }
+    // Reads that queue for one slot while it cannot connect stop waiting on their own
+    // clocks: 16 at once over 4 slots, none waits for those before it in its queue.
+    let mut at_once = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let store = Arc::clone(&store);
+        at_once.spawn(async move {
+            let started = std::time::Instant::now();
+            let reads = store.async_reads().expect("awaited reads");
+            let read = reads.get_records(partition, &[1]).await;
+            (read.is_err(), started.elapsed())
+        });
+    }
+    while let Some(outcome) = at_once.join_next().await {
+        let (failed, waited) = outcome.unwrap();
+        assert!(failed, "a silent network is unavailable");
+        assert!(
+            waited < std::time::Duration::from_millis(2_500),
+            "a queued read waited {waited:?}"
+        );
+    }
 
     relay.thaw();
     for _ in 0..8 {

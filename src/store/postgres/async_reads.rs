@@ -71,8 +71,23 @@ impl SharedConnections {
         }
     }
 
-    /// The next connection in turn, opened (and its statement prepared) if it is not open.
+    /// The next connection in turn, opened (and its statement prepared) if it is not open,
+    /// within the connect timeout all told. The client's own connect timeout covers the
+    /// TCP connect only, not the handshake; and while the database is away, requests that
+    /// turn to one slot queue for it, so each must stop waiting on its own clock, as a
+    /// request waiting for a pooled connection does.
     async fn connection(&self) -> Result<Arc<Connected>, StoreError> {
+        tokio::time::timeout(self.connect_within, self.take_turn())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "no database connection within {} ms",
+                    self.connect_within.as_millis()
+                ))
+            })?
+    }
+
+    async fn take_turn(&self) -> Result<Arc<Connected>, StoreError> {
         let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         // Held only to look at the slot, or while opening its connection: requests that
         // turn to a slot being opened wait for it rather than open one each.
@@ -81,15 +96,7 @@ impl SharedConnections {
             return Ok(Arc::clone(connected));
         }
         *slot = None;
-        // The client's own connect timeout covers the TCP connect only, not the handshake.
-        let opened = tokio::time::timeout(self.connect_within, self.open(turn))
-            .await
-            .map_err(|_| {
-                StoreError::Unavailable(format!(
-                    "no database connection within {} ms",
-                    self.connect_within.as_millis()
-                ))
-            })??;
+        let opened = self.open(turn).await?;
         *slot = Some(Arc::clone(&opened));
         Ok(opened)
     }
