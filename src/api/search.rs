@@ -8,13 +8,14 @@ use axum::Extension;
 use serde::Deserialize;
 
 use crate::crm::objects::Partition;
+use crate::crm::records::HistoryByRecord;
 use crate::crm::search::{FilterSpec, SearchRequest, SortSpec};
 
 use super::auth::Principal;
 use super::error::ApiError;
 use super::json::HubJson;
-use super::render::{json_body_response, render_records, ReadOptions};
-use super::wire::{NextPage, Paging, SearchResponse, Text};
+use super::render::{json_body_response, render_loaded, render_records, ReadOptions};
+use super::wire::{NextPage, Paging, SearchResponse, SimplePublicObject, Text};
 use super::{object_type_of, AppState, PathParams};
 
 #[derive(Debug, Deserialize)]
@@ -174,21 +175,31 @@ pub async fn search(
     let options = ReadOptions::requested(input.properties.clone().unwrap_or_default());
     let request = search_request(input)?;
     let partition = Partition::new(principal.portal, object_type);
-    let (total, results, offset) = state
-        .run_read(partition, move |crm| {
-            let offset = request
-                .after
-                .as_deref()
-                .and_then(|a| a.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            let projection = options.projection(object_type);
-            let hits = crm
-                .records
-                .search_projected(partition, request, &projection)?;
-            let results = render_records(crm, partition, hits.calls, &options)?;
-            Ok((hits.total, results, offset))
-        })
-        .await?;
+    let offset = request
+        .after
+        .as_deref()
+        .and_then(|a| a.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let awaited = if options.reads_records_only() {
+        awaited_search(&state, partition, &request, &options).await?
+    } else {
+        None
+    };
+    let (total, results) = match awaited {
+        Some(found) => found,
+        None => {
+            state
+                .run_read(partition, move |crm| {
+                    let projection = options.projection(object_type);
+                    let hits = crm
+                        .records
+                        .search_projected(partition, request, &projection)?;
+                    let results = render_records(crm, partition, hits.calls, &options)?;
+                    Ok((hits.total, results))
+                })
+                .await?
+        }
+    };
     let next = offset + results.len();
     let paging = (!results.is_empty() && next < total).then(|| Paging {
         next: NextPage {
@@ -204,4 +215,31 @@ pub async fn search(
             paging,
         },
     ))
+}
+
+/// The search's total and rendered page, awaited where the request is served (see
+/// [`crate::crm::ports::AsyncReads`]), or `None` when it must run on the blocking pool.
+async fn awaited_search(
+    state: &AppState,
+    partition: Partition,
+    request: &SearchRequest,
+    options: &ReadOptions,
+) -> Result<Option<(usize, Vec<SimplePublicObject>)>, ApiError> {
+    let projection = options.projection(partition.object_type);
+    let records = &state.services.records;
+    let Some(search) = records.awaited_search(partition, request.clone(), &projection) else {
+        return Ok(None);
+    };
+    let Some((hits, schema)) = state.run_awaited(partition, search).await? else {
+        return Ok(None);
+    };
+    let results = render_loaded(
+        partition,
+        &schema,
+        hits.calls,
+        options,
+        &HistoryByRecord::new(),
+        &[],
+    );
+    Ok(Some((hits.total, results)))
 }

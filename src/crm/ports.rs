@@ -320,11 +320,11 @@ pub struct ShardHealth {
 /// A store's answer that is awaited rather than waited for.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// Reads by id of a store across a network, awaited on the thread serving the request:
-/// a synchronous read holds a blocking-pool thread for the round trip, and the hop to that
-/// thread and back cost more than the read itself (docs/performance.md, "Issue 16, third
-/// round"). Awaited reads also share connections: queries of concurrent requests go out
-/// together.
+/// Reads by id and searches of a store across a network, awaited on the thread serving the
+/// request: a synchronous read holds a blocking-pool thread for the round trip, and the hop
+/// to that thread and back cost more than the read itself (docs/performance.md, "Issue 16,
+/// third round"). Awaited reads also share connections: queries of concurrent requests go
+/// out together.
 pub trait AsyncReads: Send + Sync {
     /// [`RecordStore::get_records`], awaited.
     fn get_records<'a>(
@@ -332,6 +332,16 @@ pub trait AsyncReads: Send + Sync {
         partition: Partition,
         ids: &'a [RecordId],
     ) -> StoreFuture<'a, Vec<Record>>;
+
+    /// [`RecordStore::search_projected`], awaited: the total and the page in one statement.
+    /// `None` when the answer takes more than one (the store's search on the blocking pool
+    /// gives it then).
+    fn search<'a>(
+        &'a self,
+        partition: Partition,
+        plan: &'a SearchPlan,
+        projection: &'a Projection<'a>,
+    ) -> StoreFuture<'a, Option<SearchHits>>;
 
     /// The partition's schema version when the store knows it without asking the database
     /// ([`SchemaStore::schema_version`] would wait for an answer otherwise).

@@ -22,6 +22,9 @@ pub const FIRST_RECORD_ID: RecordId = 10_000_000_001;
 /// them.
 pub const RECORD_COLUMNS: &str = "c.id, c.properties, c.created_at, c.updated_at, c.archived_at";
 
+/// How many columns [`RECORD_COLUMNS`] names: where the columns after them start.
+pub const RECORD_COLUMN_COUNT: usize = 5;
+
 /// Every portal that holds records, property definitions, groups or pipelines, ascending:
 /// the `portal` columns hold partition keys, whose low 32 bits are the portal.
 pub const PORTALS_QUERY: &str = "SELECT portal & 4294967295 FROM calls

@@ -5,15 +5,17 @@ use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use hubcalls::crm::associations::{Association, AssociationCategory};
 use hubcalls::crm::objects::ObjectType;
 use hubcalls::crm::ports::{RecordStore, Store};
 use hubcalls::crm::properties::PropertyCatalogue;
-use hubcalls::crm::record::{PortalId, WriteSource};
+use hubcalls::crm::record::{PortalId, Projection, WriteSource};
 use hubcalls::crm::records::{AssociationRequest, CreateRequest, Locator, RecordService};
-use hubcalls::crm::search::{FilterSpec, SearchLimits, SearchPlan, SearchRequest, SortSpec};
+use hubcalls::crm::search::{
+    FilterSpec, SearchHits, SearchLimits, SearchPlan, SearchRequest, SortKey, SortSpec,
+};
 use hubcalls::store::SqliteStore;
 use proptest::prelude::*;
 
@@ -476,6 +478,81 @@ fn compare(
             variant,
             plan
         );
+        let shown = Projection::Only(vec!["hs_call_title", "hs_call_duration"]);
+        let projected = store
+            .search_projected(
+                hubcalls::crm::objects::Partition::calls(portal),
+                &plan,
+                &shown,
+            )
+            .unwrap();
+        prop_assert_eq!(
+            projected,
+            projection_of(&expected, &shown),
+            "projected page ({}) for {:?}",
+            variant,
+            plan
+        );
+        compare_awaited(store, portal, &plan, &expected, variant)?;
+    }
+    Ok(())
+}
+
+/// The hits with only the projection's properties, as a projected search returns them.
+fn projection_of(hits: &SearchHits, projection: &Projection<'_>) -> SearchHits {
+    let mut hits = hits.clone();
+    for call in &mut hits.calls {
+        call.properties.retain(|name, _| projection.wants(name));
+    }
+    hits
+}
+
+/// A store's awaited search (`AsyncReads`), where it has one, answers as the evaluator does
+/// whenever it answers at all, whole and projected.
+fn compare_awaited(
+    store: &Arc<dyn Store>,
+    portal: PortalId,
+    plan: &SearchPlan,
+    expected: &SearchHits,
+    variant: &str,
+) -> Result<(), TestCaseError> {
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> =
+        LazyLock::new(|| tokio::runtime::Runtime::new().expect("a runtime"));
+    let Some(reads) = store.async_reads() else {
+        return Ok(());
+    };
+    let partition = hubcalls::crm::objects::Partition::calls(portal);
+    let shown = Projection::Only(vec!["hs_call_title", "hs_call_duration"]);
+    for projection in [Projection::All, shown] {
+        let awaited = RUNTIME
+            .block_on(reads.search(partition, plan, &projection))
+            .unwrap();
+        if let Some(awaited) = awaited {
+            prop_assert_eq!(
+                awaited,
+                projection_of(expected, &projection),
+                "awaited search, {:?} ({}) for {:?}",
+                projection,
+                variant,
+                plan
+            );
+        } else {
+            // Only a page that reaches the matches without the sort value takes more.
+            let SortKey::Property { name, .. } = &plan.sort else {
+                return Err(TestCaseError::fail(format!(
+                    "the awaited search declined a page in creation order ({variant}) {plan:?}"
+                )));
+            };
+            prop_assert!(
+                expected
+                    .calls
+                    .iter()
+                    .any(|call| !call.properties.contains_key(name)),
+                "the awaited search declined ({}) {:?}",
+                variant,
+                plan
+            );
+        }
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use super::ports::{NewRecord, Store};
 use super::properties::PropertyCatalogue;
 use super::record::{PortalId, Projection, Record, RecordId, WriteSource};
 use super::schema_cache::{PartitionSchema, Schemas};
-use super::search::{SearchHits, SearchLimits, SearchPlan, SearchRequest};
+use super::search::{FilterTarget, SearchHits, SearchLimits, SearchPlan, SearchRequest};
 use super::time::{format_datetime, now_millis, EpochMillis};
 use super::write_rules::WriteRules;
 

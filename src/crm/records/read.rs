@@ -26,6 +26,9 @@ fn follow_merge(found: Option<Record>, filter: ArchiveFilter) -> Read {
     }
 }
 
+/// An awaited search's hits, with the schema to show them by.
+pub type AwaitedHits = (SearchHits, Arc<PropertyCatalogue>);
+
 impl RecordService {
     pub fn get(
         &self,
@@ -215,6 +218,39 @@ impl RecordService {
         }
         // The rehearsed lag above merges and sorts whole records: it reads all of them.
         Ok(self.store.search_projected(partition, &plan, projection)?)
+    }
+
+    /// [`RecordService::search_projected`] with the schema to show the page by, awaited,
+    /// when the store has awaited reads and the partition's schema is known without asking
+    /// the store (`None` otherwise: search on the blocking pool). The future yields `None`
+    /// when the search needs the store for more than its one statement: association
+    /// filters, a rehearsed index lag, or a page that reaches the matches without the sort
+    /// value.
+    pub fn awaited_search<'a>(
+        &'a self,
+        partition: Partition,
+        request: SearchRequest,
+        projection: &'a Projection<'a>,
+    ) -> Option<impl Future<Output = Result<Option<AwaitedHits>, CrmError>> + 'a> {
+        let reads = self.store.async_reads()?;
+        let schema = self.schemas.cached_properties(partition)?;
+        if self.search_limits.index_lag_ms > 0 {
+            return None;
+        }
+        Some(async move {
+            let mut plan = SearchPlan::build(&schema, request, &self.search_limits)?;
+            plan.query_properties = partition.object_type.query_properties;
+            let by_association = plan
+                .groups
+                .iter()
+                .flatten()
+                .any(|filter| matches!(filter.target, FilterTarget::Association(_)));
+            if by_association {
+                return Ok(None);
+            }
+            let hits = reads.search(partition, &plan, projection).await?;
+            Ok(hits.map(|hits| (hits, schema)))
+        })
     }
 
     /// History of the named properties (unknown names are skipped, as HubSpot does).

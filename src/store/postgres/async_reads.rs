@@ -14,21 +14,24 @@
 //! within the statement timeout (and a bit): the database or the network is gone without
 //! closing the connection, which is then replaced too.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::crm::error::StoreError;
 use crate::crm::objects::Partition;
 use crate::crm::ports::{AsyncReads, StoreFuture};
-use crate::crm::record::{Record, RecordId};
+use crate::crm::record::{Projection, Record, RecordId};
+use crate::crm::search::{SearchHits, SearchPlan, SortKey};
 
-use super::records::{calls_from_rows, GET_RECORDS};
-use super::{ids_param, store_error, PostgresStore};
+use super::records::{calls_from_rows, projected_calls_from_rows, GET_RECORDS};
+use super::{ids_param, search, store_error, PostgresStore};
+use crate::store::rows::RECORD_COLUMN_COUNT;
 
 /// How many connections the awaited reads share. Each is one PostgreSQL backend, which
 /// answers its queries one after the other: a few let PostgreSQL use more than one core,
@@ -129,6 +132,28 @@ impl SharedConnections {
     }
 }
 
+impl SharedConnections {
+    /// Sends `ask`'s query on the next connection in turn and waits for its rows within
+    /// the answer timeout; past it, the connection is given up and replaced.
+    async fn answer<'q, F, Q>(&self, ask: F) -> Result<Vec<Row>, StoreError>
+    where
+        F: FnOnce(Arc<Connected>) -> Q,
+        Q: Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + 'q,
+    {
+        let connected = self.connection().await?;
+        match tokio::time::timeout(self.answer_within, ask(Arc::clone(&connected))).await {
+            Ok(rows) => rows.map_err(store_error),
+            Err(_) => {
+                self.replace(&connected).await;
+                Err(StoreError::Unavailable(format!(
+                    "the database did not answer within {} ms",
+                    self.answer_within.as_millis()
+                )))
+            }
+        }
+    }
+}
+
 impl AsyncReads for PostgresStore {
     fn get_records<'a>(
         &'a self,
@@ -139,21 +164,55 @@ impl AsyncReads for PostgresStore {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let connections = &self.shared_connections;
-            let connected = connections.connection().await?;
             let (portal, ids) = (partition.key(), ids_param(ids));
-            let params: [&(dyn ToSql + Sync); 2] = [&portal, &ids];
-            let query = connected.client.query(&connected.get_records, &params);
-            match tokio::time::timeout(connections.answer_within, query).await {
-                Ok(rows) => calls_from_rows(rows.map_err(store_error)?),
-                Err(_) => {
-                    connections.replace(&connected).await;
-                    Err(StoreError::Unavailable(format!(
-                        "the database did not answer within {} ms",
-                        connections.answer_within.as_millis()
-                    )))
-                }
-            }
+            let rows = self
+                .shared_connections
+                .answer(|connected| async move {
+                    let params: [&(dyn ToSql + Sync); 2] = [&portal, &ids];
+                    connected
+                        .client
+                        .query(&connected.get_records, &params)
+                        .await
+                })
+                .await?;
+            calls_from_rows(rows)
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        partition: Partition,
+        plan: &'a SearchPlan,
+        projection: &'a Projection<'a>,
+    ) -> StoreFuture<'a, Option<SearchHits>> {
+        Box::pin(async move {
+            let query = search::page_with_total_query(partition, plan, projection);
+            let rows = self
+                .search_connections
+                .answer(|connected| async move {
+                    connected
+                        .client
+                        .query_typed(&query.text, &query.typed_params())
+                        .await
+                })
+                .await?;
+            let total_at = RECORD_COLUMN_COUNT + 2;
+            let total = match rows.first() {
+                Some(row) => row.try_get::<_, i64>(total_at)?.max(0) as usize,
+                None => return Err(StoreError::Backend("a search returned no row".into())),
+            };
+            // An empty page is one row of NULL record columns.
+            let page: Vec<Row> = rows
+                .into_iter()
+                .filter(|row| matches!(row.try_get::<_, Option<i64>>(0), Ok(Some(_))))
+                .collect();
+            let calls = projected_calls_from_rows(&page, projection)?;
+            // Matches without the sort value come after the page's: reading them takes more
+            // statements, which must see the same snapshot, so the pool's search does it.
+            let needs_unvalued = matches!(plan.sort, SortKey::Property { .. })
+                && calls.len() < plan.limit
+                && plan.offset.saturating_add(calls.len()) < total;
+            Ok((!needs_unvalued).then_some(SearchHits { total, calls }))
         })
     }
 

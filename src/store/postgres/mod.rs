@@ -65,6 +65,9 @@ pub struct PostgresStore {
     schema_versions: SchemaVersions,
     /// Where reads by id are awaited (`async_reads`).
     shared_connections: SharedConnections,
+    /// Where searches are awaited: apart from reads by id, so that a get never queues on a
+    /// connection behind a search, which takes a hundred times longer.
+    search_connections: SharedConnections,
     inserts: InsertGroups,
     _statistics: StatisticsKeeper,
 }
@@ -125,24 +128,19 @@ impl PostgresStore {
     /// Connects, creates the schema if it is missing and applies pending migrations.
     /// Blocks: call it from a thread that is not running async tasks.
     pub fn open(settings: &PostgresSettings) -> Result<Self, StoreError> {
-        // One configuration for both clients: the synchronous one of the pool and the
-        // asynchronous one of `async_reads`.
+        // One configuration for both clients, the synchronous one of the pool and the
+        // asynchronous one of `async_reads`, but for how each plans searches.
         let mut config: tokio_postgres::Config = settings
             .url
             .parse()
             .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
         config.connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)));
         config.application_name("hubcalls");
-        // Generic plans: the store's prepared statements look rows up by key, where the
-        // values never change the plan, and PostgreSQL's default re-plans a statement for
-        // every execution when a custom plan looks cheaper, which it does for statements
-        // over parameter arrays (a quarter of PostgreSQL's CPU in an update). Searches
-        // choose custom plans for themselves (`Db::in_snapshot`).
         // No JIT: it compiles queries whose estimated cost is high (a count over many
         // matches), which costs milliseconds of CPU per search and wins nothing on
         // statements this short.
         let mut options = format!(
-            "-c statement_timeout={} -c plan_cache_mode=force_generic_plan -c jit=off",
+            "-c statement_timeout={} -c jit=off",
             settings.statement_timeout_ms
         );
         if let Some(schema) = &settings.schema {
@@ -153,12 +151,23 @@ impl PostgresStore {
             }
             options.push_str(&format!(" -c search_path={schema}"));
         }
-        config.options(&options);
-        let shared_connections = SharedConnections::new(
-            config.clone(),
+        let timeouts = (
             Duration::from_millis(settings.statement_timeout_ms),
             Duration::from_secs(settings.connect_timeout_secs.max(1)),
         );
+        // Awaited searches run statements built for their values, planned for them
+        // (PostgreSQL's default for a statement run once), with the work memory a search's
+        // snapshot has on the pool (`Db::in_snapshot`).
+        let mut search_config = config.clone();
+        search_config.options(format!("{options} -c work_mem=32MB"));
+        let search_connections = SharedConnections::new(search_config, timeouts.0, timeouts.1);
+        // Generic plans: the store's prepared statements look rows up by key, where the
+        // values never change the plan, and PostgreSQL's default re-plans a statement for
+        // every execution when a custom plan looks cheaper, which it does for statements
+        // over parameter arrays (a quarter of PostgreSQL's CPU in an update). Searches on
+        // the pool choose custom plans for themselves (`Db::in_snapshot`).
+        config.options(format!("{options} -c plan_cache_mode=force_generic_plan"));
+        let shared_connections = SharedConnections::new(config.clone(), timeouts.0, timeouts.1);
         let config = postgres::Config::from(config);
         let manager = Manager::new(config.clone());
         let pool = r2d2::Pool::builder()
@@ -170,6 +179,7 @@ impl PostgresStore {
             pool: Some(pool),
             schema_versions: SchemaVersions::start(config.clone()),
             shared_connections,
+            search_connections,
             inserts: InsertGroups::new(insert_slots(settings.pool_size)),
             _statistics: StatisticsKeeper::start(config),
         };

@@ -12,7 +12,7 @@ use crate::crm::history::{HistoryEntry, PropertyChange};
 use crate::crm::objects::Partition;
 use crate::crm::ports::{NewRecord, RecordMutation, RecordStore, RestoredRecord};
 use crate::crm::properties::PropertyCatalogue;
-use crate::crm::record::{Record, RecordId, WriteSource};
+use crate::crm::record::{Projection, Record, RecordId, WriteSource};
 use crate::crm::search::{SearchHits, SearchPlan, SortKey};
 use crate::store::rows::{record_from_columns, restore_replaces, RECORD_COLUMNS};
 
@@ -45,6 +45,62 @@ pub(super) fn call_from_row(row: &Row) -> Result<Record, StoreError> {
 
 pub(super) fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
     rows.iter().map(call_from_row).collect()
+}
+
+/// The columns of [`RECORD_COLUMNS`] with, for a projection, an array of the named
+/// properties' values (`$names`, an array of names; NULL where a record lacks one) in place
+/// of the whole `properties` object. Why: turning a call's whole JSON object into text on
+/// PostgreSQL's side and parsing it on ours was half of a search page's cost when the page
+/// shows 5 of its ~25 properties. `unnest` reads the names in their order, so the values
+/// line up with them.
+pub(super) fn projected_record_columns(projection: &Projection<'_>, names: &str) -> String {
+    match projection {
+        Projection::All => RECORD_COLUMNS.to_owned(),
+        Projection::Only(_) => format!(
+            "c.id, ARRAY(SELECT c.properties->>name FROM unnest({names}::TEXT[]) AS name), \
+             c.created_at, c.updated_at, c.archived_at"
+        ),
+    }
+}
+
+/// The names a projection binds for [`projected_record_columns`].
+pub(super) fn projected_names(projection: &Projection<'_>) -> Option<Vec<String>> {
+    match projection {
+        Projection::All => None,
+        Projection::Only(names) => Some(names.iter().map(|name| (*name).to_owned()).collect()),
+    }
+}
+
+/// A record from a row of [`projected_record_columns`]: the projection's properties only.
+pub(super) fn projected_call_from_row(
+    row: &Row,
+    projection: &Projection<'_>,
+) -> Result<Record, StoreError> {
+    let Projection::Only(names) = projection else {
+        return call_from_row(row);
+    };
+    let values: Vec<Option<String>> = row.try_get(1)?;
+    let properties = names
+        .iter()
+        .zip(values)
+        .filter_map(|(name, value)| Some(((*name).to_owned(), value?)))
+        .collect();
+    Ok(record_from_columns(
+        row.try_get(0)?,
+        properties,
+        row.try_get(2)?,
+        row.try_get(3)?,
+        row.try_get(4)?,
+    ))
+}
+
+pub(super) fn projected_calls_from_rows(
+    rows: &[Row],
+    projection: &Projection<'_>,
+) -> Result<Vec<Record>, StoreError> {
+    rows.iter()
+        .map(|row| projected_call_from_row(row, projection))
+        .collect()
 }
 
 /// Runs a `SELECT count(*)` a search built.
@@ -141,21 +197,39 @@ impl RecordStore for PostgresStore {
         from_id: RecordId,
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
+        self.list_records_projected(partition, archived, from_id, limit, &Projection::All)
+    }
+
+    fn list_records_projected(
+        &self,
+        partition: Partition,
+        archived: bool,
+        from_id: RecordId,
+        limit: usize,
+        projection: &Projection<'_>,
+    ) -> Result<Vec<Record>, StoreError> {
+        let columns = projected_record_columns(projection, "$5");
+        let names = projected_names(projection).unwrap_or_default();
         self.read(|db| {
+            let (portal, from_id, limit) = (
+                partition.key(),
+                from_id.min(i64::MAX as u64) as i64,
+                limit.min(i64::MAX as usize) as i64,
+            );
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                vec![&portal, &archived, &from_id, &limit];
+            if matches!(projection, Projection::Only(_)) {
+                params.push(&names);
+            }
             let rows = db.query(
                 &format!(
-                    "SELECT {RECORD_COLUMNS} FROM calls c
+                    "SELECT {columns} FROM calls c
                      WHERE c.portal = $1 AND c.archived = $2 AND c.id >= $3
                      ORDER BY c.id LIMIT $4"
                 ),
-                &[
-                    &partition.key(),
-                    &archived,
-                    &(from_id.min(i64::MAX as u64) as i64),
-                    &(limit.min(i64::MAX as usize) as i64),
-                ],
+                &params,
             )?;
-            calls_from_rows(rows)
+            projected_calls_from_rows(&rows, projection)
         })
     }
 
@@ -323,6 +397,15 @@ impl RecordStore for PostgresStore {
     }
 
     fn search(&self, partition: Partition, plan: &SearchPlan) -> Result<SearchHits, StoreError> {
+        self.search_projected(partition, plan, &Projection::All)
+    }
+
+    fn search_projected(
+        &self,
+        partition: Partition,
+        plan: &SearchPlan,
+        projection: &Projection<'_>,
+    ) -> Result<SearchHits, StoreError> {
         // One snapshot for the total and the page, so they agree.
         self.read(|db| {
             db.in_snapshot(|tx| {
@@ -333,10 +416,9 @@ impl RecordStore for PostgresStore {
                         calls: Vec::new(),
                     });
                 }
-                let page =
-                    search::page_query(partition, plan, RECORD_COLUMNS, plan.limit, plan.offset);
-                let mut calls =
-                    calls_from_rows(tx.query_once(page.text.as_str(), &page.params())?)?;
+                let page = search::page_query(partition, plan, projection);
+                let rows = tx.query_once(page.text.as_str(), &page.params())?;
+                let mut calls = projected_calls_from_rows(&rows, projection)?;
                 if let SortKey::Property {
                     name, descending, ..
                 } = &plan.sort
@@ -349,15 +431,14 @@ impl RecordStore for PostgresStore {
                         let rest = search::unvalued_page_query(
                             partition,
                             plan,
-                            RECORD_COLUMNS,
+                            projection,
                             name,
                             *descending,
                             plan.limit - calls.len(),
                             plan.offset.saturating_sub(valued),
                         );
-                        calls.extend(calls_from_rows(
-                            tx.query_once(rest.text.as_str(), &rest.params())?,
-                        )?);
+                        let rows = tx.query_once(rest.text.as_str(), &rest.params())?;
+                        calls.extend(projected_calls_from_rows(&rows, projection)?);
                     }
                 }
                 Ok(SearchHits { total, calls })

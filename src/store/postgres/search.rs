@@ -7,12 +7,14 @@
 //! the exact total and, joined to the sort key, the page. PostgreSQL's planner picks the
 //! join and sort strategy, so no per-server state is involved.
 
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 
 use crate::crm::objects::Partition;
 use crate::crm::properties::PropertyType;
+use crate::crm::record::Projection;
 use crate::crm::search::{Condition, Filter, FilterTarget, Operand, SearchPlan, SortKey};
 
+use super::records::{projected_names, projected_record_columns};
 use super::words::{lexeme, part_match, tsquery_term, PartMatch};
 
 /// A parameter of a compiled query.
@@ -21,6 +23,7 @@ pub enum Param {
     Int(i64),
     Real(f64),
     Text(String),
+    Texts(Vec<String>),
 }
 
 impl Param {
@@ -29,6 +32,16 @@ impl Param {
             Param::Int(v) => v,
             Param::Real(v) => v,
             Param::Text(v) => v,
+            Param::Texts(v) => v,
+        }
+    }
+
+    fn sql_type(&self) -> Type {
+        match self {
+            Param::Int(_) => Type::INT8,
+            Param::Real(_) => Type::FLOAT8,
+            Param::Text(_) => Type::TEXT,
+            Param::Texts(_) => Type::TEXT_ARRAY,
         }
     }
 }
@@ -49,10 +62,15 @@ impl Sql {
     }
 
     fn bind(&mut self, value: Param) -> &mut Self {
-        self.params.push(value);
-        let placeholder = format!("${}", self.params.len());
+        let placeholder = self.placeholder(value);
         self.text.push_str(&placeholder);
         self
+    }
+
+    /// Adds a parameter and returns its placeholder, for text that names it later.
+    fn placeholder(&mut self, value: Param) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
     }
 
     fn text_param(&mut self, value: &str) -> &mut Self {
@@ -73,6 +91,15 @@ impl Sql {
 
     pub fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params.iter().map(Param::as_sql).collect()
+    }
+
+    /// The parameters with their types, for a statement run without preparing it first
+    /// (one round trip: PostgreSQL need not describe the parameters back).
+    pub fn typed_params(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        self.params
+            .iter()
+            .map(|param| (param.as_sql(), param.sql_type()))
+            .collect()
     }
 }
 
@@ -341,51 +368,100 @@ fn restrict_to_matches(sql: &mut Sql, id_column: &str, partition: Partition, pla
     }
 }
 
-/// The page, or its first part when it is sorted by a property: `Created` pages are the
-/// matches in creation order; property-sorted pages read the matches that hold the sort
-/// value, walking the sort property's index in the sort's direction (ties by id in that
-/// direction), so a broad filter stops after the page instead of sorting every match.
-/// Matches without the value come after them all: see [`unvalued_page_query`].
-pub fn page_query(
+/// Appends the record columns of a page (`SELECT …`), the projection's names bound.
+fn push_record_columns(sql: &mut Sql, projection: &Projection<'_>) {
+    let columns = match projected_names(projection) {
+        Some(names) => {
+            let names = sql.placeholder(Param::Texts(names));
+            projected_record_columns(projection, &names)
+        }
+        None => projected_record_columns(projection, ""),
+    };
+    sql.push("SELECT ").push(&columns);
+}
+
+/// Appends the page query; with `sort_columns`, it also selects its sort keys as `sort_1`
+/// and `sort_2` for a query around it to order by. Returns the direction of the order.
+fn push_page(
+    sql: &mut Sql,
     partition: Partition,
     plan: &SearchPlan,
-    columns: &str,
-    limit: usize,
-    offset: usize,
-) -> Sql {
-    let mut sql = Sql::default();
-    let order = match &plan.sort {
+    projection: &Projection<'_>,
+    sort_columns: bool,
+) -> &'static str {
+    push_record_columns(sql, projection);
+    let (keys, d) = match &plan.sort {
         SortKey::Created => {
-            sql.push(&format!("SELECT {columns} FROM calls c WHERE c.portal = "))
+            let keys = ["c.created_at".to_owned(), "c.id".to_owned()];
+            push_sort_columns(sql, sort_columns, &keys);
+            sql.push(" FROM calls c WHERE c.portal = ")
                 .partition(partition)
                 .push(" AND NOT c.archived");
-            restrict_to_matches(&mut sql, "c.id", partition, plan);
-            "c.created_at, c.id".to_owned()
+            restrict_to_matches(sql, "c.id", partition, plan);
+            (keys, direction(false))
         }
         SortKey::Property {
             name,
             property_type,
             descending,
         } => {
+            let value = Column::for_property(*property_type).name();
+            let keys = [format!("s.{value}"), "s.call_id".to_owned()];
+            push_sort_columns(sql, sort_columns, &keys);
             // Index rows exist for live records only.
-            sql.push(&format!(
-                "SELECT {columns} FROM call_values s JOIN calls c ON c.id = s.call_id WHERE s.portal = "
-            ))
-            .partition(partition)
-            .push(" AND s.name = ")
-            .text_param(name);
-            restrict_to_matches(&mut sql, "s.call_id", partition, plan);
-            let d = direction(*descending);
-            format!(
-                "s.{} {d}, s.call_id {d}",
-                Column::for_property(*property_type).name()
-            )
+            sql.push(" FROM call_values s JOIN calls c ON c.id = s.call_id WHERE s.portal = ")
+                .partition(partition)
+                .push(" AND s.name = ")
+                .text_param(name);
+            restrict_to_matches(sql, "s.call_id", partition, plan);
+            (keys, direction(*descending))
         }
     };
-    sql.push(&format!(" ORDER BY {order} LIMIT "))
-        .bind(Param::Int(limit as i64))
-        .push(" OFFSET ")
-        .bind(Param::Int(offset as i64));
+    sql.push(&format!(
+        " ORDER BY {} {d}, {} {d} LIMIT ",
+        keys[0], keys[1]
+    ))
+    .bind(Param::Int(plan.limit.min(i64::MAX as usize) as i64))
+    .push(" OFFSET ")
+    .bind(Param::Int(plan.offset.min(i64::MAX as usize) as i64));
+    d
+}
+
+fn push_sort_columns(sql: &mut Sql, wanted: bool, keys: &[String; 2]) {
+    if wanted {
+        sql.push(&format!(", {} AS sort_1, {} AS sort_2", keys[0], keys[1]));
+    }
+}
+
+/// The page, or its first part when it is sorted by a property: `Created` pages are the
+/// matches in creation order; property-sorted pages read the matches that hold the sort
+/// value, walking the sort property's index in the sort's direction (ties by id in that
+/// direction), so a broad filter stops after the page instead of sorting every match.
+/// Matches without the value come after them all: see [`unvalued_page_query`].
+pub fn page_query(partition: Partition, plan: &SearchPlan, projection: &Projection<'_>) -> Sql {
+    let mut sql = Sql::default();
+    push_page(&mut sql, partition, plan, projection, false);
+    sql
+}
+
+/// The total and the page in one statement, so that they agree without a transaction
+/// around two: the columns of [`page_query`], its two sort keys and the total last. When
+/// the page is empty, one row holds the total and NULL elsewhere.
+pub fn page_with_total_query(
+    partition: Partition,
+    plan: &SearchPlan,
+    projection: &Projection<'_>,
+) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("SELECT p.*, t.total FROM (SELECT count(*) AS total FROM (");
+    if !plan_set(&mut sql, partition, plan) {
+        live_set(&mut sql, partition);
+    }
+    sql.close_subquery().push(") AS t LEFT JOIN (");
+    let d = push_page(&mut sql, partition, plan, projection, true);
+    sql.push(&format!(
+        ") AS p ON TRUE ORDER BY p.sort_1 {d}, p.sort_2 {d}"
+    ));
     sql
 }
 
@@ -405,14 +481,15 @@ pub fn valued_count_query(partition: Partition, plan: &SearchPlan, name: &str) -
 pub fn unvalued_page_query(
     partition: Partition,
     plan: &SearchPlan,
-    columns: &str,
+    projection: &Projection<'_>,
     name: &str,
     descending: bool,
     limit: usize,
     offset: usize,
 ) -> Sql {
     let mut sql = Sql::default();
-    sql.push(&format!("SELECT {columns} FROM calls c WHERE c.portal = "))
+    push_record_columns(&mut sql, projection);
+    sql.push(" FROM calls c WHERE c.portal = ")
         .partition(partition)
         .push(" AND NOT c.archived AND NOT EXISTS (SELECT 1 FROM call_values s WHERE s.call_id = c.id AND s.name = ")
         .text_param(name)

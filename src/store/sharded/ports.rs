@@ -320,6 +320,21 @@ impl AsyncReads for ShardedStore {
         })
     }
 
+    fn search<'a>(
+        &'a self,
+        partition: Partition,
+        plan: &'a SearchPlan,
+        projection: &'a Projection<'a>,
+    ) -> StoreFuture<'a, Option<SearchHits>> {
+        Box::pin(async move {
+            let shard = self.shard_of(partition.portal)?;
+            let reads = shard.store.async_reads().ok_or_else(|| {
+                StoreError::Unavailable(format!("shard {} has no awaited reads", shard.name))
+            })?;
+            shard.observe(reads.search(partition, plan, projection).await)
+        })
+    }
+
     fn known_schema_version(&self, partition: Partition) -> Option<u64> {
         let shard = self.shard_of(partition.portal).ok()?;
         shard.store.async_reads()?.known_schema_version(partition)
