@@ -7,10 +7,10 @@
 //! stop after a page, and counts fetch every heap row because no page is marked all-visible
 //! yet. Autovacuum repairs both, but only on its own round (a minute by default) and past
 //! thresholds meant for slowly changing tables. A thread of each server checks every few
-//! seconds how much of each table changed since its last analysis, and vacuums and analyses
-//! a table that changed by a tenth. `SKIP_LOCKED` makes a server pass over a table another
-//! server (or autovacuum) is already working on. The thread has a connection of its own, so
-//! a long vacuum delays nothing else.
+//! seconds how much each table grew or shrank since its last analysis, and vacuums and
+//! analyses a table whose size changed by a tenth. `SKIP_LOCKED` makes a server pass over a
+//! table another server (or autovacuum) is already working on. The thread has a connection
+//! of its own, so a long vacuum delays nothing else.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -63,13 +63,17 @@ fn keep(config: postgres::Config, alive: Weak<()>) {
     }
 }
 
-/// Vacuums and analyses every table of [`TABLES`] that changed by more than a tenth (and
-/// a thousand rows) since it was last analysed.
+/// Vacuums and analyses every table of [`TABLES`] that grew or shrank by more than a tenth
+/// (and a thousand rows) since the planner last counted its rows (`reltuples`, which
+/// `VACUUM` and `ANALYZE` set; -1 before either ever ran). Updates that leave a table's size
+/// alone are autovacuum's: counting them too (`n_mod_since_analyze`) had this thread
+/// re-analyse `call_values` every few seconds under an update load, a tenth of
+/// PostgreSQL's CPU (docs/performance.md, "Issue 16, fourth round").
 fn refresh_stale_tables(client: &mut postgres::Client) -> Result<(), postgres::Error> {
     let stale = client.query(
-        "SELECT relname::TEXT FROM pg_stat_user_tables
-         WHERE schemaname = current_schema() AND relname::TEXT = ANY($1)
-         AND n_mod_since_analyze > 1000 AND n_mod_since_analyze > n_live_tup / 10",
+        "SELECT s.relname::TEXT FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+         WHERE s.schemaname = current_schema() AND s.relname::TEXT = ANY($1)
+         AND abs(s.n_live_tup - greatest(c.reltuples, 0)) > greatest(1000, c.reltuples / 10)",
         &[&TABLES],
     )?;
     for row in stale {
