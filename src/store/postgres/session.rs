@@ -206,9 +206,12 @@ impl Db<'_, Client> {
         // statements are planned for their values, which decide the plan. And more memory
         // than the 4 MB default: with less, the bitmap of a broad word match turns lossy
         // and PostgreSQL rechecks every row of the pages it covers (1.2M rechecked rows
-        // for 125k matches at 1M calls), and the set operations spill to disk.
+        // for 125k matches at 1M calls), and the set operations spill to disk. No memoize
+        // nodes: they cache a probe's answer per call id, and a search probes each call id
+        // once, so they only cost planning and memory (see `PostgresStore::open`).
         tx.batch_execute(
-            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'",
+            "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL work_mem = '32MB'; \
+             SET LOCAL enable_memoize = off",
         )?;
         let value = work(&mut Db {
             client: &mut tx,
