@@ -75,7 +75,10 @@ fn keep(config: postgres::Config, alive: Weak<()>) {
 /// autovacuum's: counting them too (`n_mod_since_analyze`) had this thread re-analyse
 /// `call_values` every few seconds under an update load, a tenth of PostgreSQL's CPU
 /// (docs/performance.md, "Issue 16, fourth round"). Autovacuum still analyses a table
-/// after a tenth of its rows changed, on its own round.
+/// after a tenth of its rows changed, on its own round. The cost of waiting for half: right
+/// after a load, up to a third of a table's pages may not be marked all-visible until
+/// autovacuum's insert-driven vacuum (a minute by default), and counts read those pages'
+/// rows.
 fn refresh_stale_tables(client: &mut postgres::Client) -> Result<(), postgres::Error> {
     let stale = client.query(
         "SELECT s.relname::TEXT FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
