@@ -502,7 +502,7 @@ async fn a_database_outage_gives_503s_and_readiness_fails_then_recovers() {
 
 /// Right after a bulk load PostgreSQL has no statistics of the index tables and plans
 /// searches as if they held a row or two; the server analyses (and vacuums) a table that
-/// grew by half within seconds, without waiting for autovacuum's round.
+/// grew or shrank by a tenth within seconds, without waiting for autovacuum's round.
 #[tokio::test]
 async fn a_bulk_load_is_analysed_within_seconds() {
     let Some(url) = database_url("a_bulk_load_is_analysed_within_seconds") else {

@@ -8,7 +8,7 @@
 //! yet. Autovacuum repairs both, but only on its own round (a minute by default) and past
 //! thresholds meant for slowly changing tables. A thread of each server checks every few
 //! seconds how much each table grew or shrank since its last analysis, and vacuums and
-//! analyses a table whose size changed by half. `SKIP_LOCKED` makes a server pass over a
+//! analyses a table whose size changed by a tenth. `SKIP_LOCKED` makes a server pass over a
 //! table another server (or autovacuum) is already working on. The thread has a connection
 //! of its own, so a long vacuum delays nothing else.
 
@@ -63,27 +63,17 @@ fn keep(config: postgres::Config, alive: Weak<()>) {
     }
 }
 
-/// Vacuums and analyses every table of [`TABLES`] that grew or shrank by more than half
+/// Vacuums and analyses every table of [`TABLES`] that grew or shrank by more than a tenth
 /// (and a thousand rows) since the planner last counted its rows (`reltuples`, which
-/// `VACUUM` and `ANALYZE` set; -1 before either ever ran).
-///
-/// Why half: the planner scales the last count by the table's current size in pages, so
-/// its row estimates follow growth without an analysis; what an analysis adds as a table
-/// grows is the new rows' value distribution, which moves slowly, while each analysis of
-/// `call_values` reads a sample of 150,000 rows. At a tenth, the analyses took 8 % of
-/// PostgreSQL's CPU during a create load. Updates that leave a table's size alone are
-/// autovacuum's: counting them too (`n_mod_since_analyze`) had this thread re-analyse
-/// `call_values` every few seconds under an update load, a tenth of PostgreSQL's CPU
-/// (docs/performance.md, "Issue 16, fourth round"). Autovacuum still analyses a table
-/// after a tenth of its rows changed, on its own round. The cost of waiting for half: right
-/// after a load, up to a third of a table's pages may not be marked all-visible until
-/// autovacuum's insert-driven vacuum (a minute by default), and counts read those pages'
-/// rows.
+/// `VACUUM` and `ANALYZE` set; -1 before either ever ran). Updates that leave a table's size
+/// alone are autovacuum's: counting them too (`n_mod_since_analyze`) had this thread
+/// re-analyse `call_values` every few seconds under an update load, a tenth of
+/// PostgreSQL's CPU (docs/performance.md, "Issue 16, fourth round").
 fn refresh_stale_tables(client: &mut postgres::Client) -> Result<(), postgres::Error> {
     let stale = client.query(
         "SELECT s.relname::TEXT FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
          WHERE s.schemaname = current_schema() AND s.relname::TEXT = ANY($1)
-         AND abs(s.n_live_tup - greatest(c.reltuples, 0)) > greatest(1000, c.reltuples / 2)",
+         AND abs(s.n_live_tup - greatest(c.reltuples, 0)) > greatest(1000, c.reltuples / 10)",
         &[&TABLES],
     )?;
     for row in stale {
