@@ -33,14 +33,7 @@ pub(super) static GET_RECORDS: LazyLock<String> = LazyLock::new(|| {
 
 /// A record from a row of [`RECORD_COLUMNS`].
 pub(super) fn call_from_row(row: &Row) -> Result<Record, StoreError> {
-    let Json(properties): Json<BTreeMap<String, String>> = row.try_get(1)?;
-    Ok(record_from_columns(
-        row.try_get(0)?,
-        properties,
-        row.try_get(2)?,
-        row.try_get(3)?,
-        row.try_get(4)?,
-    ))
+    projected_call_from_row(row, &Projection::All)
 }
 
 pub(super) fn calls_from_rows(rows: Vec<Row>) -> Result<Vec<Record>, StoreError> {
@@ -76,15 +69,20 @@ pub(super) fn projected_call_from_row(
     row: &Row,
     projection: &Projection<'_>,
 ) -> Result<Record, StoreError> {
-    let Projection::Only(names) = projection else {
-        return call_from_row(row);
+    let properties = match projection {
+        Projection::All => {
+            let Json(properties): Json<BTreeMap<String, String>> = row.try_get(1)?;
+            properties
+        }
+        Projection::Only(names) => {
+            let values: Vec<Option<String>> = row.try_get(1)?;
+            names
+                .iter()
+                .zip(values)
+                .filter_map(|(name, value)| Some(((*name).to_owned(), value?)))
+                .collect()
+        }
     };
-    let values: Vec<Option<String>> = row.try_get(1)?;
-    let properties = names
-        .iter()
-        .zip(values)
-        .filter_map(|(name, value)| Some(((*name).to_owned(), value?)))
-        .collect();
     Ok(record_from_columns(
         row.try_get(0)?,
         properties,
@@ -209,7 +207,7 @@ impl RecordStore for PostgresStore {
         projection: &Projection<'_>,
     ) -> Result<Vec<Record>, StoreError> {
         let columns = projected_record_columns(projection, "$5");
-        let names = projected_names(projection).unwrap_or_default();
+        let names = projected_names(projection);
         self.read(|db| {
             let (portal, from_id, limit) = (
                 partition.key(),
@@ -218,8 +216,8 @@ impl RecordStore for PostgresStore {
             );
             let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> =
                 vec![&portal, &archived, &from_id, &limit];
-            if matches!(projection, Projection::Only(_)) {
-                params.push(&names);
+            if let Some(names) = &names {
+                params.push(names);
             }
             let rows = db.query(
                 &format!(

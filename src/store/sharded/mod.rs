@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::crm::error::StoreError;
-use crate::crm::ports::{ShardHealth, Store};
+use crate::crm::ports::{AsyncReads, ShardHealth, Store};
 use crate::crm::record::PortalId;
 use crate::store::PostgresStore;
 
@@ -128,6 +128,15 @@ impl ShardedStore {
             )));
         }
         Ok(&self.shards[self.layout.shard_of(portal)])
+    }
+
+    /// The portal's shard and its awaited reads.
+    fn awaited_reads_of(&self, portal: PortalId) -> Result<(&Shard, &dyn AsyncReads), StoreError> {
+        let shard = self.shard_of(portal)?;
+        let reads = shard.store.async_reads().ok_or_else(|| {
+            StoreError::Unavailable(format!("shard {} has no awaited reads", shard.name))
+        })?;
+        Ok((shard, reads))
     }
 
     /// Runs `work` on every shard, in order; the first failure ends it.

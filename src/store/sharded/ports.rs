@@ -312,10 +312,7 @@ impl AsyncReads for ShardedStore {
         ids: &'a [RecordId],
     ) -> StoreFuture<'a, Vec<Record>> {
         Box::pin(async move {
-            let shard = self.shard_of(partition.portal)?;
-            let reads = shard.store.async_reads().ok_or_else(|| {
-                StoreError::Unavailable(format!("shard {} has no awaited reads", shard.name))
-            })?;
+            let (shard, reads) = self.awaited_reads_of(partition.portal)?;
             shard.observe(reads.get_records(partition, ids).await)
         })
     }
@@ -327,10 +324,7 @@ impl AsyncReads for ShardedStore {
         projection: &'a Projection<'a>,
     ) -> StoreFuture<'a, Option<SearchHits>> {
         Box::pin(async move {
-            let shard = self.shard_of(partition.portal)?;
-            let reads = shard.store.async_reads().ok_or_else(|| {
-                StoreError::Unavailable(format!("shard {} has no awaited reads", shard.name))
-            })?;
+            let (shard, reads) = self.awaited_reads_of(partition.portal)?;
             shard.observe(reads.search(partition, plan, projection).await)
         })
     }
